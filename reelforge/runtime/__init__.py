@@ -1,0 +1,1 @@
+"""The small runtime every reelforge service imports: settings, logs, errors, gRPC hosting."""

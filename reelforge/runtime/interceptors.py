@@ -1,0 +1,124 @@
+"""One server interceptor: request ids, one access-log line per call, domain errors → google.rpc.Status."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from grpc.aio import ServicerContext
+
+from reelforge.runtime.errors import DomainError, Internal
+from reelforge.runtime.logs import request_id_var
+
+_LOGGER = logging.getLogger(__name__)
+REQUEST_ID_HEADER = "x-request-id"
+
+_UnaryHandler = Callable[[Any, ServicerContext[Any, Any]], Awaitable[Any]]
+_StreamHandler = Callable[[Any, ServicerContext[Any, Any]], AsyncIterator[Any]]
+
+
+def _request_id(context: ServicerContext[Any, Any]) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == REQUEST_ID_HEADER and value:
+            return str(value)[:128]
+    return uuid.uuid4().hex
+
+
+def _status_for(error: Exception) -> grpc.Status:
+    if isinstance(error, DomainError):
+        return error.to_status()
+    # Unexpected errors are logged in full here and reported without internals.
+    _LOGGER.exception("unhandled error")
+    return Internal("internal error").to_status()
+
+
+class _Call:
+    """Per-call bookkeeping shared by the unary and streaming wrappers."""
+
+    def __init__(self, method: str, context: ServicerContext[Any, Any]) -> None:
+        self.method = method
+        self.context = context
+        self.started = time.perf_counter()
+        self.token = request_id_var.set(_request_id(context))
+        context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id_var.get()),))
+
+    async def fail(self, error: Exception) -> None:
+        status = _status_for(error)
+        self.finish(status.code.name)
+        await self.context.abort_with_status(status)
+
+    def finish(self, code: str | None = None) -> None:
+        if code is None:
+            current = self.context.code()
+            code = current.name if isinstance(current, grpc.StatusCode) else "OK"
+        elapsed_ms = round((time.perf_counter() - self.started) * 1000, 1)
+        _LOGGER.info("rpc %s %s", self.method, code, extra={"duration_ms": elapsed_ms})
+        request_id_var.reset(self.token)
+
+
+def _wrap_unary(method: str, inner: _UnaryHandler) -> _UnaryHandler:
+    async def handler(request: Any, context: ServicerContext[Any, Any]) -> Any:
+        call = _Call(method, context)
+        try:
+            response = await inner(request, context)
+        except grpc.aio.AbortError:
+            call.finish()
+            raise
+        except Exception as error:
+            await call.fail(error)
+            raise  # unreachable: abort_with_status raises
+        call.finish()
+        return response
+
+    return handler
+
+
+def _wrap_stream(method: str, inner: _StreamHandler) -> _StreamHandler:
+    async def handler(request: Any, context: ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+        call = _Call(method, context)
+        try:
+            async for message in inner(request, context):
+                yield message
+        except grpc.aio.AbortError:
+            call.finish()
+            raise
+        except Exception as error:
+            await call.fail(error)
+            raise
+        call.finish()
+
+    return handler
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps unary-unary and unary-stream handlers; other kinds (reflection) pass through."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                # The stubs type handlers as sync callables; on a grpc.aio server they are async.
+                _wrap_unary(method, handler.unary_unary),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _wrap_stream(method, handler.unary_stream),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler

@@ -1,0 +1,64 @@
+"""Typed settings read once from the environment; a bad value stops the process with one line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "production"]
+
+
+class CommonSettings(BaseSettings):
+    """Settings every process has. Names are the environment variables, upper-cased."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    environment: Environment = "development"  # development → draft tier; production → full quality
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    data_dir: Path = Path("data")  # databases and (by default) the artifact store live here
+    artifacts_dir: Path | None = (
+        None  # default: DATA_DIR/artifacts; a shared volume when scaled out
+    )
+
+    @property
+    def artifacts_path(self) -> Path:
+        return self.artifacts_dir or self.data_dir / "artifacts"
+
+
+class ServiceSettings(CommonSettings):
+    """Settings of a gRPC service process."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=0, ge=0, le=65535)  # each service sets its own default
+    grace_period_s: float = Field(
+        default=10.0, ge=0, le=300
+    )  # in-flight calls get this long on SIGTERM
+    max_concurrent_rpcs: int = Field(default=1000, ge=1)
+
+
+_S = TypeVar("_S", bound=BaseSettings)
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming each bad variable, its value and what is wrong."""
+    parts = []
+    for item in error.errors():
+        name = "_".join(str(p) for p in item["loc"]).upper() or "settings"
+        value = item.get("input")
+        shown = f"={value!r}" if isinstance(value, str | int | float) else ""
+        parts.append(f"{name}{shown}: {item['msg']}")
+    return "invalid setting " + "; ".join(parts)
+
+
+def load_settings(cls: type[_S]) -> _S:
+    """Reads settings from the environment or exits 2 with a one-line message."""
+    try:
+        return cls()
+    except ValidationError as error:
+        print(f"reelforge: {describe_error(error)}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,1 @@
+"""The composer service (gRPC, default port 50053)."""

@@ -1,0 +1,17 @@
+"""Builds the composer gRPC server: `create_server(settings) -> (host, port)`."""
+
+from reelforge.runtime.server import ServiceHost, build_host
+from reelforge.v1 import composer_pb2, composer_pb2_grpc
+from services.composer.servicer import ComposerServicer
+from services.composer.settings import ComposerSettings
+
+SERVICE_NAME = composer_pb2.DESCRIPTOR.services_by_name["ComposerService"].full_name
+
+
+async def create_server(settings: ComposerSettings) -> tuple[ServiceHost, int]:
+    servicer = ComposerServicer(settings)
+    return await build_host(
+        settings,
+        [lambda server: composer_pb2_grpc.add_ComposerServiceServicer_to_server(servicer, server)],
+        [SERVICE_NAME],
+    )

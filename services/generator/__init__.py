@@ -1,0 +1,1 @@
+"""The generator service (gRPC, default port 50052)."""

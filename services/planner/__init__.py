@@ -1,0 +1,1 @@
+"""The planner service (gRPC, default port 50051)."""

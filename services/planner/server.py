@@ -1,0 +1,17 @@
+"""Builds the planner gRPC server: `create_server(settings) -> (host, port)`."""
+
+from reelforge.runtime.server import ServiceHost, build_host
+from reelforge.v1 import planner_pb2, planner_pb2_grpc
+from services.planner.servicer import PlannerServicer
+from services.planner.settings import PlannerSettings
+
+SERVICE_NAME = planner_pb2.DESCRIPTOR.services_by_name["PlannerService"].full_name
+
+
+async def create_server(settings: PlannerSettings) -> tuple[ServiceHost, int]:
+    servicer = PlannerServicer(settings)
+    return await build_host(
+        settings,
+        [lambda server: planner_pb2_grpc.add_PlannerServiceServicer_to_server(servicer, server)],
+        [SERVICE_NAME],
+    )

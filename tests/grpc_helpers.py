@@ -1,0 +1,28 @@
+"""Helpers for tests that run real gRPC servers on port 0."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+import grpc
+
+from reelforge.runtime.server import ServiceHost
+from reelforge.runtime.settings import ServiceSettings
+
+_S = TypeVar("_S", bound=ServiceSettings)
+
+
+@contextlib.asynccontextmanager
+async def running_service(
+    create_server: Callable[[_S], Awaitable[tuple[ServiceHost, int]]], settings: _S
+) -> AsyncIterator[tuple[grpc.aio.Channel, int]]:
+    """Starts the service in-process on its settings' port (0 = any) and yields a channel to it."""
+    host, port = await create_server(settings)
+    await host.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield channel, port
+    finally:
+        await host.stop(0)

@@ -1,0 +1,63 @@
+"""Services run as their own processes: SIGTERM drains and exits 0; a bad setting exits with one line."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import ROOT
+
+MODULES = ["services.planner", "services.generator", "services.composer", "gateway"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"exited early: {proc.stderr.read() if proc.stderr else b''!r}"
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"port {port} never opened")
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_sigterm_exits_zero_within_grace(module: str, subprocess_env: dict[str, str]) -> None:
+    port = free_port()
+    env = {**subprocess_env, "PORT": str(port), "HOST": "127.0.0.1", "GRACE_PERIOD_S": "3"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module], cwd=ROOT, env=env, stderr=subprocess.PIPE
+    )
+    try:
+        wait_for_port(port, proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=3 + 5) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize(("name", "value"), [("PORT", "abc"), ("GRACE_PERIOD_S", "-1")])
+def test_bad_setting_exits_with_one_line_naming_it(
+    module: str, name: str, value: str, subprocess_env: dict[str, str]
+) -> None:
+    env = {**subprocess_env, name: value}
+    done = subprocess.run(
+        [sys.executable, "-m", module], cwd=ROOT, env=env, capture_output=True, timeout=30
+    )
+    assert done.returncode != 0
+    lines = done.stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert name in lines[0] and value in lines[0]
