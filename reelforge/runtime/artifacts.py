@@ -1,0 +1,119 @@
+"""Content-addressed artifact store: files named by their sha256, with a JSON sidecar of metadata.
+
+Layout: ``ROOT/ab/cd/<sha256>`` plus ``<sha256>.json``. Writes go to a temporary
+file in ``ROOT/.tmp`` and are renamed into place, so a reader never sees half a
+file and two writers of the same content race harmlessly. The directory may be
+a volume shared by several replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from reelforge.runtime.media import MediaInfo
+from reelforge.v1 import common_pb2
+
+_ID_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+_CHUNK = 1 << 20
+
+
+def is_artifact_id(value: str) -> bool:
+    """True for a lower-case hex sha256, the only shape an artifact id has."""
+    return bool(_ID_PATTERN.match(value))
+
+
+@dataclass(frozen=True)
+class ArtifactMeta:
+    id: str
+    mime_type: str
+    size_bytes: int
+    width: int = 0
+    height: int = 0
+    duration_seconds: float = 0.0
+
+    def to_proto(self) -> common_pb2.Artifact:
+        return common_pb2.Artifact(**asdict(self), uri=f"/api/artifacts/{self.id}")
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class ArtifactStore:
+    """Stores and finds artifacts under one root folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._tmp = root / ".tmp"
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, artifact_id: str) -> Path:
+        """The file of an id; ValueError for anything that is not an id (no path tricks)."""
+        if not is_artifact_id(artifact_id):
+            raise ValueError(f"not an artifact id: {artifact_id[:80]!r}")
+        return self.root / artifact_id[:2] / artifact_id[2:4] / artifact_id
+
+    def temp_path(self, suffix: str = "") -> Path:
+        """A fresh path inside the store's volume, so the final rename never crosses devices."""
+        fd, name = tempfile.mkstemp(dir=self._tmp, suffix=suffix)
+        os.close(fd)
+        return Path(name)
+
+    def get(self, artifact_id: str) -> ArtifactMeta | None:
+        """Metadata of a stored artifact, or None when it is not (completely) stored."""
+        try:
+            sidecar = self.path_for(artifact_id).with_suffix(".json")
+            return ArtifactMeta(**json.loads(sidecar.read_text()))
+        except (ValueError, FileNotFoundError):
+            return None
+
+    async def put_file(
+        self, src: Path, mime_type: str, info: MediaInfo | None = None
+    ) -> ArtifactMeta:
+        """Moves ``src`` into the store (hashing it off the event loop) and returns its metadata."""
+        return await asyncio.to_thread(self._put_file, src, mime_type, info)
+
+    async def put_bytes(
+        self, data: bytes, mime_type: str, info: MediaInfo | None = None
+    ) -> ArtifactMeta:
+        tmp = self.temp_path()
+        await asyncio.to_thread(tmp.write_bytes, data)
+        return await self.put_file(tmp, mime_type, info)
+
+    def _put_file(self, src: Path, mime_type: str, info: MediaInfo | None) -> ArtifactMeta:
+        artifact_id = _sha256_of(src)
+        meta = ArtifactMeta(
+            id=artifact_id,
+            mime_type=mime_type,
+            size_bytes=src.stat().st_size,
+            width=info.width if info else 0,
+            height=info.height if info else 0,
+            duration_seconds=info.duration_seconds if info else 0.0,
+        )
+        target = self.path_for(artifact_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not self._in_store(src):
+            staged = self.temp_path()
+            shutil.copyfile(src, staged)
+            src = staged
+        os.replace(src, target)
+        # The sidecar is written last: its presence means the artifact is complete.
+        sidecar_tmp = self.temp_path(".json")
+        sidecar_tmp.write_text(json.dumps(asdict(meta)))
+        os.replace(sidecar_tmp, target.with_suffix(".json"))
+        return meta
+
+    def _in_store(self, path: Path) -> bool:
+        return path.resolve().parent == self._tmp.resolve()

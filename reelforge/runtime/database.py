@@ -1,0 +1,39 @@
+"""Async SQLAlchemy engines: SQLite (WAL) in DATA_DIR by default, PostgreSQL when DATABASE_URL is set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def database_url(configured: str | None, data_dir: Path, name: str) -> str:
+    """The SQLAlchemy URL: DATABASE_URL (any postgres spelling → asyncpg) or DATA_DIR/<name>.db."""
+    if configured:
+        for prefix in ("postgres://", "postgresql://"):
+            if configured.startswith(prefix):
+                return "postgresql+asyncpg://" + configured[len(prefix) :]
+        return configured
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{(data_dir / f'{name}.db').resolve()}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (Get/List/Watch) run while a writer commits; busy_timeout
+    # waits for a competing writer instead of failing with "database is locked".
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)

@@ -1,0 +1,50 @@
+"""In-process fan-out of state changes to watchers (``Watch*`` RPCs).
+
+Each watcher gets its own bounded queue. A slow watcher never blocks the
+publisher: when its queue is full the oldest pending update is dropped, which
+is safe because every message is a full snapshot, so the newest one says all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import AsyncIterator, Hashable, Iterator
+from typing import Generic, TypeVar
+
+_T = TypeVar("_T")
+_QUEUE_SIZE = 64
+
+
+class Broadcaster(Generic[_T]):
+    """Publishes snapshots per key (a job id, a composition id) to any number of subscribers."""
+
+    def __init__(self) -> None:
+        self._subscribers: defaultdict[Hashable, set[asyncio.Queue[_T]]] = defaultdict(set)
+
+    def publish(self, key: Hashable, message: _T) -> None:
+        for queue in self._subscribers.get(key, ()):
+            if queue.full():
+                queue.get_nowait()  # drop the oldest snapshot; the newer ones supersede it
+            queue.put_nowait(message)
+
+    def watchers(self, key: Hashable) -> int:
+        return len(self._subscribers.get(key, ()))
+
+    @contextlib.contextmanager
+    def subscribe(self, key: Hashable) -> Iterator[AsyncIterator[_T]]:
+        """Subscribe before reading the snapshot, so no change between the two is missed."""
+        queue: asyncio.Queue[_T] = asyncio.Queue(_QUEUE_SIZE)
+        self._subscribers[key].add(queue)
+        try:
+            yield _drain(queue)
+        finally:
+            self._subscribers[key].discard(queue)
+            if not self._subscribers[key]:
+                del self._subscribers[key]
+
+
+async def _drain(queue: asyncio.Queue[_T]) -> AsyncIterator[_T]:
+    while True:
+        yield await queue.get()

@@ -1,0 +1,30 @@
+"""Every watcher of a key gets every snapshot; leaving costs nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+from reelforge.runtime.events import Broadcaster
+
+
+async def test_fan_out_to_many_watchers() -> None:
+    hub: Broadcaster[int] = Broadcaster()
+
+    async def watch() -> list[int]:
+        seen = []
+        with hub.subscribe("job") as updates:
+            ready.release()
+            async for value in updates:
+                seen.append(value)
+                if value == 3:
+                    return seen
+        return seen
+
+    ready = asyncio.Semaphore(0)
+    tasks = [asyncio.create_task(watch()) for _ in range(3)]
+    for _ in tasks:
+        await ready.acquire()
+    for value in (1, 2, 3):
+        hub.publish("job", value)
+    assert await asyncio.gather(*tasks) == [[1, 2, 3]] * 3
+    assert hub.watchers("job") == 0
