@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from reelforge.runtime.net_guard import IPNetwork, parse_networks
 
 Environment = Literal["development", "production"]
 
@@ -39,6 +41,20 @@ class ServiceSettings(CommonSettings):
         default=10.0, ge=0, le=300
     )  # in-flight calls get this long on SIGTERM
     max_concurrent_rpcs: int = Field(default=1000, ge=1)
+    database_url: str | None = None  # PostgreSQL URL; unset → SQLite in DATA_DIR
+    # Networks that URL inputs may reach although private/loopback (SSRF guard), e.g. "127.0.0.0/8,::1".
+    fetch_allow_networks: str = ""
+    download_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)  # per downloaded file
+
+    @field_validator("fetch_allow_networks")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        parse_networks(value.split(","))  # raises ValueError naming the bad entry
+        return value
+
+    @property
+    def allow_networks(self) -> list[IPNetwork]:
+        return parse_networks(self.fetch_allow_networks.split(","))
 
 
 _S = TypeVar("_S", bound=BaseSettings)

@@ -1,9 +1,53 @@
-"""Settings of the planner service, read from the environment."""
+"""Settings of the planner service, read once from the environment."""
 
-from pydantic import Field
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
 
 from reelforge.runtime.settings import ServiceSettings
 
+ProviderChoice = Literal["openai", "offline", "auto"]
+StructuredOutput = Literal["json_schema", "json_object", "prompt"]
+
+# Draft tier (ENVIRONMENT=development) uses the cheaper model unless OPENAI_MODEL says otherwise.
+_TIER_MODELS = {"development": "gpt-4o-mini", "production": "gpt-4o"}
+_TIER_IMAGES_PER_MOOD = {"development": 1, "production": 4}
+
 
 class PlannerSettings(ServiceSettings):
+    """Environment variables of the planner (names upper-cased), on top of the service basics."""
+
     port: int = Field(default=50051, ge=0, le=65535)
+    planner_provider: ProviderChoice = "auto"  # auto → openai when OPENAI_API_KEY is set
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None  # None → the client's default (api.openai.com)
+    openai_model: str | None = None  # None → the tier's default model
+    structured_output: StructuredOutput = "json_schema"
+    openai_max_retries: int = Field(default=2, ge=0, le=10)  # the openai client's own retries
+    openai_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    openai_temperature: float = Field(default=0.7, ge=0, le=2)
+    # Used for RetryInfo when a 429 carries no retry-after header.
+    openai_default_retry_after_s: float = Field(default=20.0, gt=0, le=3600)
+    planner_max_reasks: int = Field(default=2, ge=0, le=5)  # follow-ups for rule-breaking answers
+    images_per_mood: int = Field(default=0, ge=0, le=4)  # 0 → 1 in draft, 4 in production
+
+    @property
+    def api_key(self) -> str:
+        return self.openai_api_key.get_secret_value() if self.openai_api_key else ""
+
+    @property
+    def provider(self) -> Literal["openai", "offline"]:
+        """The provider in use: PLANNER_PROVIDER, or for auto whether a key is configured."""
+        if self.planner_provider != "auto":
+            return self.planner_provider
+        return "openai" if self.api_key.strip() else "offline"
+
+    @property
+    def model(self) -> str:
+        return self.openai_model or _TIER_MODELS[self.environment]
+
+    @property
+    def mood_image_count(self) -> int:
+        return self.images_per_mood or _TIER_IMAGES_PER_MOOD[self.environment]
