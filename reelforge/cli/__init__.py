@@ -1,0 +1,1 @@
+"""The ``reelforge`` command: drives the pipeline through the gateway and runs a local stack."""

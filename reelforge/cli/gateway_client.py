@@ -1,0 +1,93 @@
+"""A small typed client for the gateway's REST + SSE API (canonical proto3 JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from reelforge.cli.errors import CliError
+
+JSON = dict[str, Any]
+_STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
+
+
+class GatewayClient:
+    """One aiohttp session against the gateway; use as an async context manager."""
+
+    def __init__(self, base_url: str, api_key: str = "", timeout_s: float = 60.0) -> None:
+        self._base = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._session = aiohttp.ClientSession(
+            headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
+        )
+
+    async def __aenter__(self) -> GatewayClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._session.close()
+
+    async def post(self, path: str, body: JSON) -> JSON:
+        return await self._call("POST", path, body)
+
+    async def get(self, path: str) -> JSON:
+        return await self._call("GET", path, None)
+
+    async def _call(self, method: str, path: str, body: JSON | None) -> JSON:
+        try:
+            async with self._session.request(method, self._base + path, json=body) as response:
+                payload = await response.json(content_type=None)
+                if response.status >= 400:
+                    raise CliError(_error_line(method, path, response.status, payload))
+                return dict(payload)
+        except aiohttp.ClientConnectorError:
+            raise CliError(f"cannot reach the gateway at {self._base} (is the stack up?)") from None
+        except (aiohttp.ClientError, json.JSONDecodeError) as error:
+            raise CliError(f"{method} {path}: {error}") from None
+
+    async def events(self, path: str) -> AsyncIterator[JSON]:
+        """Server-Sent Events of a Watch* route, one decoded message per event, until the end."""
+        headers = {"Accept": "text/event-stream"}
+        async with self._session.get(
+            self._base + path, headers=headers, timeout=_STREAM_TIMEOUT
+        ) as response:
+            if response.status >= 400:
+                payload = await response.json(content_type=None)
+                raise CliError(_error_line("GET", path, response.status, payload))
+            event, data = "message", ""
+            async for raw in response.content:
+                line = raw.decode().rstrip("\r\n")
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    data += line[5:].strip()
+                elif not line and data:
+                    message = json.loads(data)
+                    if event == "error":
+                        raise CliError(_error_line("GET", path, 0, message))
+                    yield message
+                    event, data = "message", ""
+
+    async def download(self, path: str, dest: Path) -> int:
+        """Streams a file route to ``dest``; returns the byte count."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        size = 0
+        async with self._session.get(self._base + path, timeout=_STREAM_TIMEOUT) as response:
+            if response.status >= 400:
+                raise CliError(f"GET {path}: HTTP {response.status}")
+            with dest.open("wb") as handle:
+                async for chunk in response.content.iter_chunked(1 << 16):
+                    handle.write(chunk)
+                    size += len(chunk)
+        return size
+
+
+def _error_line(method: str, path: str, status: int, payload: Any) -> str:
+    if not isinstance(payload, dict):
+        return f"{method} {path}: HTTP {status}"
+    message = payload.get("message") or payload.get("error") or f"HTTP {status}"
+    return f"{method} {path}: {message}"
