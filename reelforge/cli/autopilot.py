@@ -27,6 +27,8 @@ class AdOptions:
     mood: int | None = None  # 1-based; None → ask on a TTY, else the first
     tier: str = "TIER_UNSPECIFIED"
     transition_s: float = DEFAULT_TRANSITION_S
+    height: int = 0  # 0 → the composer's default for the tier
+    fps: int = 0  # 0 → 30
     interactive: bool = False
 
 
@@ -210,6 +212,8 @@ class Autopilot:
             "transition": "fade",
             "transitionSeconds": self._options.transition_s,
             "holdLastFrame": True,
+            "height": self._options.height,
+            "fps": self._options.fps,
         })  # fmt: skip
         composition = await self._client.post("/api/composition/compose", body)
         self._running_composition = composition["id"]

@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     ad.add_argument(
         "--transition", type=float, default=DEFAULT_TRANSITION_S, help="crossfade seconds"
     )
+    ad.add_argument("--height", type=int, default=0, help="output height in pixels (0: the tier's)")
+    ad.add_argument("--fps", type=int, default=0, help="output frame rate (0: 30)")
     ad.add_argument("--start-stack", action="store_true", help="start a local stack for this run")
     ad.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -81,6 +83,8 @@ async def _run_ad(args: argparse.Namespace, gateway: str, console: Console) -> N
             mood=args.mood,
             tier=_TIERS[args.tier],
             transition_s=args.transition,
+            height=args.height,
+            fps=args.fps,
             interactive=is_interactive(),
         )
         result = await Autopilot(client, options, console).run()
