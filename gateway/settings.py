@@ -1,8 +1,14 @@
 """Settings of the gateway, read from the environment."""
 
+from __future__ import annotations
+
 from pydantic import Field
 
 from reelforge.runtime.settings import CommonSettings
+
+
+def _split_csv(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 class GatewaySettings(CommonSettings):
@@ -17,3 +23,16 @@ class GatewaySettings(CommonSettings):
         default=30.0, gt=0, le=600
     )  # deadline of every unary upstream call
     grace_period_s: float = Field(default=10.0, ge=0, le=300)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)  # larger request bodies → 413
+    sse_heartbeat_s: float = Field(default=15.0, gt=0, le=300)  # comment line on idle streams
+    # Comma-separated bearer keys; empty means the API is open. Never logged.
+    gateway_api_keys: str = Field(default="", repr=False)
+    cors_origins: str = ""  # comma-separated origins allowed by CORS; "*" allows any
+
+    @property
+    def api_keys(self) -> tuple[str, ...]:
+        return _split_csv(self.gateway_api_keys)
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return _split_csv(self.cors_origins)

@@ -1,0 +1,41 @@
+"""Optional bearer API keys (GATEWAY_API_KEYS), compared in constant time and never logged."""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from gateway.errors import GatewayError
+
+# Probes, scrapers and signed webhooks have their own trust; the docs page is an empty shell
+# that asks for a key before it fetches /openapi.json.
+OPEN_PATHS = frozenset({"/health", "/metrics", "/api/webhooks/replicate", "/docs"})
+
+
+def _key_matches(offered: str, keys: tuple[str, ...]) -> bool:
+    # Every key is compared, so the time taken says nothing about which one nearly matched.
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(offered.encode(), key.encode())
+    return matched
+
+
+def _bearer(request: web.Request) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def make_auth_middleware(keys: tuple[str, ...]) -> Middleware:
+    @web.middleware
+    async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if keys and request.path not in OPEN_PATHS and not _key_matches(_bearer(request), keys):
+            raise GatewayError(
+                401,
+                "missing or invalid API key (Authorization: Bearer <key>)",
+                headers={"WWW-Authenticate": 'Bearer realm="reelforge"'},
+            )
+        return await handler(request)
+
+    return auth_middleware

@@ -1,0 +1,93 @@
+"""One gRPC aio channel per upstream service, and generic calls built from method descriptors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf import message_factory
+from google.protobuf.descriptor import Descriptor, MethodDescriptor
+from google.protobuf.message import Message
+
+from gateway.settings import GatewaySettings
+from reelforge.runtime.interceptors import REQUEST_ID_HEADER
+
+_LOGGER = logging.getLogger(__name__)
+# DNS resolution gives every A record of a scaled-out service; round_robin spreads calls over them.
+_CHANNEL_OPTIONS = (("grpc.lb_policy_name", "round_robin"),)
+
+
+def message_class(descriptor: Descriptor) -> type[Message]:
+    return message_factory.GetMessageClass(descriptor)
+
+
+def channel_target(address: str) -> str:
+    """`host:port` becomes a `dns:///` target; an address with a resolver scheme is kept."""
+    return address if "://" in address or address.startswith("unix:") else f"dns:///{address}"
+
+
+@dataclass
+class Upstreams:
+    """Open channels keyed by service full name (e.g. `reelforge.v1.PlannerService`)."""
+
+    channels: Mapping[str, grpc.aio.Channel]
+    timeout_s: float
+
+    @classmethod
+    def open(cls, settings: GatewaySettings) -> Upstreams:
+        addresses = {
+            "reelforge.v1.PlannerService": settings.planner_address,
+            "reelforge.v1.GeneratorService": settings.generator_address,
+            "reelforge.v1.ComposerService": settings.composer_address,
+        }
+        channels = {
+            service: grpc.aio.insecure_channel(channel_target(address), options=_CHANNEL_OPTIONS)
+            for service, address in addresses.items()
+        }
+        _LOGGER.info("upstream channels open", extra={"upstreams": addresses})
+        return cls(channels, settings.upstream_timeout_s)
+
+    async def close(self) -> None:
+        for channel in self.channels.values():
+            await channel.close()
+
+    def _channel(self, method: MethodDescriptor) -> grpc.aio.Channel:
+        return self.channels[method.containing_service.full_name]
+
+    async def unary(self, method: MethodDescriptor, request: Message, request_id: str) -> Message:
+        """Calls a unary RPC with the unary deadline; gRPC errors propagate as AioRpcError."""
+        call = self._channel(method).unary_unary(
+            _rpc_path(method),
+            request_serializer=_serialize,
+            response_deserializer=message_class(method.output_type).FromString,
+        )
+        response: Message = await call(
+            request, timeout=self.timeout_s, metadata=_metadata(request_id)
+        )
+        return response
+
+    def stream(
+        self, method: MethodDescriptor, request: Message, request_id: str
+    ) -> grpc.aio.UnaryStreamCall[Any, Any]:
+        """Starts a server-streaming RPC; no deadline, the caller cancels it when its client leaves."""
+        call = self._channel(method).unary_stream(
+            _rpc_path(method),
+            request_serializer=_serialize,
+            response_deserializer=message_class(method.output_type).FromString,
+        )
+        return call(request, metadata=_metadata(request_id))
+
+
+def _rpc_path(method: MethodDescriptor) -> str:
+    return f"/{method.containing_service.full_name}/{method.name}"
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
+def _metadata(request_id: str) -> tuple[tuple[str, str], ...]:
+    return ((REQUEST_ID_HEADER, request_id),) if request_id else ()
