@@ -101,15 +101,15 @@ async def test_ports(servicers: Servicers, data_dir: Path) -> AsyncIterator[dict
 
 
 def gateway_settings(ports: dict[str, int], data_dir: Path, **overrides: Any) -> GatewaySettings:
-    return GatewaySettings(
-        planner_address=f"127.0.0.1:{ports['planner']}",
-        generator_address=f"127.0.0.1:{ports['generator']}",
-        composer_address=f"127.0.0.1:{ports['composer']}",
-        data_dir=data_dir,
-        upstream_timeout_s=5,
-        sse_heartbeat_s=0.05,
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "planner_address": f"127.0.0.1:{ports['planner']}",
+        "generator_address": f"127.0.0.1:{ports['generator']}",
+        "composer_address": f"127.0.0.1:{ports['composer']}",
+        "data_dir": data_dir,
+        "upstream_timeout_s": 5,
+        "sse_heartbeat_s": 0.05,
+    }
+    return GatewaySettings(**(values | overrides))
 
 
 @pytest.fixture

@@ -45,6 +45,8 @@ class EchoGenerator(generator_pb2_grpc.GeneratorServiceServicer):
         self.request_ids.append(_request_id(context))
         if request.job_id == "missing":
             raise errors.NotFound(f"job {request.job_id} not found")
+        if request.job_id == "slow":
+            await asyncio.Event().wait()  # until the gateway's deadline cancels the call
         return _J.Job(id=request.job_id, state=_J.JOB_STATE_RUNNING, estimated_cost_micros=2**40)
 
     async def ListJobs(self, request: _J.ListJobsRequest, context: _Context) -> _J.ListJobsResponse:
