@@ -1,38 +1,82 @@
-"""gRPC servicer of the planner service."""
+"""gRPC servicer of the planner service: validates, converts and delegates to the Planner."""
 
-from collections.abc import AsyncIterator
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from grpc.aio import ServicerContext
 
-from reelforge.runtime.errors import Unimplemented
-from reelforge.v1 import planner_pb2, planner_pb2_grpc
+from reelforge.v1 import common_pb2, planner_pb2, planner_pb2_grpc
+from reelforge.validation.planner import (
+    validate_conversation,
+    validate_generate_moods,
+    validate_plan_scenes,
+)
+from services.planner.planning import Planner
+from services.planner.providers.base import ChatRole, ChatTurn, PlannerProvider
+from services.planner.providers.registry import build_provider
 from services.planner.settings import PlannerSettings
 
 _Context = ServicerContext[Any, Any]
+_ROLES: dict[int, ChatRole] = {
+    planner_pb2.ROLE_UNSPECIFIED: "user",
+    planner_pb2.ROLE_USER: "user",
+    planner_pb2.ROLE_ASSISTANT: "assistant",
+    planner_pb2.ROLE_SYSTEM: "system",
+}
 
 
 class PlannerServicer(planner_pb2_grpc.PlannerServiceServicer):
-    def __init__(self, settings: PlannerSettings) -> None:
+    def __init__(self, settings: PlannerSettings, provider: PlannerProvider | None = None) -> None:
         self._settings = settings
+        self._planner = Planner(provider or build_provider(settings), settings)
+
+    async def aclose(self) -> None:
+        await self._planner.provider.aclose()
 
     async def Converse(
         self, request: planner_pb2.ConverseRequest, context: _Context
     ) -> AsyncIterator[planner_pb2.ConverseResponse]:
-        raise Unimplemented("Converse is not implemented yet")
-        yield planner_pb2.ConverseResponse()  # makes this an async generator
+        validate_conversation(request.messages)
+        async for delta in self._planner.converse(_turns(request.messages)):
+            yield planner_pb2.ConverseResponse(delta=delta)
+        yield planner_pb2.ConverseResponse(done=True)
 
     async def ExtractBrief(
         self, request: planner_pb2.ExtractBriefRequest, context: _Context
     ) -> planner_pb2.ExtractBriefResponse:
-        raise Unimplemented("ExtractBrief is not implemented yet")
+        validate_conversation(request.messages)
+        outcome = await self._planner.extract_brief(_turns(request.messages))
+        return planner_pb2.ExtractBriefResponse(
+            brief=outcome.brief, missing=outcome.missing, complete=not outcome.missing
+        )
 
     async def GenerateMoods(
         self, request: planner_pb2.GenerateMoodsRequest, context: _Context
     ) -> planner_pb2.GenerateMoodsResponse:
-        raise Unimplemented("GenerateMoods is not implemented yet")
+        validate_generate_moods(request)
+        moods = await self._planner.generate_moods(request.brief, request.count)
+        return planner_pb2.GenerateMoodsResponse(moods=moods)
 
     async def PlanScenes(
         self, request: planner_pb2.PlanScenesRequest, context: _Context
     ) -> planner_pb2.PlanScenesResponse:
-        raise Unimplemented("PlanScenes is not implemented yet")
+        validate_plan_scenes(request)
+        mood = request.mood if request.HasField("mood") else None
+        outcome = await self._planner.plan_scenes(request.brief, mood, request.duration_seconds)
+        plan = common_pb2.ScenePlan(
+            scenes=outcome.scenes,
+            total_duration_seconds=round(sum(s.duration_seconds for s in outcome.scenes), 2),
+            mood_id=mood.id if mood else "",
+        )
+        return planner_pb2.PlanScenesResponse(
+            plan=plan,
+            repaired=outcome.repaired,
+            attempts=outcome.attempts,
+            violations=outcome.violations,
+        )
+
+
+def _turns(messages: Sequence[planner_pb2.ChatMessage]) -> list[ChatTurn]:
+    return [ChatTurn(_ROLES.get(m.role, "user"), m.content) for m in messages]

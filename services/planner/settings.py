@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from reelforge.runtime.settings import ServiceSettings
 
@@ -32,6 +32,15 @@ class PlannerSettings(ServiceSettings):
     openai_default_retry_after_s: float = Field(default=20.0, gt=0, le=3600)
     planner_max_reasks: int = Field(default=2, ge=0, le=5)  # follow-ups for rule-breaking answers
     images_per_mood: int = Field(default=0, ge=0, le=4)  # 0 → 1 in draft, 4 in production
+
+    @model_validator(mode="after")
+    def _openai_needs_a_key(self) -> PlannerSettings:
+        # Fail at start-up rather than on the first request.
+        if self.planner_provider == "openai" and not self.api_key.strip():
+            raise ValueError(
+                "PLANNER_PROVIDER=openai needs OPENAI_API_KEY (any string for a local server)"
+            )
+        return self
 
     @property
     def api_key(self) -> str:

@@ -1,0 +1,1 @@
+"""Planner providers: the hosted OpenAI-compatible one and the rule-based offline one."""

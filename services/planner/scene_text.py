@@ -1,0 +1,108 @@
+"""Scene text written from the brief and mood: the offline planner's words and the repair's fill-ins."""
+
+from __future__ import annotations
+
+import re
+
+from reelforge.runtime.validation import MAX_TEXT_CHARS
+from reelforge.v1 import common_pb2
+from services.planner.plan_rules import (
+    CALL_TO_ACTION,
+    FEATURE,
+    HOOK,
+    MAX_CAPTION_CHARS,
+    PRODUCT_INTRO,
+)
+
+_CAPTION_WORDS = 8
+_FEATURE_MOTIONS = ("slow pan left", "tracking shot", "gentle tilt up", "handheld close-up")
+_CAMERA_MOTIONS: dict[int, str] = {
+    HOOK: "fast push in",
+    PRODUCT_INTRO: "slow orbit around the product",
+    CALL_TO_ACTION: "slow pull back",
+}
+
+
+def product(brief: common_pb2.CreativeBrief) -> str:
+    return _short(brief.product_name, 80) or "the product"
+
+
+def first_tone_word(brief: common_pb2.CreativeBrief) -> str:
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", brief.tone)
+    return words[0].lower() if words else "confident"
+
+
+def description(scene_type: int, brief: common_pb2.CreativeBrief, message: str = "") -> str:
+    """What happens on screen in a scene of this type."""
+    name = product(brief)
+    audience = _short(brief.target_audience, 200) or "the viewer"
+    if scene_type == HOOK:
+        text = (
+            f"An eye-catching opening for {audience}: a bold, {first_tone_word(brief)} moment "
+            f"that stops the scroll just before {name} appears."
+        )
+    elif scene_type == PRODUCT_INTRO:
+        about = _short(brief.product_description, 600)
+        text = f"{name} is revealed in a clean hero shot" + (f": {about}" if about else ".")
+    elif scene_type == CALL_TO_ACTION:
+        text = (
+            f'Closing shot of {name} with the call to action "{call_to_action(brief)}" on screen.'
+        )
+    else:
+        text = f"{name} in action, showing: {_short(message, 600) or 'what makes it special'}."
+    return _cap(text, MAX_TEXT_CHARS)
+
+
+def style_prompt(
+    scene_description: str, brief: common_pb2.CreativeBrief, mood: common_pb2.Mood | None
+) -> str:
+    """A complete image prompt for the scene's first frame in the mood's look."""
+    keywords = list(mood.style_keywords) if mood else []
+    keywords = keywords or list(brief.visual_style_keywords) or ["cinematic", "clean"]
+    parts = [
+        _short(scene_description, 600).rstrip(". "),
+        "vertical 9:16 cinematic frame",
+        ", ".join(_short(k, 40) for k in keywords[:5]),
+    ]
+    if mood and mood.color_palette:
+        parts.append("colour palette " + " ".join(mood.color_palette[:4]))
+    if mood and mood.aesthetic_direction:
+        parts.append(_short(mood.aesthetic_direction, 300))
+    parts.append("no text in the image")
+    return _cap(", ".join(p for p in parts if p), MAX_TEXT_CHARS)
+
+
+def caption(scene_type: int, brief: common_pb2.CreativeBrief, message: str = "") -> str:
+    """Short on-screen text: a few words, never more than the caption limit."""
+    if scene_type == HOOK:
+        text = f"Ready for something {first_tone_word(brief)}?"
+    elif scene_type == PRODUCT_INTRO:
+        text = f"Meet {product(brief)}"
+    elif scene_type == CALL_TO_ACTION:
+        text = call_to_action(brief)
+    else:
+        text = message or product(brief)
+    words = text.split()
+    return _cap(" ".join(words[:_CAPTION_WORDS]), MAX_CAPTION_CHARS)
+
+
+def camera_motion(scene_type: int, feature_number: int = 0) -> str:
+    if scene_type == FEATURE:
+        return _FEATURE_MOTIONS[feature_number % len(_FEATURE_MOTIONS)]
+    return _CAMERA_MOTIONS.get(scene_type, "static")
+
+
+def call_to_action(brief: common_pb2.CreativeBrief) -> str:
+    return _short(brief.call_to_action, 120) or "Learn more"
+
+
+def _short(text: str, limit: int) -> str:
+    """Whitespace-collapsed text, cut at a word boundary near ``limit`` characters."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:") or flat[:limit]
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

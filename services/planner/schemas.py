@@ -1,0 +1,167 @@
+"""JSON schemas the planner asks models for, and the parsers that turn answers into protos."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from reelforge.v1 import common_pb2
+
+_STRING: dict[str, object] = {"type": "string"}
+_STRINGS: dict[str, object] = {"type": "array", "items": {"type": "string"}}
+_NUMBER: dict[str, object] = {"type": "number"}
+_SCENE_TYPES = {
+    "hook": common_pb2.SCENE_TYPE_HOOK,
+    "product_intro": common_pb2.SCENE_TYPE_PRODUCT_INTRO,
+    "feature": common_pb2.SCENE_TYPE_FEATURE,
+    "call_to_action": common_pb2.SCENE_TYPE_CALL_TO_ACTION,
+}
+SCENE_TYPE_NAMES = {value: name for name, value in _SCENE_TYPES.items()}
+
+
+def _object(properties: dict[str, object]) -> dict[str, object]:
+    """A strict-mode object: every property required, nothing else allowed."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+BRIEF_SCHEMA = _object(
+    {
+        "product_name": _STRING,
+        "product_description": _STRING,
+        "target_audience": _STRING,
+        "tone": _STRING,
+        "visual_style_keywords": _STRINGS,
+        "key_messages": _STRINGS,
+        "call_to_action": _STRING,
+        "duration_seconds": _NUMBER,
+    }
+)
+_MOOD_SCHEMA = _object(
+    {
+        "name": _STRING,
+        "description": _STRING,
+        "style_keywords": _STRINGS,
+        "color_palette": _STRINGS,
+        "aesthetic_direction": _STRING,
+        "image_prompts": _STRINGS,
+    }
+)
+MOODS_SCHEMA = _object({"moods": {"type": "array", "items": _MOOD_SCHEMA}})
+_SCENE_SCHEMA = _object(
+    {
+        "type": {"type": "string", "enum": list(_SCENE_TYPES)},
+        "duration_seconds": _NUMBER,
+        "description": _STRING,
+        "style_prompt": _STRING,
+        "caption": _STRING,
+        "camera_motion": _STRING,
+    }
+)
+PLAN_SCHEMA = _object({"scenes": {"type": "array", "items": _SCENE_SCHEMA}})
+
+# The json_schema names (also how the test fake tells the three requests apart).
+BRIEF_SCHEMA_NAME = "creative_brief"
+MOODS_SCHEMA_NAME = "mood_directions"
+PLAN_SCHEMA_NAME = "scene_plan"
+
+
+class AnswerError(ValueError):
+    """A model's answer that is not the JSON asked for; the message says why."""
+
+
+class _Lenient(BaseModel):
+    # Missing fields get defaults so the plan rules, not the parser, report what is absent.
+    model_config = ConfigDict(extra="ignore")
+
+
+class _BriefAnswer(_Lenient):
+    product_name: str = ""
+    product_description: str = ""
+    target_audience: str = ""
+    tone: str = ""
+    visual_style_keywords: list[str] = []
+    key_messages: list[str] = []
+    call_to_action: str = ""
+    duration_seconds: float = 0.0
+
+
+class _MoodAnswer(_Lenient):
+    name: str = ""
+    description: str = ""
+    style_keywords: list[str] = []
+    color_palette: list[str] = []
+    aesthetic_direction: str = ""
+    image_prompts: list[str] = []
+
+
+class _MoodsAnswer(_Lenient):
+    moods: list[_MoodAnswer]
+
+
+class _SceneAnswer(_Lenient):
+    type: str = ""
+    duration_seconds: float = 0.0
+    description: str = ""
+    style_prompt: str = ""
+    caption: str = ""
+    camera_motion: str = ""
+
+
+class _PlanAnswer(_Lenient):
+    scenes: list[_SceneAnswer]
+
+
+_M = TypeVar("_M", bound=BaseModel)
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+def _parse(text: str, model: type[_M]) -> _M:
+    # Prompt-only servers often wrap JSON in a code fence; accept that much.
+    fenced = _FENCE.match(text)
+    body = fenced.group(1) if fenced else text
+    try:
+        data: Any = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise AnswerError(f"the answer is not valid JSON ({error.msg} at {error.pos})") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        where = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}"
+            for e in error.errors()[:3]
+        )
+        raise AnswerError(f"the JSON does not match the schema ({where})") from None
+
+
+def parse_brief(text: str) -> common_pb2.CreativeBrief:
+    answer = _parse(text, _BriefAnswer)
+    return common_pb2.CreativeBrief(**answer.model_dump())
+
+
+def parse_moods(text: str) -> list[common_pb2.Mood]:
+    answer = _parse(text, _MoodsAnswer)
+    return [common_pb2.Mood(**mood.model_dump()) for mood in answer.moods]
+
+
+def parse_plan(text: str) -> list[common_pb2.Scene]:
+    answer = _parse(text, _PlanAnswer)
+    return [
+        common_pb2.Scene(
+            index=index,
+            type=_SCENE_TYPES.get(scene.type.strip().lower(), common_pb2.SCENE_TYPE_UNSPECIFIED),
+            duration_seconds=scene.duration_seconds,
+            description=scene.description,
+            style_prompt=scene.style_prompt,
+            caption=scene.caption,
+            camera_motion=scene.camera_motion,
+        )
+        for index, scene in enumerate(answer.scenes)
+    ]
