@@ -1,43 +1,69 @@
-"""gRPC servicer of the composer service."""
+"""gRPC servicer of the composer service: validation at the door, the work in CompositionManager."""
+
+from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
 
 from grpc.aio import ServicerContext
 
-from reelforge.runtime.errors import Unimplemented
+from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
-from services.composer.settings import ComposerSettings
+from reelforge.validation.composer import validate_compose, validate_id, validate_list
+from services.composer.convert import state_name, to_proto
+from services.composer.manager import CompositionManager
+from services.composer.preflight import check_stored_inputs
+from services.composer.repository import CompositionRepository
 
 _Context = ServicerContext[Any, Any]
+_DEFAULT_PAGE_SIZE = 20
 
 
 class ComposerServicer(composer_pb2_grpc.ComposerServiceServicer):
-    def __init__(self, settings: ComposerSettings) -> None:
-        self._settings = settings
+    def __init__(
+        self,
+        repository: CompositionRepository,
+        manager: CompositionManager,
+        store: ArtifactStore,
+    ) -> None:
+        self._repository = repository
+        self._manager = manager
+        self._store = store
 
     async def Compose(
         self, request: composer_pb2.ComposeRequest, context: _Context
     ) -> composer_pb2.Composition:
-        raise Unimplemented("Compose is not implemented yet")
+        validate_compose(request)
+        check_stored_inputs(self._store, request)
+        return to_proto(await self._manager.submit(request))
 
     async def GetComposition(
         self, request: composer_pb2.GetCompositionRequest, context: _Context
     ) -> composer_pb2.Composition:
-        raise Unimplemented("GetComposition is not implemented yet")
+        validate_id(request.id)
+        return to_proto(await self._repository.get(request.id))
 
     async def ListCompositions(
         self, request: composer_pb2.ListCompositionsRequest, context: _Context
     ) -> composer_pb2.ListCompositionsResponse:
-        raise Unimplemented("ListCompositions is not implemented yet")
+        validate_list(request)
+        state = state_name(request.state) if request.state else None
+        rows, token = await self._repository.list(
+            request.page_size or _DEFAULT_PAGE_SIZE, request.page_token, state
+        )
+        return composer_pb2.ListCompositionsResponse(
+            compositions=[to_proto(r) for r in rows], next_page_token=token
+        )
 
     async def WatchComposition(
         self, request: composer_pb2.WatchCompositionRequest, context: _Context
     ) -> AsyncIterator[composer_pb2.Composition]:
-        raise Unimplemented("WatchComposition is not implemented yet")
-        yield composer_pb2.Composition()  # makes this an async generator
+        validate_id(request.id)
+        async for composition in self._manager.watch(request.id):
+            yield composition
 
     async def CancelComposition(
         self, request: composer_pb2.CancelCompositionRequest, context: _Context
     ) -> composer_pb2.Composition:
-        raise Unimplemented("CancelComposition is not implemented yet")
+        validate_id(request.id)
+        return to_proto(await self._manager.cancel(request.id))

@@ -1,5 +1,7 @@
 """Settings of the composer service, read from the environment."""
 
+from __future__ import annotations
+
 from pydantic import Field
 
 from reelforge.runtime.settings import ServiceSettings
@@ -7,3 +9,12 @@ from reelforge.runtime.settings import ServiceSettings
 
 class ComposerSettings(ServiceSettings):
     port: int = Field(default=50053, ge=0, le=65535)
+    # Renders running at once; each FFmpeg already uses every core, so more only adds memory.
+    max_concurrent_renders: int = Field(default=1, ge=1, le=16)
+    # Watchers get a progress message at most this often (state changes go out at once).
+    progress_interval_s: float = Field(default=0.25, gt=0, le=10)
+    # A render that runs longer than this is killed and fails.
+    render_timeout_s: float = Field(default=1800.0, gt=0)
+    download_attempts: int = Field(default=3, ge=1, le=10)
+    download_timeout_s: float = Field(default=120.0, gt=0)
+    ffmpeg_threads: int = Field(default=0, ge=0, le=64)  # 0 lets FFmpeg pick (all cores)

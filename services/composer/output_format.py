@@ -1,0 +1,80 @@
+"""The output a request asks for: frame size from aspect ratio and tier, fps, x264 settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reelforge.runtime.settings import Environment
+from reelforge.v1 import common_pb2, composer_pb2
+from reelforge.validation.composer import (
+    DEFAULT_FPS,
+    DEFAULT_LUFS,
+    DEFAULT_TRANSITION,
+    transition_seconds,
+)
+
+# Width:height of each aspect ratio; unspecified means the vertical ad format.
+_ASPECTS = {
+    common_pb2.ASPECT_RATIO_UNSPECIFIED: (9, 16),
+    common_pb2.ASPECT_RATIO_9_16: (9, 16),
+    common_pb2.ASPECT_RATIO_16_9: (16, 9),
+    common_pb2.ASPECT_RATIO_1_1: (1, 1),
+}
+# The tier fixes the long side of a vertical ad (1920 production, 1280 draft); the short
+# side follows, so 16:9 production is 1920×1080 and 1:1 is 1080×1080, as in common.proto.
+_LONG_SIDE = {common_pb2.TIER_PRODUCTION: 1920, common_pb2.TIER_DRAFT: 1280}
+_PRESET = {common_pb2.TIER_PRODUCTION: "medium", common_pb2.TIER_DRAFT: "veryfast"}
+_CRF = {common_pb2.TIER_PRODUCTION: 20, common_pb2.TIER_DRAFT: 23}
+AUDIO_KBPS = 192
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    width: int
+    height: int
+    fps: int
+    preset: str
+    crf: int
+    transition: str
+    transition_s: float
+    loudness_lufs: float
+    audio_kbps: int = AUDIO_KBPS
+
+
+def _even(value: float) -> int:
+    return max(2, round(value / 2) * 2)
+
+
+def default_tier(environment: Environment) -> common_pb2.Tier.ValueType:
+    return common_pb2.TIER_PRODUCTION if environment == "production" else common_pb2.TIER_DRAFT
+
+
+def frame_size(
+    aspect: common_pb2.AspectRatio.ValueType, tier: common_pb2.Tier.ValueType, height: int
+) -> tuple[int, int]:
+    """(width, height): an explicit height wins; the width follows the aspect ratio, even."""
+    aw, ah = _ASPECTS[aspect]
+    if height:
+        return _even(height * aw / ah), height
+    short = _LONG_SIDE[tier] * 9 // 16
+    if aw == ah:
+        return short, short
+    return (short, _LONG_SIDE[tier]) if ah > aw else (_LONG_SIDE[tier], short)
+
+
+def output_format(request: composer_pb2.ComposeRequest, environment: Environment) -> OutputFormat:
+    """Resolves every default of a (validated) request into concrete settings."""
+    tier = request.tier or default_tier(environment)
+    width, height = frame_size(request.aspect_ratio, tier, request.height)
+    return OutputFormat(
+        width=width,
+        height=height,
+        fps=request.fps or DEFAULT_FPS,
+        preset=_PRESET[tier],
+        crf=_CRF[tier],
+        transition=request.transition or DEFAULT_TRANSITION,
+        transition_s=transition_seconds(request),
+        loudness_lufs=(
+            request.loudness_lufs if request.HasField("loudness_lufs") else DEFAULT_LUFS
+        ),
+    )

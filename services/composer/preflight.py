@@ -1,0 +1,39 @@
+"""Checks that need the artifact store but no download: stored clips exist and are long enough."""
+
+from __future__ import annotations
+
+from reelforge.runtime.artifacts import ArtifactStore, is_artifact_id
+from reelforge.runtime.validation import Violations
+from reelforge.v1 import composer_pb2
+
+# Stored durations come from ffprobe and round; this much short still counts as long enough.
+_SHORT_TOLERANCE_S = 0.05
+
+
+def _check_clip(
+    store: ArtifactStore, index: int, clip: composer_pb2.ClipInput, hold: bool, found: Violations
+) -> None:
+    meta = store.get(clip.source)
+    if meta is None:
+        found.add(f"clips[{index}].source", f"artifact {clip.source} is not in the store")
+        return
+    # A duration of 0 means the store does not know it; the render's probe decides then.
+    stored = meta.duration_seconds
+    target = clip.target_duration_seconds
+    if stored > 0 and target > 0 and stored + _SHORT_TOLERANCE_S < target and not hold:
+        found.add(
+            f"clips[{index}].target_duration_seconds",
+            f"the clip lasts {stored:.2f} s, shorter than {target:g} s "
+            "(set hold_last_frame to hold its last frame)",
+        )
+
+
+def check_stored_inputs(store: ArtifactStore, request: composer_pb2.ComposeRequest) -> None:
+    """Raises InvalidArgument for missing artifacts and stored clips shorter than their target."""
+    found = Violations()
+    for index, clip in enumerate(request.clips):
+        if is_artifact_id(clip.source):
+            _check_clip(store, index, clip, request.hold_last_frame, found)
+    if is_artifact_id(request.music) and store.get(request.music) is None:
+        found.add("music", f"artifact {request.music} is not in the store")
+    found.raise_if_any()

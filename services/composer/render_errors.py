@@ -1,0 +1,16 @@
+"""Why a render failed, in words a client can act on (names the clip's index when it is at fault)."""
+
+from __future__ import annotations
+
+
+class RenderFailed(Exception):
+    """The composition cannot be rendered; the message becomes Composition.error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @classmethod
+    def at(cls, field: str, problem: str) -> RenderFailed:
+        """A failure caused by one input, e.g. ``clips[2]: has no video stream``."""
+        return cls(f"{field}: {problem}")

@@ -1,0 +1,188 @@
+"""Compositions in the database (SQLAlchemy Core; SQLite or PostgreSQL), tables prefixed ``composer_``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from reelforge.runtime.errors import InvalidArgument, NotFound
+from reelforge.v1 import composer_pb2
+
+metadata = MetaData()
+
+compositions = Table(
+    "composer_compositions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("percent", Float, nullable=False, default=0.0),
+    Column("message", Text, nullable=False, default=""),
+    Column("request", LargeBinary, nullable=False),  # the ComposeRequest, serialised
+    Column("error", Text, nullable=False, default=""),
+    Column("output_id", String(64)),
+    Column("output_mime", String(64), nullable=False, default=""),
+    Column("duration_seconds", Float, nullable=False, default=0.0),
+    Column("size_bytes", BigInteger, nullable=False, default=0),
+    Column("width", Integer, nullable=False, default=0),
+    Column("height", Integer, nullable=False, default=0),
+    Column("video_codec", String(32), nullable=False, default=""),
+    Column("audio_codec", String(32), nullable=False, default=""),
+    Column(
+        "version", Integer, nullable=False, default=1
+    ),  # bumps on every change; orders snapshots
+    Column("created_us", BigInteger, nullable=False),  # microseconds since the epoch
+    Column("updated_us", BigInteger, nullable=False),
+    Column("completed_us", BigInteger),
+    Index("composer_compositions_newest", "created_us", "id"),
+    Index("composer_compositions_state", "state"),
+)
+
+ACTIVE_STATES = ("PENDING", "DOWNLOADING", "COMPOSING", "OPTIMIZING")
+TERMINAL_STATES = ("COMPLETED", "FAILED", "CANCELED")
+
+
+@dataclass(frozen=True)
+class CompositionRow:
+    id: str
+    state: str
+    percent: float
+    message: str
+    request: bytes
+    error: str
+    output_id: str | None
+    output_mime: str
+    duration_seconds: float
+    size_bytes: int
+    width: int
+    height: int
+    video_codec: str
+    audio_codec: str
+    version: int
+    created_us: int
+    updated_us: int
+    completed_us: int | None
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _page_token(row: CompositionRow) -> str:
+    raw = json.dumps([row.created_us, row.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _parse_token(token: str) -> tuple[int, str]:
+    try:
+        created_us, row_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(created_us), str(row_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidArgument.single("page_token", "not a token from this service") from None
+
+
+class CompositionRepository:
+    """Reads and writes composition rows; every write returns the row as it now is."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create_schema(self) -> None:
+        async with self._engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    async def create(self, request: composer_pb2.ComposeRequest) -> CompositionRow:
+        stamp = now_us()
+        values: dict[str, Any] = {
+            "id": uuid.uuid4().hex,
+            "state": "PENDING",
+            "percent": 0.0,
+            "message": "queued",
+            "request": request.SerializeToString(deterministic=True),
+            "created_us": stamp,
+            "updated_us": stamp,
+        }
+        async with self._engine.begin() as conn:
+            await conn.execute(compositions.insert().values(**values))
+        return await self.get(values["id"])
+
+    async def get(self, composition_id: str) -> CompositionRow:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(compositions).where(compositions.c.id == composition_id))
+            ).one_or_none()
+        if row is None:
+            raise NotFound(f"composition {composition_id!r} not found")
+        return CompositionRow(**row._mapping)
+
+    async def update(self, composition_id: str, **values: Any) -> CompositionRow:
+        """Applies ``values`` (column=value) and bumps the version."""
+        stamp = now_us()
+        statement = (
+            update(compositions)
+            .where(compositions.c.id == composition_id)
+            .values(**values, updated_us=stamp, version=compositions.c.version + 1)
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(statement)
+        return await self.get(composition_id)
+
+    async def list(
+        self, page_size: int, page_token: str, state: str | None
+    ) -> tuple[list[CompositionRow], str]:
+        """Newest first, ``page_size`` at a time; keyset pages stay stable while rows are added."""
+        query = select(compositions).order_by(
+            compositions.c.created_us.desc(), compositions.c.id.desc()
+        )
+        if state:
+            query = query.where(compositions.c.state == state)
+        if page_token:
+            created_us, row_id = _parse_token(page_token)
+            query = query.where(
+                or_(
+                    compositions.c.created_us < created_us,
+                    and_(compositions.c.created_us == created_us, compositions.c.id < row_id),
+                )
+            )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.limit(page_size + 1))).all()
+        items = [CompositionRow(**r._mapping) for r in rows[:page_size]]
+        more = len(rows) > page_size
+        return items, _page_token(items[-1]) if more else ""
+
+    async def active_ids(self) -> Sequence[str]:
+        """Compositions not yet finished, oldest first: after a crash these are to be rendered again."""
+        query = (
+            select(compositions.c.id)
+            .where(compositions.c.state.in_(ACTIVE_STATES))
+            .order_by(compositions.c.created_us)
+        )
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
