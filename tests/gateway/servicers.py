@@ -1,8 +1,8 @@
 """Small test servicers that show which RPC a request reached.
 
-They subclass the generated base servicers (the contract's scaffolds: every RPC not
-overridden answers UNIMPLEMENTED) rather than the services' own classes, whose
-constructors change while those services are being built.
+They implement every RPC of the generated base servicers (the contract) rather than
+subclass the services' own classes, whose constructors change while those services
+are being built; answers echo the request so tests can see what arrived where.
 """
 
 from __future__ import annotations
@@ -58,8 +58,25 @@ class EchoGenerator(generator_pb2_grpc.GeneratorServiceServicer):
         items = [_J.JobItem(index=i, model=clip.prompt) for i, clip in enumerate(request.clips)]
         return _J.Job(id="clips-1", kind=_J.JOB_KIND_CLIPS, tier=request.tier, items=items)
 
+    async def GenerateImages(self, request: _J.GenerateImagesRequest, context: _Context) -> _J.Job:
+        items = [_J.JobItem(index=i, model=image.prompt) for i, image in enumerate(request.images)]
+        return _J.Job(id="images-1", kind=_J.JOB_KIND_IMAGES, tier=request.tier, items=items)
+
+    async def GenerateMusic(self, request: _J.GenerateMusicRequest, context: _Context) -> _J.Job:
+        return _J.Job(id="music-1", kind=_J.JOB_KIND_MUSIC, tier=request.tier, model=request.model)
+
     async def CancelJob(self, request: _J.CancelJobRequest, context: _Context) -> _J.Job:
         return _J.Job(id=request.job_id, state=_J.JOB_STATE_CANCELED)
+
+    async def RetryJob(self, request: _J.RetryJobRequest, context: _Context) -> _J.Job:
+        return _J.Job(id=request.job_id, state=_J.JOB_STATE_RUNNING)
+
+    async def EstimateCost(
+        self, request: _J.EstimateCostRequest, context: _Context
+    ) -> _J.EstimateCostResponse:
+        return _J.EstimateCostResponse(
+            estimated_cost_micros=-(2**62), model=str(request.WhichOneof("request"))
+        )
 
     async def WatchJob(
         self, request: _J.WatchJobRequest, context: _Context
@@ -107,6 +124,24 @@ RAISED: dict[str, Exception] = {
 class ErrorPlanner(planner_pb2_grpc.PlannerServiceServicer):
     """GenerateMoods raises the error its brief's product name selects; "aborted" aborts."""
 
+    async def Converse(
+        self, request: planner_pb2.ConverseRequest, context: _Context
+    ) -> AsyncIterator[planner_pb2.ConverseResponse]:
+        for index, message in enumerate(request.messages):
+            yield planner_pb2.ConverseResponse(
+                delta=message.content, done=index == len(request.messages) - 1
+            )
+
+    async def ExtractBrief(
+        self, request: planner_pb2.ExtractBriefRequest, context: _Context
+    ) -> planner_pb2.ExtractBriefResponse:
+        return planner_pb2.ExtractBriefResponse(complete=bool(request.messages))
+
+    async def PlanScenes(
+        self, request: planner_pb2.PlanScenesRequest, context: _Context
+    ) -> planner_pb2.PlanScenesResponse:
+        return planner_pb2.PlanScenesResponse(plan=common_pb2.ScenePlan(mood_id=request.mood.id))
+
     async def GenerateMoods(
         self, request: planner_pb2.GenerateMoodsRequest, context: _Context
     ) -> planner_pb2.GenerateMoodsResponse:
@@ -133,4 +168,28 @@ class EchoComposer(composer_pb2_grpc.ComposerServiceServicer):
             )
         return composer_pb2.Composition(
             id=request.id, state=composer_pb2.COMPOSITION_STATE_COMPOSING
+        )
+
+    async def Compose(
+        self, request: composer_pb2.ComposeRequest, context: _Context
+    ) -> composer_pb2.Composition:
+        return composer_pb2.Composition(id="c1", request=request)
+
+    async def ListCompositions(
+        self, request: composer_pb2.ListCompositionsRequest, context: _Context
+    ) -> composer_pb2.ListCompositionsResponse:
+        return composer_pb2.ListCompositionsResponse(next_page_token=request.page_token)
+
+    async def WatchComposition(
+        self, request: composer_pb2.WatchCompositionRequest, context: _Context
+    ) -> AsyncIterator[composer_pb2.Composition]:
+        yield composer_pb2.Composition(
+            id=request.id, state=composer_pb2.COMPOSITION_STATE_COMPLETED
+        )
+
+    async def CancelComposition(
+        self, request: composer_pb2.CancelCompositionRequest, context: _Context
+    ) -> composer_pb2.Composition:
+        return composer_pb2.Composition(
+            id=request.id, state=composer_pb2.COMPOSITION_STATE_CANCELED
         )

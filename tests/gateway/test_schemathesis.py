@@ -1,0 +1,125 @@
+"""Property-based conformance: schemathesis drives a live gateway from its own /openapi.json."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase
+from schemathesis.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.core.result import Ok
+
+from gateway.app import create_app
+from reelforge.runtime.server import build_host
+from reelforge.runtime.settings import ServiceSettings
+from reelforge.v1 import composer_pb2_grpc, generator_pb2_grpc
+from services.composer.server import SERVICE_NAME as COMPOSER
+from services.generator.server import SERVICE_NAME as GENERATOR
+from services.planner.server import create_server as create_planner
+from services.planner.settings import PlannerSettings
+from tests.gateway.conftest import AiohttpClient, Servicers, gateway_settings
+
+_MAX_EXAMPLES = 10
+_SCAFFOLD_SUFFIX = "is not implemented yet"  # the message of a service RPC not yet built
+
+
+@pytest.fixture
+async def mixed_ports(servicers: Servicers, data_dir: Path) -> AsyncIterator[dict[str, int]]:
+    """The real planner (offline provider) plus the generator and composer test servicers."""
+    common: dict[str, Any] = {"port": 0, "host": "127.0.0.1", "data_dir": data_dir}
+    settings = ServiceSettings(**common)
+    hosts = [
+        await create_planner(PlannerSettings(**common, planner_provider="offline")),
+        await build_host(
+            settings,
+            [
+                lambda s: generator_pb2_grpc.add_GeneratorServiceServicer_to_server(
+                    servicers.generator, s
+                )
+            ],
+            [GENERATOR],
+        ),
+        await build_host(
+            settings,
+            [
+                lambda s: composer_pb2_grpc.add_ComposerServiceServicer_to_server(
+                    servicers.composer, s
+                )
+            ],
+            [COMPOSER],
+        ),
+    ]
+    for host, _ in hosts:
+        await host.start()
+    try:
+        yield {"planner": hosts[0][1], "generator": hosts[1][1], "composer": hosts[2][1]}
+    finally:
+        for host, _ in hosts:
+            await host.stop(0)
+
+
+def _assert_no_server_error(response: schemathesis.Response) -> None:
+    if response.status_code < 500:
+        return
+    body = response.json()
+    # A scaffold's UNIMPLEMENTED proves routing; it is allowed only while the RPC is a scaffold.
+    scaffold = response.status_code == 501 and body["message"].endswith(_SCAFFOLD_SUFFIX)
+    assert scaffold, (
+        f"{response.request.method} {response.request.url} → {response.status_code} {body}"
+    )
+
+
+def _fuzz(spec: dict[str, Any], base_url: str) -> list[str]:
+    """Runs every non-streaming operation; returns the operations run (blocking: call in a thread)."""
+    schema = schemathesis.openapi.from_dict(spec)
+    ran: list[str] = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result
+        operation = result.ok()
+        if operation.definition.raw.get("x-server-streaming"):
+            continue  # streams are covered by test_sse.py
+
+        @hypothesis.settings(
+            max_examples=_MAX_EXAMPLES,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @hypothesis.given(case=operation.as_strategy())
+        def check(case: Any) -> None:
+            response = case.call(base_url=base_url, timeout=10)
+            _assert_no_server_error(response)
+            case.validate_response(
+                response,
+                checks=[
+                    response_schema_conformance,
+                    status_code_conformance,
+                    content_type_conformance,
+                ],
+            )
+
+        check()
+        ran.append(operation.label)
+    return ran
+
+
+async def test_gateway_conforms_to_its_openapi(
+    mixed_ports: dict[str, int],
+    data_dir: Path,
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await aiohttp_client(create_app(gateway_settings(mixed_ports, data_dir)))
+    base_url = str(client.make_url("")).rstrip("/")
+    spec = await (await client.get("/openapi.json")).json()
+    ran = await asyncio.to_thread(_fuzz, spec, base_url)
+    assert "POST /api/moods/generate" in ran and "GET /api/jobs/{job_id}" in ran
