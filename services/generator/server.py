@@ -1,16 +1,20 @@
 """Builds the generator gRPC server: `create_server(settings) -> (host, port)`."""
 
+from __future__ import annotations
+
 from reelforge.runtime.server import ServiceHost, build_host
 from reelforge.v1 import generator_pb2, generator_pb2_grpc
 from services.generator.servicer import GeneratorServicer
 from services.generator.settings import GeneratorSettings
+from services.generator.wiring import build_generator
 
 SERVICE_NAME = generator_pb2.DESCRIPTOR.services_by_name["GeneratorService"].full_name
 
 
 async def create_server(settings: GeneratorSettings) -> tuple[ServiceHost, int]:
-    servicer = GeneratorServicer(settings)
-    return await build_host(
+    generator = await build_generator(settings)
+    servicer = GeneratorServicer(generator)
+    host, port = await build_host(
         settings,
         [
             lambda server: generator_pb2_grpc.add_GeneratorServiceServicer_to_server(
@@ -19,3 +23,7 @@ async def create_server(settings: GeneratorSettings) -> tuple[ServiceHost, int]:
         ],
         [SERVICE_NAME],
     )
+    host.add_cleanup(generator.aclose)
+    # Unfinished items from an earlier run continue now (each looks its prediction up first).
+    await generator.engine.resume()
+    return host, port

@@ -1,68 +1,150 @@
-"""gRPC servicer of the generator service."""
+"""gRPC servicer of the generator service: validates, then hands work to the job engine."""
 
+from __future__ import annotations
+
+import base64
+import binascii
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from grpc.aio import ServicerContext
 
-from reelforge.runtime.errors import Unimplemented
-from reelforge.v1 import generator_pb2, generator_pb2_grpc
-from services.generator.settings import GeneratorSettings
+from reelforge.runtime.artifacts import is_artifact_id
+from reelforge.runtime.errors import InvalidArgument
+from reelforge.runtime.validation import Violations
+from reelforge.v1 import generator_pb2 as pb
+from reelforge.v1 import generator_pb2_grpc
+from reelforge.validation.generator import Catalog, check_clips, check_images, check_music
+from services.generator.catalog import PROVIDERS, Kind, known_models
+from services.generator.job_builder import (
+    GenerateRequest,
+    build_job,
+    estimate_response,
+    job_request,
+)
+from services.generator.records import TERMINAL_JOB_STATES
+from services.generator.snapshots import job_to_proto
+from services.generator.wiring import Generator
 
 _Context = ServicerContext[Any, Any]
+_DEFAULT_PAGE = 20
+_CHECKS = {Kind.IMAGES: check_images, Kind.CLIPS: check_clips, Kind.MUSIC: check_music}
 
 
 class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
-    def __init__(self, settings: GeneratorSettings) -> None:
-        self._settings = settings
+    def __init__(self, generator: Generator) -> None:
+        self._generator = generator
+        self._settings = generator.settings
+        self._engine = generator.engine
 
-    async def GenerateImages(
-        self, request: generator_pb2.GenerateImagesRequest, context: _Context
-    ) -> generator_pb2.Job:
-        raise Unimplemented("GenerateImages is not implemented yet")
+    async def GenerateImages(self, request: pb.GenerateImagesRequest, context: _Context) -> pb.Job:
+        return await self._start(Kind.IMAGES, request)
 
-    async def GenerateClips(
-        self, request: generator_pb2.GenerateClipsRequest, context: _Context
-    ) -> generator_pb2.Job:
-        raise Unimplemented("GenerateClips is not implemented yet")
+    async def GenerateClips(self, request: pb.GenerateClipsRequest, context: _Context) -> pb.Job:
+        return await self._start(Kind.CLIPS, request)
 
-    async def GenerateMusic(
-        self, request: generator_pb2.GenerateMusicRequest, context: _Context
-    ) -> generator_pb2.Job:
-        raise Unimplemented("GenerateMusic is not implemented yet")
+    async def GenerateMusic(self, request: pb.GenerateMusicRequest, context: _Context) -> pb.Job:
+        return await self._start(Kind.MUSIC, request)
 
-    async def GetJob(
-        self, request: generator_pb2.GetJobRequest, context: _Context
-    ) -> generator_pb2.Job:
-        raise Unimplemented("GetJob is not implemented yet")
+    async def GetJob(self, request: pb.GetJobRequest, context: _Context) -> pb.Job:
+        return await self._engine.get(request.job_id)
 
-    async def ListJobs(
-        self, request: generator_pb2.ListJobsRequest, context: _Context
-    ) -> generator_pb2.ListJobsResponse:
-        raise Unimplemented("ListJobs is not implemented yet")
+    async def ListJobs(self, request: pb.ListJobsRequest, context: _Context) -> pb.ListJobsResponse:
+        v = Violations()
+        v.range(request.page_size, "page_size", 0, 100)
+        after = _decode_token(request.page_token, v)
+        v.raise_if_any()
+        size = request.page_size or _DEFAULT_PAGE
+        kind = Kind.from_job_kind(request.kind).value if request.kind else ""
+        jobs = await self._generator.repo.list_jobs(
+            limit=size + 1, after=after, state=request.state, kind=kind
+        )
+        page, more = jobs[:size], len(jobs) > size
+        token = _encode_token(page[-1].created_at, page[-1].id) if more else ""
+        return pb.ListJobsResponse(jobs=[job_to_proto(job) for job in page], next_page_token=token)
 
     async def WatchJob(
-        self, request: generator_pb2.WatchJobRequest, context: _Context
-    ) -> AsyncIterator[generator_pb2.Job]:
-        raise Unimplemented("WatchJob is not implemented yet")
-        yield generator_pb2.Job()  # makes this an async generator
+        self, request: pb.WatchJobRequest, context: _Context
+    ) -> AsyncIterator[pb.Job]:
+        # Subscribe before reading the snapshot so no change in between is missed.
+        with self._engine.broadcaster.subscribe(request.job_id) as updates:
+            snapshot = await self._engine.get(request.job_id)
+            yield snapshot
+            if snapshot.state in TERMINAL_JOB_STATES:
+                return
+            async for job in updates:
+                if job == snapshot:
+                    continue
+                snapshot = job
+                yield job
+                if job.state in TERMINAL_JOB_STATES:
+                    return
 
-    async def CancelJob(
-        self, request: generator_pb2.CancelJobRequest, context: _Context
-    ) -> generator_pb2.Job:
-        raise Unimplemented("CancelJob is not implemented yet")
+    async def CancelJob(self, request: pb.CancelJobRequest, context: _Context) -> pb.Job:
+        return await self._engine.cancel(request.job_id)
 
-    async def RetryJob(
-        self, request: generator_pb2.RetryJobRequest, context: _Context
-    ) -> generator_pb2.Job:
-        raise Unimplemented("RetryJob is not implemented yet")
+    async def RetryJob(self, request: pb.RetryJobRequest, context: _Context) -> pb.Job:
+        return await self._engine.retry(request.job_id)
 
     async def EstimateCost(
-        self, request: generator_pb2.EstimateCostRequest, context: _Context
-    ) -> generator_pb2.EstimateCostResponse:
-        raise Unimplemented("EstimateCost is not implemented yet")
+        self, request: pb.EstimateCostRequest, context: _Context
+    ) -> pb.EstimateCostResponse:
+        which = request.WhichOneof("request")
+        if which is None:
+            raise InvalidArgument.single("request", "set one of images, clips or music")
+        kind = Kind(which)
+        inner: GenerateRequest = getattr(request, which)
+        self._validate(kind, inner, prefix=f"{which}.")
+        job = build_job(job_request(kind, inner), self._settings, enforce_cost_limit=False)
+        return estimate_response(job)
 
     async def HandleProviderWebhook(
-        self, request: generator_pb2.HandleProviderWebhookRequest, context: _Context
-    ) -> generator_pb2.HandleProviderWebhookResponse:
-        raise Unimplemented("HandleProviderWebhook is not implemented yet")
+        self, request: pb.HandleProviderWebhookRequest, context: _Context
+    ) -> pb.HandleProviderWebhookResponse:
+        return await self._generator.webhooks.handle(request)
+
+    async def _start(self, kind: Kind, request: GenerateRequest) -> pb.Job:
+        self._validate(kind, request)
+        return await self._engine.submit(build_job(job_request(kind, request), self._settings))
+
+    def _validate(self, kind: Kind, request: GenerateRequest, prefix: str = "") -> None:
+        catalog = Catalog(PROVIDERS, known_models(kind), self._settings.allow_networks)
+        violations = _CHECKS[kind](request, catalog, prefix)  # type: ignore[operator]
+        self._check_artifacts_exist(kind, request, violations, prefix)
+        violations.raise_if_any()
+
+    def _check_artifacts_exist(
+        self, kind: Kind, request: GenerateRequest, v: Violations, prefix: str
+    ) -> None:
+        """Artifact ids must name stored files: a seed image is read from the store at submission."""
+        store = self._generator.deps.store
+        refs: list[tuple[str, str]] = []
+        if isinstance(request, pb.GenerateClipsRequest):
+            refs = [
+                (f"{prefix}clips[{i}].image", spec.image) for i, spec in enumerate(request.clips)
+            ]
+        elif isinstance(request, pb.GenerateImagesRequest):
+            refs = [
+                (f"{prefix}images[{i}].reference_images[{j}]", ref)
+                for i, spec in enumerate(request.images)
+                for j, ref in enumerate(spec.reference_images)
+            ]
+        for field, value in refs:
+            if is_artifact_id(value) and store.get(value) is None:
+                v.add(field, f"artifact {value} not found")
+
+
+def _encode_token(created_at: float, job_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([created_at, job_id]).encode()).decode()
+
+
+def _decode_token(token: str, v: Violations) -> tuple[float, str] | None:
+    if not token:
+        return None
+    try:
+        created_at, job_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return float(created_at), str(job_id)
+    except (ValueError, TypeError, binascii.Error):
+        v.add("page_token", "not a token from a previous ListJobs answer")
+        return None

@@ -1,0 +1,147 @@
+"""Request rules of the generator: counts, prompts, durations, images, models and providers.
+
+Every violation names its field path (e.g. ``clips[2].duration_seconds``) so a caller fixes
+all of them at once. Known models and providers are passed in by the service, which owns them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from reelforge.runtime.artifacts import is_artifact_id
+from reelforge.runtime.net_guard import BlockedURL, IPNetwork, check_url_literal
+from reelforge.runtime.validation import Violations
+from reelforge.v1 import common_pb2, generator_pb2
+
+MAX_ITEMS = 32
+MAX_REFERENCE_IMAGES = 4
+MAX_PALETTE = 8
+MAX_CAPTION_CHARS = 200
+MAX_CLIP_SECONDS = 60.0
+MAX_MUSIC_SECONDS = 180.0
+_MODEL_REF = re.compile(r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*(:[0-9a-f]{64})?$")
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the service can run: provider names and the model references known for a kind."""
+
+    providers: Collection[str]
+    models: Collection[str]  # "owner/name" (a pinned ":version" of one is accepted too)
+    allow_networks: Sequence[IPNetwork] = ()
+
+
+def _image_ref(v: Violations, value: str, field: str, catalog: Catalog) -> None:
+    """An artifact id, or an http(s) URL that does not reach a private address (unless allowed)."""
+    if is_artifact_id(value):
+        return
+    if not value.startswith(("http://", "https://")):
+        v.add(field, "must be an artifact id (64 hex characters) or an http(s) URL")
+        return
+    try:
+        check_url_literal(value, catalog.allow_networks)
+    except BlockedURL as error:
+        v.add(field, f"URL refused: {error}")
+
+
+def _common(
+    v: Violations, provider: str, model: str, max_cost: int, catalog: Catalog, prefix: str
+) -> None:
+    if provider and provider not in catalog.providers:
+        v.add(
+            f"{prefix}provider",
+            f"unknown provider {provider!r}; known: {', '.join(sorted(catalog.providers))}",
+        )
+    if model:
+        base = model.split(":", 1)[0]
+        if not _MODEL_REF.match(model):
+            v.add(f"{prefix}model", "must be 'owner/name' or 'owner/name:<64-hex version>'")
+        elif base not in catalog.models:
+            v.add(
+                f"{prefix}model",
+                f"unknown model {base!r}; known: {', '.join(sorted(catalog.models))}",
+            )
+    v.check(max_cost >= 0, f"{prefix}max_cost_micros", "must not be negative")
+
+
+def _enums(v: Violations, tier: int, aspect: int | None, prefix: str) -> None:
+    v.check(tier in common_pb2.Tier.values(), f"{prefix}tier", f"unknown tier {tier}")
+    if aspect is not None:
+        v.check(
+            aspect in common_pb2.AspectRatio.values(),
+            f"{prefix}aspect_ratio",
+            f"unknown aspect ratio {aspect}",
+        )
+
+
+def _count(v: Violations, count: int, field: str) -> None:
+    v.check(1 <= count <= MAX_ITEMS, field, f"must hold 1 to {MAX_ITEMS} entries (got {count})")
+
+
+def _duration(v: Violations, value: float, field: str, high: float) -> None:
+    if not math.isfinite(value) or not 0 < value <= high:
+        v.add(field, f"must be > 0 and ≤ {high:g} seconds (got {value:g})")
+
+
+def check_images(
+    request: generator_pb2.GenerateImagesRequest, catalog: Catalog, prefix: str = ""
+) -> Violations:
+    v = Violations()
+    _count(v, len(request.images), f"{prefix}images")
+    for i, spec in enumerate(request.images[:MAX_ITEMS]):
+        at = f"{prefix}images[{i}]"
+        v.text(spec.prompt, f"{at}.prompt", required=True)
+        v.text(spec.caption, f"{at}.caption", required=False, max_chars=MAX_CAPTION_CHARS)
+        v.check(
+            len(spec.reference_images) <= MAX_REFERENCE_IMAGES,
+            f"{at}.reference_images",
+            f"at most {MAX_REFERENCE_IMAGES}",
+        )
+        for j, ref in enumerate(spec.reference_images[:MAX_REFERENCE_IMAGES]):
+            _image_ref(v, ref, f"{at}.reference_images[{j}]", catalog)
+        v.check(
+            len(spec.color_palette) <= MAX_PALETTE,
+            f"{at}.color_palette",
+            f"at most {MAX_PALETTE} colours",
+        )
+        for j, colour in enumerate(spec.color_palette[:MAX_PALETTE]):
+            v.check(
+                bool(_HEX_COLOUR.match(colour)), f"{at}.color_palette[{j}]", "must be '#RRGGBB'"
+            )
+    _enums(v, request.tier, request.aspect_ratio, prefix)
+    _common(v, request.provider, request.model, request.max_cost_micros, catalog, prefix)
+    return v
+
+
+def check_clips(
+    request: generator_pb2.GenerateClipsRequest, catalog: Catalog, prefix: str = ""
+) -> Violations:
+    v = Violations()
+    _count(v, len(request.clips), f"{prefix}clips")
+    for i, spec in enumerate(request.clips[:MAX_ITEMS]):
+        at = f"{prefix}clips[{i}]"
+        v.text(spec.prompt, f"{at}.prompt", required=True)
+        v.text(
+            spec.camera_motion, f"{at}.camera_motion", required=False, max_chars=MAX_CAPTION_CHARS
+        )
+        _duration(v, spec.duration_seconds, f"{at}.duration_seconds", MAX_CLIP_SECONDS)
+        if spec.image:
+            _image_ref(v, spec.image, f"{at}.image", catalog)
+    _enums(v, request.tier, request.aspect_ratio, prefix)
+    _common(v, request.provider, request.model, request.max_cost_micros, catalog, prefix)
+    return v
+
+
+def check_music(
+    request: generator_pb2.GenerateMusicRequest, catalog: Catalog, prefix: str = ""
+) -> Violations:
+    v = Violations()
+    v.text(request.prompt, f"{prefix}prompt", required=True)
+    _duration(v, request.duration_seconds, f"{prefix}duration_seconds", MAX_MUSIC_SECONDS)
+    _enums(v, request.tier, None, prefix)
+    _common(v, request.provider, request.model, request.max_cost_micros, catalog, prefix)
+    return v

@@ -1,0 +1,1 @@
+"""Providers that run predictions: the hosted Replicate API and the offline animatic renderer."""

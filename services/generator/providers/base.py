@@ -1,0 +1,101 @@
+"""What a provider looks like to the job engine: remote predictions or local rendering."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from services.generator.catalog import Kind
+
+
+class PredictionStatus(enum.StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def terminal(self) -> bool:
+        return self is not PredictionStatus.RUNNING
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A provider's answer about one prediction, in our terms."""
+
+    id: str
+    model: str
+    status: PredictionStatus
+    provider_status: str  # the provider's own word (e.g. "aborted"), for logs and errors
+    output: Any = None
+    error: str = ""
+    predict_time_s: float | None = None
+    created_at: str = ""
+    input: dict[str, Any] = field(default_factory=dict)
+    webhook: str = ""
+
+
+class ProviderError(Exception):
+    """A provider call that failed; says whether trying again can help.
+
+    ``outcome_unknown`` marks a create whose answer was lost (network error, 5xx,
+    timeout): the prediction may exist and must be looked for before any new create.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after_s: float | None = None,
+        outcome_unknown: bool = False,
+        status: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
+        self.outcome_unknown = outcome_unknown
+        self.status = status
+
+
+class RemoteProvider(Protocol):
+    """A hosted API that runs predictions asynchronously (create → poll/webhook → outputs)."""
+
+    name: str
+
+    async def create(
+        self, *, model: str, model_input: dict[str, Any], webhook: str
+    ) -> Prediction: ...
+
+    async def get(self, prediction_id: str) -> Prediction: ...
+
+    async def cancel(self, prediction_id: str) -> Prediction: ...
+
+    async def find_created(
+        self,
+        *,
+        model: str,
+        model_input: dict[str, Any],
+        webhook: str,
+        since: float,
+        exclude: Collection[str],
+    ) -> Prediction | None:
+        """A prediction created since ``since`` (unix s) for this model, input and tag; None if none."""
+        ...  # fmt: skip
+
+    async def aclose(self) -> None: ...
+
+
+class LocalProvider(Protocol):
+    """Renders on this machine and finishes inside the item run (no prediction to poll)."""
+
+    name: str
+
+    async def render(
+        self, kind: Kind, model_input: dict[str, Any], workdir: Path
+    ) -> list[Path]: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,195 @@
+"""Replicate through the official client: create, get, cancel, and finding a create whose answer was lost."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextvars
+import logging
+import weakref
+from collections.abc import Awaitable, Collection
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+from pydantic.v1 import ValidationError as ClientValidationError
+from replicate.client import Client
+from replicate.exceptions import ReplicateError
+
+from reelforge.runtime.artifacts import ArtifactStore, is_artifact_id
+from services.generator.catalog import base_model
+from services.generator.providers.base import Prediction, ProviderError
+from services.generator.providers.replicate_inputs import IMAGE_KEYS
+from services.generator.providers.replicate_status import (
+    error_from_status,
+    parse_retry_after,
+    prediction_from_json,
+)
+from services.generator.settings import GeneratorSettings
+
+_LOGGER = logging.getLogger(__name__)
+_T = TypeVar("_T")
+_MAX_LIST_PAGES = 10
+
+# Retry-After of the last 429 seen by this task (the client's errors do not carry headers).
+_retry_after: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "retry_after", default=None
+)
+
+
+async def _remember_retry_after(response: httpx.Response) -> None:
+    if response.status_code == 429:
+        _retry_after.set(response.headers.get("Retry-After"))
+
+
+def _created_at(prediction: Prediction) -> float:
+    try:
+        return datetime.fromisoformat(prediction.created_at.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _same_input(sent: dict[str, Any], echoed: dict[str, Any]) -> bool:
+    # Image inputs are compared loosely: Replicate may echo a data: URI as a file URL.
+    keys = (set(sent) | set(echoed)) - set(IMAGE_KEYS)
+    return all(sent.get(key) == echoed.get(key) for key in keys)
+
+
+class ReplicateProvider:
+    """One ``Client`` per event loop (a client cannot be reused across loops)."""
+
+    name = "replicate"
+
+    def __init__(self, settings: GeneratorSettings, store: ArtifactStore) -> None:
+        self._settings = settings
+        self._store = store
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Client] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _client(self) -> Client:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            timeout = self._settings.replicate_request_timeout_s
+            client = Client(
+                api_token=self._settings.replicate_api_token,
+                base_url=self._settings.replicate_base_url or None,
+                timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+                event_hooks={"response": [_remember_retry_after]},
+                transport=httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=200)),
+            )
+            self._clients[loop] = client
+        return client
+
+    async def create(self, *, model: str, model_input: dict[str, Any], webhook: str) -> Prediction:
+        client = self._client()
+        params: dict[str, Any] = {"input": await self._inline_images(model_input)}
+        if webhook:
+            params.update(webhook=webhook, webhook_events_filter=["start", "completed"])
+        if ":" in model:
+            # Pinned version: POST /v1/predictions with "owner/name:version".
+            call = client.predictions.async_create(version=model, **params)
+        else:
+            call = client.models.predictions.async_create(model=model, **params)
+        try:
+            return prediction_from_json((await self._call(call, create=True)).dict())
+        except ClientValidationError:
+            # The answer exists but the client cannot read it (e.g. "aborted"): look it up instead.
+            raise ProviderError(
+                "unreadable create answer", retryable=True, outcome_unknown=True
+            ) from None
+
+    async def get(self, prediction_id: str) -> Prediction:
+        return await self._read(
+            "GET",
+            f"/v1/predictions/{prediction_id}",
+            self._client().predictions.async_get(prediction_id),
+        )
+
+    async def cancel(self, prediction_id: str) -> Prediction:
+        path = f"/v1/predictions/{prediction_id}/cancel"
+        return await self._read(
+            "POST", path, self._client().predictions.async_cancel(prediction_id)
+        )
+
+    async def find_created(
+        self,
+        *,
+        model: str,
+        model_input: dict[str, Any],
+        webhook: str,
+        since: float,
+        exclude: Collection[str],
+    ) -> Prediction | None:
+        cursor: str | None = "/v1/predictions"
+        for _ in range(_MAX_LIST_PAGES):
+            if cursor is None:
+                return None
+            page, cursor = await self._list_page(cursor)
+            for prediction in page:
+                if _created_at(prediction) < since:
+                    return None  # newest first: everything further is older
+                if prediction.id in exclude or base_model(prediction.model) != base_model(model):
+                    continue
+                if webhook and prediction.webhook:
+                    if prediction.webhook == webhook:
+                        return prediction
+                elif _same_input(model_input, prediction.input):
+                    return prediction
+        return None
+
+    async def aclose(self) -> None:
+        for client in list(self._clients.values()):
+            # The client has no public close; its httpx client is created lazily.
+            http = getattr(client, "_Client__async_client", None)
+            if http is not None:
+                await http.aclose()
+        self._clients.clear()
+
+    async def _list_page(self, cursor: str) -> tuple[list[Prediction], str | None]:
+        data = (await self._call(self._client()._async_request("GET", cursor), create=False)).json()
+        return [prediction_from_json(item) for item in data.get("results", [])], data.get("next")
+
+    async def _read(self, method: str, path: str, call: Awaitable[Any]) -> Prediction:
+        try:
+            return prediction_from_json((await self._call(call, create=False)).dict())
+        except ClientValidationError:
+            # Client 1.0.7 rejects statuses it does not know ("aborted"): read the raw JSON.
+            response = await self._call(self._client()._async_request(method, path), create=False)
+            return prediction_from_json(response.json())
+
+    async def _call(self, call: Awaitable[_T], *, create: bool) -> _T:
+        """Runs one client call, turning its failures into ProviderError."""
+        _retry_after.set(None)
+        try:
+            return await call
+        except ReplicateError as error:
+            detail = error.detail or error.title or str(error)
+            retry_after = parse_retry_after(_retry_after.get())
+            raise error_from_status(error.status or 0, detail, retry_after, create=create) from None
+        except (httpx.TransportError, httpx.TimeoutException) as error:
+            raise ProviderError(
+                f"network error talking to Replicate: {type(error).__name__}",
+                retryable=True,
+                outcome_unknown=create,
+            ) from None
+
+    async def _inline_images(self, model_input: dict[str, Any]) -> dict[str, Any]:
+        """Artifact ids in image inputs become data: URIs: Replicate cannot reach our store."""
+        resolved = dict(model_input)
+        for key in IMAGE_KEYS:
+            value = resolved.get(key)
+            if isinstance(value, str):
+                resolved[key] = await self._data_uri(value)
+            elif isinstance(value, list):
+                resolved[key] = [await self._data_uri(str(item)) for item in value]
+        return resolved
+
+    async def _data_uri(self, value: str) -> str:
+        if not is_artifact_id(value):
+            return value
+        meta = self._store.get(value)
+        data = await asyncio.to_thread(self._store.path_for(value).read_bytes)
+        mime = meta.mime_type if meta else "image/png"
+        return f"data:{mime};base64,{base64.b64encode(data).decode()}"

@@ -1,0 +1,104 @@
+"""Rows of the generator's database as typed records, and the item/job state rules."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from reelforge.runtime.artifacts import ArtifactMeta
+from reelforge.v1 import generator_pb2 as pb
+from services.generator.catalog import Kind
+
+TERMINAL_ITEM_STATES: frozenset[int] = frozenset(
+    {pb.ITEM_STATE_SUCCEEDED, pb.ITEM_STATE_FAILED, pb.ITEM_STATE_CANCELED}
+)
+TERMINAL_JOB_STATES: frozenset[int] = frozenset(
+    {pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELED}
+)
+# How far along an item is, for the job's percent.
+_ITEM_PROGRESS: dict[int, float] = {
+    pb.ITEM_STATE_QUEUED: 0.0,
+    pb.ITEM_STATE_SUBMITTING: 10.0,
+    pb.ITEM_STATE_RUNNING: 40.0,
+    pb.ITEM_STATE_DOWNLOADING: 90.0,
+}
+
+
+@dataclass
+class ItemRecord:
+    id: str
+    job_id: str
+    index: int
+    kind: Kind
+    state: int
+    provider: str
+    model: str
+    spec: dict[str, Any]
+    input: dict[str, Any]
+    cache_key: str
+    estimated_cost_micros: int
+    prediction_id: str = ""
+    attempts: int = 0
+    outputs: list[ArtifactMeta] = field(default_factory=list)
+    error: str = ""
+    actual_cost_micros: int = 0
+    cached: bool = False
+    submit_started_at: float = 0.0  # unix s of the latest create attempt (bounds reconciliation)
+    deadline_at: float = 0.0  # unix s; 0 until the first create
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL_ITEM_STATES
+
+    @property
+    def label(self) -> str:
+        """The item's request path, e.g. "clips[2]"; music has a single spec."""
+        return "music" if self.kind is Kind.MUSIC else f"{self.kind.value}[{self.index}]"
+
+    def outputs_json(self) -> str:
+        return json.dumps([vars(meta) for meta in self.outputs])
+
+
+@dataclass
+class JobRecord:
+    id: str
+    kind: Kind
+    state: int
+    tier: int
+    aspect_ratio: int
+    provider: str
+    model: str
+    estimated_cost_micros: int
+    canceled: bool = False
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    items: list[ItemRecord] = field(default_factory=list)
+
+
+def outputs_from_json(text: str) -> list[ArtifactMeta]:
+    return [ArtifactMeta(**value) for value in json.loads(text or "[]")]
+
+
+def derive_job_state(item_states: list[int], canceled: bool) -> int:
+    """The job's state from its items: pending, running, or a terminal verdict."""
+    if not all(state in TERMINAL_ITEM_STATES for state in item_states):
+        if all(state == pb.ITEM_STATE_QUEUED for state in item_states) and not canceled:
+            return pb.JOB_STATE_PENDING
+        return pb.JOB_STATE_RUNNING
+    if canceled or pb.ITEM_STATE_CANCELED in item_states:
+        if all(state == pb.ITEM_STATE_SUCCEEDED for state in item_states):
+            return pb.JOB_STATE_SUCCEEDED
+        return pb.JOB_STATE_CANCELED
+    if pb.ITEM_STATE_FAILED in item_states:
+        return pb.JOB_STATE_FAILED
+    return pb.JOB_STATE_SUCCEEDED
+
+
+def progress_percent(items: list[ItemRecord]) -> float:
+    if not items:
+        return 0.0
+    total = sum(100.0 if item.terminal else _ITEM_PROGRESS.get(item.state, 0.0) for item in items)
+    return round(total / len(items), 1)

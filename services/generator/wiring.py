@@ -1,0 +1,63 @@
+"""Builds the service's parts from settings (database, store, providers, engine) and closes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from reelforge.runtime.artifacts import ArtifactStore
+from reelforge.runtime.database import create_engine, database_url
+from reelforge.runtime.events import Broadcaster
+from reelforge.v1 import generator_pb2 as pb
+from services.generator.engine import JobEngine
+from services.generator.item_runner import RunnerDeps
+from services.generator.limits import ConcurrencyLimits, RateLimiter
+from services.generator.outputs import OutputFetcher
+from services.generator.prediction_watch import PredictionWatches
+from services.generator.providers.animatic import AnimaticProvider
+from services.generator.providers.replicate_provider import ReplicateProvider
+from services.generator.repository import Repository
+from services.generator.settings import GeneratorSettings
+from services.generator.webhooks import WebhookHandler
+
+
+@dataclass
+class Generator:
+    settings: GeneratorSettings
+    database: AsyncEngine
+    repo: Repository
+    engine: JobEngine
+    webhooks: WebhookHandler
+    deps: RunnerDeps
+
+    async def aclose(self) -> None:
+        """Runners stop first (their state stays for the next start), then connections close."""
+        await self.engine.shutdown()
+        if self.deps.remote is not None:
+            await self.deps.remote.aclose()
+        await self.deps.local.aclose()
+        await self.deps.fetcher.aclose()
+        await self.database.dispose()
+
+
+async def build_generator(settings: GeneratorSettings) -> Generator:
+    database = create_engine(database_url(settings.database_url, settings.data_dir, "generator"))
+    repo = Repository(database, settings.generator_table_prefix)
+    await repo.create_schema()
+    store = ArtifactStore(settings.artifacts_path)
+    fetcher = OutputFetcher(store, settings.allow_networks, settings.download_max_bytes)
+    deps = RunnerDeps(
+        settings=settings,
+        repo=repo,
+        store=store,
+        fetcher=fetcher,
+        limits=ConcurrencyLimits(settings.max_parallel_items, settings.max_parallel_per_model),
+        creates=RateLimiter(settings.replicate_creates_per_minute, 60.0),
+        watches=PredictionWatches(),
+        remote=ReplicateProvider(settings, store) if settings.replicate_api_token else None,
+        local=AnimaticProvider(settings, store, fetcher),
+        notify=lambda _job_id: None,  # replaced by the engine's publisher
+    )
+    engine = JobEngine(deps, Broadcaster[pb.Job]())
+    return Generator(settings, database, repo, engine, WebhookHandler(settings, repo, engine), deps)

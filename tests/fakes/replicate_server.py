@@ -1,0 +1,552 @@
+"""A fake Replicate HTTP API (aiohttp) faithful to shared/reference/replicate.md.
+
+Serves ``/v1`` predictions (official-model and pinned-version creates, get, cancel,
+cursor-paged list), moves predictions starting → processing → terminal on a
+controllable schedule, fails on demand (401, 422, 429 with or without Retry-After,
+500, lost create answers, content-policy failures, ``aborted``), returns loopback
+``http:`` outputs it serves itself (tiny real PNG/MP4/M4A made once per machine) or
+``data:`` URIs, posts Standard-Webhooks-signed webhooks, and counts creates.
+
+Run it alone: ``python -m tests.fakes.replicate_server --port 8787 --latency 2``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from PIL import Image
+
+DEFAULT_TOKEN = "r8_fake_token"
+CONTENT_POLICY_ERROR = (
+    "The input or output was flagged as sensitive. Please try again with different inputs. (E005)"
+)
+_MEDIA_VERSION = "v1"
+_VIDEO_WORDS = ("seedance", "hailuo", "video", "wan", "kling", "veo")
+_AUDIO_WORDS = ("musicgen", "music", "audio")
+_LIST_OUTPUT_MODELS = ("black-forest-labs/flux-schnell", "stability-ai/sdxl")
+
+
+# ---- media -----------------------------------------------------------------------------------
+
+
+def _ffmpeg(*args: str, dest: Path) -> None:
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(dest)],
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def ensure_media(root: Path | None = None) -> dict[str, Path]:
+    """Tiny real outputs (180×320 PNG, 1 s MP4, 1 s M4A), made once and reused by every run."""
+    root = root or Path(tempfile.gettempdir()) / f"reelforge-fake-replicate-{_MEDIA_VERSION}"
+    files = {"png": root / "image.png", "mp4": root / "clip.mp4", "m4a": root / "music.m4a"}
+    if all(path.exists() for path in files.values()):
+        return files
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=root))
+    Image.new("RGB", (180, 320), (40, 90, 200)).save(staging / "image.png")
+    _ffmpeg("-f", "lavfi", "-i", "color=c=0x2850c8:s=180x320:r=10:d=1",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast", dest=staging / "clip.mp4")  # fmt: skip
+    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", "-b:a", "32k",
+            dest=staging / "music.m4a")  # fmt: skip
+    for key, path in files.items():
+        os.replace(staging / path.name, path)  # atomic: concurrent makers race harmlessly
+        del key
+    with contextlib.suppress(OSError):
+        staging.rmdir()
+    return files
+
+
+def _media_kind(model: str) -> str:
+    name = model.lower()
+    if any(word in name for word in _VIDEO_WORDS):
+        return "mp4"
+    if any(word in name for word in _AUDIO_WORDS):
+        return "m4a"
+    return "png"
+
+
+_MIME = {"png": "image/png", "mp4": "video/mp4", "m4a": "audio/mp4"}
+
+
+# ---- state -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Failure:
+    """A create that fails: 401, 422, 429, 500, or a lost answer (lost-drop, lost-500, lost-hang)."""
+
+    kind: str
+    match: str = ""  # only creates whose input prompt contains this
+    times: int = 1
+    retry_after_s: float | None = None
+
+
+@dataclass
+class Ending:
+    """How matching predictions end instead of succeeding: "failed" (content policy) or "aborted"."""
+
+    match: str
+    status: str
+    error: str = CONTENT_POLICY_ERROR
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class FakePrediction:
+    id: str
+    model: str
+    version: str
+    input: dict[str, Any]
+    webhook: str
+    events: list[str]
+    created_at: float
+    status: str = "starting"
+    output: Any = None
+    error: str | None = None
+    started_at: float | None = None
+    completed_at: float | None = None
+    predict_time: float | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in ("succeeded", "failed", "canceled", "aborted")
+
+    def to_json(self, base_url: str) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "model": self.model,
+            "version": self.version,
+            "input": self.input,
+            "output": self.output,
+            "logs": "",
+            "error": self.error,
+            "status": self.status,
+            "source": "api",
+            "data_removed": False,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "completed_at": _iso(self.completed_at),
+            "urls": {
+                "get": f"{base_url}/v1/predictions/{self.id}",
+                "cancel": f"{base_url}/v1/predictions/{self.id}/cancel",
+                "web": f"https://replicate.com/p/{self.id}",
+            },
+            "metrics": {"predict_time": self.predict_time} if self.predict_time is not None else {},
+        }
+        if self.webhook:
+            data["webhook"] = self.webhook
+            data["webhook_events_filter"] = self.events
+        return data
+
+
+def _problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    body = {"title": title, "detail": detail, "status": status}
+    return web.json_response(
+        body, status=status, headers=headers, content_type="application/problem+json"
+    )
+
+
+def sign_webhook(secret: str, webhook_id: str, timestamp: str, body: bytes) -> str:
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+@dataclass
+class Delivery:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+
+class FakeReplicate:
+    """The fake server. ``await start()`` → base URL; tests tune it through its attributes."""
+
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        latency_s: float = 0.3,
+        webhook_secret: str = "",
+        data_uri_outputs: bool = False,
+        list_page_size: int = 100,
+        predict_time_s: float | None = None,
+    ) -> None:
+        self.token = token
+        self.latency_s = latency_s
+        self.webhook_secret = webhook_secret
+        self.data_uri_outputs = data_uri_outputs
+        self.list_page_size = list_page_size
+        self.predict_time_s = predict_time_s
+        self.failures: list[Failure] = []
+        self.endings: list[Ending] = []
+        self.predictions: dict[str, FakePrediction] = {}
+        self.creates = 0  # predictions actually created (the paid ones)
+        self.create_requests = 0
+        self.cancels = 0
+        self.deliveries: list[Delivery] = []
+        self.media = ensure_media()
+        self.base_url = ""
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # ---- control ----------------------------------------------------------------------------
+
+    def fail(
+        self, kind: str, *, match: str = "", times: int = 1, retry_after_s: float | None = None
+    ) -> None:
+        self.failures.append(Failure(kind, match, times, retry_after_s))
+
+    def end_with(self, match: str, status: str, error: str = CONTENT_POLICY_ERROR) -> None:
+        self.endings.append(Ending(match, status, error))
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.add_routes(
+            [
+                web.post("/v1/models/{owner}/{name}/predictions", self._create_for_model),
+                web.post("/v1/predictions", self._create_for_version),
+                web.get("/v1/predictions", self._list),
+                web.get("/v1/predictions/{id}", self._get),
+                web.post("/v1/predictions/{id}/cancel", self._cancel),
+                web.get("/v1/models/{owner}/{name}/versions/{version}", self._version),
+                web.get("/files/{name}", self._file),
+                web.get("/_fake/stats", self._stats),
+                web.post("/_fake/control", self._control),
+            ]
+        )
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://{host}:{bound}"
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        return self.base_url
+
+    async def close(self) -> None:
+        for task in list(self._background) + [p.task for p in self.predictions.values() if p.task]:
+            task.cancel()
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeReplicate:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    # ---- handlers ---------------------------------------------------------------------------
+
+    def _authorized(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.token}"
+
+    async def _create_for_model(self, request: web.Request) -> web.StreamResponse:
+        model = f"{request.match_info['owner']}/{request.match_info['name']}"
+        return await self._create(request, model, "hidden")
+
+    async def _create_for_version(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        version = str(body.get("version", ""))
+        model, _, version_id = version.rpartition(":")
+        return await self._create(request, model or "replicate/pinned-model", version_id, body)
+
+    async def _create(
+        self, request: web.Request, model: str, version: str, body: dict[str, Any] | None = None
+    ) -> web.StreamResponse:
+        self.create_requests += 1
+        if not self._authorized(request):
+            return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        body = body if body is not None else await request.json()
+        model_input = body.get("input")
+        if not isinstance(model_input, dict):
+            return _problem(422, "Input validation failed", "input is required")
+        failure = self._take_failure(str(model_input.get("prompt", "")))
+        if failure is not None and not failure.kind.startswith("lost"):
+            return self._refusal(failure)
+        prediction = self._new_prediction(model, version, model_input, body)
+        if failure is not None:
+            return await self._lose_answer(request, failure)
+        wait = _prefer_wait(request.headers.get("Prefer", ""))
+        if wait:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(prediction.done.wait(), wait)
+        return web.json_response(prediction.to_json(self.base_url), status=201)
+
+    def _take_failure(self, prompt: str) -> Failure | None:
+        for failure in self.failures:
+            if failure.times > 0 and failure.match in prompt:
+                failure.times -= 1
+                return failure
+        return None
+
+    def _refusal(self, failure: Failure) -> web.Response:
+        if failure.kind == "401":
+            return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        if failure.kind == "422":
+            return _problem(
+                422, "Input validation failed", "input.duration: must be less than or equal to 12"
+            )
+        if failure.kind == "429":
+            headers = (
+                {"Retry-After": f"{failure.retry_after_s:g}"}
+                if failure.retry_after_s is not None
+                else None
+            )
+            return _problem(
+                429, "Request was throttled", "Your rate limit resets in ~30s.", headers
+            )
+        return _problem(500, "Internal Server Error", "Something went wrong")
+
+    async def _lose_answer(self, request: web.Request, failure: Failure) -> web.StreamResponse:
+        """The prediction exists (and is paid for) but its create answer never arrives."""
+        if failure.kind == "lost-500":
+            return _problem(500, "Internal Server Error", "Something went wrong")
+        if failure.kind == "lost-hang":
+            await asyncio.sleep(3600)
+        if request.transport is not None:
+            request.transport.close()
+        raise asyncio.CancelledError  # aiohttp drops the connection without an answer
+
+    def _new_prediction(
+        self, model: str, version: str, model_input: dict[str, Any], body: dict[str, Any]
+    ) -> FakePrediction:
+        self.creates += 1
+        prediction = FakePrediction(
+            id=secrets.token_hex(13)[:26],
+            model=model,
+            version=version,
+            input=model_input,
+            webhook=str(body.get("webhook") or ""),
+            events=list(
+                body.get("webhook_events_filter") or ["start", "output", "logs", "completed"]
+            ),
+            created_at=time.time(),
+        )
+        self.predictions[prediction.id] = prediction
+        prediction.task = asyncio.create_task(self._advance(prediction))
+        if "start" in prediction.events:
+            self._send_webhook(prediction)
+        return prediction
+
+    async def _advance(self, prediction: FakePrediction) -> None:
+        await asyncio.sleep(self.latency_s * 0.2)
+        prediction.status = "processing"
+        prediction.started_at = time.time()
+        await asyncio.sleep(self.latency_s * 0.8)
+        self._finish(prediction)
+
+    def _finish(self, prediction: FakePrediction) -> None:
+        prompt = str(prediction.input.get("prompt", ""))
+        ending = next((e for e in self.endings if e.match and e.match in prompt), None)
+        prediction.completed_at = time.time()
+        prediction.predict_time = (
+            self.predict_time_s if self.predict_time_s is not None else self.latency_s * 0.8
+        )
+        if ending is not None:
+            prediction.status = ending.status
+            prediction.error = ending.error if ending.status == "failed" else None
+            if ending.status == "aborted":
+                prediction.predict_time = None
+        else:
+            prediction.status = "succeeded"
+            prediction.output = self._output_for(prediction.model)
+        prediction.done.set()
+        if "completed" in prediction.events:
+            self._send_webhook(prediction)
+
+    def _output_for(self, model: str) -> Any:
+        kind = _media_kind(model)
+        if self.data_uri_outputs:
+            data = base64.b64encode(self.media[kind].read_bytes()).decode()
+            url = f"data:{_MIME[kind]};base64,{data}"
+        else:
+            url = f"{self.base_url}/files/{self.media[kind].name}"
+        return [url] if model in _LIST_OUTPUT_MODELS else url
+
+    async def _get(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        prediction = self.predictions.get(request.match_info["id"])
+        if prediction is None:
+            return _problem(404, "Not found", "The requested resource could not be found.")
+        return web.json_response(prediction.to_json(self.base_url))
+
+    async def _cancel(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        prediction = self.predictions.get(request.match_info["id"])
+        if prediction is None:
+            return _problem(404, "Not found", "The requested resource could not be found.")
+        if not prediction.terminal:
+            self.cancels += 1
+            if prediction.task is not None:
+                prediction.task.cancel()
+            prediction.status = "canceled"
+            prediction.completed_at = time.time()
+            prediction.done.set()
+            if "completed" in prediction.events:
+                self._send_webhook(prediction)
+        return web.json_response(prediction.to_json(self.base_url))
+
+    async def _list(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        newest_first = sorted(self.predictions.values(), key=lambda p: p.created_at, reverse=True)
+        start = int(request.query.get("cursor", "0") or 0)
+        page = newest_first[start : start + self.list_page_size]
+        more = start + self.list_page_size < len(newest_first)
+        body = {
+            "results": [p.to_json(self.base_url) for p in page],
+            "next": f"{self.base_url}/v1/predictions?cursor={start + self.list_page_size}"
+            if more
+            else None,
+            "previous": None,
+        }
+        return web.json_response(body)
+
+    async def _version(self, request: web.Request) -> web.Response:
+        version = request.match_info["version"]
+        body: dict[str, Any] = {
+            "id": version,
+            "created_at": _iso(time.time()),
+            "cog_version": "0.9.0",
+            "openapi_schema": {},
+        }
+        return web.json_response(body)
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        path = next((p for p in self.media.values() if p.name == name), None)
+        if path is None:
+            return _problem(404, "Not found", "no such file")
+        kind = path.suffix.lstrip(".")
+        return web.FileResponse(path, headers={"Content-Type": _MIME[kind]})
+
+    async def _stats(self, _request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "creates": self.creates,
+                "create_requests": self.create_requests,
+                "cancels": self.cancels,
+            }
+        )
+
+    async def _control(self, request: web.Request) -> web.Response:
+        """Configure a running fake from another process (the end-to-end test)."""
+        body = await request.json()
+        if "latency_s" in body:
+            self.latency_s = float(body["latency_s"])
+        for item in body.get("fail", []):
+            self.fail(item["kind"], match=item.get("match", ""), times=int(item.get("times", 1)),
+                      retry_after_s=item.get("retry_after_s"))  # fmt: skip
+        for item in body.get("end_with", []):
+            self.end_with(item["match"], item["status"], item.get("error", CONTENT_POLICY_ERROR))
+        return web.json_response({"ok": True})
+
+    # ---- webhooks ---------------------------------------------------------------------------
+
+    def _send_webhook(self, prediction: FakePrediction) -> None:
+        if not prediction.webhook or self._session is None:
+            return
+        body = json.dumps(prediction.to_json(self.base_url)).encode()
+        task = asyncio.create_task(self._deliver(prediction.webhook, body))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _deliver(self, url: str, body: bytes) -> None:
+        webhook_id = f"msg_{secrets.token_hex(12)}"
+        for attempt in range(3):
+            timestamp = str(int(time.time()))
+            headers = {
+                "content-type": "application/json",
+                "webhook-id": webhook_id,
+                "webhook-timestamp": timestamp,
+            }
+            if self.webhook_secret:
+                headers["webhook-signature"] = sign_webhook(
+                    self.webhook_secret, webhook_id, timestamp, body
+                )
+            status = 0
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                assert self._session is not None
+                async with self._session.post(
+                    url, data=body, headers=headers, allow_redirects=False
+                ) as answer:
+                    status = answer.status
+            self.deliveries.append(Delivery(url, headers, body, status))
+            if 200 <= status < 300:
+                return
+            await asyncio.sleep(0.2 * 2**attempt)
+
+
+def _prefer_wait(header: str) -> float:
+    match = re.match(r"^\s*wait(?:=(\d+))?\s*$", header)
+    if not match:
+        return 0.0
+    return float(match.group(1) or 60)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    fake = FakeReplicate(
+        token=args.token, latency_s=args.latency, webhook_secret=args.webhook_secret
+    )
+    url = await fake.start(args.host, args.port)
+    print(f"fake replicate listening on {url}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await fake.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--latency", type=float, default=1.0, help="seconds from create to terminal"
+    )
+    parser.add_argument("--token", default=DEFAULT_TOKEN)
+    parser.add_argument("--webhook-secret", default="")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

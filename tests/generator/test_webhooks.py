@@ -1,0 +1,117 @@
+"""Webhooks: Standard Webhooks signatures, stale timestamps, replays, and completion by webhook alone."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import grpc
+import pytest
+from aiohttp import web
+
+from reelforge.v1 import generator_pb2 as pb
+from services.generator.webhooks import signature_for
+from tests.fakes.replicate_server import FakeReplicate
+from tests.generator.conftest import WEBHOOK_SECRET, MakeSettings, clips, generator, wait_for_job
+
+if TYPE_CHECKING:
+    from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub
+
+
+def test_known_vector() -> None:
+    signature = signature_for(
+        WEBHOOK_SECRET, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", b'{"test": 2432232314}'
+    )
+    assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+class Relay:
+    """Stands in for the gateway: POST /api/webhooks/replicate → HandleProviderWebhook."""
+
+    def __init__(self) -> None:
+        self.stub: Stub | None = None
+        self.answers: list[pb.HandleProviderWebhookResponse] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        assert self.stub is not None
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        answer = await self.stub.HandleProviderWebhook(
+            pb.HandleProviderWebhookRequest(
+                provider="replicate", headers=headers, body=await request.read()
+            ),
+            timeout=5,
+        )
+        self.answers.append(answer)
+        return web.json_response({"accepted": answer.accepted})
+
+
+@pytest.fixture
+async def relay(aiohttp_server: object) -> AsyncIterator[tuple[Relay, str]]:
+    relay = Relay()
+    app = web.Application()
+    app.router.add_post("/api/webhooks/replicate", relay.handle)
+    server = await aiohttp_server(app)  # type: ignore[operator]
+    yield relay, str(server.make_url("")).rstrip("/")
+
+
+async def test_completion_arrives_by_webhook(
+    fake: FakeReplicate, make_settings: MakeSettings, relay: tuple[Relay, str]
+) -> None:
+    hook, url = relay
+    fake.webhook_secret = WEBHOOK_SECRET
+    # The safety-net poll is far away: only the webhook can finish the job in time.
+    settings = make_settings(
+        public_url=url, replicate_webhook_secret=WEBHOOK_SECRET, webhook_safety_poll_s=60
+    )
+    async with generator(settings) as stub:
+        hook.stub = stub
+        started = time.monotonic()
+        job = await wait_for_job(
+            stub, (await stub.GenerateClips(clips(2), timeout=5)).id, timeout_s=10
+        )
+        assert job.state == pb.JOB_STATE_SUCCEEDED, job.error
+        assert time.monotonic() - started < 5
+        prediction = fake.predictions[job.items[0].prediction_id]
+        assert prediction.webhook.startswith(f"{url}/api/webhooks/replicate?item=")
+        assert any(answer.accepted and not answer.duplicate for answer in hook.answers)
+
+        # A replayed delivery (same webhook-id) is acknowledged but applied once.
+        delivery = next(d for d in fake.deliveries if d.status == 200)
+        replay = pb.HandleProviderWebhookRequest(
+            provider="replicate", headers=delivery.headers, body=delivery.body
+        )
+        answer = await stub.HandleProviderWebhook(replay, timeout=5)
+        assert answer.accepted and answer.duplicate
+        assert (await stub.GetJob(pb.GetJobRequest(job_id=job.id), timeout=5)) == job
+
+
+def _signed(body: bytes, *, timestamp: int, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(timestamp)}
+    headers["webhook-signature"] = signature_for(secret, "msg_1", str(timestamp), body)
+    return headers
+
+
+@pytest.mark.parametrize("case", ["bad-signature", "stale", "missing-headers", "wrong-secret"])
+async def test_refused_deliveries(make_settings: MakeSettings, case: str) -> None:
+    body = b'{"id": "abc", "status": "succeeded", "model": "m/n", "version": "hidden"}'
+    now = int(time.time())
+    headers = {
+        "bad-signature": {**_signed(body, timestamp=now), "webhook-signature": "v1,AAAA"},
+        "stale": _signed(body, timestamp=now - 301),
+        "missing-headers": {},
+        "wrong-secret": _signed(body, timestamp=now, secret="whsec_" + "QUJD" * 8),
+    }[case]
+    async with generator(make_settings(replicate_webhook_secret=WEBHOOK_SECRET)) as stub:
+        request = pb.HandleProviderWebhookRequest(provider="replicate", headers=headers, body=body)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.HandleProviderWebhook(request, timeout=5)
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        # A fresh, correctly signed delivery of the same body is accepted, once.
+        good = pb.HandleProviderWebhookRequest(
+            provider="replicate", headers=_signed(body, timestamp=now), body=body
+        )
+        first = await stub.HandleProviderWebhook(good, timeout=5)
+        second = await stub.HandleProviderWebhook(good, timeout=5)
+    assert (first.accepted, first.duplicate, first.prediction_id) == (True, False, "abc")
+    assert (second.accepted, second.duplicate) == (True, True)
