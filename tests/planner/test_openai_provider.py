@@ -236,3 +236,28 @@ async def test_extracted_brief_keeps_unknown_fields_empty(
     assert answer.brief.product_name == "Zing" and not answer.complete
     assert [m.field for m in answer.missing] == ["target_audience", "call_to_action"]
     assert all(m.question for m in answer.missing)
+
+
+async def test_converse_errors_reach_the_stream_as_status(
+    fake_openai: FakeOpenAI, data_dir: Path
+) -> None:
+    fake_openai.api_key = "the-right-key"
+    request = planner_pb2.ConverseRequest(messages=[planner_pb2.ChatMessage(content="hi")])
+    async with planner_stub(openai_settings(fake_openai, data_dir)) as stub:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            async for _ in stub.Converse(request, timeout=_TIMEOUT_S):
+                pass
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_unparseable_moods_are_reasked_with_the_problem(
+    fake_openai: FakeOpenAI, data_dir: Path
+) -> None:
+    fake_openai.enqueue(answer_text('{"moods": "none"}'))  # then the default, valid moods
+    async with planner_stub(openai_settings(fake_openai, data_dir)) as stub:
+        answer = await stub.GenerateMoods(
+            planner_pb2.GenerateMoodsRequest(brief=sample_brief(), count=2), timeout=_TIMEOUT_S
+        )
+    assert [m.name for m in answer.moods] == ["Fake Mood 1", "Fake Mood 2"]
+    followup = fake_openai.requests[1].body["messages"][-1]["content"]
+    assert "does not match the schema" in followup and "moods" in followup
