@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from reelforge.runtime.settings import CommonSettings
 
@@ -26,12 +26,12 @@ class GatewaySettings(CommonSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)  # larger request bodies → 413
     sse_heartbeat_s: float = Field(default=15.0, gt=0, le=300)  # comment line on idle streams
     # Comma-separated bearer keys; empty means the API is open. Never logged.
-    gateway_api_keys: str = Field(default="", repr=False)
+    gateway_api_keys: SecretStr = SecretStr("")
     cors_origins: str = ""  # comma-separated origins allowed by CORS; "*" allows any
 
     @property
     def api_keys(self) -> tuple[str, ...]:
-        return _split_csv(self.gateway_api_keys)
+        return _split_csv(self.gateway_api_keys.get_secret_value())
 
     @property
     def allowed_origins(self) -> tuple[str, ...]:

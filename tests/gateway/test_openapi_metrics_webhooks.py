@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -95,3 +96,9 @@ async def test_webhook_with_a_bad_signature_is_401(client: TestClient[Any, Any])
         "/api/webhooks/replicate", data=b"{}", headers={"Webhook-Signature": "v1,forged"}
     )
     assert response.status == 401
+
+
+def test_readme_routes_table_matches_the_annotations() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "gateway" / "README.md").read_text()
+    for binding in bindings_from():
+        assert f"| {binding.verb} | `{binding.template}` |" in readme, binding.template
