@@ -1,0 +1,74 @@
+"""Helpers for the animatic renderer tests: decoding media back to NumPy with FFmpeg."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+async def ffmpeg_stdout(*args: str) -> bytes:
+    proc = await asyncio.create_subprocess_exec(
+        "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode(errors="replace")
+    return out
+
+
+async def decode_audio(path: Path, sample_rate: int = 44100) -> NDArray[np.float64]:
+    """The file's audio as float stereo samples, shape (n, 2)."""
+    raw = await ffmpeg_stdout(
+        "-i", str(path), "-f", "s16le", "-ac", "2", "-ar", str(sample_rate), "pipe:1"
+    )  # fmt: skip
+    return np.frombuffer(raw, dtype="<i2").reshape(-1, 2).astype(np.float64) / 32768.0
+
+
+async def decode_gray_frames(path: Path, width: int, height: int) -> NDArray[np.uint8]:
+    """Every frame of a video as 8-bit grey, shape (frames, height, width)."""
+    raw = await ffmpeg_stdout("-i", str(path), "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, height, width)
+
+
+async def count_frames(path: Path) -> int:
+    proc = await asyncio.create_subprocess_exec(
+        "ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
+        "-show_entries", "stream=nb_read_frames", "-of", "default=nw=1:nk=1", str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode(errors="replace")
+    return int(out.strip())
+
+
+def ffmpeg_children() -> list[int]:
+    """Pids of ffmpeg processes whose parent is this test process (Linux /proc)."""
+    me, found = os.getpid(), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        # A zombie (exited, never waited for) counts too: it is a leaked child.
+        if fields.get("PPid", "").strip() == str(me) and fields.get("Name", "").strip() == "ffmpeg":
+            found.append(int(entry.name))
+    return found
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Hidden part files a render left behind in ``folder``."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and ".part" in p.name)
+
+
+def entries(folder: Path) -> list[str]:
+    """Names of everything in ``folder``, sorted."""
+    return sorted(p.name for p in folder.iterdir())
