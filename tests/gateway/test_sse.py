@@ -84,3 +84,11 @@ async def test_open_streams_gauge(client: TestClient[Any, Any], servicers: Servi
     assert "gateway_sse_streams_open 1.0" in metrics
     response.close()
     await asyncio.wait_for(servicers.generator.cancelled.wait(), timeout=5)
+
+
+async def test_post_streaming_rpc_takes_a_body(client: TestClient[Any, Any]) -> None:
+    messages = [{"role": "ROLE_USER", "content": "Hi"}, {"content": "there"}]
+    response = await client.post("/api/brief/converse", json={"messages": messages})
+    events = await _events(response)
+    chunks = [json.loads(e["data"]) for e in events if "id" in e]
+    assert chunks == [{"delta": "Hi", "done": False}, {"delta": "there", "done": True}]
