@@ -9,7 +9,7 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from reelforge.runtime.errors import InvalidArgument, ResourceExhausted
+from reelforge.runtime.errors import InvalidArgument, ResourceExhausted, Unimplemented
 from reelforge.runtime.server import build_host
 from reelforge.runtime.settings import ServiceSettings
 from reelforge.v1 import planner_pb2, planner_pb2_grpc
@@ -27,6 +27,10 @@ class _FailingPlanner(PlannerServicer):
 
     async def ExtractBrief(self, request, context):  # type: ignore[no-untyped-def]
         raise RuntimeError("secret internals /etc/passwd")
+
+    async def Converse(self, request, context):  # type: ignore[no-untyped-def]
+        raise Unimplemented("Converse is not implemented yet")
+        yield  # a server-streaming handler is an async generator
 
 
 async def _start(data_dir: Path) -> tuple[object, grpc.aio.Channel]:
@@ -73,7 +77,7 @@ async def test_error_details(data_dir: Path) -> None:
         await host.stop(0)  # type: ignore[attr-defined]
 
 
-async def test_unimplemented_rpc_says_so(data_dir: Path) -> None:
+async def test_domain_error_in_a_stream_reaches_the_client(data_dir: Path) -> None:
     settings = ServiceSettings(port=0, host="127.0.0.1", data_dir=data_dir)
     host, channel = await _start(settings.data_dir)
     try:

@@ -235,7 +235,7 @@ class Autopilot:
             entries.append(
                 StoryboardScene(i + 1, float(scene["durationSeconds"]), scene["description"], path)
             )
-        await asyncio.to_thread(render_storyboard, entries, dest, f"Storyboard — {mood['name']}")
+        await asyncio.to_thread(render_storyboard, entries, dest, f"Storyboard - {mood['name']}")
 
     async def _cancel_running(self) -> None:
         """Ctrl-C: cancel what is still running upstream so nothing keeps costing money."""

@@ -31,7 +31,7 @@ def _cell(scene: StoryboardScene) -> Image.Image:
     title = ImageFont.load_default(size=18)
     body = ImageFont.load_default(size=13)
     draw.text(
-        (8, _THUMB_H + 8), f"{scene.number}  ·  {scene.duration_s:.2f} s", fill="black", font=title
+        (8, _THUMB_H + 8), f"{scene.number}  |  {scene.duration_s:.2f} s", fill="black", font=title
     )
     lines = textwrap.wrap(scene.description, width=38)[:6]
     draw.multiline_text(
