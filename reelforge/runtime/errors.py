@@ -84,6 +84,13 @@ class AlreadyExists(DomainError):
     default_reason = "ALREADY_EXISTS"
 
 
+class Aborted(DomainError):
+    """A concurrency conflict (e.g. a lease lost to another replica); the caller may retry."""
+
+    code = grpc.StatusCode.ABORTED
+    default_reason = "ABORTED"
+
+
 class FailedPrecondition(DomainError):
     code = grpc.StatusCode.FAILED_PRECONDITION
     default_reason = "FAILED_PRECONDITION"
@@ -145,6 +152,7 @@ _RPC_CODES: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.INVALID_ARGUMENT: code_pb2.INVALID_ARGUMENT,
     grpc.StatusCode.NOT_FOUND: code_pb2.NOT_FOUND,
     grpc.StatusCode.ALREADY_EXISTS: code_pb2.ALREADY_EXISTS,
+    grpc.StatusCode.ABORTED: code_pb2.ABORTED,
     grpc.StatusCode.FAILED_PRECONDITION: code_pb2.FAILED_PRECONDITION,
     grpc.StatusCode.UNAUTHENTICATED: code_pb2.UNAUTHENTICATED,
     grpc.StatusCode.PERMISSION_DENIED: code_pb2.PERMISSION_DENIED,

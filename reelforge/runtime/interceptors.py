@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 from grpc.aio import ServicerContext
 
-from reelforge.runtime.errors import DomainError, Internal
+from reelforge.runtime.errors import DomainError, Internal, Unimplemented
 from reelforge.runtime.logs import request_id_var
 
 _LOGGER = logging.getLogger(__name__)
@@ -31,6 +31,9 @@ def _request_id(context: ServicerContext[Any, Any]) -> str:
 def _status_for(error: Exception) -> grpc.Status:
     if isinstance(error, DomainError):
         return error.to_status()
+    if isinstance(error, NotImplementedError):
+        # The generated base servicers raise this for RPCs a servicer does not override.
+        return Unimplemented("method not implemented").to_status()
     # Unexpected errors are logged in full here and reported without internals.
     _LOGGER.exception("unhandled error")
     return Internal("internal error").to_status()
