@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Executable, Row, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -33,6 +33,11 @@ class Repository:
         self.tables: Tables = build_tables(prefix)
         # SQLite fails (not waits) when two transactions upgrade to writing at once; serialize them.
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._group = (
+            _GroupCommit(engine, self._write_lock, self._refresh_job_state)
+            if self._write_lock
+            else None
+        )
 
     async def create_schema(self) -> None:
         async with self._engine.begin() as conn:
@@ -122,10 +127,13 @@ class Repository:
         refresh = "state" in values and (
             item.state == pb.ITEM_STATE_QUEUED or values["state"] in TERMINAL_ITEM_STATES
         )
-        async with self._write() as conn:
-            changed = (await conn.execute(query)).rowcount == 1
-            if changed and refresh:
-                await self._refresh_job_state(conn, item.job_id, now)
+        if self._group is not None:
+            changed = await self._group.execute(query, item.job_id if refresh else None)
+        else:
+            async with self._write() as conn:
+                changed = (await conn.execute(query)).rowcount == 1
+                if changed and refresh:
+                    await self._refresh_job_state(conn, item.job_id, now)
         if changed:
             for key, value in values.items():
                 setattr(item, key, value)
@@ -214,9 +222,13 @@ class Repository:
 
     async def _refresh_job_state(self, conn: AsyncConnection, job_id: str, now: float) -> None:
         jobs, items = self.tables.jobs, self.tables.items
-        query = select(items.c.state, jobs.c.canceled).join(jobs, jobs.c.id == items.c.job_id)
-        rows = list(await conn.execute(query.where(items.c.job_id == job_id)))
-        state = derive_job_state([row.state for row in rows], bool(rows and rows[0].canceled))
+        # Lock the job row first: two items finishing at once must not both read the other's old state.
+        locked = select(jobs.c.canceled).where(jobs.c.id == job_id).with_for_update()
+        canceled = bool((await conn.execute(locked)).scalar_one())
+        states = (
+            await conn.execute(select(items.c.state).where(items.c.job_id == job_id))
+        ).scalars()
+        state = derive_job_state(list(states), canceled)
         await conn.execute(
             update(jobs).where(jobs.c.id == job_id).values(state=state, updated_at=now)
         )
@@ -248,6 +260,59 @@ class Repository:
                     await conn.execute(select(func.count()).select_from(self.tables.jobs))
                 ).scalar_one()
             )
+
+
+class _GroupCommit:
+    """SQLite item updates from many items share one transaction (one commit, one job refresh each).
+
+    With one writer at a time, the cost of a write is mostly its round trips to the
+    database thread; batching whatever queued up while the previous batch ran keeps
+    hundreds of concurrent items from serializing on commits.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        lock: asyncio.Lock,
+        refresh: Callable[[AsyncConnection, str, float], Awaitable[None]],
+    ) -> None:
+        self._engine = engine
+        self._lock = lock
+        self._refresh = refresh
+        self._queue: list[tuple[Executable, str | None, asyncio.Future[bool]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def execute(self, statement: Executable, refresh_job: str | None) -> bool:
+        """Runs the UPDATE in the next batch; True when it changed a row."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((statement, refresh_job, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                changed = await self._run(batch)
+            except Exception as error:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (*_, future), ok in zip(batch, changed, strict=True):
+                if not future.done():
+                    future.set_result(ok)
+
+    async def _run(
+        self, batch: list[tuple[Executable, str | None, asyncio.Future[bool]]]
+    ) -> list[bool]:
+        async with self._lock, self._engine.begin() as conn:
+            changed = [(await conn.execute(statement)).rowcount == 1 for statement, _, _ in batch]
+            jobs = {job for (_, job, _), ok in zip(batch, changed, strict=True) if job and ok}
+            for job_id in sorted(jobs):
+                await self._refresh(conn, job_id, time.time())
+        return changed
 
 
 def _column_value(key: str, value: Any) -> Any:

@@ -1,0 +1,47 @@
+"""Jobs survive a restart of the service on SQLite and on PostgreSQL; resumed items never re-create."""
+
+from __future__ import annotations
+
+import pytest
+
+from reelforge.v1 import generator_pb2 as pb
+from tests.fakes.replicate_server import FakeReplicate
+from tests.generator.conftest import MakeSettings, clips, generator, wait_for_job, wait_until
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+async def test_restart_resumes_by_lookup(fake: FakeReplicate, make_settings: MakeSettings) -> None:
+    fake.latency_s = 1.5
+    settings = make_settings()
+    async with generator(settings) as stub:
+        job = await stub.GenerateClips(clips(3), timeout=5)
+
+        async def ids_stored() -> bool:
+            current = await stub.GetJob(pb.GetJobRequest(job_id=job.id), timeout=5)
+            return all(item.prediction_id for item in current.items)
+
+        await wait_until(ids_stored, what="prediction ids stored")
+    # The service stopped mid-job; a new one on the same database finishes it.
+    async with generator(settings) as stub:
+        done = await wait_for_job(stub, job.id)
+        listed = await stub.ListJobs(pb.ListJobsRequest(), timeout=5)
+    assert done.state == pb.JOB_STATE_SUCCEEDED, done.error
+    assert fake.creates == 3
+    assert [j.id for j in listed.jobs] == [job.id]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+async def test_webhook_ids_and_failures_persist(
+    fake: FakeReplicate, make_settings: MakeSettings
+) -> None:
+    fake.fail("422", match="clip 0")
+    settings = make_settings()
+    async with generator(settings) as stub:
+        failed = await wait_for_job(stub, (await stub.GenerateClips(clips(1), timeout=5)).id)
+    async with generator(settings) as stub:
+        again = await stub.GetJob(pb.GetJobRequest(job_id=failed.id), timeout=5)
+        retried = await wait_for_job(
+            stub, (await stub.RetryJob(pb.RetryJobRequest(job_id=failed.id), timeout=5)).id
+        )
+    assert again == failed and again.state == pb.JOB_STATE_FAILED
+    assert retried.state == pb.JOB_STATE_SUCCEEDED
