@@ -162,15 +162,20 @@ def _check_size_budget(request: composer_pb2.ComposeRequest, found: Violations) 
         found.add("max_size_bytes", f"too small for a {total:.2f} s video")
 
 
-def validate_compose(request: composer_pb2.ComposeRequest) -> None:
-    """Raises InvalidArgument naming every bad field of a ComposeRequest."""
+def compose_violations(request: composer_pb2.ComposeRequest) -> Violations:
+    """Every rule a ComposeRequest breaks, for a caller that adds its own checks before raising."""
     found = Violations()
     _check_clips(request, found)
     _check_transition(request, found)
     _check_output(request, found)
     if not found:
         _check_size_budget(request, found)
-    found.raise_if_any()
+    return found
+
+
+def validate_compose(request: composer_pb2.ComposeRequest) -> None:
+    """Raises InvalidArgument naming every bad field of a ComposeRequest."""
+    compose_violations(request).raise_if_any()
 
 
 def validate_id(value: str, field: str = "id") -> None:

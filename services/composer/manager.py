@@ -18,6 +18,13 @@ from services.composer.repository import CompositionRepository, CompositionRow, 
 from services.composer.tracker import Tracker
 
 _LOGGER = logging.getLogger(__name__)
+_TERMINAL = frozenset(
+    {
+        composer_pb2.COMPOSITION_STATE_COMPLETED,
+        composer_pb2.COMPOSITION_STATE_FAILED,
+        composer_pb2.COMPOSITION_STATE_CANCELED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,7 @@ class CompositionManager:
                     continue
                 seen = snapshot.version
                 yield snapshot.composition
-                if snapshot.composition.state >= composer_pb2.COMPOSITION_STATE_COMPLETED:
+                if snapshot.composition.state in _TERMINAL:
                     return
 
     async def shutdown(self) -> None:

@@ -28,12 +28,12 @@ def _check_clip(
         )
 
 
-def check_stored_inputs(store: ArtifactStore, request: composer_pb2.ComposeRequest) -> None:
-    """Raises InvalidArgument for missing artifacts and stored clips shorter than their target."""
-    found = Violations()
+def check_stored_inputs(
+    store: ArtifactStore, request: composer_pb2.ComposeRequest, found: Violations
+) -> None:
+    """Adds violations for missing artifacts and stored clips shorter than their target."""
     for index, clip in enumerate(request.clips):
         if is_artifact_id(clip.source):
             _check_clip(store, index, clip, request.hold_last_frame, found)
     if is_artifact_id(request.music) and store.get(request.music) is None:
         found.add("music", f"artifact {request.music} is not in the store")
-    found.raise_if_any()

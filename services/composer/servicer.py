@@ -9,7 +9,7 @@ from grpc.aio import ServicerContext
 
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
-from reelforge.validation.composer import validate_compose, validate_id, validate_list
+from reelforge.validation.composer import compose_violations, validate_id, validate_list
 from services.composer.convert import state_name, to_proto
 from services.composer.manager import CompositionManager
 from services.composer.preflight import check_stored_inputs
@@ -33,8 +33,10 @@ class ComposerServicer(composer_pb2_grpc.ComposerServiceServicer):
     async def Compose(
         self, request: composer_pb2.ComposeRequest, context: _Context
     ) -> composer_pb2.Composition:
-        validate_compose(request)
-        check_stored_inputs(self._store, request)
+        # Shape and store are checked together, so one answer names every bad field.
+        found = compose_violations(request)
+        check_stored_inputs(self._store, request, found)
+        found.raise_if_any()
         return to_proto(await self._manager.submit(request))
 
     async def GetComposition(

@@ -1,0 +1,187 @@
+"""Composer benchmark: this one-pass render vs a plain concat encode (lower bound) vs MoviePy.
+
+Usage: python bench/composer_bench.py [--moviepy-python PATH] [--skip-moviepy]
+MoviePy is only needed here: `pip install -e .[bench]` (or point --moviepy-python at a venv that has it).
+Each variant runs in a fresh subprocess so its peak memory (ru_maxrss) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache" / "composer"
+CLIPS, CLIP_S, FPS, WIDTH, HEIGHT = 6, 5.5, 30, 1080, 1920
+MUSIC_S, TRANSITION_S = 30.0, 0.5
+# The encoder settings every variant shares: the composer's production tier.
+PRESET, CRF, AUDIO_BITRATE = "medium", "20", "192k"
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+
+def make_media() -> tuple[list[Path], Path]:
+    """Six distinct 1080×1920 clips and 30 s of music, made once and cached."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    clips = [CACHE / f"clip{i}.mp4" for i in range(CLIPS)]
+    for i, path in enumerate(clips):
+        if not path.exists():
+            source = f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS}:duration={CLIP_S},hue=h={i * 60}"
+            tmp = path.with_suffix(".part.mp4")
+            _ffmpeg("-f", "lavfi", "-i", source, "-c:v", "libx264", "-preset", "veryfast",
+                    "-crf", "18", "-pix_fmt", "yuv420p", str(tmp))  # fmt: skip
+            tmp.rename(path)
+    music = CACHE / "music.m4a"
+    if not music.exists():
+        tone = f"aevalsrc=0.3*sin(2*PI*220*t)+0.2*sin(2*PI*277*t)+0.2*sin(2*PI*330*t):d={MUSIC_S}"
+        tmp = music.with_suffix(".part.m4a")
+        _ffmpeg("-f", "lavfi", "-i", tone, "-c:a", "aac", "-b:a", "192k", str(tmp))
+        tmp.rename(music)
+    return clips, music
+
+
+async def _run_composer(clips: list[Path], music: Path, out: Path) -> None:
+    from reelforge.runtime.artifacts import ArtifactStore
+    from reelforge.runtime.downloads import guarded_session
+    from reelforge.v1 import common_pb2, composer_pb2
+    from services.composer.inputs import Fetcher
+    from services.composer.renderer import RenderContext, State, render
+
+    class _Quiet:
+        async def phase(self, state: State, percent: float, message: str) -> None:
+            return None
+
+        def progress(self, percent: float, message: str) -> None:
+            return None
+
+    store = ArtifactStore(CACHE / "store")
+    ids = [(await store.put_file(p, "video/mp4")).id for p in [*clips, music]]
+    request = composer_pb2.ComposeRequest(
+        clips=[composer_pb2.ClipInput(source=i) for i in ids[:-1]],
+        music=ids[-1],
+        transition_seconds=TRANSITION_S,
+        tier=common_pb2.TIER_PRODUCTION,
+        fps=FPS,
+    )
+    async with guarded_session([]) as session:
+        fetcher = Fetcher(store=store, session=session, allow=[], max_bytes=1 << 31, attempts=1)
+        context = RenderContext(fetcher, store, "production", timeout_s=3600)
+        result = await render(request, context, _Quiet(), CACHE / "work")
+    store.path_for(result.artifact.id).replace(out)
+
+
+def variant_composer(clips: list[Path], music: Path, out: Path) -> None:
+    asyncio.run(_run_composer(clips, music, out))
+
+
+def variant_concat(clips: list[Path], music: Path, out: Path) -> None:
+    """The lower bound: the same clips concatenated (no transitions), same encoder settings."""
+    inputs = [arg for clip in clips for arg in ("-i", str(clip))]
+    joined = "".join(f"[{i}:v]" for i in range(len(clips))) + f"concat=n={len(clips)}:v=1:a=0[v]"
+    _ffmpeg(*inputs, "-i", str(music), "-filter_complex", joined, "-map", "[v]",
+            "-map", f"{len(clips)}:a", "-shortest", "-c:v", "libx264", "-preset", PRESET,
+            "-crf", CRF, "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", AUDIO_BITRATE,
+            "-movflags", "+faststart", str(out))  # fmt: skip
+
+
+def variant_moviepy(clips: list[Path], music: Path, out: Path) -> None:
+    """MoviePy 2 (MoneyPrinterTurbo's renderer) doing the same crossfades and music fade."""
+    from moviepy import AudioFileClip, VideoFileClip, afx, concatenate_videoclips, vfx
+
+    videos = [VideoFileClip(str(p)) for p in clips]
+    faded = [videos[0], *(v.with_effects([vfx.CrossFadeIn(TRANSITION_S)]) for v in videos[1:])]
+    video = concatenate_videoclips(faded, method="compose", padding=-TRANSITION_S)
+    audio = AudioFileClip(str(music)).subclipped(0, min(MUSIC_S, video.duration))
+    video = video.with_audio(audio.with_effects([afx.AudioFadeOut(1.0)]))
+    video.write_videofile(
+        str(out), fps=FPS, codec="libx264", preset=PRESET, audio_codec="aac",
+        audio_bitrate=AUDIO_BITRATE, logger=None,
+        ffmpeg_params=["-crf", CRF, "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
+    )  # fmt: skip
+
+
+VARIANTS = {"composer": variant_composer, "concat": variant_concat, "moviepy": variant_moviepy}
+
+
+def _child(name: str) -> None:
+    """Runs one variant in this (fresh) process and prints its measurements as JSON."""
+    clips, music = make_media()
+    out = CACHE / f"out-{name}.mp4"
+    started = time.perf_counter()
+    VARIANTS[name](clips, music, out)
+    wall = time.perf_counter() - started
+    print(json.dumps({
+        "wall_s": wall,
+        "ffmpeg_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "python_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "size_bytes": out.stat().st_size,
+    }))  # fmt: skip
+
+
+def _measure(name: str, python: str) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # MoviePy's bundled FFmpeg would differ from the system one the other variants use.
+    env.setdefault("IMAGEIO_FFMPEG_EXE", "ffmpeg")
+    done = subprocess.run(
+        [python, __file__, "--child", name], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _has_moviepy(python: str) -> bool:
+    check = subprocess.run([python, "-c", "import moviepy"], capture_output=True, check=False)
+    return check.returncode == 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
+    parser.add_argument("--moviepy-python", default=sys.executable, help="interpreter with moviepy")
+    parser.add_argument("--skip-moviepy", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child)
+        return
+    print("making media (cached in bench/.cache/composer) ...", flush=True)
+    make_media()
+    results = {
+        "composer": _measure("composer", sys.executable),
+        "concat": _measure("concat", sys.executable),
+    }
+    if args.skip_moviepy:
+        pass
+    elif _has_moviepy(args.moviepy_python):
+        results["moviepy"] = _measure("moviepy", args.moviepy_python)
+    else:
+        print("MoviePy is not installed: pip install -e .[bench]  (or pass --moviepy-python)")
+    _report(results)
+
+
+def _report(results: dict[str, dict[str, Any]]) -> None:
+    print(
+        f"{'variant':<10} {'wall s':>8} {'ffmpeg peak MB':>15} {'python peak MB':>15} {'size MB':>8}"
+    )
+    for name, r in results.items():
+        print(f"{name:<10} {r['wall_s']:>8.1f} {r['ffmpeg_peak_mb']:>15.0f} "
+              f"{r['python_peak_mb']:>15.0f} {r['size_bytes'] / 1e6:>8.2f}")  # fmt: skip
+    composer = results["composer"]["wall_s"]
+    print(f"composer / concat = {composer / results['concat']['wall_s']:.2f}  (target ≤ 1.15)")
+    if "moviepy" in results:
+        print(f"moviepy / composer = {results['moviepy']['wall_s'] / composer:.2f}  (target ≥ 3)")
+
+
+if __name__ == "__main__":
+    main()

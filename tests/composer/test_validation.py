@@ -1,0 +1,80 @@
+"""Bad requests are refused with INVALID_ARGUMENT naming each bad field; nothing is persisted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from reelforge.runtime.artifacts import ArtifactStore
+from reelforge.runtime.errors import InvalidArgument
+from reelforge.v1 import composer_pb2, composer_pb2_grpc
+from reelforge.validation.composer import XFADE_TRANSITIONS, validate_compose
+from tests.composer.conftest import Media, invalid_fields, put
+
+if TYPE_CHECKING:
+    Stub = composer_pb2_grpc.ComposerServiceAsyncStub
+
+S = composer_pb2
+ID = "ab" * 32
+
+
+def _clips(*targets: float, source: str = ID) -> list[composer_pb2.ClipInput]:
+    return [S.ClipInput(source=source, target_duration_seconds=t) for t in targets]
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (S.ComposeRequest(), "clips"),
+        (S.ComposeRequest(clips=_clips(*[1.0] * 21)), "clips"),
+        (S.ComposeRequest(clips=_clips(1, 1, 1, 0.2)), "clips[3].target_duration_seconds"),
+        (S.ComposeRequest(clips=_clips(1, 61)), "clips[1].target_duration_seconds"),
+        (S.ComposeRequest(clips=_clips(60, 60, 60, 60)), "clips"),
+        (S.ComposeRequest(clips=_clips(1, source="ftp://x/y.mp4")), "clips[0].source"),
+        (S.ComposeRequest(clips=_clips(1, source="../../etc/passwd")), "clips[0].source"),
+        (S.ComposeRequest(clips=_clips(1, source="")), "clips[0].source"),
+        (S.ComposeRequest(clips=_clips(1), transition="sparkles"), "transition"),
+        (S.ComposeRequest(clips=_clips(1, 1), transition_seconds=1.0), "transition_seconds"),
+        (S.ComposeRequest(clips=_clips(1), transition_seconds=-1), "transition_seconds"),
+        (S.ComposeRequest(clips=_clips(1), height=321), "height"),
+        (S.ComposeRequest(clips=_clips(1), height=8000), "height"),
+        (S.ComposeRequest(clips=_clips(1), fps=120), "fps"),
+        (S.ComposeRequest(clips=_clips(1), loudness_lufs=0), "loudness_lufs"),
+        (S.ComposeRequest(clips=_clips(1), music="file:///etc/passwd"), "music"),
+        (S.ComposeRequest(clips=_clips(1), max_size_bytes=-5), "max_size_bytes"),
+        (S.ComposeRequest(clips=_clips(10), max_size_bytes=1000), "max_size_bytes"),
+        (S.ComposeRequest(clips=_clips(1), aspect_ratio=9), "aspect_ratio"),  # type: ignore[arg-type]
+    ],
+)
+def test_each_rule_names_its_field(request_: composer_pb2.ComposeRequest, field: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        validate_compose(request_)
+    assert field in [v.field for v in caught.value.violations]
+
+
+def test_good_requests_pass() -> None:
+    validate_compose(S.ComposeRequest(clips=_clips(5.5, 0, 4), music="https://cdn.example/m.mp3"))
+    for name in sorted(XFADE_TRANSITIONS)[:5]:
+        validate_compose(S.ComposeRequest(clips=_clips(2, 2), transition=name))
+
+
+async def test_bad_request_over_grpc_names_fields_and_stores_nothing(
+    stub: Stub, store: ArtifactStore, media: Media
+) -> None:
+    short = await put(store, media.clip_1s)
+    request = S.ComposeRequest(
+        clips=[
+            *_clips(2, source=short),  # stored 1 s long, target 2 s, no hold_last_frame
+            *_clips(1, source="cd" * 32),  # not in the store
+        ],
+        transition="sparkles",
+    )
+    fields = await invalid_fields(stub.Compose(request, timeout=5))
+    listed = await stub.ListCompositions(S.ListCompositionsRequest(), timeout=5)
+
+    assert set(fields) == {"clips[0].target_duration_seconds", "clips[1].source", "transition"}
+    assert "1.00 s" in fields["clips[0].target_duration_seconds"]
+    assert not listed.compositions
+    get_fields = await invalid_fields(stub.GetComposition(S.GetCompositionRequest(), timeout=5))
+    assert "id" in get_fields
