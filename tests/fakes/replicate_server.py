@@ -3,7 +3,8 @@
 Serves ``/v1`` predictions (official-model and pinned-version creates, get, cancel,
 cursor-paged list), moves predictions starting → processing → terminal on a
 controllable schedule, fails on demand (401, 422, 429 with or without Retry-After,
-500, lost create answers, content-policy failures, ``aborted``), returns loopback
+500, lost create answers, content-policy failures, ``aborted``) or at random
+(``chaos``: 429, 500, slow and lost answers at a rate, from a seeded generator), returns loopback
 ``http:`` outputs it serves itself (tiny real PNG/MP4/M4A made once per machine) or
 ``data:`` URIs, posts Standard-Webhooks-signed webhooks, and counts creates.
 
@@ -20,11 +21,14 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import re
 import secrets
 import subprocess
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,6 +103,35 @@ class Failure:
     match: str = ""  # only creates whose input prompt contains this
     times: int = 1
     retry_after_s: float | None = None
+
+
+CHAOS_KINDS = ("429", "500", "slow", "lost")
+CHAOS_CALLS = ("create", "get", "list", "cancel")
+
+
+@dataclass
+class Chaos:
+    """Random faults at ``rate`` on the chosen calls, drawn from a seeded generator (replayable).
+
+    On a create, "429" and "500" refuse before anything exists; "lost" creates the prediction
+    (it is paid for) and drops the connection; "slow" creates it and answers after ``slow_s``
+    (beyond the client's timeout, the answer is lost too). On other calls "slow" delays the
+    answer and "lost" drops it.
+    """
+
+    rate: float
+    kinds: tuple[str, ...]
+    calls: frozenset[str]
+    slow_s: float
+    rng: random.Random
+    injected: Counter[tuple[str, str]] = field(default_factory=Counter)  # (call, kind) → count
+
+    def draw(self, call: str) -> str | None:
+        if call not in self.calls or self.rng.random() >= self.rate:
+            return None
+        kind = self.rng.choice(self.kinds)
+        self.injected[call, kind] += 1
+        return kind
 
 
 @dataclass
@@ -209,6 +242,7 @@ class FakeReplicate:
         self.list_page_size = list_page_size
         self.predict_time_s = predict_time_s
         self.failures: list[Failure] = []
+        self.chaos_mode: Chaos | None = None
         self.endings: list[Ending] = []
         self.predictions: dict[str, FakePrediction] = {}
         self.creates = 0  # predictions actually created (the paid ones)
@@ -227,6 +261,38 @@ class FakeReplicate:
         self, kind: str, *, match: str = "", times: int = 1, retry_after_s: float | None = None
     ) -> None:
         self.failures.append(Failure(kind, match, times, retry_after_s))
+
+    def chaos(
+        self,
+        rate: float,
+        *,
+        seed: int = 0,
+        kinds: Iterable[str] = CHAOS_KINDS,
+        calls: Iterable[str] = CHAOS_CALLS,
+        slow_s: float = 2.0,
+    ) -> Chaos:
+        """Random faults from now on (rate 0 turns them off); returns the tally of what was injected."""
+        chosen = tuple(kinds)
+        unknown = (set(chosen) - set(CHAOS_KINDS)) | (set(calls) - set(CHAOS_CALLS))
+        if unknown or not chosen:
+            raise ValueError(f"unknown chaos kinds or calls: {sorted(unknown)}")
+        self.chaos_mode = Chaos(rate, chosen, frozenset(calls), slow_s, random.Random(seed))
+        return self.chaos_mode
+
+    def _draw(self, call: str) -> str | None:
+        return self.chaos_mode.draw(call) if self.chaos_mode is not None else None
+
+    async def _chaos_answer(self, request: web.Request, call: str) -> web.StreamResponse | None:
+        """A random fault for a call that creates nothing; None lets the call answer normally."""
+        kind = self._draw(call)
+        if kind == "slow":
+            assert self.chaos_mode is not None
+            await asyncio.sleep(self.chaos_mode.slow_s)
+        elif kind == "lost":
+            return await self._lose_answer(request, Failure("lost-drop"))
+        elif kind is not None:
+            return self._refusal(Failure(kind))
+        return None
 
     def end_with(self, match: str, status: str, error: str = CONTENT_POLICY_ERROR) -> None:
         self.endings.append(Ending(match, status, error))
@@ -298,11 +364,19 @@ class FakeReplicate:
         if not isinstance(model_input, dict):
             return _problem(422, "Input validation failed", "input is required")
         failure = self._take_failure(str(model_input.get("prompt", "")))
+        chaos = self._draw("create") if failure is None else None
+        if chaos in ("429", "500"):
+            failure = Failure(chaos)
+        elif chaos == "lost":
+            failure = Failure("lost-drop")
         if failure is not None and not failure.kind.startswith("lost"):
             return self._refusal(failure)
         prediction = self._new_prediction(model, version, model_input, body)
         if failure is not None:
             return await self._lose_answer(request, failure)
+        if chaos == "slow":
+            assert self.chaos_mode is not None
+            await asyncio.sleep(self.chaos_mode.slow_s)  # created, but the answer comes too late
         wait = _prefer_wait(request.headers.get("Prefer", ""))
         if wait:
             with contextlib.suppress(TimeoutError):
@@ -400,17 +474,21 @@ class FakeReplicate:
             url = f"{self.base_url}/files/{self.media[kind].name}"
         return [url] if model in _LIST_OUTPUT_MODELS else url
 
-    async def _get(self, request: web.Request) -> web.Response:
+    async def _get(self, request: web.Request) -> web.StreamResponse:
         if not self._authorized(request):
             return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        if (fault := await self._chaos_answer(request, "get")) is not None:
+            return fault
         prediction = self.predictions.get(request.match_info["id"])
         if prediction is None:
             return _problem(404, "Not found", "The requested resource could not be found.")
         return web.json_response(prediction.to_json(self.base_url))
 
-    async def _cancel(self, request: web.Request) -> web.Response:
+    async def _cancel(self, request: web.Request) -> web.StreamResponse:
         if not self._authorized(request):
             return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        if (fault := await self._chaos_answer(request, "cancel")) is not None:
+            return fault
         prediction = self.predictions.get(request.match_info["id"])
         if prediction is None:
             return _problem(404, "Not found", "The requested resource could not be found.")
@@ -425,9 +503,11 @@ class FakeReplicate:
                 self._send_webhook(prediction)
         return web.json_response(prediction.to_json(self.base_url))
 
-    async def _list(self, request: web.Request) -> web.Response:
+    async def _list(self, request: web.Request) -> web.StreamResponse:
         if not self._authorized(request):
             return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        if (fault := await self._chaos_answer(request, "list")) is not None:
+            return fault
         newest_first = sorted(self.predictions.values(), key=lambda p: p.created_at, reverse=True)
         start = int(request.query.get("cursor", "0") or 0)
         page = newest_first[start : start + self.list_page_size]
@@ -465,6 +545,12 @@ class FakeReplicate:
                 "creates": self.creates,
                 "create_requests": self.create_requests,
                 "cancels": self.cancels,
+                "chaos": {
+                    f"{call}:{kind}": count
+                    for (call, kind), count in (
+                        self.chaos_mode.injected if self.chaos_mode else Counter()
+                    ).items()
+                },
             }
         )
 
@@ -476,6 +562,11 @@ class FakeReplicate:
         for item in body.get("fail", []):
             self.fail(item["kind"], match=item.get("match", ""), times=int(item.get("times", 1)),
                       retry_after_s=item.get("retry_after_s"))  # fmt: skip
+        if "chaos" in body:
+            chaos = body["chaos"]
+            self.chaos(float(chaos["rate"]), seed=int(chaos.get("seed", 0)),
+                       kinds=chaos.get("kinds", CHAOS_KINDS), calls=chaos.get("calls", CHAOS_CALLS),
+                       slow_s=float(chaos.get("slow_s", 2.0)))  # fmt: skip
         for item in body.get("end_with", []):
             self.end_with(item["match"], item["status"], item.get("error", CONTENT_POLICY_ERROR))
         return web.json_response({"ok": True})
