@@ -22,8 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache" / "composer"
 CLIPS, CLIP_S, FPS, WIDTH, HEIGHT = 6, 5.5, 30, 1080, 1920
 MUSIC_S, TRANSITION_S = 30.0, 0.5
-# The encoder settings every variant shares: the composer's production tier.
-PRESET, CRF, AUDIO_BITRATE = "medium", "20", "192k"
+# The encoder settings every variant shares: the composer's tiers (BENCH_TIER picks one).
+TIERS = {"production": ("medium", "20"), "draft": ("veryfast", "23")}
+TIER = os.environ.get("BENCH_TIER", "production")
+PRESET, CRF = TIERS[TIER]
+AUDIO_BITRATE = "192k"
 
 
 def _ffmpeg(*args: str) -> None:
@@ -70,7 +73,8 @@ async def _run_composer(clips: list[Path], music: Path, out: Path) -> None:
         clips=[composer_pb2.ClipInput(source=i) for i in ids[:-1]],
         music=ids[-1],
         transition_seconds=TRANSITION_S,
-        tier=common_pb2.TIER_PRODUCTION,
+        tier=common_pb2.TIER_PRODUCTION if TIER == "production" else common_pb2.TIER_DRAFT,
+        height=HEIGHT,
         fps=FPS,
     )
     async with guarded_session([]) as session:
@@ -151,10 +155,13 @@ def main() -> None:
     parser.add_argument("--child", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
     parser.add_argument("--moviepy-python", default=sys.executable, help="interpreter with moviepy")
     parser.add_argument("--skip-moviepy", action="store_true")
+    parser.add_argument("--tier", choices=sorted(TIERS), default="production")
     args = parser.parse_args()
     if args.child:
         _child(args.child)
         return
+    os.environ["BENCH_TIER"] = args.tier  # the variants' subprocesses read it
+    print(f"tier {args.tier} (x264 preset {TIERS[args.tier][0]}, crf {TIERS[args.tier][1]})")
     print("making media (cached in bench/.cache/composer) ...", flush=True)
     make_media()
     results = {

@@ -18,9 +18,9 @@ _STDERR_LINES = 12
 
 
 async def _read_progress(
-    stream: asyncio.StreamReader, on_progress: Callable[[float], None]
+    stream: asyncio.StreamReader, fps: float, on_progress: Callable[[float], None]
 ) -> None:
-    parser = ProgressParser()
+    parser = ProgressParser(fps)
     async for raw in stream:
         seconds = parser.feed(raw.decode(errors="replace"))
         if seconds is not None:
@@ -40,7 +40,7 @@ def _kill(process: asyncio.subprocess.Process) -> None:
 
 
 async def run_ffmpeg(
-    argv: list[str], on_progress: Callable[[float], None], *, timeout_s: float
+    argv: list[str], fps: float, on_progress: Callable[[float], None], *, timeout_s: float
 ) -> None:
     """Runs ``argv`` to completion; RenderFailed with FFmpeg's last words when it fails.
 
@@ -58,21 +58,23 @@ async def run_ffmpeg(
     stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
     assert process.stdout is not None and process.stderr is not None
     readers = asyncio.gather(
-        _read_progress(process.stdout, on_progress), _tail(process.stderr, stderr)
+        _read_progress(process.stdout, fps, on_progress), _tail(process.stderr, stderr)
     )
     try:
         async with asyncio.timeout(timeout_s):
-            await readers
+            # Shielded: on cancel the readers keep draining until the killed process's pipes close,
+            # so the subprocess transport is closed properly rather than garbage-collected.
+            await asyncio.shield(readers)
             code = await process.wait()
     except TimeoutError:
         raise RenderFailed(f"FFmpeg took longer than {timeout_s:g} s") from None
     finally:
         if process.returncode is None:
             _kill(process)
-            readers.cancel()
             await process.wait()
-        with contextlib.suppress(asyncio.CancelledError):
-            await readers  # retrieves the readers' outcome; the pipes are closed by now
+        await asyncio.wait({readers})  # EOF follows the exit at once
+        if not readers.cancelled() and (error := readers.exception()):
+            _LOGGER.warning("reading FFmpeg output failed: %s", error)
     if code != 0:
         reason = "; ".join(line for line in stderr if line) or f"exit code {code}"
         raise RenderFailed(f"FFmpeg failed: {reason[-800:]}")

@@ -8,20 +8,24 @@ from collections.abc import Callable
 
 
 class ProgressParser:
-    """Feeds on ``-progress pipe:1`` lines; each completed block yields the seconds encoded so far."""
+    """Feeds on ``-progress pipe:1`` lines; each completed block yields the seconds of video encoded.
 
-    def __init__(self) -> None:
-        self._out_time_s = 0.0
+    Video frames are counted rather than read from ``out_time``: that is the furthest stream's
+    time, and the audio stream runs far ahead of the picture while x264 is still busy.
+    """
+
+    def __init__(self, fps: float) -> None:
+        self._fps = fps
+        self._frames = 0
 
     def feed(self, line: str) -> float | None:
         """Returns the encoded seconds when ``line`` ends a block (``progress=...``), else None."""
         key, _, value = line.strip().partition("=")
-        if key == "out_time_us":
-            # "N/A" before the first frame is written
-            with contextlib.suppress(ValueError):
-                self._out_time_s = max(self._out_time_s, int(value) / 1_000_000)
+        if key == "frame":
+            with contextlib.suppress(ValueError):  # "N/A" before the first frame
+                self._frames = max(self._frames, int(value))
         elif key == "progress":
-            return self._out_time_s
+            return self._frames / self._fps
         return None
 
 

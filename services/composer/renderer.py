@@ -158,4 +158,4 @@ async def _pass(
         reporter.progress(percent, f"{verb} {min(done_s, total):.1f} s of {total:.1f} s")
 
     argv = build_command(job.timeline, job.music, job.fmt, job.output, encode)
-    await run_ffmpeg(argv, on_progress, timeout_s=ctx.timeout_s)
+    await run_ffmpeg(argv, job.fmt.fps, on_progress, timeout_s=ctx.timeout_s)

@@ -11,11 +11,11 @@ from services.composer.render_errors import RenderFailed
 from services.composer.size_budget import fit_bitrates
 
 
-def test_progress_blocks_report_encoded_seconds() -> None:
-    parser = ProgressParser()
-    lines = ["frame=1", "out_time_us=N/A", "progress=continue", "out_time_us=2500000", "speed=1x"]
-    assert [parser.feed(line) for line in lines] == [None, None, 0.0, None, None]
-    assert parser.feed("progress=end\n") == 2.5
+def test_progress_counts_video_frames_not_the_audio_clock() -> None:
+    parser = ProgressParser(fps=24)
+    lines = ["frame=N/A", "progress=continue", "frame=12", "out_time_us=9000000", "speed=1x"]
+    assert [parser.feed(line) for line in lines] == [None, 0.0, None, None, None]
+    assert parser.feed("progress=end\n") == 0.5
 
 
 def test_throttle_lets_one_call_through_per_interval() -> None:
