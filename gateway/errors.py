@@ -29,7 +29,10 @@ HTTP_STATUS_OF: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.ABORTED: 409,
     grpc.StatusCode.FAILED_PRECONDITION: 412,
     grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
-    grpc.StatusCode.CANCELLED: 499,
+    # The gateway only cancels a unary call when its HTTP client has gone (and hears no answer), so
+    # a CANCELLED that gets here came from the service: it stopped the call while shutting down
+    # (e.g. a call that arrived as the drain began). "Unavailable, try again" is the truth of it.
+    grpc.StatusCode.CANCELLED: 503,
     grpc.StatusCode.UNIMPLEMENTED: 501,
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,

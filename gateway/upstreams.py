@@ -17,7 +17,14 @@ from reelforge.runtime.interceptors import REQUEST_ID_HEADER
 
 _LOGGER = logging.getLogger(__name__)
 # DNS resolution gives every A record of a scaled-out service; round_robin spreads calls over them.
-_CHANNEL_OPTIONS = (("grpc.lb_policy_name", "round_robin"),)
+# Reconnect back-off is capped at 2 s (gRPC's default grows to 120 s): after an upstream restart
+# the gateway would otherwise keep answering 503 for up to two minutes.
+_CHANNEL_OPTIONS = (
+    ("grpc.lb_policy_name", "round_robin"),
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+)
 
 
 def message_class(descriptor: Descriptor) -> type[Message]:

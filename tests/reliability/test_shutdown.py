@@ -1,0 +1,364 @@
+"""SIGTERM under load: in-flight calls end well, the process exits 0 in its grace period, rows
+are consistent, and the next start finishes the work."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import grpc
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from reelforge.runtime.server import build_host
+from reelforge.runtime.settings import ServiceSettings
+from reelforge.v1 import planner_pb2, planner_pb2_grpc
+from tests.fakes.openai_server import FakeOpenAI, slow
+from tests.fakes.replicate_server import FakeReplicate
+from tests.gateway.servicers import ErrorPlanner
+from tests.reliability.conftest import wait_until
+from tests.reliability.processes import ServiceProcess, service_processes
+
+GRACE_S = 3.0
+EXIT_MARGIN_S = 3.0  # interpreter teardown and closing the database after the grace period
+TERMINAL_JOB = ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELED")
+# What a caller may see while a service drains: success, or "unavailable, try again".
+ALLOWED_UNARY = {200, 503}
+ALLOWED_STREAM_ERRORS = {"UNAVAILABLE", "CANCELLED"}
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeOpenAI, FakeReplicate]]:
+    async with FakeOpenAI() as openai, FakeReplicate(latency_s=2.5) as replicate:
+        yield openai, replicate
+
+
+@contextlib.asynccontextmanager
+async def stack(
+    env: dict[str, str],
+    fakes: tuple[FakeOpenAI, FakeReplicate],
+    logs: Path,
+    grace_s: float = GRACE_S,
+    **extra: str,
+) -> AsyncIterator[tuple[dict[str, ServiceProcess], str, aiohttp.ClientSession]]:
+    openai, replicate = fakes
+    hosted = {
+        **env,
+        "PLANNER_PROVIDER": "openai",
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": openai.base_url,
+        "VIDEO_PROVIDER": "replicate",
+        "REPLICATE_API_TOKEN": replicate.token,
+        "REPLICATE_BASE_URL": replicate.base_url,
+        "FETCH_ALLOW_NETWORKS": "127.0.0.0/8",
+        "POLL_INITIAL_S": "0.1",
+        "POLL_MAX_S": "0.3",
+        "GRACE_PERIOD_S": str(grace_s),
+        "LOG_LEVEL": "INFO",
+        **extra,
+    }
+    async with (
+        service_processes(hosted, logs) as services,
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,
+    ):
+        yield services, f"http://127.0.0.1:{services['gateway'].port}", http
+
+
+async def _hammer(
+    http: aiohttp.ClientSession, urls: list[str], stop: asyncio.Event
+) -> Counter[Any]:
+    """Keeps every URL busy until ``stop``; counts statuses (and connection errors by name)."""
+    seen: Counter[Any] = Counter()
+
+    async def worker(url: str) -> None:
+        while not stop.is_set():
+            try:
+                async with http.get(url) as answer:
+                    await answer.read()
+                    seen[answer.status] += 1
+            except aiohttp.ClientError as error:
+                seen[type(error).__name__] += 1
+                await asyncio.sleep(0.01)
+
+    await asyncio.gather(*(worker(url) for url in urls))
+    return seen
+
+
+async def _sse_events(http: aiohttp.ClientSession, url: str) -> list[tuple[str, str]]:
+    """(event, data) pairs of an SSE stream until it ends; a dropped connection ends it too."""
+    events: list[tuple[str, str]] = []
+    name, data = "message", ""
+    with contextlib.suppress(aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
+        async with http.get(url, timeout=aiohttp.ClientTimeout(total=60)) as answer:
+            assert answer.status == 200, await answer.text()
+            async for raw in answer.content:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    name = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    data = line.removeprefix("data: ")
+                elif not line and data:
+                    events.append((name, data))
+                    name, data = "message", ""
+    return events
+
+
+def _stream_ended_acceptably(events: list[tuple[str, str]]) -> None:
+    assert events and events[0][0] == "message", events  # the snapshot came first
+    last_name, last_data = events[-1]
+    if last_name == "error":
+        assert json.loads(last_data)["code"] in ALLOWED_STREAM_ERRORS, last_data
+    else:
+        assert last_name in ("end", "message"), events[-1]
+
+
+async def _get_json(http: aiohttp.ClientSession, url: str) -> dict[str, Any]:
+    async with http.get(url) as answer:
+        assert answer.status == 200, await answer.text()
+        body: dict[str, Any] = await answer.json()
+        return body
+
+
+async def _back_in_service(
+    http: aiohttp.ClientSession, url: str, service: ServiceProcess, *, post: bool = False
+) -> float:
+    """Restarts the service; returns how long the gateway kept answering 503 after it was ready.
+
+    ``post`` probes with an empty POST body, which the service itself refuses with a 400.
+    """
+    await service.start()
+    await service.ready()
+    ready_at = time.monotonic()
+
+    async def answers() -> bool:
+        async with http.request("POST" if post else "GET", url, json={} if post else None) as r:
+            assert r.status in (200, 400, 503), await r.text()
+            return bool(r.status != 503)
+
+    await wait_until(answers, timeout_s=5, what="the gateway to reach the restarted service")
+    return time.monotonic() - ready_at
+
+
+@pytest.mark.timeout(120)
+async def test_generator_sigterm_with_jobs_running_then_resume(
+    subprocess_env: dict[str, str],
+    data_dir: Path,
+    tmp_path: Path,
+    fakes: tuple[FakeOpenAI, FakeReplicate],
+) -> None:
+    _, replicate = fakes
+    async with stack(subprocess_env, fakes, tmp_path) as (services, url, http):
+        jobs = []
+        for j in range(3):
+            body = {"images": [{"prompt": f"drain job {j} image {k}"} for k in range(2)]}
+            async with http.post(f"{url}/api/images/generate", json=body) as answer:
+                jobs.append((await answer.json())["id"])
+
+        async def all_running() -> bool:
+            states = [await _get_json(http, f"{url}/api/jobs/{j}") for j in jobs]
+            return all(i["predictionId"] for job in states for i in job["items"])
+
+        await wait_until(all_running, timeout_s=15, what="every prediction id stored")
+        watch = asyncio.create_task(_sse_events(http, f"{url}/api/jobs/{jobs[0]}/events"))
+        stop = asyncio.Event()
+        load = asyncio.create_task(
+            _hammer(http, [f"{url}/api/jobs/{j}" for j in jobs] + [f"{url}/api/jobs"] * 3, stop)
+        )
+        await asyncio.sleep(0.3)  # let the load and the watch be in flight (not synchronisation)
+        generator = services["generator"]
+        started = time.monotonic()
+        generator.terminate()
+        code = await generator.exited(GRACE_S + EXIT_MARGIN_S)
+        took = time.monotonic() - started
+        stop.set()
+        statuses = await load
+        events = await asyncio.wait_for(watch, 10)
+        assert code == 0, generator.log.read_text()[-2000:]
+        assert set(statuses) <= ALLOWED_UNARY, statuses
+        assert statuses[200] > 0
+        _stream_ended_acceptably(events)
+
+        # Rows on disk: every item has its prediction id (the wait was not half-recorded).
+        with contextlib.closing(sqlite3.connect(data_dir / "generator.db")) as db:
+            rows = db.execute(
+                "SELECT state, prediction_id, input, outputs FROM generator_items"
+            ).fetchall()
+        assert len(rows) == 6
+        for state, prediction_id, model_input, outputs in rows:
+            json.loads(model_input), json.loads(outputs)
+            assert prediction_id in replicate.predictions, (state, prediction_id)
+            if state == 5:  # SUCCEEDED: its outputs were stored before the row said so
+                assert json.loads(outputs)
+
+        # The next start resumes by lookup: every job finishes, nothing is created again.
+        await _back_in_service(http, f"{url}/api/jobs", generator)
+
+        async def all_done() -> list[dict[str, Any]] | None:
+            states = [await _get_json(http, f"{url}/api/jobs/{j}") for j in jobs]
+            return states if all(s["state"] in TERMINAL_JOB for s in states) else None
+
+        finals = await wait_until(all_done, timeout_s=30, what="the resumed jobs")
+    assert [job["state"] for job in finals] == ["JOB_STATE_SUCCEEDED"] * 3, finals
+    assert replicate.creates == 6
+    print(f"\ngenerator drained in {took:.2f} s; calls during the drain: {dict(statuses)}")
+
+
+@pytest.mark.timeout(120)
+async def test_composer_sigterm_mid_render_then_resume(
+    subprocess_env: dict[str, str],
+    data_dir: Path,
+    tmp_path: Path,
+    fakes: tuple[FakeOpenAI, FakeReplicate],
+) -> None:
+    _, replicate = fakes
+    clip = f"{replicate.base_url}/files/clip.mp4"
+    request = {
+        "clips": [{"source": clip, "targetDurationSeconds": 4} for _ in range(6)],
+        "holdLastFrame": True,
+        "height": 960,
+        "fps": 24,
+    }
+    # A short grace and one FFmpeg thread: the render outlasts the drain, so the restart must redo it.
+    slow_render = {"FFMPEG_THREADS": "1"}
+    async with stack(subprocess_env, fakes, tmp_path, 1.0, **slow_render) as (services, url, http):
+        async with http.post(f"{url}/api/composition/compose", json=request) as answer:
+            composition = await answer.json()
+            assert answer.status == 200, composition
+        status_url = f"{url}/api/composition/status/{composition['id']}"
+
+        async def composing() -> bool:
+            state = (await _get_json(http, status_url))["state"]
+            return bool(state == "COMPOSITION_STATE_COMPOSING")
+
+        await wait_until(composing, timeout_s=30, what="the render to start")
+        watch = asyncio.create_task(
+            _sse_events(http, f"{url}/api/composition/{composition['id']}/events")
+        )
+        stop = asyncio.Event()
+        load = asyncio.create_task(
+            _hammer(http, [status_url] * 4 + [f"{url}/api/compositions"], stop)
+        )
+        await asyncio.sleep(0.3)
+        composer = services["composer"]
+        started = time.monotonic()
+        composer.terminate()
+        code = await composer.exited(1.0 + EXIT_MARGIN_S)
+        took = time.monotonic() - started
+        stop.set()
+        statuses = await load
+        events = await asyncio.wait_for(watch, 10)
+        assert code == 0, composer.log.read_text()[-2000:]
+        assert set(statuses) <= ALLOWED_UNARY, statuses
+        _stream_ended_acceptably(events)
+
+        with contextlib.closing(sqlite3.connect(data_dir / "composer.db")) as db:
+            state, output_id = db.execute(
+                "SELECT state, output_id FROM composer_compositions WHERE id = ?",
+                (composition["id"],),
+            ).fetchone()
+        # Interrupted, not half-finished: still active and without an output (or fully done).
+        active = ("PENDING", "DOWNLOADING", "COMPOSING", "OPTIMIZING")
+        assert (state in active and output_id is None) or (state == "COMPLETED" and output_id), (
+            state,
+            output_id,
+        )
+
+        await _back_in_service(http, f"{url}/api/compositions", composer)
+
+        async def finished() -> dict[str, Any] | None:
+            current = await _get_json(http, status_url)
+            return current if current["state"] in (
+                "COMPOSITION_STATE_COMPLETED", "COMPOSITION_STATE_FAILED"
+            ) else None  # fmt: skip
+
+        final = await wait_until(finished, timeout_s=60, what="the resumed render")
+    assert final["state"] == "COMPOSITION_STATE_COMPLETED", final
+    assert abs(final["durationSeconds"] - (6 * 4 - 5 * 0.5)) < 0.2
+    print(f"\ncomposer stopped in {took:.2f} s (was {state}); calls: {dict(statuses)}")
+
+
+@pytest.mark.timeout(120)
+async def test_planner_and_gateway_sigterm_finish_calls_in_flight(
+    subprocess_env: dict[str, str],
+    tmp_path: Path,
+    fakes: tuple[FakeOpenAI, FakeReplicate],
+) -> None:
+    openai, _ = fakes
+    brief = {"messages": [{"role": "ROLE_USER", "content": "An ad for a bike lamp."}]}
+    calls = 4
+    async with stack(subprocess_env, fakes, tmp_path) as (services, url, http):
+        for target in ("planner", "gateway"):
+            openai.enqueue(*(slow(1.5) for _ in range(calls)))
+            before = len(openai.requests)
+
+            async def extract() -> int | str:
+                try:
+                    async with http.post(f"{url}/api/brief/extract", json=brief) as answer:
+                        await answer.read()
+                        return answer.status
+                except aiohttp.ClientError as error:
+                    return type(error).__name__
+
+            in_flight = [asyncio.create_task(extract()) for _ in range(calls)]
+
+            async def all_arrived(n: int = before) -> bool:
+                return len(openai.requests) >= n + calls
+
+            await wait_until(all_arrived, timeout_s=10, what="the calls to reach the LLM")
+            service = services[target]
+            started = time.monotonic()
+            service.terminate()
+            code = await service.exited(GRACE_S + EXIT_MARGIN_S)
+            took = time.monotonic() - started
+            results = await asyncio.gather(*in_flight)
+            assert code == 0, service.log.read_text()[-2000:]
+            assert results == [200] * calls, (target, results)  # drained, not dropped
+            print(f"\n{target} drained {calls} calls in {took:.2f} s")
+            if target == "planner":
+                late = await extract()
+                assert late == 503, late  # the gateway says "unavailable", not 500
+                await _back_in_service(http, f"{url}/api/brief/extract", service, post=True)
+
+
+class _DrainingPlanner(ErrorPlanner):
+    """Cancels every call, as a server does with calls caught by the start of its shutdown."""
+
+    async def ExtractBrief(
+        self, request: planner_pb2.ExtractBriefRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> planner_pb2.ExtractBriefResponse:
+        await context.abort(grpc.StatusCode.CANCELLED, "server shutting down")
+
+
+async def test_a_call_the_service_cancels_is_503_not_499(data_dir: Path) -> None:
+    # Seen in the composer drain above about one run in four: a GetComposition that arrived as
+    # the drain began came back CANCELLED, and the gateway answered 499 ("client closed").
+    settings = ServiceSettings(host="127.0.0.1", port=0, data_dir=data_dir)
+    servicer = _DrainingPlanner()
+    host, port = await build_host(
+        settings, [lambda s: planner_pb2_grpc.add_PlannerServiceServicer_to_server(servicer, s)], []
+    )
+    await host.start()
+    address = f"127.0.0.1:{port}"
+    app = create_app(
+        GatewaySettings(
+            planner_address=address, generator_address=address, composer_address=address,
+            data_dir=data_dir,
+        )
+    )  # fmt: skip
+    try:
+        async with TestClient(TestServer(app)) as client:
+            answer = await client.post("/api/brief/extract", json={})
+            assert answer.status == 503, await answer.text()
+            assert (await answer.json())["code"] == "CANCELLED"
+    finally:
+        await host.stop(0)
