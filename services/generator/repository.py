@@ -6,15 +6,18 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import Executable, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.catalog import Kind
+from services.generator.coalesced import CoalescedLookup
+from services.generator.group_commit import GroupCommit, ItemWrite, WebhookWrite
 from services.generator.records import (
     TERMINAL_ITEM_STATES,
     ItemRecord,
@@ -34,10 +37,12 @@ class Repository:
         # SQLite fails (not waits) when two transactions upgrade to writing at once; serialize them.
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._group = (
-            _GroupCommit(engine, self._write_lock, self._refresh_job_state)
+            GroupCommit(engine, self._write_lock, self.tables, self._refresh_job_states)
             if self._write_lock
             else None
         )
+        # Items starting together (a new job, a resume) look the cache up in one query.
+        self._cache_lookups = CoalescedLookup[str, ItemRecord](self._find_cached_many)
 
     async def create_schema(self) -> None:
         async with self._engine.begin() as conn:
@@ -120,20 +125,26 @@ class Repository:
         items = self.tables.items
         now = time.time()
         stored = {key: _column_value(key, value) for key, value in values.items()}
-        query = update(items).where(items.c.id == item.id).values(**stored, updated_at=now)
-        if only_if_active:
-            query = query.where(items.c.state.not_in(TERMINAL_ITEM_STATES))
         # The job's state can only change when an item leaves QUEUED or reaches a terminal state.
         refresh = "state" in values and (
             item.state == pb.ITEM_STATE_QUEUED or values["state"] in TERMINAL_ITEM_STATES
         )
         if self._group is not None:
-            changed = await self._group.execute(query, item.job_id if refresh else None)
+            write = ItemWrite(
+                item.id,
+                {**stored, "updated_at": now},
+                only_if_active,
+                item.job_id if refresh else None,
+            )
+            changed = await self._group.update_item(write)
         else:
+            query = update(items).where(items.c.id == item.id).values(**stored, updated_at=now)
+            if only_if_active:
+                query = query.where(items.c.state.not_in(TERMINAL_ITEM_STATES))
             async with self._write() as conn:
                 changed = (await conn.execute(query)).rowcount == 1
                 if changed and refresh:
-                    await self._refresh_job_state(conn, item.job_id, now)
+                    await self._refresh_job_states(conn, [item.job_id], now)
         if changed:
             for key, value in values.items():
                 setattr(item, key, value)
@@ -169,20 +180,26 @@ class Repository:
 
     async def find_cached(self, cache_key: str) -> ItemRecord | None:
         """An earlier succeeded item with the same provider, model and input."""
+        return await self._cache_lookups.get(cache_key)
+
+    async def _find_cached_many(self, cache_keys: list[str]) -> dict[str, ItemRecord]:
+        """The newest succeeded item with outputs for each key (one query for all keys)."""
         items = self.tables.items
-        query = (
-            select(items)
+        newest_first = func.row_number().over(
+            partition_by=items.c.cache_key, order_by=items.c.created_at.desc()
+        )
+        ranked = (
+            select(items, newest_first.label("rank"))
             .where(
-                items.c.cache_key == cache_key,
+                items.c.cache_key.in_(cache_keys),
                 items.c.state == pb.ITEM_STATE_SUCCEEDED,
                 items.c.outputs != "[]",
             )
-            .order_by(items.c.created_at.desc())
-            .limit(1)
+            .subquery()
         )
         async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return _item_from_row(row) if row else None
+            rows = await conn.execute(select(ranked).where(ranked.c.rank == 1))
+            return {row.cache_key: _item_from_row(row) for row in rows}
 
     async def reset_items(self, job_id: str, states: Sequence[int]) -> list[ItemRecord]:
         """Puts the job's items in ``states`` back to QUEUED (RetryJob); returns them."""
@@ -208,7 +225,7 @@ class Repository:
                 .where(self.tables.jobs.c.id == job_id)
                 .values(canceled=False)
             )
-            await self._refresh_job_state(conn, job_id, now)
+            await self._refresh_job_states(conn, [job_id], now)
         return [_item_from_row(row) for row in rows]
 
     async def _items_of(self, conn: AsyncConnection, job_ids: list[str]) -> list[ItemRecord]:
@@ -220,23 +237,45 @@ class Repository:
         )
         return [_item_from_row(row) for row in await conn.execute(query)]
 
-    async def _refresh_job_state(self, conn: AsyncConnection, job_id: str, now: float) -> None:
+    async def _refresh_job_states(
+        self, conn: AsyncConnection, job_ids: Sequence[str], now: float
+    ) -> None:
+        """Re-derives each job's state from its items' states, in the caller's transaction."""
         jobs, items = self.tables.jobs, self.tables.items
-        # Lock the job row first: two items finishing at once must not both read the other's old state.
-        locked = select(jobs.c.canceled).where(jobs.c.id == job_id).with_for_update()
-        canceled = bool((await conn.execute(locked)).scalar_one())
-        states = (
-            await conn.execute(select(items.c.state).where(items.c.job_id == job_id))
-        ).scalars()
-        state = derive_job_state(list(states), canceled)
-        await conn.execute(
-            update(jobs).where(jobs.c.id == job_id).values(state=state, updated_at=now)
+        ordered = sorted(set(job_ids))
+        # Lock the job rows first, in id order (no deadlock between two writers): two items
+        # finishing at once must not both read the other's old state.
+        locked = (
+            select(jobs.c.id, jobs.c.canceled)
+            .where(jobs.c.id.in_(ordered))
+            .order_by(jobs.c.id)
+            .with_for_update()
         )
+        canceled = {row.id: bool(row.canceled) for row in await conn.execute(locked)}
+        states: defaultdict[str, list[int]] = defaultdict(list)
+        query = select(items.c.job_id, items.c.state).where(items.c.job_id.in_(ordered))
+        for row in await conn.execute(query):
+            states[row.job_id].append(row.state)
+        rows = [
+            {"b_id": job_id, "b_state": derive_job_state(states[job_id], is_canceled)}
+            for job_id, is_canceled in canceled.items()
+        ]
+        if rows:
+            statement = (
+                update(jobs)
+                .where(jobs.c.id == bindparam("b_id"))
+                .values(state=bindparam("b_state"), updated_at=now)
+            )
+            await conn.execute(statement, rows)
 
     # ---- webhooks ---------------------------------------------------------------------------
 
     async def remember_webhook(self, webhook_id: str, prediction_id: str) -> bool:
         """Records a delivery id; False when it had been seen (a redelivery or a replay)."""
+        if self._group is not None:
+            return await self._group.remember_webhook(
+                WebhookWrite(webhook_id, prediction_id, time.time())
+            )
         try:
             async with self._write() as conn:
                 await conn.execute(
@@ -260,59 +299,6 @@ class Repository:
                     await conn.execute(select(func.count()).select_from(self.tables.jobs))
                 ).scalar_one()
             )
-
-
-class _GroupCommit:
-    """SQLite item updates from many items share one transaction (one commit, one job refresh each).
-
-    With one writer at a time, the cost of a write is mostly its round trips to the
-    database thread; batching whatever queued up while the previous batch ran keeps
-    hundreds of concurrent items from serializing on commits.
-    """
-
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        lock: asyncio.Lock,
-        refresh: Callable[[AsyncConnection, str, float], Awaitable[None]],
-    ) -> None:
-        self._engine = engine
-        self._lock = lock
-        self._refresh = refresh
-        self._queue: list[tuple[Executable, str | None, asyncio.Future[bool]]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def execute(self, statement: Executable, refresh_job: str | None) -> bool:
-        """Runs the UPDATE in the next batch; True when it changed a row."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.append((statement, refresh_job, future))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue, []
-            try:
-                changed = await self._run(batch)
-            except Exception as error:
-                for *_, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (*_, future), ok in zip(batch, changed, strict=True):
-                if not future.done():
-                    future.set_result(ok)
-
-    async def _run(
-        self, batch: list[tuple[Executable, str | None, asyncio.Future[bool]]]
-    ) -> list[bool]:
-        async with self._lock, self._engine.begin() as conn:
-            changed = [(await conn.execute(statement)).rowcount == 1 for statement, _, _ in batch]
-            jobs = {job for (_, job, _), ok in zip(batch, changed, strict=True) if job and ok}
-            for job_id in sorted(jobs):
-                await self._refresh(conn, job_id, time.time())
-        return changed
 
 
 def _column_value(key: str, value: Any) -> Any:

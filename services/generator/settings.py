@@ -24,6 +24,9 @@ class GeneratorSettings(ServiceSettings):
     replicate_webhook_secret: str = ""  # "whsec_..."; required to accept webhooks
     replicate_request_timeout_s: float = Field(default=30.0, gt=0, le=600)
     replicate_creates_per_minute: int = Field(default=600, ge=1)
+    # Connections to Replicate (requests beyond wait for one). Calls take milliseconds while
+    # predictions run server-side, so a few connections carry hundreds of items.
+    replicate_max_connections: int = Field(default=32, ge=1, le=1000)
 
     # Webhooks: set → predictions report to PUBLIC_URL/api/webhooks/replicate (polling stays a safety net).
     public_url: str = ""

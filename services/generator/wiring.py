@@ -47,6 +47,9 @@ async def build_generator(settings: GeneratorSettings) -> Generator:
     await repo.create_schema()
     store = ArtifactStore(settings.artifacts_path)
     fetcher = OutputFetcher(store, settings.allow_networks, settings.download_max_bytes)
+    remote = ReplicateProvider(settings, store) if settings.replicate_api_token else None
+    if remote is not None:
+        remote.prepare()  # built here, not inside the first burst of creates
     deps = RunnerDeps(
         settings=settings,
         repo=repo,
@@ -55,7 +58,7 @@ async def build_generator(settings: GeneratorSettings) -> Generator:
         limits=ConcurrencyLimits(settings.max_parallel_items, settings.max_parallel_per_model),
         creates=RateLimiter(settings.replicate_creates_per_minute, 60.0),
         watches=PredictionWatches(),
-        remote=ReplicateProvider(settings, store) if settings.replicate_api_token else None,
+        remote=remote,
         local=AnimaticProvider(settings, store, fetcher),
         notify=lambda _job_id: None,  # replaced by the engine's publisher
     )

@@ -18,6 +18,7 @@ from replicate.exceptions import ReplicateError
 
 from reelforge.runtime.artifacts import ArtifactStore, is_artifact_id
 from services.generator.catalog import base_model
+from services.generator.providers.aiohttp_transport import AiohttpTransport
 from services.generator.providers.base import Prediction, ProviderError
 from services.generator.providers.replicate_inputs import IMAGE_KEYS
 from services.generator.providers.replicate_status import (
@@ -55,6 +56,21 @@ def _same_input(sent: dict[str, Any], echoed: dict[str, Any]) -> bool:
     return all(sent.get(key) == echoed.get(key) for key in keys)
 
 
+class _LoopClient:
+    """A ``Client`` and its transport (both tied to one event loop)."""
+
+    def __init__(self, settings: GeneratorSettings) -> None:
+        timeout = settings.replicate_request_timeout_s
+        self.transport = AiohttpTransport(max_connections=settings.replicate_max_connections)
+        self.client = Client(
+            api_token=settings.replicate_api_token,
+            base_url=settings.replicate_base_url or None,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            event_hooks={"response": [_remember_retry_after]},
+            transport=self.transport,
+        )
+
+
 class ReplicateProvider:
     """One ``Client`` per event loop (a client cannot be reused across loops)."""
 
@@ -63,30 +79,31 @@ class ReplicateProvider:
     def __init__(self, settings: GeneratorSettings, store: ArtifactStore) -> None:
         self._settings = settings
         self._store = store
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Client] = (
+        self._loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
             weakref.WeakKeyDictionary()
         )
 
-    def _client(self) -> Client:
+    def _loop_client(self) -> _LoopClient:
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            timeout = self._settings.replicate_request_timeout_s
-            client = Client(
-                api_token=self._settings.replicate_api_token,
-                base_url=self._settings.replicate_base_url or None,
-                timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-                event_hooks={"response": [_remember_retry_after]},
-                transport=httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=200)),
-            )
-            self._clients[loop] = client
-        return client
+        found = self._loop_clients.get(loop)
+        if found is None:
+            found = self._loop_clients[loop] = _LoopClient(self._settings)
+        return found
+
+    def _client(self) -> Client:
+        return self._loop_client().client
+
+    def prepare(self) -> None:
+        """Builds this loop's client now: the first create of a burst should not pay for it."""
+        self._loop_client()
 
     async def create(self, *, model: str, model_input: dict[str, Any], webhook: str) -> Prediction:
         client = self._client()
         params: dict[str, Any] = {"input": await self._inline_images(model_input)}
         if webhook:
-            params.update(webhook=webhook, webhook_events_filter=["start", "completed"])
+            # Only the verdict matters to us: a "start" delivery would cost a request and a
+            # database write per prediction and change nothing.
+            params.update(webhook=webhook, webhook_events_filter=["completed"])
         if ":" in model:
             # Pinned version: POST /v1/predictions with "owner/name:version".
             call = client.predictions.async_create(version=model, **params)
@@ -140,12 +157,9 @@ class ReplicateProvider:
         return None
 
     async def aclose(self) -> None:
-        for client in list(self._clients.values()):
-            # The client has no public close; its httpx client is created lazily.
-            http = getattr(client, "_Client__async_client", None)
-            if http is not None:
-                await http.aclose()
-        self._clients.clear()
+        for loop_client in list(self._loop_clients.values()):
+            await loop_client.transport.aclose()
+        self._loop_clients.clear()
 
     async def _list_page(self, cursor: str) -> tuple[list[Prediction], str | None]:
         data = (await self._call(self._client()._async_request("GET", cursor), create=False)).json()
