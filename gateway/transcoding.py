@@ -55,6 +55,8 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise GatewayError.bad_request(f"malformed JSON body: {error}") from None
+    except RecursionError:  # e.g. 100,000 nested brackets: well under the size limit
+        raise GatewayError.bad_request("malformed JSON body: nested too deeply") from None
     if not isinstance(body, dict):
         raise GatewayError.bad_request("the JSON body must be an object")
     return body
@@ -70,6 +72,10 @@ def _merge(message: Message, values: Mapping[str, Any]) -> None:
     parsed = type(message)()
     try:
         json_format.ParseDict(dict(values), parsed)
+    except RecursionError:
+        raise GatewayError.bad_request(
+            "a value is nested too deeply", [("body", "too deep")]
+        ) from None
     except json_format.ParseError as error:
         field = ".".join(_FIELD_IN_PARSE_ERROR.findall(str(error))) or "body"
         reason = str(error).splitlines()[0].rsplit(": ", 1)[-1].rstrip(".")

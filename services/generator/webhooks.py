@@ -89,8 +89,11 @@ class WebhookHandler:
         )
         # 2. The body is a prediction object.
         try:
-            prediction = prediction_from_json(json.loads(request.body))
-        except (ValueError, KeyError, TypeError):
+            data = json.loads(request.body)
+            if not isinstance(data, dict):  # a signed `[]` or `"x"` must not reach .get()
+                raise TypeError("not a JSON object")
+            prediction = prediction_from_json(data)
+        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: deep nesting
             raise InvalidArgument.single("body", "not a prediction object") from None
         # 3. Each delivery once: redeliveries and replays share the webhook-id.
         if not await self._repo.remember_webhook(webhook_id, prediction.id):

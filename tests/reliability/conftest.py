@@ -36,6 +36,7 @@ class Stack:
     generator: generator_pb2_grpc.GeneratorServiceAsyncStub
     composer: composer_pb2_grpc.ComposerServiceAsyncStub
     http: TestClient[Any, Any]
+    ports: dict[str, int] = field(default_factory=dict)
 
 
 @contextlib.asynccontextmanager
@@ -73,6 +74,7 @@ async def in_process_stack(
             generator_pb2_grpc.GeneratorServiceStub(channels[1]),
             composer_pb2_grpc.ComposerServiceStub(channels[2]),
             client,
+            dict(zip(("planner", "generator", "composer"), ports, strict=True)),
         )
     finally:
         await client.close()
