@@ -265,13 +265,20 @@ class ItemRunner:
             await self._update(state=pb.ITEM_STATE_CANCELED, error="canceled at the provider")
             return
         self.phase = "downloading"
-        if not await self._update(state=pb.ITEM_STATE_DOWNLOADING):
-            return
+        # DOWNLOADING is written while the download runs, not before it: a crash before the
+        # write leaves RUNNING, which resumes the same way (look the prediction up, download).
+        marking = asyncio.create_task(self._update(state=pb.ITEM_STATE_DOWNLOADING))
         try:
             outputs = await self._deps.fetcher.ingest(prediction.output)
         except OutputError as error:
-            await self._fail(f"could not store the outputs: {error}")
+            if await marking:
+                await self._fail(f"could not store the outputs: {error}")
             return
+        except BaseException:
+            marking.cancel()  # the queued write still lands in order; nobody waits for it
+            raise
+        if not await marking:
+            return  # canceled meanwhile; stored artifacts are content-addressed and harmless
         if not outputs:
             await self._fail("the provider reported success but returned no output")
             return

@@ -21,14 +21,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, *, max_connections: int) -> None:
         self._max_connections = max_connections
+        # The TLS context httpx would have used (its CA bundle): trust does not change.
+        self._tls = httpx.create_ssl_context()
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            # The TLS context httpx would have used (its CA bundle): trust does not change.
-            tls = httpx.create_ssl_context()
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=tls),
+                connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=self._tls),
                 auto_decompress=False,  # httpx decodes Content-Encoding itself
                 timeout=aiohttp.ClientTimeout(total=None),
             )
