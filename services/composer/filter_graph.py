@@ -20,6 +20,7 @@ _MUSIC_FADE_S = 1.0
 _TRUE_PEAK_DB = -1.5
 _LOUDNESS_RANGE = 11
 _QUEUE_BASE = 64
+_READ_MARGIN_S = 0.25
 _MUSIC_USE = 1000
 
 Stream = Any  # ffmpeg-python streams are untyped
@@ -55,13 +56,36 @@ def _input(source: ProbedInput, seconds: float | None, use: int) -> Stream:
     """
     options: dict[str, Any] = {"thread_queue_size": _QUEUE_BASE + use}
     if seconds:
-        # Reading stops a second past what is used, so a long clip trimmed short is not decoded whole.
-        options["t"] = f"{seconds + 1:.6f}"
+        # Reading stops just past what is used, so a long clip trimmed short is not decoded whole.
+        options["t"] = f"{seconds + _READ_MARGIN_S:.6f}"
     return ffmpeg.input(str(source.path), **options)
 
 
-def _video(segment: Segment, fmt: OutputFormat, use: int) -> Stream:
-    """A clip at the common size, fps, pixel format and time base, exactly ``duration`` long."""
+@dataclass(frozen=True)
+class FramePlan:
+    """Whole frames per clip and per overlap, chosen so the ad has round(total × fps) frames.
+
+    Each clip ends where its end time on the output timeline rounds to, so the rounding of
+    one clip never adds up with the next one's (a 2.4 s clip at 12 fps is 28.8 frames).
+    """
+
+    frames: list[int]
+    overlap: int
+
+
+def frame_plan(timeline: Timeline, fps: int) -> FramePlan:
+    overlap = round(timeline.transition_s * fps)
+    frames, end_s, start = [], 0.0, 0
+    for index, segment in enumerate(timeline.segments):
+        end_s += segment.duration - (timeline.transition_s if index else 0.0)
+        end = round(end_s * fps)
+        frames.append(end - start)
+        start = end - overlap
+    return FramePlan(frames, overlap)
+
+
+def _video(segment: Segment, frames: int, fmt: OutputFormat, use: int) -> Stream:
+    """A clip at the common size, fps, pixel format and time base, exactly ``frames`` long."""
     info = segment.input.info
     read_s = None if segment.hold_s else segment.duration
     video = _input(segment.input, read_s, use).video.filter("setpts", "PTS-STARTPTS")
@@ -72,7 +96,7 @@ def _video(segment: Segment, fmt: OutputFormat, use: int) -> Stream:
         video = video.filter(
             "tpad", stop_mode="clone", stop_duration=f"{segment.hold_s + 2 / fmt.fps:.6f}"
         )
-    video = video.filter("trim", duration=f"{segment.duration:.6f}")
+    video = video.filter("trim", end_frame=frames)
     return video.filter("setpts", "PTS-STARTPTS").filter("settb", f"1/{fmt.fps}")
 
 
@@ -98,24 +122,64 @@ def _clip_audio(segment: Segment, use: int) -> Stream:
     return _exact_length(_normalised_audio(audio), segment.duration)
 
 
-def _join_video(clips: list[Stream], timeline: Timeline, fmt: OutputFormat) -> Stream:
-    if len(clips) == 1:
-        return clips[0]
-    if timeline.transition_s <= 0:
-        return ffmpeg.concat(*clips, v=1, a=0)
-    joined, elapsed = clips[0], timeline.segments[0].duration
-    for clip, segment in zip(clips[1:], timeline.segments[1:], strict=True):
-        # Each crossfade starts transition_s before the end of everything joined so far.
-        offset = elapsed - timeline.transition_s
+def _cut(stream: Stream, start: int, end: int) -> Stream:
+    """Frames [start, end) of a clip, re-timed from zero."""
+    return stream.filter("trim", start_frame=start, end_frame=end).filter("setpts", "PTS-STARTPTS")
+
+
+def _crossfade(tail: Stream, head: Stream, transition: str, frames: int, fps: int) -> Stream:
+    """xfade over two ``frames``-long pieces, back in yuv420p for the concat and x264."""
+    faded = ffmpeg.filter(
+        [tail, head], "xfade", transition=transition, duration=f"{frames / fps:.6f}", offset=0
+    )
+    # Frame-counted timestamps: xfade ends its output one frame late, and concat would
+    # otherwise leave a gap there that the encoder fills with a duplicate frame.
+    return faded.filter("format", "yuv420p").filter("setpts", f"N/({fps}*TB)")
+
+
+def _xfade_chain(clips: list[Stream], plan: FramePlan, fmt: OutputFormat) -> Stream:
+    """Every clip through one xfade chain: right for any lengths, but every frame is converted."""
+    joined, elapsed = clips[0], plan.frames[0]
+    for clip, frames in zip(clips[1:], plan.frames[1:], strict=True):
+        # Each crossfade starts one overlap before the end of everything joined so far.
+        offset = elapsed - plan.overlap
         joined = ffmpeg.filter(
             [joined, clip],
             "xfade",
             transition=fmt.transition,
-            duration=f"{timeline.transition_s:.6f}",
-            offset=f"{offset:.6f}",
+            duration=f"{plan.overlap / fmt.fps:.6f}",
+            offset=f"{offset / fmt.fps:.6f}",
         )
-        elapsed = offset + segment.duration
-    return joined
+        elapsed = offset + frames
+    return joined.filter("format", "yuv420p")
+
+
+def _join_video(clips: list[Stream], plan: FramePlan, fmt: OutputFormat) -> Stream:
+    """Bodies pass straight through; only the overlaps go through xfade, then all are concatenated.
+
+    FFmpeg 5.1's xfade works in yuv444p only, so a plain xfade chain converts every frame of
+    the ad twice; cutting each clip into head, body and tail confines that to the crossfades.
+    """
+    if len(clips) == 1:
+        return clips[0]
+    overlap, last = plan.overlap, len(clips) - 1
+    if overlap <= 0:
+        return ffmpeg.concat(*clips, v=1, a=0)
+    if any(frames <= 2 * overlap for frames in plan.frames[1:-1]):
+        # A middle clip too short for a body of its own: its two crossfades overlap.
+        return _xfade_chain(clips, plan, fmt)
+    parts: list[Stream] = []
+    tail: Stream | None = None
+    for index, (clip, frames) in enumerate(zip(clips, plan.frames, strict=True)):
+        pieces = clip.split()
+        body_start = overlap if index > 0 else 0
+        body_end = frames - overlap if index < last else frames
+        if tail is not None:
+            head = _cut(pieces[0], 0, overlap)
+            parts.append(_crossfade(tail, head, fmt.transition, overlap, fmt.fps))
+        parts.append(_cut(pieces[1], body_start, body_end))
+        tail = _cut(pieces[2], body_end, frames) if index < last else None
+    return ffmpeg.concat(*parts, v=1, a=0)
 
 
 def _join_audio(clips: list[Stream], timeline: Timeline) -> Stream:
@@ -178,8 +242,12 @@ def build_command(
     encode: Encode,
 ) -> list[str]:
     """The full argv (starting with "ffmpeg") that renders the ad into ``output``."""
-    clips = [_video(s, fmt, i) for i, s in enumerate(timeline.segments)]
-    video = _join_video(clips, timeline, fmt)
+    plan = frame_plan(timeline, fmt.fps)
+    clips = [
+        _video(s, n, fmt, i)
+        for i, (s, n) in enumerate(zip(timeline.segments, plan.frames, strict=True))
+    ]
+    video = _join_video(clips, plan, fmt)
     options = _encode_options(encode, fmt)
     if encode.pass_number == 1:
         # Pass 1 only measures the picture; its output is thrown away.

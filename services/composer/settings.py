@@ -18,3 +18,6 @@ class ComposerSettings(ServiceSettings):
     download_attempts: int = Field(default=3, ge=1, le=10)
     download_timeout_s: float = Field(default=120.0, gt=0)
     ffmpeg_threads: int = Field(default=0, ge=0, le=64)  # 0 lets FFmpeg pick (all cores)
+    # Replicas sharing one database render only the compositions they lease; a dead replica's
+    # renders are claimed by another once its lease expires (renewed every TTL/3, claims every TTL/2).
+    lease_ttl_s: float = Field(default=30.0, ge=0.5, le=3600)

@@ -60,6 +60,22 @@ async def test_exact_length_from_targets(stub: Stub, store: ArtifactStore, media
     assert done.audio_codec == ""  # no music and silent clips: no audio track at all
 
 
+async def test_unaligned_targets_still_give_the_exact_frame_count(
+    stub: Stub, store: ArtifactStore, media: Media
+) -> None:
+    # 1.4167 s at 12 fps is 17.0 frames; six of them with 0.5 s fades make exactly 6 s.
+    clip = await put(store, media.clip_2s)
+    request = composer_pb2.ComposeRequest(
+        clips=[composer_pb2.ClipInput(source=clip, target_duration_seconds=1.4167)] * 6,
+        height=320,
+        fps=12,
+    )
+    done = await compose_and_wait(stub, request)
+
+    assert done.state == COMPLETED, done.error
+    assert abs(done.duration_seconds - 6.0) <= 1 / 12 + 0.001
+
+
 async def test_short_clip_is_held_on_its_last_frame(
     stub: Stub, store: ArtifactStore, media: Media
 ) -> None:
