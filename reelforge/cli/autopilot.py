@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,6 @@ class AdResult:
     scenes: list[JSON]
     estimated_cost_micros: int = 0
     actual_cost_micros: int = 0
-    jobs: list[str] = field(default_factory=list)
     composition_id: str = ""
 
 
