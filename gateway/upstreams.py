@@ -16,7 +16,8 @@ from gateway.settings import GatewaySettings
 from reelforge.runtime.interceptors import REQUEST_ID_HEADER
 
 _LOGGER = logging.getLogger(__name__)
-# DNS resolution gives every A record of a scaled-out service; round_robin spreads calls over them.
+# DNS resolution gives every A record of a scaled-out service, and an `ipv4:` target lists
+# replicas by address; round_robin spreads calls over all of them.
 # Reconnect back-off is capped at 2 s (gRPC's default grows to 120 s): after an upstream restart
 # the gateway would otherwise keep answering 503 for up to two minutes.
 _CHANNEL_OPTIONS = (
@@ -31,9 +32,15 @@ def message_class(descriptor: Descriptor) -> type[Message]:
     return message_factory.GetMessageClass(descriptor)
 
 
+# gRPC's own target schemes; e.g. `ipv4:127.0.0.1:50052,127.0.0.1:50062` names two replicas.
+_TARGET_SCHEMES = ("dns:", "unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:")
+
+
 def channel_target(address: str) -> str:
-    """`host:port` becomes a `dns:///` target; an address with a resolver scheme is kept."""
-    return address if "://" in address or address.startswith("unix:") else f"dns:///{address}"
+    """`host:port` becomes a `dns:///` target; a gRPC target with a scheme is kept as is."""
+    if "://" in address or address.startswith(_TARGET_SCHEMES):
+        return address
+    return f"dns:///{address}"
 
 
 @dataclass

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from reelforge.runtime.events import Broadcaster
+from reelforge.runtime.leases import LeaseKeeper, LeaseLost, Leases
 from reelforge.v1 import composer_pb2
 from services.composer.convert import to_proto
 from services.composer.render_errors import RenderFailed
@@ -36,13 +41,14 @@ class Snapshot:
 
 
 class CompositionManager:
-    """Owns the background render tasks of this process."""
+    """Owns the background render tasks of this process: the compositions it holds leases on."""
 
     def __init__(
         self,
         repository: CompositionRepository,
         context: RenderContext,
         *,
+        leases: Leases,
         work_root: Path,
         max_concurrent: int,
         progress_interval_s: float,
@@ -55,24 +61,36 @@ class CompositionManager:
         self._hub: Broadcaster[Snapshot] = Broadcaster()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._user_canceled: set[str] = set()
+        self._leases = leases
+        self._keeper = LeaseKeeper(
+            leases, held=lambda: list(self._tasks), on_claimed=self._resume, on_lost=self._stop_lost
+        )
+        self._watched: Counter[str] = Counter()  # composition id → open watch streams here
+        self._refreshes: set[asyncio.Task[None]] = set()
 
     async def submit(self, request: composer_pb2.ComposeRequest) -> CompositionRow:
-        """Persists a new composition and starts rendering it in the background."""
-        row = await self._repository.create(request)
+        """Persists a new composition (leased to this process) and starts rendering it."""
+        row = await self._repository.create(request, self._leases.fresh())
         self._start(row.id)
         return row
 
     async def resume_interrupted(self) -> int:
-        """Renders again every composition a previous process left unfinished."""
-        ids = await self._repository.active_ids()
-        for composition_id in ids:
-            await self._write(
-                composition_id, state="PENDING", percent=0.0, message="resumed after a restart"
-            )
-            self._start(composition_id)
-        if ids:
-            _LOGGER.info("resuming %s interrupted compositions", len(ids))
-        return len(ids)
+        """Claims and renders again every unfinished composition nobody holds; keeps claiming
+        every TTL/2 (a dead replica's renders, once its lease expired)."""
+        return await self._keeper.start()
+
+    def on_changed(self, composition_id: str) -> None:
+        """A composition changed on some replica (PostgreSQL NOTIFY): re-read it for watchers here."""
+        if not self._hub.watchers(composition_id):
+            return
+        task = asyncio.create_task(self._republish(composition_id))
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshes.discard)
+
+    def republish_watched(self) -> None:
+        """After a LISTEN reconnection: changes in the gap were not heard, so re-read what is watched."""
+        for composition_id in list(self._watched):
+            self.on_changed(composition_id)
 
     async def cancel(self, composition_id: str) -> CompositionRow:
         """Stops the render (FFmpeg killed, partial files removed) before returning."""
@@ -81,8 +99,16 @@ class CompositionManager:
             return row
         task = self._tasks.get(composition_id)
         if task is None:
-            # Not rendering here (still queued elsewhere or orphaned): only the row changes.
-            return await self._finish(composition_id, "CANCELED", message="canceled")
+            # Not rendering here (another replica's, or orphaned): only the row changes, and its
+            # lease goes, so the replica rendering it stops at its next write or heartbeat.
+            return await self._write(
+                composition_id,
+                fenced=False,
+                state="CANCELED",
+                message="canceled",
+                completed_us=now_us(),
+                owner=None,
+            )
         self._user_canceled.add(composition_id)
         task.cancel()
         await asyncio.wait({task})  # not `await task`: our own cancellation must not reach it
@@ -90,7 +116,7 @@ class CompositionManager:
 
     async def watch(self, composition_id: str) -> AsyncIterator[composer_pb2.Composition]:
         """The current snapshot, then every newer one, until a terminal state."""
-        with self._hub.subscribe(composition_id) as updates:
+        with self._subscribe(composition_id) as updates:
             row = await self._repository.get(composition_id)
             yield to_proto(row)
             if row.terminal:
@@ -105,12 +131,62 @@ class CompositionManager:
                     return
 
     async def shutdown(self) -> None:
-        """Stops every render without marking it: the next start-up renders it again."""
-        tasks = list(self._tasks.values())
+        """Stops every render without marking it and hands its lease back: another replica (or
+        the next start-up) renders it again."""
+        await self._keeper.stop()
+        held = list(self._tasks)
+        tasks = [*self._tasks.values(), *self._refreshes]
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)
+        try:
+            await self._leases.release(held)
+        except (OSError, SQLAlchemyError) as error:
+            _LOGGER.warning("could not release %s leases (%s); they expire", len(held), error)
+
+    @contextlib.contextmanager
+    def _subscribe(self, composition_id: str) -> Iterator[AsyncIterator[Snapshot]]:
+        self._watched[composition_id] += 1
+        try:
+            with self._hub.subscribe(composition_id) as updates:
+                yield updates
+        finally:
+            self._watched[composition_id] -= 1
+            if not self._watched[composition_id]:
+                del self._watched[composition_id]
+
+    async def _republish(self, composition_id: str) -> None:
+        try:
+            row = await self._repository.get(composition_id)
+        except Exception:
+            _LOGGER.exception("re-reading composition %s failed", composition_id)
+            return
+        self._hub.publish(composition_id, Snapshot(row.version, to_proto(row)))
+
+    async def _resume(self, composition_ids: list[str]) -> None:
+        """Claimed compositions (left unfinished by a dead or stopped process) render again here."""
+        for composition_id in composition_ids:
+            if composition_id in self._tasks:
+                continue
+            try:
+                await self._write(
+                    composition_id, state="PENDING", percent=0.0, message="resumed after a restart"
+                )
+            except LeaseLost:
+                continue  # claimed and lost at once (a stalled process): the new owner has it
+            self._start(composition_id)
+        _LOGGER.info("resuming %s interrupted compositions", len(composition_ids))
+
+    async def _stop_lost(self, composition_ids: set[str]) -> None:
+        """Renders whose lease another replica took (or a cancel elsewhere released) stop here
+        without writing; a finished render that is still ours just ends on its own."""
+        owners = await self._leases.owners(composition_ids)
+        for composition_id in composition_ids:
+            task = self._tasks.get(composition_id)
+            if task is not None and owners.get(composition_id) != self._leases.owner:
+                _LOGGER.warning("composition %s: lease lost; stopping its render", composition_id)
+                task.cancel()
 
     def _start(self, composition_id: str) -> None:
         task = asyncio.create_task(self._run(composition_id), name=f"compose-{composition_id}")
@@ -118,6 +194,13 @@ class CompositionManager:
         task.add_done_callback(lambda _: self._tasks.pop(composition_id, None))
 
     async def _run(self, composition_id: str) -> None:
+        try:
+            await self._run_leased(composition_id)
+        except LeaseLost:
+            # Another replica holds it now (or a cancel elsewhere released it): write nothing.
+            _LOGGER.warning("composition %s: lease lost; another replica has it", composition_id)
+
+    async def _run_leased(self, composition_id: str) -> None:
         try:
             # Wait for a render slot; the composition stays PENDING meanwhile.
             async with self._slots:
@@ -166,7 +249,12 @@ class CompositionManager:
     async def _finish(self, composition_id: str, state: str, **values: Any) -> CompositionRow:
         return await self._write(composition_id, state=state, completed_us=now_us(), **values)
 
-    async def _write(self, composition_id: str, **values: Any) -> CompositionRow:
-        row = await self._repository.update(composition_id, **values)
+    async def _write(
+        self, composition_id: str, *, fenced: bool = True, **values: Any
+    ) -> CompositionRow:
+        """Writes the row (only while this process holds its lease, unless not ``fenced``) and
+        publishes the snapshot to watchers here; other replicas hear of it by NOTIFY."""
+        fence = self._leases.owner if fenced else None
+        row = await self._repository.update(composition_id, fence=fence, **values)
         self._hub.publish(composition_id, Snapshot(row.version, to_proto(row)))
         return row

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +28,17 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from reelforge.runtime.errors import InvalidArgument, NotFound
+from reelforge.runtime.leases import (
+    LeasedTable,
+    LeaseLost,
+    add_missing_columns,
+    lease_columns,
+    lock_schema,
+)
+from reelforge.runtime.pg_notify import notify
 from reelforge.v1 import composer_pb2
 
 metadata = MetaData()
@@ -57,12 +66,19 @@ compositions = Table(
     Column("created_us", BigInteger, nullable=False),  # microseconds since the epoch
     Column("updated_us", BigInteger, nullable=False),
     Column("completed_us", BigInteger),
+    # Which replica renders it, until when (reelforge.runtime.leases).
+    *lease_columns(),
     Index("composer_compositions_newest", "created_us", "id"),
     Index("composer_compositions_state", "state"),
 )
 
 ACTIVE_STATES = ("PENDING", "DOWNLOADING", "COMPOSING", "OPTIMIZING")
 TERMINAL_STATES = ("COMPLETED", "FAILED", "CANCELED")
+# PostgreSQL NOTIFY channel: "this composition changed" (payload: its id) for every replica's watchers.
+CHANGES_CHANNEL = "composer_changes"
+LEASED = LeasedTable(
+    compositions, compositions.c.state.in_(ACTIVE_STATES), compositions.c.created_us
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +101,8 @@ class CompositionRow:
     created_us: int
     updated_us: int
     completed_us: int | None
+    owner: str | None = None  # the replica holding the lease (None: nobody)
+    lease_expires_at: float = 0.0
 
     @property
     def terminal(self) -> bool:
@@ -115,10 +133,19 @@ class CompositionRepository:
         self._engine = engine
 
     async def create_schema(self) -> None:
+        """Creates the table, or adds the columns newer versions need to one made by an older one."""
         async with self._engine.begin() as conn:
+            await lock_schema(conn, compositions.name)
             await conn.run_sync(metadata.create_all)
+            await add_missing_columns(conn, compositions)
 
-    async def create(self, request: composer_pb2.ComposeRequest) -> CompositionRow:
+    def write_transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        return self._engine.begin()
+
+    async def create(
+        self, request: composer_pb2.ComposeRequest, lease: Mapping[str, Any] | None = None
+    ) -> CompositionRow:
+        """A new PENDING row; ``lease`` (owner, expiry) makes it this process's to render."""
         stamp = now_us()
         values: dict[str, Any] = {
             "id": uuid.uuid4().hex,
@@ -128,9 +155,11 @@ class CompositionRepository:
             "request": request.SerializeToString(deterministic=True),
             "created_us": stamp,
             "updated_us": stamp,
+            **(lease or {}),
         }
         async with self._engine.begin() as conn:
             await conn.execute(compositions.insert().values(**values))
+            await notify(conn, CHANGES_CHANNEL, values["id"])
         return await self.get(values["id"])
 
     async def get(self, composition_id: str) -> CompositionRow:
@@ -142,16 +171,28 @@ class CompositionRepository:
             raise NotFound(f"composition {composition_id!r} not found")
         return CompositionRow(**row._mapping)
 
-    async def update(self, composition_id: str, **values: Any) -> CompositionRow:
-        """Applies ``values`` (column=value) and bumps the version."""
+    async def update(
+        self, composition_id: str, *, fence: str | None = None, **values: Any
+    ) -> CompositionRow:
+        """Applies ``values`` (column=value) and bumps the version.
+
+        With ``fence`` (an owner id) the row must still be leased to that owner, else LeaseLost:
+        a replica that lost a render never writes over the replica that took it over.
+        """
         stamp = now_us()
         statement = (
             update(compositions)
             .where(compositions.c.id == composition_id)
             .values(**values, updated_us=stamp, version=compositions.c.version + 1)
         )
+        if fence is not None:
+            statement = statement.where(compositions.c.owner == fence)
         async with self._engine.begin() as conn:
-            await conn.execute(statement)
+            changed = (await conn.execute(statement)).rowcount == 1
+            if changed:
+                await notify(conn, CHANGES_CHANNEL, composition_id)
+        if not changed and fence is not None:
+            raise LeaseLost(composition_id)
         return await self.get(composition_id)
 
     async def list(

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from reelforge.runtime.errors import FailedPrecondition, NotFound
 from reelforge.runtime.events import Broadcaster
+from reelforge.runtime.leases import LeaseKeeper, Leases
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.item_runner import ItemRunner, RunnerDeps
 from services.generator.providers.base import Prediction
@@ -20,26 +26,36 @@ _TASK_CANCELABLE = frozenset({"queued", "downloading", "local"})
 
 
 class JobEngine:
-    def __init__(self, deps: RunnerDeps, broadcaster: Broadcaster[pb.Job]) -> None:
+    """Runs the items this process holds leases on; watchers see every replica's changes."""
+
+    def __init__(self, deps: RunnerDeps, broadcaster: Broadcaster[pb.Job], leases: Leases) -> None:
         self._deps = deps
         self._repo = deps.repo
         self.broadcaster = broadcaster
         self._publisher = SnapshotPublisher(deps.repo, broadcaster)
+        self._leases = leases
         deps.notify = self._publisher.notify
+        deps.owner = leases.owner
+        deps.lease_safe = leases.safe_for
         self._runners: dict[str, tuple[ItemRunner, asyncio.Task[None]]] = {}
+        self._keeper = LeaseKeeper(
+            leases,
+            held=lambda: list(self._runners),
+            on_claimed=self._run_claimed,
+            on_lost=self._stop_lost,
+        )
+        self._watched: Counter[str] = Counter()  # job id → open WatchJob streams here
 
     async def resume(self) -> int:
-        """Restarts every unfinished item; each looks its prediction up rather than creating it again."""
-        items = await self._repo.unfinished_items()
-        for item in items:
-            self._spawn(item)
-        if items:
-            _LOGGER.info("resumed %s unfinished items", len(items))
-        return len(items)
+        """Claims every unfinished item nobody holds and runs it; keeps claiming every TTL/2.
+
+        Each resumed item looks its prediction up rather than creating it again.
+        """
+        return await self._keeper.start()
 
     async def submit(self, job: JobRecord) -> pb.Job:
-        """Persists the job and its items, starts them, and answers at once."""
-        await self._repo.insert_job(job)
+        """Persists the job and its items (leased to this process), starts them, and answers at once."""
+        await self._repo.insert_job(job, self._leases.fresh())
         for item in job.items:
             self._spawn(item)
         return job_to_proto(job)
@@ -69,7 +85,10 @@ class JobEngine:
             raise FailedPrecondition(
                 "the job has no failed items to retry", reason="NOTHING_TO_RETRY"
             )
-        reset = {item.id for item in await self._repo.reset_items(job_id, [pb.ITEM_STATE_FAILED])}
+        failed = [pb.ITEM_STATE_FAILED]
+        reset = {
+            item.id for item in await self._repo.reset_items(job_id, failed, self._leases.fresh())
+        }
         job = await self._load(job_id)
         for item in job.items:
             if item.id in reset:
@@ -77,17 +96,73 @@ class JobEngine:
         self._publisher.notify(job_id)
         return job_to_proto(job)
 
-    def apply_prediction_update(self, prediction: Prediction) -> None:
+    async def apply_prediction_update(self, prediction: Prediction) -> None:
         """A webhook's snapshot wakes the item waiting on it (idempotent: runners decide once)."""
+        watched_here = self._deps.watches.watching(prediction.id)
         self._deps.watches.push(prediction)
+        if not watched_here:
+            # Its item may run on another replica: that one polls the prediction now.
+            await self._repo.wake_elsewhere(prediction.id)
+
+    @contextlib.contextmanager
+    def subscribe(self, job_id: str) -> Iterator[AsyncIterator[pb.Job]]:
+        """A watcher's snapshots (subscribed before the first read, so nothing is missed)."""
+        self._watched[job_id] += 1
+        try:
+            with self.broadcaster.subscribe(job_id) as updates:
+                yield updates
+        finally:
+            self._watched[job_id] -= 1
+            if not self._watched[job_id]:
+                del self._watched[job_id]
+
+    def on_job_changed(self, job_id: str) -> None:
+        """A job changed on some replica (PostgreSQL NOTIFY): watchers here get a fresh snapshot."""
+        self._publisher.notify(job_id)
+
+    def on_wake(self, prediction_id: str) -> None:
+        """A webhook for this prediction reached another replica: its waiting runner polls now."""
+        self._deps.watches.wake(prediction_id)
+
+    def republish_watched(self) -> None:
+        """After a LISTEN reconnection: changes in the gap were not heard, so re-read every watched job."""
+        for job_id in list(self._watched):
+            self._publisher.notify(job_id)
 
     async def shutdown(self) -> None:
-        """Stops runners without touching their state: the next start resumes them."""
+        """Stops runners without touching their state, then hands their leases back for others."""
+        await self._keeper.stop()
+        held = list(self._runners)
         tasks = [task for _, task in self._runners.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await self._leases.release(held)
+        except (OSError, SQLAlchemyError) as error:
+            _LOGGER.warning("could not release %s leases (%s); they expire", len(held), error)
         await self._publisher.aclose()
+
+    async def _run_claimed(self, item_ids: list[str]) -> None:
+        """Items just claimed (at start-up, or from a replica whose lease expired) start here."""
+        items = [i for i in await self._repo.items_by_ids(item_ids) if i.id not in self._runners]
+        for item in items:
+            if not item.terminal:
+                self._spawn(item)
+        _LOGGER.info("resumed %s unfinished items", len(items), extra={"resumed": len(items)})
+
+    async def _stop_lost(self, item_ids: set[str]) -> None:
+        """Items whose lease did not renew: finished or canceled (by any replica) stop as a cancel
+        does; items another replica took over stop at once and write nothing."""
+        for item in await self._repo.items_by_ids(item_ids):
+            entry = self._runners.get(item.id)
+            if entry is None:
+                continue
+            if item.terminal:
+                self._stop_runner(item)
+                continue
+            _LOGGER.warning("item %s: lease taken over by another replica; stopping", item.id)
+            entry[1].cancel()
 
     async def _load(self, job_id: str) -> JobRecord:
         job = await self._repo.load_job(job_id) if job_id else None

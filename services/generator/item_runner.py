@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from reelforge.runtime.artifacts import ArtifactStore
+from reelforge.runtime.leases import LeaseLost
 from reelforge.v1 import generator_pb2 as pb
 from services.generator import pricing
 from services.generator.backoff import poll_intervals, retry_delay
@@ -49,6 +51,9 @@ class RunnerDeps:
     remote: RemoteProvider | None
     local: LocalProvider
     notify: Callable[[str], None]  # the job changed: publish a snapshot to watchers
+    owner: str = ""  # this process's lease owner id; runners' writes are fenced by it
+    # Whether this process's leases still hold for the given seconds (checked before each create).
+    lease_safe: Callable[[float], bool] = lambda _margin_s: True
 
 
 class ItemRunner:
@@ -66,10 +71,14 @@ class ItemRunner:
             await self._run()
         except asyncio.CancelledError:
             raise  # shutdown, or a cancel while queued/downloading/rendering: state is already durable
+        except LeaseLost:
+            # Another replica holds the item now and resumes it (looking its prediction up).
+            _LOGGER.warning("item %s: lease lost; another replica runs it", self.item.id)
         except Exception as error:
             # Last resort: a bug must not leave the item running forever.
             _LOGGER.exception("item %s crashed", self.item.id)
-            await self._fail(f"internal error: {type(error).__name__}")
+            with contextlib.suppress(LeaseLost):
+                await self._fail(f"internal error: {type(error).__name__}")
 
     def request_cancel(self) -> None:
         self.cancel_requested = True
@@ -101,11 +110,15 @@ class ItemRunner:
     # ---- state writes ---------------------------------------------------------------------
 
     async def _update(self, *, only_if_active: bool = True, **values: Any) -> bool:
-        changed = await self._deps.repo.update_item(
-            self.item, only_if_active=only_if_active, **values
+        """Writes only while this process holds the item's lease (LeaseLost otherwise)."""
+        repo, owner = self._deps.repo, self._deps.owner or None
+        changed = await repo.update_item(
+            self.item, only_if_active=only_if_active, fence=owner, **values
         )
         if changed:
             self._deps.notify(self.item.job_id)
+        elif owner is not None and await repo.owner_of(self.item.id) != owner:
+            raise LeaseLost(self.item.id)
         return changed
 
     async def _fail(self, error: str) -> None:
@@ -173,6 +186,10 @@ class ItemRunner:
             ):
                 return None  # canceled before anything was sent
             await self._deps.creates.acquire()
+            # A create is paid: send it only while the lease surely outlives the call's start,
+            # so no other replica can be reconciling (and re-creating) this item meanwhile.
+            if not self._deps.lease_safe(self._settings.lease_ttl_s / 3):
+                raise LeaseLost(item.id)
             try:
                 prediction = await self._remote.create(
                     model=item.model, model_input=item.input, webhook=self._webhook_url()

@@ -45,6 +45,10 @@ class PredictionWatches:
             watch.push(early)
         return watch
 
+    def watching(self, prediction_id: str) -> bool:
+        """Whether a runner of this process waits on the prediction."""
+        return prediction_id in self._watches
+
     def close(self, prediction_id: str) -> None:
         self._watches.pop(prediction_id, None)
 

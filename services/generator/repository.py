@@ -7,13 +7,15 @@ import contextlib
 import json
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from reelforge.runtime.leases import LeasedTable, add_missing_columns, lock_schema
+from reelforge.runtime.pg_notify import notify
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.catalog import Kind
 from services.generator.coalesced import CoalescedLookup
@@ -43,10 +45,29 @@ class Repository:
         )
         # Items starting together (a new job, a resume) look the cache up in one query.
         self._cache_lookups = CoalescedLookup[str, ItemRecord](self._find_cached_many)
+        # PostgreSQL NOTIFY channels: "a job changed" (payload: job id) and "wake the runner of
+        # this prediction" (payload: prediction id; a webhook landed on another replica).
+        self.changes_channel = f"{prefix}changes"
+        self.wake_channel = f"{prefix}wake"
+        items = self.tables.items
+        self.leased_items = LeasedTable(
+            items, items.c.state.not_in(TERMINAL_ITEM_STATES), items.c.created_at
+        )
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    def write_transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        """A write transaction (serialised on SQLite), for the lease queries."""
+        return self._write()
 
     async def create_schema(self) -> None:
+        """Creates missing tables, and adds columns newer versions need to tables made by older ones."""
         async with self._engine.begin() as conn:
+            await lock_schema(conn, self.tables.items.name)
             await conn.run_sync(self.tables.metadata.create_all)
+            await add_missing_columns(conn, self.tables.items)
 
     async def drop_schema(self) -> None:
         async with self._engine.begin() as conn:
@@ -63,11 +84,14 @@ class Repository:
 
     # ---- jobs -------------------------------------------------------------------------------
 
-    async def insert_job(self, job: JobRecord) -> None:
+    async def insert_job(self, job: JobRecord, lease: Mapping[str, Any] | None = None) -> None:
+        """Stores the job and its items; ``lease`` (owner, expiry) makes the items this process's."""
         t = self.tables
+        rows = [{**_item_values(item), **(lease or {})} for item in job.items]
         async with self._write() as conn:
             await conn.execute(insert(t.jobs).values(_job_values(job)))
-            await conn.execute(insert(t.items), [_item_values(item) for item in job.items])
+            await conn.execute(insert(t.items), rows)
+            await notify(conn, self.changes_channel, job.id)
 
     async def load_job(self, job_id: str) -> JobRecord | None:
         async with self._engine.connect() as conn:
@@ -112,15 +136,24 @@ class Repository:
                 .where(self.tables.jobs.c.id == job_id)
                 .values(canceled=True)
             )
+            await notify(conn, self.changes_channel, job_id)
 
     # ---- items ------------------------------------------------------------------------------
 
     async def update_item(
-        self, item: ItemRecord, *, only_if_active: bool = True, **values: Any
+        self,
+        item: ItemRecord,
+        *,
+        only_if_active: bool = True,
+        fence: str | None = None,
+        **values: Any,
     ) -> bool:
         """Writes ``values`` to the item (and the record); refuses to touch a terminal item unless told.
 
-        Returns whether the row changed. The job's derived state is refreshed in the same transaction.
+        With ``fence`` (an owner id) the write also requires the item's lease to be that owner's,
+        so a replica that lost the item cannot write over its new owner (PostgreSQL; on SQLite
+        the one process always holds the lease). Returns whether the row changed. The job's
+        derived state is refreshed in the same transaction.
         """
         items = self.tables.items
         now = time.time()
@@ -141,10 +174,14 @@ class Repository:
             query = update(items).where(items.c.id == item.id).values(**stored, updated_at=now)
             if only_if_active:
                 query = query.where(items.c.state.not_in(TERMINAL_ITEM_STATES))
+            if fence is not None:
+                query = query.where(items.c.owner == fence)
             async with self._write() as conn:
                 changed = (await conn.execute(query)).rowcount == 1
                 if changed and refresh:
                     await self._refresh_job_states(conn, [item.job_id], now)
+                if changed:
+                    await notify(conn, self.changes_channel, item.job_id)
         if changed:
             for key, value in values.items():
                 setattr(item, key, value)
@@ -159,15 +196,29 @@ class Repository:
             ).first()
         return _item_from_row(row) if row else None
 
-    async def unfinished_items(self) -> list[ItemRecord]:
+    async def items_by_ids(self, item_ids: Collection[str]) -> list[ItemRecord]:
+        """The items (oldest first), e.g. the ones a lease round just claimed."""
         items = self.tables.items
-        query = (
-            select(items)
-            .where(items.c.state.not_in(TERMINAL_ITEM_STATES))
-            .order_by(items.c.created_at)
-        )
+        ordered = sorted(item_ids)
+        found: list[ItemRecord] = []
         async with self._engine.connect() as conn:
-            return [_item_from_row(row) for row in await conn.execute(query)]
+            for start in range(0, len(ordered), 500):
+                query = select(items).where(items.c.id.in_(ordered[start : start + 500]))
+                found.extend(_item_from_row(row) for row in await conn.execute(query))
+        return sorted(found, key=lambda item: (item.created_at, item.index))
+
+    async def owner_of(self, item_id: str) -> str | None:
+        items = self.tables.items
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(items.c.owner).where(items.c.id == item_id))).first()
+        return row.owner if row else None
+
+    async def wake_elsewhere(self, prediction_id: str) -> None:
+        """Asks the replica running this prediction's item to look at it now (PostgreSQL only)."""
+        if self._engine.dialect.name != "postgresql":
+            return
+        async with self._engine.begin() as conn:
+            await notify(conn, self.wake_channel, prediction_id)
 
     async def prediction_ids_since(self, since: float) -> set[str]:
         """Prediction ids already claimed by items (reconciliation must not take them twice)."""
@@ -201,8 +252,10 @@ class Repository:
             rows = await conn.execute(select(ranked).where(ranked.c.rank == 1))
             return {row.cache_key: _item_from_row(row) for row in rows}
 
-    async def reset_items(self, job_id: str, states: Sequence[int]) -> list[ItemRecord]:
-        """Puts the job's items in ``states`` back to QUEUED (RetryJob); returns them."""
+    async def reset_items(
+        self, job_id: str, states: Sequence[int], lease: Mapping[str, Any] | None = None
+    ) -> list[ItemRecord]:
+        """Puts the job's items in ``states`` back to QUEUED (RetryJob), leased as given; returns them."""
         items = self.tables.items
         now = time.time()
         where = and_(items.c.job_id == job_id, items.c.state.in_(states))
@@ -218,6 +271,7 @@ class Repository:
                     deadline_at=0.0,
                     submit_started_at=0.0,
                     updated_at=now,
+                    **(lease or {}),
                 )
             )
             await conn.execute(
@@ -226,6 +280,7 @@ class Repository:
                 .values(canceled=False)
             )
             await self._refresh_job_states(conn, [job_id], now)
+            await notify(conn, self.changes_channel, job_id)
         return [_item_from_row(row) for row in rows]
 
     async def _items_of(self, conn: AsyncConnection, job_ids: list[str]) -> list[ItemRecord]:

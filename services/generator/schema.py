@@ -18,6 +18,8 @@ from sqlalchemy import (
     Text,
 )
 
+from reelforge.runtime.leases import lease_columns
+
 
 @dataclass(frozen=True)
 class Tables:
@@ -69,6 +71,8 @@ def build_tables(prefix: str) -> Tables:
         Column("deadline_at", Float, nullable=False, default=0.0),
         Column("created_at", Float, nullable=False),
         Column("updated_at", Float, nullable=False),
+        # Which replica runs the item, until when (reelforge.runtime.leases).
+        *lease_columns(),
         Index(f"{prefix}items_job", "job_id", "idx"),
         Index(f"{prefix}items_state", "state"),
         Index(f"{prefix}items_cache", "cache_key", "state"),

@@ -68,7 +68,7 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
         self, request: pb.WatchJobRequest, context: _Context
     ) -> AsyncIterator[pb.Job]:
         # Subscribe before reading the snapshot so no change in between is missed.
-        with self._engine.broadcaster.subscribe(request.job_id) as updates:
+        with self._engine.subscribe(request.job_id) as updates:
             snapshot = await self._engine.get(request.job_id)
             yield snapshot
             if snapshot.state in TERMINAL_JOB_STATES:

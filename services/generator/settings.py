@@ -54,6 +54,10 @@ class GeneratorSettings(ServiceSettings):
     animatic_fps: int = Field(default=24, ge=1, le=60)
     animatic_workers: int = Field(default=2, ge=1, le=64)
 
+    # Replicas sharing one database run only the items they lease; a dead replica's items are
+    # claimed by another once its lease expires (renewed every TTL/3, claims every TTL/2).
+    lease_ttl_s: float = Field(default=30.0, ge=0.5, le=3600)
+
     # Table name prefix, so several deployments (or tests) can share one PostgreSQL database.
     generator_table_prefix: str = Field(default="generator_", pattern=r"^[a-z][a-z0-9_]{0,40}$")
 

@@ -101,5 +101,5 @@ class WebhookHandler:
                 accepted=True, duplicate=True, prediction_id=prediction.id
             )
         # 4. Wake the item waiting on it; it decides (once) what the new status means.
-        self._engine.apply_prediction_update(prediction)
+        await self._engine.apply_prediction_update(prediction)
         return pb.HandleProviderWebhookResponse(accepted=True, prediction_id=prediction.id)

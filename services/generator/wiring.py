@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.runtime.database import create_engine, database_url
 from reelforge.runtime.events import Broadcaster
+from reelforge.runtime.leases import Leases, process_owner_id
+from reelforge.runtime.pg_notify import PgListener, asyncpg_dsn
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.engine import JobEngine
 from services.generator.item_runner import RunnerDeps
@@ -30,9 +32,12 @@ class Generator:
     engine: JobEngine
     webhooks: WebhookHandler
     deps: RunnerDeps
+    listener: PgListener | None  # PostgreSQL: other replicas' changes reach watchers here
 
     async def aclose(self) -> None:
         """Runners stop first (their state stays for the next start), then connections close."""
+        if self.listener is not None:
+            await self.listener.aclose()
         await self.engine.shutdown()
         if self.deps.remote is not None:
             await self.deps.remote.aclose()
@@ -62,5 +67,23 @@ async def build_generator(settings: GeneratorSettings) -> Generator:
         local=AnimaticProvider(settings, store, fetcher),
         notify=lambda _job_id: None,  # replaced by the engine's publisher
     )
-    engine = JobEngine(deps, Broadcaster[pb.Job]())
-    return Generator(settings, database, repo, engine, WebhookHandler(settings, repo, engine), deps)
+    leases = Leases(
+        repo.leased_items,
+        owner=process_owner_id(),
+        ttl_s=settings.lease_ttl_s,
+        write=repo.write_transaction,
+    )
+    engine = JobEngine(deps, Broadcaster[pb.Job](), leases)
+    listener = _listener(database, repo, engine)
+    if listener is not None:
+        await listener.start()
+    webhooks = WebhookHandler(settings, repo, engine)
+    return Generator(settings, database, repo, engine, webhooks, deps, listener)
+
+
+def _listener(database: AsyncEngine, repo: Repository, engine: JobEngine) -> PgListener | None:
+    """One LISTEN connection (PostgreSQL only): job changes and webhook wake-ups of every replica."""
+    if database.dialect.name != "postgresql":
+        return None
+    handlers = {repo.changes_channel: engine.on_job_changed, repo.wake_channel: engine.on_wake}
+    return PgListener(asyncpg_dsn(database.url), handlers, on_reconnect=engine.republish_watched)

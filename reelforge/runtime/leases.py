@@ -1,0 +1,233 @@
+"""Row leases: replicas sharing one database each run only the work rows they hold a lease on.
+
+A lease is two columns on the work row: ``owner`` (a process id) and ``lease_expires_at``
+(unix seconds). New work is inserted already leased to the process that accepted it;
+``LeaseKeeper`` renews what this process holds every TTL/3 and, every TTL/2, claims rows
+nobody holds (owner unset or lease expired) with ``SELECT … FOR UPDATE SKIP LOCKED``, so two
+replicas claiming at once never take the same row. A replica that dies stops renewing, and
+another takes its rows over within about 1.5 × TTL. On SQLite (one process) the same code runs
+and the lease is simply always held. Replicas' clocks must agree to well within the TTL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Column, Float, String, Table, inspect, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import CreateColumn
+from sqlalchemy.sql.elements import ColumnElement
+
+_LOGGER = logging.getLogger(__name__)
+_IN_CHUNK = 500  # ids per IN (...) list
+
+WriteTransaction = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+OnClaimed = Callable[[list[str]], Awaitable[None]]
+OnLost = Callable[[set[str]], Awaitable[None]]
+
+
+class LeaseLost(Exception):
+    """The row is no longer this process's: its lease expired and another replica claimed it."""
+
+
+def process_owner_id() -> str:
+    """Unique per process start: a restarted process on the same host does not inherit leases."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def lease_columns() -> list[Column[Any]]:
+    """The two columns a leased table carries (server defaults so they can be added to old tables)."""
+    return [
+        Column("owner", String(120), nullable=True),
+        Column("lease_expires_at", Float, nullable=False, server_default=text("0")),
+    ]
+
+
+async def lock_schema(conn: AsyncConnection, name: str) -> None:
+    """Serialises schema creation and migration between replicas starting together (PostgreSQL
+    transaction-scoped advisory lock; SQLite has one process)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+
+
+async def add_missing_columns(conn: AsyncConnection, table: Table) -> list[str]:
+    """Migrates a table created by an older version: ``ALTER TABLE … ADD COLUMN`` for each new column."""
+    existing = await conn.run_sync(
+        lambda sync: {column["name"] for column in inspect(sync).get_columns(table.name)}
+    )
+    missing = [column for column in table.columns if column.name not in existing]
+    preparer = conn.dialect.identifier_preparer
+    for column in missing:
+        definition = CreateColumn(column).compile(dialect=conn.dialect)
+        await conn.execute(
+            text(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {definition}")
+        )
+    if missing:
+        _LOGGER.info("added columns %s to %s", [c.name for c in missing], table.name)
+    return [column.name for column in missing]
+
+
+@dataclass(frozen=True)
+class LeasedTable:
+    """Which rows of ``table`` are work (``active``) and in which order to claim them."""
+
+    table: Table
+    active: ColumnElement[bool]
+    claim_order: ColumnElement[Any]
+
+
+class Leases:
+    """Claims, renews and releases this process's leases on one table's rows."""
+
+    def __init__(
+        self, leased: LeasedTable, *, owner: str, ttl_s: float, write: WriteTransaction
+    ) -> None:
+        self._leased = leased
+        self._table = leased.table
+        self.owner = owner
+        self.ttl_s = ttl_s
+        self._write = write
+        # Until the first renewal, leases taken now are good for one TTL.
+        self._valid_until = time.monotonic() + ttl_s
+
+    def fresh(self) -> dict[str, Any]:
+        """Column values for a row this process inserts (or resets) and will run itself."""
+        return {"owner": self.owner, "lease_expires_at": time.time() + self.ttl_s}
+
+    def safe_for(self, margin_s: float) -> bool:
+        """Whether every lease renewed last time still holds for ``margin_s`` (checked before paid calls)."""
+        return time.monotonic() + margin_s < self._valid_until
+
+    async def claim(self) -> list[str]:
+        """Takes every active row nobody holds; rows another replica is claiming are skipped, not waited on."""
+        t = self._table
+        started = time.time()
+        free = or_(t.c.owner.is_(None), t.c.lease_expires_at < started)
+        query = (
+            select(t.c.id)
+            .where(self._leased.active, free)
+            .order_by(self._leased.claim_order)
+            .with_for_update(skip_locked=True)
+        )
+        async with self._write() as conn:
+            ids = [str(value) for value in (await conn.execute(query)).scalars()]
+            for chunk in _chunks(ids):
+                await conn.execute(
+                    update(t)
+                    .where(t.c.id.in_(chunk))
+                    .values(owner=self.owner, lease_expires_at=started + self.ttl_s)
+                )
+        return ids
+
+    async def renew(self, ids: Collection[str]) -> set[str]:
+        """Extends the leases still ours on active rows; returns their ids (the others are lost)."""
+        t = self._table
+        started = time.monotonic()
+        expires = time.time() + self.ttl_s
+        held: set[str] = set()
+        async with self._write() as conn:
+            for chunk in _chunks(sorted(ids)):
+                statement = (
+                    update(t)
+                    .where(t.c.id.in_(chunk), t.c.owner == self.owner, self._leased.active)
+                    .values(lease_expires_at=expires)
+                    .returning(t.c.id)
+                )
+                held.update(str(value) for value in (await conn.execute(statement)).scalars())
+        self._valid_until = started + self.ttl_s
+        return held
+
+    async def release(self, ids: Collection[str]) -> None:
+        """Gives rows back at once (graceful stop), so another replica need not wait for expiry."""
+        t = self._table
+        async with self._write() as conn:
+            for chunk in _chunks(sorted(ids)):
+                await conn.execute(
+                    update(t)
+                    .where(t.c.id.in_(chunk), t.c.owner == self.owner)
+                    .values(owner=None, lease_expires_at=0.0)
+                )
+
+    async def owners(self, ids: Collection[str]) -> dict[str, str | None]:
+        """The current owner of each row (None: released)."""
+        t = self._table
+        found: dict[str, str | None] = {}
+        async with self._write() as conn:
+            for chunk in _chunks(sorted(ids)):
+                rows = await conn.execute(select(t.c.id, t.c.owner).where(t.c.id.in_(chunk)))
+                found.update({str(row.id): row.owner for row in rows})
+        return found
+
+
+class LeaseKeeper:
+    """Background heartbeat (renew every TTL/3) and claim rounds (every TTL/2) of one ``Leases``."""
+
+    def __init__(
+        self,
+        leases: Leases,
+        *,
+        held: Callable[[], Collection[str]],
+        on_claimed: OnClaimed,
+        on_lost: OnLost,
+    ) -> None:
+        self.leases = leases
+        self._held = held
+        self._on_claimed = on_claimed
+        self._on_lost = on_lost
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> int:
+        """Claims what is free now (start-up resume), then keeps renewing and claiming."""
+        claimed = await self._claim_round()
+        ttl = self.leases.ttl_s
+        self._tasks = [
+            asyncio.create_task(self._every(ttl / 3, self._heartbeat), name="lease-heartbeat"),
+            asyncio.create_task(self._every(ttl / 2, self._claim_round), name="lease-claims"),
+        ]
+        return claimed
+
+    async def stop(self) -> None:
+        """Stops renewing and claiming (idempotent); held rows keep their leases until released."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _every(self, interval_s: float, step: Callable[[], Awaitable[Any]]) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await step()
+            except Exception:
+                # A database hiccup: the next round tries again (leases last a whole TTL).
+                _LOGGER.exception("lease %s failed", getattr(step, "__name__", "step"))
+
+    async def _heartbeat(self) -> None:
+        held = set(self._held())
+        if not held:
+            return
+        renewed = await self.leases.renew(held)
+        # Rows finished meanwhile, or taken by another replica: the owner of the work decides.
+        lost = held - renewed
+        if lost:
+            await self._on_lost(lost)
+
+    async def _claim_round(self) -> int:
+        claimed = await self.leases.claim()
+        if claimed:
+            _LOGGER.info("claimed %s rows", len(claimed), extra={"claimed": len(claimed)})
+            await self._on_claimed(claimed)
+        return len(claimed)
+
+
+def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
+    return [ids[start : start + _IN_CHUNK] for start in range(0, len(ids), _IN_CHUNK)]
