@@ -7,13 +7,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.runtime.media import probe
@@ -140,15 +136,3 @@ async def compose_and_wait(
     messages = await watch_all(stub, started.id)
     assert messages[-1].state in TERMINAL
     return messages[-1]
-
-
-async def invalid_fields(call: Any) -> dict[str, str]:
-    """Awaits a call that must fail with INVALID_ARGUMENT; returns its field violations."""
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    status = await rpc_status.aio.from_call(call)
-    assert status is not None
-    bad = error_details_pb2.BadRequest()
-    assert any(detail.Unpack(bad) for detail in status.details)
-    return {v.field: v.description for v in bad.field_violations}

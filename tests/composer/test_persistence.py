@@ -13,8 +13,8 @@ from reelforge.runtime.database import database_url as resolve_url
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
 from services.composer.repository import CompositionRepository
 from services.composer.server import create_server
-from tests.composer.conftest import Media, composer_settings, invalid_fields, put, watch_all
-from tests.grpc_helpers import running_service
+from tests.composer.conftest import Media, composer_settings, put, watch_all
+from tests.grpc_helpers import field_violations, running_service
 
 S = composer_pb2
 
@@ -48,7 +48,7 @@ async def test_list_pages_newest_first_and_filters(
         got = await stub.GetComposition(S.GetCompositionRequest(id=ids[0]), timeout=5)
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await stub.GetComposition(S.GetCompositionRequest(id="nope"), timeout=5)
-        bad_token = await invalid_fields(
+        bad_token = await field_violations(
             stub.ListCompositions(S.ListCompositionsRequest(page_token="%%%"), timeout=5)
         )
 

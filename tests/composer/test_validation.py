@@ -10,7 +10,8 @@ from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.runtime.errors import InvalidArgument
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
 from reelforge.validation.composer import XFADE_TRANSITIONS, validate_compose
-from tests.composer.conftest import Media, invalid_fields, put
+from tests.composer.conftest import Media, put
+from tests.grpc_helpers import field_violations
 
 if TYPE_CHECKING:
     Stub = composer_pb2_grpc.ComposerServiceAsyncStub
@@ -70,11 +71,11 @@ async def test_bad_request_over_grpc_names_fields_and_stores_nothing(
         ],
         transition="sparkles",
     )
-    fields = await invalid_fields(stub.Compose(request, timeout=5))
+    fields = await field_violations(stub.Compose(request, timeout=5))
     listed = await stub.ListCompositions(S.ListCompositionsRequest(), timeout=5)
 
     assert set(fields) == {"clips[0].target_duration_seconds", "clips[1].source", "transition"}
     assert "1.00 s" in fields["clips[0].target_duration_seconds"]
     assert not listed.compositions
-    get_fields = await invalid_fields(stub.GetComposition(S.GetCompositionRequest(), timeout=5))
+    get_fields = await field_violations(stub.GetComposition(S.GetCompositionRequest(), timeout=5))
     assert "id" in get_fields

@@ -6,13 +6,12 @@ from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from reelforge.v1 import common_pb2
 from reelforge.v1 import generator_pb2 as pb
 from tests.fakes.replicate_server import FakeReplicate
 from tests.generator.conftest import MakeSettings, clips, generator, wait_for_job
+from tests.grpc_helpers import field_violations
 
 _CLIP = {"prompt": "p", "duration_seconds": 3.0}
 
@@ -52,14 +51,7 @@ BAD_REQUESTS = [
 
 
 async def _violations(call: Any) -> list[str]:
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    status = await rpc_status.aio.from_call(call)
-    assert status is not None
-    bad = error_details_pb2.BadRequest()
-    assert any(detail.Unpack(bad) for detail in status.details)
-    return [violation.field for violation in bad.field_violations]
+    return list(await field_violations(call))
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from reelforge.runtime.errors import InvalidArgument
 from reelforge.v1 import common_pb2, planner_pb2
@@ -16,6 +14,7 @@ from reelforge.validation.planner import (
     validate_generate_moods,
     validate_plan_scenes,
 )
+from tests.grpc_helpers import field_violations
 from tests.planner.conftest import offline_settings, planner_stub, sample_brief
 
 _LONG = "x" * 2001
@@ -32,20 +31,14 @@ async def test_bad_plan_request_names_every_field_over_grpc(data_dir: Path) -> N
         mood=common_pb2.Mood(color_palette=["#FFFFFF", "red"]),
     )
     async with planner_stub(offline_settings(data_dir)) as stub:
-        call = stub.PlanScenes(request, timeout=10)
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await call
-        status = await rpc_status.aio.from_call(call)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    bad = error_details_pb2.BadRequest()
-    assert status is not None and any(d.Unpack(bad) for d in status.details)
-    assert [v.field for v in bad.field_violations] == [
+        violations = await field_violations(stub.PlanScenes(request, timeout=10))
+    assert list(violations) == [
         "brief.tone",
         "brief.key_messages[1]",
         "duration_seconds",
         "mood.color_palette[1]",
     ]
-    assert "2000" in bad.field_violations[0].description
+    assert "2000" in violations["brief.tone"]
 
 
 async def test_bad_conversation_is_refused_before_streaming(data_dir: Path) -> None:
