@@ -51,6 +51,9 @@ async def test_killed_replica_items_are_taken_over_and_paid_once(
     cluster: Cluster, fake: FakeReplicate
 ) -> None:
     fake.latency_s = 8.0  # predictions run long enough to kill their owner while they run
+    # One of the victim's creates is throttled for 2 s, so its owner writes the prediction id
+    # after the survivor's watcher has subscribed: that change can only arrive by NOTIFY.
+    fake.fail("429", match="first clip 0", retry_after_s=2.0)
     async with aiohttp.ClientSession() as session:
         # Warm the gateway's channel up: round_robin then alternates over both ready replicas.
         for _ in range(4):
