@@ -31,6 +31,9 @@ class GeneratorSettings(ServiceSettings):
     # Webhooks: set → predictions report to PUBLIC_URL/api/webhooks/replicate (polling stays a safety net).
     public_url: str = ""
     webhook_tolerance_s: float = Field(default=300.0, gt=0)
+    # Delivery ids are kept this long for dedupe (never less than the tolerance), pruned hourly.
+    webhook_retention_s: float = Field(default=86_400.0, gt=0)
+    webhook_prune_interval_s: float = Field(default=3_600.0, gt=0)
 
     # Concurrency: items in flight at once, overall and per model.
     max_parallel_items: int = Field(default=32, ge=1, le=10_000)

@@ -21,6 +21,7 @@ from services.generator.providers.animatic import AnimaticProvider
 from services.generator.providers.replicate_provider import ReplicateProvider
 from services.generator.repository import Repository
 from services.generator.settings import GeneratorSettings
+from services.generator.webhook_pruning import WebhookPruner
 from services.generator.webhooks import WebhookHandler
 
 
@@ -33,9 +34,11 @@ class Generator:
     webhooks: WebhookHandler
     deps: RunnerDeps
     listener: PgListener | None  # PostgreSQL: other replicas' changes reach watchers here
+    pruner: WebhookPruner
 
     async def aclose(self) -> None:
         """Runners stop first (their state stays for the next start), then connections close."""
+        await self.pruner.aclose()
         if self.listener is not None:
             await self.listener.aclose()
         await self.engine.shutdown()
@@ -78,7 +81,13 @@ async def build_generator(settings: GeneratorSettings) -> Generator:
     if listener is not None:
         await listener.start()
     webhooks = WebhookHandler(settings, repo, engine)
-    return Generator(settings, database, repo, engine, webhooks, deps, listener)
+    pruner = WebhookPruner(
+        repo,
+        retention_s=max(settings.webhook_retention_s, settings.webhook_tolerance_s),
+        interval_s=settings.webhook_prune_interval_s,
+    )
+    pruner.start()
+    return Generator(settings, database, repo, engine, webhooks, deps, listener, pruner)
 
 
 def _listener(database: AsyncEngine, repo: Repository, engine: JobEngine) -> PgListener | None:
