@@ -38,8 +38,16 @@ class Servicers:
     composer: EchoComposer
 
 
+async def servicer_host(
+    settings: ServiceSettings, servicer: Any, add: Callable[[Any, Any], None], name: str
+) -> tuple[ServiceHost, int]:
+    """A host serving one test servicer (``add`` is the generated add_*Servicer_to_server)."""
+    return await build_host(settings, [lambda server: add(servicer, server)], [name])
+
+
 @contextlib.asynccontextmanager
-async def _hosts(started: list[tuple[ServiceHost, int]]) -> AsyncIterator[dict[str, int]]:
+async def running_hosts(started: list[tuple[ServiceHost, int]]) -> AsyncIterator[dict[str, int]]:
+    """Starts planner, generator and composer hosts (in that order) and yields their ports."""
     for host, _ in started:
         await host.start()
     try:
@@ -58,7 +66,7 @@ async def real_ports(data_dir: Path) -> AsyncIterator[dict[str, int]]:
         await create_generator(GeneratorSettings(**common)),
         await create_composer(ComposerSettings(**common)),
     ]
-    async with _hosts(started) as ports:
+    async with running_hosts(started) as ports:
         yield ports
 
 
@@ -71,31 +79,26 @@ def servicers() -> Servicers:
 async def test_ports(servicers: Servicers, data_dir: Path) -> AsyncIterator[dict[str, int]]:
     settings = ServiceSettings(port=0, host="127.0.0.1", data_dir=data_dir)
     started = [
-        await build_host(
+        await servicer_host(
             settings,
-            [lambda s: planner_pb2_grpc.add_PlannerServiceServicer_to_server(servicers.planner, s)],
-            [PLANNER],
+            servicers.planner,
+            planner_pb2_grpc.add_PlannerServiceServicer_to_server,
+            PLANNER,
         ),
-        await build_host(
+        await servicer_host(
             settings,
-            [
-                lambda s: generator_pb2_grpc.add_GeneratorServiceServicer_to_server(
-                    servicers.generator, s
-                )
-            ],
-            [GENERATOR],
+            servicers.generator,
+            generator_pb2_grpc.add_GeneratorServiceServicer_to_server,
+            GENERATOR,
         ),
-        await build_host(
+        await servicer_host(
             settings,
-            [
-                lambda s: composer_pb2_grpc.add_ComposerServiceServicer_to_server(
-                    servicers.composer, s
-                )
-            ],
-            [COMPOSER],
+            servicers.composer,
+            composer_pb2_grpc.add_ComposerServiceServicer_to_server,
+            COMPOSER,
         ),
     ]
-    async with _hosts(started) as ports:
+    async with running_hosts(started) as ports:
         yield ports
 
 

@@ -19,14 +19,19 @@ from schemathesis.checks import (
 from schemathesis.core.result import Ok
 
 from gateway.app import create_app
-from reelforge.runtime.server import build_host
 from reelforge.runtime.settings import ServiceSettings
 from reelforge.v1 import composer_pb2_grpc, generator_pb2_grpc
 from services.composer.server import SERVICE_NAME as COMPOSER
 from services.generator.server import SERVICE_NAME as GENERATOR
 from services.planner.server import create_server as create_planner
 from services.planner.settings import PlannerSettings
-from tests.gateway.conftest import AiohttpClient, Servicers, gateway_settings
+from tests.gateway.conftest import (
+    AiohttpClient,
+    Servicers,
+    gateway_settings,
+    running_hosts,
+    servicer_host,
+)
 
 _MAX_EXAMPLES = 10
 _SCAFFOLD_SUFFIX = "is not implemented yet"  # the message of a service RPC not yet built
@@ -39,32 +44,21 @@ async def mixed_ports(servicers: Servicers, data_dir: Path) -> AsyncIterator[dic
     settings = ServiceSettings(**common)
     hosts = [
         await create_planner(PlannerSettings(**common, planner_provider="offline")),
-        await build_host(
+        await servicer_host(
             settings,
-            [
-                lambda s: generator_pb2_grpc.add_GeneratorServiceServicer_to_server(
-                    servicers.generator, s
-                )
-            ],
-            [GENERATOR],
+            servicers.generator,
+            generator_pb2_grpc.add_GeneratorServiceServicer_to_server,
+            GENERATOR,
         ),
-        await build_host(
+        await servicer_host(
             settings,
-            [
-                lambda s: composer_pb2_grpc.add_ComposerServiceServicer_to_server(
-                    servicers.composer, s
-                )
-            ],
-            [COMPOSER],
+            servicers.composer,
+            composer_pb2_grpc.add_ComposerServiceServicer_to_server,
+            COMPOSER,
         ),
     ]
-    for host, _ in hosts:
-        await host.start()
-    try:
-        yield {"planner": hosts[0][1], "generator": hosts[1][1], "composer": hosts[2][1]}
-    finally:
-        for host, _ in hosts:
-            await host.stop(0)
+    async with running_hosts(hosts) as ports:
+        yield ports
 
 
 def _assert_no_server_error(response: schemathesis.Response) -> None:
