@@ -123,13 +123,19 @@ class Chaos:
     kinds: tuple[str, ...]
     calls: frozenset[str]
     slow_s: float
-    rng: random.Random
+    seed: int
     injected: Counter[tuple[str, str]] = field(default_factory=Counter)  # (call, kind) → count
+    # One stream per call kind: the faults creates see do not depend on how they interleave
+    # with gets and lists, so a seed replays the same create faults on every run.
+    _streams: dict[str, random.Random] = field(default_factory=dict)
 
     def draw(self, call: str) -> str | None:
-        if call not in self.calls or self.rng.random() >= self.rate:
+        if call not in self.calls:
             return None
-        kind = self.rng.choice(self.kinds)
+        rng = self._streams.setdefault(call, random.Random(f"{self.seed}:{call}"))
+        if rng.random() >= self.rate:
+            return None
+        kind = rng.choice(self.kinds)
         self.injected[call, kind] += 1
         return kind
 
@@ -276,7 +282,7 @@ class FakeReplicate:
         unknown = (set(chosen) - set(CHAOS_KINDS)) | (set(calls) - set(CHAOS_CALLS))
         if unknown or not chosen:
             raise ValueError(f"unknown chaos kinds or calls: {sorted(unknown)}")
-        self.chaos_mode = Chaos(rate, chosen, frozenset(calls), slow_s, random.Random(seed))
+        self.chaos_mode = Chaos(rate, chosen, frozenset(calls), slow_s, seed)
         return self.chaos_mode
 
     def _draw(self, call: str) -> str | None:
