@@ -1,15 +1,57 @@
-"""Shared fixtures: settings that keep every test's data in its own temporary folder."""
+"""Shared fixtures: settings that keep every test's data in its own temporary folder.
+
+Also the rule for PostgreSQL tests: skipped on a machine without PostgreSQL, but under
+``CI=true`` such a test fails instead, and the end of every run prints how many tests skipped.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+
+POSTGRES_UNREACHABLE = "PostgreSQL at 127.0.0.1:5432 is not reachable"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def postgres_unreachable() -> NoReturn:
+    """Skips the calling PostgreSQL test; under CI=true fails it (all lease coverage is there)."""
+    if in_ci():
+        pytest.fail(f"{POSTGRES_UNREACHABLE} (CI=true: PostgreSQL tests may not skip)", False)
+    pytest.skip(POSTGRES_UNREACHABLE)
+
+
+def _skipped_reports(session: pytest.Session) -> list[pytest.TestReport]:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    return list(getattr(reporter, "stats", {}).get("skipped", []))
+
+
+def _is_postgres_skip(report: pytest.TestReport) -> bool:
+    return "PostgreSQL" in str(report.longrepr)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # A second guard beside postgres_unreachable(): a PostgreSQL skip from anywhere fails CI.
+    if in_ci() and any(_is_postgres_skip(r) for r in _skipped_reports(session)):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = list(terminalreporter.stats.get("skipped", []))
+    postgres = sum(_is_postgres_skip(r) for r in skipped)
+    line = f"skipped: {len(skipped)} (PostgreSQL: {postgres})"
+    if in_ci() and postgres:
+        line += " - CI=true: the run FAILS because PostgreSQL tests skipped"
+    terminalreporter.write_line(line, bold=True, red=bool(skipped))
 
 
 @pytest.fixture

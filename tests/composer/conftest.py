@@ -17,6 +17,7 @@ from reelforge.v1 import composer_pb2, composer_pb2_grpc
 from services.composer.server import create_server
 from services.composer.settings import ComposerSettings
 from tests.composer.media import make_clip, make_music
+from tests.conftest import postgres_unreachable
 from tests.grpc_helpers import running_service
 
 _PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -83,7 +84,7 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
         yield None
         return
     if not _pg_reachable():
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+        postgres_unreachable()
     name = f"composer_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     try:

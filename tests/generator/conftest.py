@@ -21,6 +21,7 @@ from services.generator.records import TERMINAL_JOB_STATES
 from services.generator.repository import Repository
 from services.generator.server import create_server
 from services.generator.settings import GeneratorSettings
+from tests.conftest import postgres_unreachable
 from tests.fakes.replicate_server import FakeReplicate
 from tests.grpc_helpers import running_service
 
@@ -64,7 +65,7 @@ async def make_settings(
     url = None
     if database == "postgresql":
         if not await _postgres_reachable():
-            pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+            postgres_unreachable()
         url = POSTGRES_URL
 
     def make(**overrides: Any) -> GeneratorSettings:

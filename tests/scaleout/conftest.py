@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
+from tests.conftest import postgres_unreachable
 from tests.fakes.replicate_server import FakeReplicate
 from tests.reliability.processes import ServiceProcess
 
@@ -41,7 +42,7 @@ async def pg_url() -> AsyncIterator[str]:
     try:
         await _admin("SELECT 1")
     except (OSError, TimeoutError, asyncpg.PostgresError):
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+        postgres_unreachable()
     name = f"scaleout_{uuid.uuid4().hex[:12]}"
     await _admin(f'CREATE DATABASE "{name}"')
     try:
