@@ -5,8 +5,13 @@ A lease is two columns on the work row: ``owner`` (a process id) and ``lease_exp
 ``LeaseKeeper`` renews what this process holds every TTL/3 and, every TTL/2, claims rows
 nobody holds (owner unset or lease expired) with ``SELECT … FOR UPDATE SKIP LOCKED``, so two
 replicas claiming at once never take the same row. A replica that dies stops renewing, and
-another takes its rows over within about 1.5 × TTL. On SQLite (one process) the same code runs
-and the lease is simply always held. Replicas' clocks must agree to well within the TTL.
+another takes its rows over within about 1.5 × TTL. Replicas' clocks must agree to well within
+the TTL.
+
+On SQLite the process is the only possible owner (``exclusive``): a lease there is never
+contested, so a restarted process takes every unfinished row at once, whoever the dead owner
+was, instead of waiting out leases nobody can renew, and paid calls need no margin check.
+Two processes on one SQLite file are not supported (the docs say so): use PostgreSQL.
 """
 
 from __future__ import annotations
@@ -89,12 +94,19 @@ class Leases:
     """Claims, renews and releases this process's leases on one table's rows."""
 
     def __init__(
-        self, leased: LeasedTable, *, owner: str, ttl_s: float, write: WriteTransaction
+        self,
+        leased: LeasedTable,
+        *,
+        owner: str,
+        ttl_s: float,
+        write: WriteTransaction,
+        exclusive: bool = False,
     ) -> None:
         self._leased = leased
         self._table = leased.table
         self.owner = owner
         self.ttl_s = ttl_s
+        self.exclusive = exclusive
         self._write = write
         # Until the first renewal, leases taken now are good for one TTL.
         self._valid_until = time.monotonic() + ttl_s
@@ -105,13 +117,16 @@ class Leases:
 
     def safe_for(self, margin_s: float) -> bool:
         """Whether every lease renewed last time still holds for ``margin_s`` (checked before paid calls)."""
-        return time.monotonic() + margin_s < self._valid_until
+        return self.exclusive or time.monotonic() + margin_s < self._valid_until
 
     async def claim(self) -> list[str]:
         """Takes every active row nobody holds; rows another replica is claiming are skipped, not waited on."""
         t = self._table
         started = time.time()
         free = or_(t.c.owner.is_(None), t.c.lease_expires_at < started)
+        if self.exclusive:
+            # Sole owner: another owner id can only be an earlier, dead run of this service.
+            free = or_(free, t.c.owner != self.owner)
         query = (
             select(t.c.id)
             .where(self._leased.active, free)
@@ -129,11 +144,18 @@ class Leases:
         return ids
 
     async def renew(self, ids: Collection[str]) -> set[str]:
-        """Extends the leases still ours on active rows; returns their ids (the others are lost)."""
+        """Extends the leases still ours on active rows; returns their ids (the others are lost).
+
+        Renewing nothing still counts as a renewal: holding no row, this process has no lease
+        that could have lapsed, and rows it inserts or claims from now on are fresh.
+        """
         t = self._table
         started = time.monotonic()
         expires = time.time() + self.ttl_s
         held: set[str] = set()
+        if not ids:
+            self._valid_until = started + self.ttl_s
+            return held
         async with self._write() as conn:
             for chunk in _chunks(sorted(ids)):
                 statement = (
@@ -213,8 +235,8 @@ class LeaseKeeper:
 
     async def _heartbeat(self) -> None:
         held = set(self._held())
-        if not held:
-            return
+        # Runs when idle too: an idle process must not carry a stale renewal time into the
+        # margin check of its next paid call (that check would fail for every later item).
         renewed = await self.leases.renew(held)
         # Rows finished meanwhile, or taken by another replica: the owner of the work decides.
         lost = held - renewed

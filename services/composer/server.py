@@ -48,6 +48,7 @@ async def create_server(settings: ComposerSettings) -> tuple[ServiceHost, int]:
         owner=process_owner_id(),
         ttl_s=settings.lease_ttl_s,
         write=repository.write_transaction,
+        exclusive=engine.dialect.name == "sqlite",
     )
     manager = CompositionManager(
         repository,

@@ -75,6 +75,7 @@ async def build_generator(settings: GeneratorSettings) -> Generator:
         owner=process_owner_id(),
         ttl_s=settings.lease_ttl_s,
         write=repo.write_transaction,
+        exclusive=database.dialect.name == "sqlite",
     )
     engine = JobEngine(deps, Broadcaster[pb.Job](), leases)
     listener = _listener(database, repo, engine)
