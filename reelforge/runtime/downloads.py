@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import random
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import aiohttp
+from aiohappyeyeballs import AddrInfoType
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from reelforge.runtime.net_guard import BlockedURL, IPNetwork, check_ip, check_url_literal
+from reelforge.runtime.net_guard import (
+    BlockedURL,
+    IPNetwork,
+    address_of,
+    check_ip,
+    check_url_literal,
+)
 
 _LOGGER = logging.getLogger(__name__)
 _MAX_REDIRECTS = 5
@@ -42,16 +48,39 @@ class GuardedResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
         for result in results:
-            check_ip(ipaddress.ip_address(result["host"]), self._allow)
+            check_ip(address_of((result["host"],)), self._allow)
         return results
 
     async def close(self) -> None:
         await self._inner.close()
 
 
+def guarded_socket_factory(allow: Sequence[IPNetwork]) -> Callable[[AddrInfoType], socket.socket]:
+    """Creates each socket only for an allowed address: the last check, on what is connected to.
+
+    aiohttp skips the resolver for hosts that are IP literals (including ones it normalised from
+    Unicode digits), so the resolver alone cannot see every address.
+    """
+    allowed = list(allow)
+
+    def create(addr_info: AddrInfoType) -> socket.socket:
+        family, type_, proto, _, sockaddr = addr_info
+        check_ip(address_of(sockaddr), allowed)
+        return socket.socket(family=family, type=type_, proto=proto)
+
+    return create
+
+
 def guarded_session(allow: Sequence[IPNetwork], timeout_s: float = 60.0) -> aiohttp.ClientSession:
     """A client session whose every connection passes the SSRF guard."""
-    connector = aiohttp.TCPConnector(resolver=GuardedResolver(allow), limit=32)
+    connector = aiohttp.TCPConnector(
+        resolver=GuardedResolver(allow),
+        socket_factory=guarded_socket_factory(allow),
+        # One address at a time: with happy eyeballs a refusal raised while creating a socket
+        # would be swallowed as a failed attempt instead of reaching the caller as BlockedURL.
+        happy_eyeballs_delay=None,
+        limit=32,
+    )
     return aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(total=timeout_s, sock_connect=10)
     )

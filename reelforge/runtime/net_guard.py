@@ -1,7 +1,10 @@
 """SSRF guard: refuse URLs that reach loopback, private, link-local or metadata addresses.
 
 Checked on the URL's literal host, again after DNS resolution (a public name can
-resolve to a private address) and on every redirect hop (see ``downloads``).
+resolve to a private address), on the address each socket actually connects to, and on
+every redirect hop (see ``downloads``). The host is read the way the HTTP client reads it
+(yarl: IDNA with UTS-46 mapping), so `１２７.０.０.１`, `127。0。0。1` or `①②⑦.0.0.1`
+are the loopback address they become, not "names".
 An allow-list of networks (settings) opens specific ranges, e.g. a local fake in tests.
 """
 
@@ -11,7 +14,9 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from typing import Any
+
+from yarl import URL
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -53,22 +58,26 @@ def check_ip(ip: IPAddress, allow: Sequence[IPNetwork]) -> None:
 
 
 def split_url(url: str) -> tuple[str, int]:
-    """Host and port of an http(s) URL; BlockedURL for any other shape."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BlockedURL("must be an http(s) URL with a host")
+    """Host (as the HTTP client will connect to it) and port of an http(s) URL.
+
+    BlockedURL for any other shape. The host is yarl's ``raw_host``: the IDNA/UTS-46-normalised
+    ASCII form aiohttp resolves or connects to, so the check and the connection see one host.
+    """
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise BlockedURL("has an invalid port") from None
-    return parts.hostname, port
+        parts = URL(url)
+        host, port = parts.raw_host, parts.port
+    except (ValueError, UnicodeError):  # bad port, bad IDNA label, bad bracketed address
+        raise BlockedURL("has an invalid host or port") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise BlockedURL("must be an http(s) URL with a host")
+    return host, port or (443 if parts.scheme == "https" else 80)
 
 
 def check_url_literal(url: str, allow: Sequence[IPNetwork]) -> None:
     """Checks what can be checked without DNS: scheme, host, and an IP-literal host."""
     host, _ = split_url(url)
     try:
-        ip = ipaddress.ip_address(host)
+        ip = ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 zone id is not the address
     except ValueError:
         if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
             ".localhost"
@@ -87,7 +96,12 @@ async def resolve_checked(url: str, allow: Sequence[IPNetwork]) -> list[IPAddres
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise BlockedURL(f"host {host!r} does not resolve: {error.strerror}") from None
-    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    addresses = [address_of(info[4]) for info in infos]
     for ip in addresses:
         check_ip(ip, allow)
     return addresses
+
+
+def address_of(sockaddr: tuple[Any, ...]) -> IPAddress:
+    """The IP address of a socket address (an IPv6 one may carry a ``%zone``)."""
+    return ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])

@@ -145,6 +145,10 @@ def _literal_urls(traps: dict[str, TrapServer], name: str) -> list[str]:
         f"http://[::ffff:127.0.0.2]:{v4b}/media/{name}",  # IPv4-mapped IPv6
         f"http://0.0.0.0:{v4}/media/{name}",  # "this host" reaches loopback on Linux
         f"http://localhost:{v4}/media/{name}",
+        # Unicode digits and full stops that the HTTP client normalises to 127.0.0.1.
+        f"http://１２７.０.０.１:{v4}/media/{name}",
+        f"http://127。0。0。1:{v4}/media/{name}",
+        f"http://①②⑦.0.0.1:{v4}/media/{name}",
         "http://10.1.2.3/x",
         "http://172.16.0.1/x",
         "http://192.168.1.1/x",
@@ -166,7 +170,13 @@ def _indirect_urls(traps: dict[str, TrapServer], name: str) -> list[str]:
         redirect + f"{traps['v6'].base}/media/{name}",
         redirect + f"http://{hostname}:{traps['v4'].port}/media/{name}",
         redirect + "http://169.254.169.254/latest/meta-data/",
+        redirect + f"http://１２７.０.０.１:{traps['v4'].port}/media/{name}",
     ]
+
+
+# The guard's own refusal ("address 127.0.0.1 is not allowed (private, loopback, …)"); a bare
+# "refused" would also match aiohttp's "Connection refused" from a trap that was not listening.
+GUARD_REFUSAL = "is not allowed (private, loopback"
 
 
 def _private_hits(traps: dict[str, TrapServer]) -> int:
@@ -213,7 +223,7 @@ async def test_generator_refuses_private_image_urls(
     *blocked, control = done.items
     for item, url in zip(blocked, indirect, strict=True):
         assert item.state == pb.ITEM_STATE_FAILED, url
-        assert "not allowed" in item.error or "refused" in item.error, (url, item.error)
+        assert GUARD_REFUSAL in item.error, (url, item.error)
     assert control.state == pb.ITEM_STATE_SUCCEEDED, control.error  # the guard is not just "no"
     assert _private_hits(traps) == 0, {k: dict(t.hits) for k, t in traps.items()}
     assert traps["allowed"].hits["/redirect"] >= len(indirect) - 1
@@ -254,9 +264,10 @@ async def test_composer_refuses_private_clip_urls(
                 assert final.state == cpb.COMPOSITION_STATE_COMPLETED, final.error
             else:
                 assert final.state == cpb.COMPOSITION_STATE_FAILED, url
-                assert "clips[0]" in final.error and (
-                    "not allowed" in final.error or "refused" in final.error
-                ), (url, final.error)
+                assert "clips[0]" in final.error and GUARD_REFUSAL in final.error, (
+                    url,
+                    final.error,
+                )
     assert _private_hits(traps) == 0, {k: dict(t.hits) for k, t in traps.items()}
 
 

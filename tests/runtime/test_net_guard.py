@@ -112,3 +112,71 @@ async def test_download_retries_limits_and_redirect_checks(tmp_path: Path) -> No
                 await download(session, by_name, dest, max_bytes=100)
     finally:
         await runner.cleanup()
+
+
+# Hosts the HTTP client (yarl's IDNA/UTS-46 mapping) turns into 127.0.0.1 although they are
+# not ASCII IP literals: full-width digits, ideographic full stops, circled digits.
+UNICODE_LOOPBACKS = [
+    "１２７.０.０.１",
+    "127。0。0。1",
+    "①②⑦.0.0.1",
+    "１２７．０．０．１",
+    "ｌｏｃａｌｈｏｓｔ",
+]
+
+
+@pytest.mark.parametrize("host", UNICODE_LOOPBACKS)
+def test_unicode_spellings_of_loopback_are_refused(host: str) -> None:
+    with pytest.raises(BlockedURL, match="not allowed"):
+        check_url_literal(f"http://{host}:8080/x", [])
+
+
+async def test_unicode_hosts_never_reach_a_loopback_server(tmp_path: Path) -> None:
+    hits: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(body=b"secret")
+
+    async def bounce(request: web.Request) -> web.Response:
+        raise web.HTTPFound(request.query["to"])
+
+    app = web.Application()
+    app.router.add_get("/secret", record)
+    app.router.add_get("/bounce", bounce)
+    runner, port = await _serve(app)
+    dest = tmp_path / "out"
+    try:
+        async with guarded_session([]) as session:
+            for host in UNICODE_LOOPBACKS:
+                with pytest.raises(DownloadError, match=r"refused.*not allowed"):
+                    await download(session, f"http://{host}:{port}/secret", dest, max_bytes=100)
+        # A redirect to a Unicode spelling, from a server the allow-list opens on purpose.
+        allow = parse_networks(["127.0.0.2/32"])
+        bounce_url = f"http://127.0.0.2:{port}/bounce?to=http://１２７.０.０.１:{port}/secret"
+        second = web.TCPSite(runner, "127.0.0.2", port)
+        await second.start()
+        async with guarded_session(allow) as session:
+            with pytest.raises(DownloadError, match=r"refused.*not allowed"):
+                await download(session, bounce_url, dest, max_bytes=100, allow=allow)
+    finally:
+        await runner.cleanup()
+    assert hits == []
+
+
+async def test_the_connected_address_itself_is_checked() -> None:
+    """The session refuses a private address even when no literal check ran before it."""
+
+    async def reached(request: web.Request) -> web.Response:
+        return web.Response(text="reached")
+
+    app = web.Application()
+    app.router.add_get("/", reached)
+    runner, port = await _serve(app)
+    try:
+        async with guarded_session([]) as session:
+            with pytest.raises(BlockedURL, match="not allowed"):
+                async with session.get(f"http://127.0.0.1:{port}/"):
+                    pass
+    finally:
+        await runner.cleanup()
