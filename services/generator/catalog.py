@@ -67,6 +67,21 @@ REPLICATE_CLIP_MODELS: dict[str, ClipModel] = {
 }
 REPLICATE_MUSIC_MODELS = ("meta/musicgen",)
 
+# Models Replicate runs by name ("official" models: POST /v1/models/{owner}/{name}/predictions).
+# Replicate refuses that for every other model: those are created by a version id, either
+# pinned in the reference ("owner/name:<id>", from a request or a REPLICATE_*MODEL setting)
+# or the model's latest version, looked up once per process.
+OFFICIAL_MODELS = frozenset(
+    {
+        "black-forest-labs/flux-schnell",
+        "google/nano-banana",
+        "bytedance/seedance-1-lite",
+        "bytedance/seedance-1-pro-fast",
+        "bytedance/seedance-1-pro",
+        "minimax/hailuo-02",
+    }
+)
+
 _TIER_DEFAULTS: dict[tuple[Kind, int], str] = {
     (Kind.IMAGES, common_pb2.TIER_DRAFT): "black-forest-labs/flux-schnell",
     (Kind.IMAGES, common_pb2.TIER_PRODUCTION): "google/nano-banana",
@@ -80,6 +95,11 @@ _TIER_DEFAULTS: dict[tuple[Kind, int], str] = {
 def base_model(ref: str) -> str:
     """ "owner/name" of a model reference, without a pinned ":version"."""
     return ref.split(":", 1)[0]
+
+
+def needs_version(ref: str) -> bool:
+    """Whether a create must name a version: not pinned, and not an official model."""
+    return ":" not in ref and base_model(ref) not in OFFICIAL_MODELS
 
 
 def known_models(kind: Kind) -> tuple[str, ...]:

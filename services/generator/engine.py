@@ -14,7 +14,7 @@ from reelforge.runtime.errors import FailedPrecondition, NotFound
 from reelforge.runtime.events import Broadcaster
 from reelforge.runtime.leases import LeaseKeeper, Leases
 from reelforge.v1 import generator_pb2 as pb
-from services.generator.item_runner import ItemRunner, RunnerDeps
+from services.generator.item_runner import ItemRunner, RunnerDeps, item_tag
 from services.generator.providers.base import Prediction
 from services.generator.publisher import SnapshotPublisher
 from services.generator.records import TERMINAL_JOB_STATES, ItemRecord, JobRecord
@@ -100,9 +100,18 @@ class JobEngine:
         """A webhook's snapshot wakes the item waiting on it (idempotent: runners decide once)."""
         watched_here = self._deps.watches.watching(prediction.id)
         self._deps.watches.push(prediction)
-        if not watched_here:
-            # Its item may run on another replica: that one polls the prediction now.
-            await self._repo.wake_elsewhere(prediction.id)
+        if watched_here:
+            return
+        # Nobody here waits on this id: maybe its create answer was lost. The item id in the
+        # webhook URL names the owner; if that item is still submitting here, it adopts it.
+        owner = self._runners.get(item_tag(prediction.webhook))
+        if owner is not None and owner[0].adopt(prediction):
+            _LOGGER.info(
+                "item %s adopts prediction %s from its webhook", owner[0].item.id, prediction.id
+            )
+            return
+        # Its item may run on another replica: that one polls the prediction now.
+        await self._repo.wake_elsewhere(prediction.id)
 
     @contextlib.contextmanager
     def subscribe(self, job_id: str) -> Iterator[AsyncIterator[pb.Job]]:

@@ -86,6 +86,12 @@ class GroupCommit:
             try:
                 results = await self._run(batch)
             except Exception as error:
+                if len(batch) > 1:
+                    # One bad write (e.g. a prediction id another item owns) must not fail the
+                    # others batched with it: apply them one by one, each getting its own answer.
+                    for write in batch:
+                        await self._run_alone(write)
+                    continue
                 for write in batch:
                     if not write.done.done():
                         write.done.set_exception(error)
@@ -93,6 +99,16 @@ class GroupCommit:
             for write, ok in zip(batch, results, strict=True):
                 if not write.done.done():
                     write.done.set_result(ok)
+
+    async def _run_alone(self, write: _Write) -> None:
+        try:
+            (ok,) = await self._run([write])
+        except Exception as error:
+            if not write.done.done():
+                write.done.set_exception(error)
+            return
+        if not write.done.done():
+            write.done.set_result(ok)
 
     async def _run(self, batch: list[_Write]) -> list[bool]:
         items = [w for w in batch if isinstance(w, ItemWrite)]

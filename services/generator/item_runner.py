@@ -8,15 +8,20 @@ import logging
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy.exc import IntegrityError
 
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.runtime.leases import LeaseLost
 from reelforge.v1 import generator_pb2 as pb
 from services.generator import pricing
-from services.generator.backoff import poll_intervals, retry_delay
+from services.generator.backoff import RetryBudget, poll_intervals
+from services.generator.catalog import base_model
+from services.generator.keyed_locks import KeyedLocks
 from services.generator.limits import ConcurrencyLimits, RateLimiter
 from services.generator.outputs import OutputError, OutputFetcher
 from services.generator.prediction_watch import PredictionWatches
@@ -26,6 +31,7 @@ from services.generator.providers.base import (
     PredictionStatus,
     ProviderError,
     RemoteProvider,
+    one_line,
 )
 from services.generator.records import ItemRecord
 from services.generator.repository import Repository
@@ -54,6 +60,8 @@ class RunnerDeps:
     owner: str = ""  # this process's lease owner id; runners' writes are fenced by it
     # Whether this process's leases still hold for the given seconds (checked before each create).
     lease_safe: Callable[[float], bool] = lambda _margin_s: True
+    # Held per model input while a create is sent and stored, or a lost one looked for.
+    submissions: KeyedLocks = field(default_factory=KeyedLocks)
 
 
 class ItemRunner:
@@ -65,6 +73,8 @@ class ItemRunner:
         self._settings = deps.settings
         self.phase = "queued"  # queued | submitting | waiting | downloading | local
         self.cancel_requested = False
+        self._offered: asyncio.Future[Prediction] | None = None  # see adopt()
+        self._adopted: Prediction | None = None  # adopted during a reconciliation pause
 
     async def run(self) -> None:
         try:
@@ -161,22 +171,50 @@ class ItemRunner:
         try:
             if item.prediction_id:
                 # Resumed after a restart: look the prediction up, never create it again.
-                return await self._with_retries(lambda: self._remote.get(item.prediction_id))
-            if item.state == pb.ITEM_STATE_SUBMITTING:
-                # Died between "create sent" and "id stored": find it before any new create.
-                found = await self._reconcile()
-                if found is not None:
-                    return found
-            return await self._create()
+                return await self._resume(item.prediction_id)
+            return await self._submit()
         except ProviderError as error:
             await self._fail(str(error))
             return None
 
-    async def _create(self) -> Prediction | None:
+    async def _resume(self, prediction_id: str) -> Prediction:
+        """The stored prediction's state; during an outage, wait for it as polling would.
+
+        A paid prediction keeps running while Replicate's API is unreachable: failing the
+        item would throw its output away. The wait polls under the usual back-off until
+        the item's deadline.
+        """
+        try:
+            return await self._with_retries(lambda: self._remote.get(prediction_id))
+        except ProviderError as error:
+            if not error.retryable:
+                raise
+            _LOGGER.warning(
+                "item %s: cannot look %s up yet (%s)", self.item.id, prediction_id, error
+            )
+            return Prediction(
+                id=prediction_id,
+                model=self.item.model,
+                status=PredictionStatus.RUNNING,
+                provider_status="unknown",
+            )
+
+    async def _submit(self) -> Prediction | None:
+        """Creates the prediction (once), or finds the one a lost create answer started."""
         item = self.item
-        for attempt in range(self._settings.retry_max_attempts):
-            # The attempt is durable before the create is sent, so a crash leaves a trace to reconcile.
+        if item.state == pb.ITEM_STATE_SUBMITTING:
+            # Died between "create sent" and "id stored": find it before any new create.
+            async with self._deps.submissions.hold(item.cache_key):
+                found = await self._reconcile()
+            if found is not None or self._stopped:
+                return found
+        budget = RetryBudget(self._settings, item.deadline_at)
+        while True:
             now = time.time()
+            if item.deadline_at and now >= item.deadline_at:
+                await self._fail(self._deadline_text("no prediction could be started"))
+                return None
+            # The attempt is durable before the create is sent, so a crash leaves a trace to reconcile.
             deadline = item.deadline_at or now + self._settings.item_deadline_s
             if not await self._update(
                 state=pb.ITEM_STATE_SUBMITTING,
@@ -190,31 +228,109 @@ class ItemRunner:
             # so no other replica can be reconciling (and re-creating) this item meanwhile.
             if not self._deps.lease_safe(self._settings.lease_ttl_s / 3):
                 raise LeaseLost(item.id)
-            try:
-                prediction = await self._remote.create(
-                    model=item.model, model_input=item.input, webhook=self._webhook_url()
-                )
-            except ProviderError as error:
-                if error.outcome_unknown and (found := await self._reconcile()) is not None:
-                    return found
-                if not error.retryable or attempt + 1 == self._settings.retry_max_attempts:
-                    await self._fail(str(error))
-                    return None
-                delay = retry_delay(attempt, self._settings, error.retry_after_s)
-                _LOGGER.info(
-                    "create of item %s failed (%s); retrying in %.2f s", item.id, error, delay
-                )
-                await asyncio.sleep(delay)
-                continue
-            return await self._store_prediction(prediction)
-        return None
+            async with self._deps.submissions.hold(item.cache_key):
+                try:
+                    return await self._create_once()
+                except ProviderError as error:
+                    failure = error
+            delay = budget.next_delay(failure)
+            if delay is None:
+                await self._fail(str(failure))
+                return None
+            _LOGGER.info(
+                "create of item %s failed (%s); retrying in %.2f s", item.id, failure, delay
+            )
+            if (adopted := await self._pause(delay)) is not None:
+                return await self._store_or_find(adopted)
+            if self._stopped:
+                return None
+
+    async def _create_once(self) -> Prediction | None:
+        """One create, bounded by the item's deadline; a lost answer is looked for, not resent.
+
+        Raises ProviderError when trying again may help (nothing was created, or it could
+        not be found).
+        """
+        item = self.item
+        remaining = item.deadline_at - time.time()
+        try:
+            prediction = await self._create_or_adopt(remaining)
+        except ProviderError as error:
+            if not error.outcome_unknown:
+                raise
+            _LOGGER.info("item %s: create answer lost (%s); looking for it", item.id, error)
+            found = await self._reconcile()
+            if found is not None or self._stopped:
+                return found
+            raise
+        return await self._store_or_find(prediction)
+
+    async def _create_or_adopt(self, remaining_s: float) -> Prediction:
+        """The create's answer, or the prediction a webhook tagged with this item brings first."""
+        create = asyncio.ensure_future(
+            self._remote.create(
+                model=self.item.model,
+                model_input=self.item.input,
+                webhook=self._webhook_url(),
+                # Replicate aborts it (unpaid) if it has not started by our deadline.
+                cancel_after_s=remaining_s,
+            )
+        )
+        adopted = self._adoption()
+        try:
+            async with asyncio.timeout(max(remaining_s, 0.001)):
+                await asyncio.wait({create, adopted}, return_when=asyncio.FIRST_COMPLETED)
+        except TimeoutError:
+            raise ProviderError(
+                self._deadline_text("Replicate did not answer the create"),
+                retryable=False,
+                outcome_unknown=True,
+            ) from None
+        finally:
+            if not create.done():
+                create.cancel()
+        if create.done() and not create.cancelled() and create.exception() is None:
+            return create.result()
+        if (taken := self._take_adopted()) is not None:
+            return taken
+        return create.result()  # raises the create's ProviderError
 
     async def _reconcile(self) -> Prediction | None:
-        """Looks for a prediction this item created although the answer never arrived."""
+        """Looks for a prediction this item created although the answer never arrived.
+
+        Replicate's list shows a new prediction only after a while, so it is read again
+        until LIST_CONSISTENCY_S after the create was sent (or the deadline); a webhook
+        tagged with this item's id ends the search at once.
+        """
         item = self.item
         since = item.submit_started_at - _CLOCK_SKEW_S
+        look_until = min(
+            item.submit_started_at + self._settings.list_consistency_s,
+            item.deadline_at or float("inf"),
+        )
+        intervals = poll_intervals(self._settings)
+        while True:
+            found, self._adopted = self._adopted, None
+            if found is None:
+                found = await self._find_created(since)
+            if found is not None:
+                _LOGGER.info(
+                    "item %s: found prediction %s created by a lost answer", item.id, found.id
+                )
+                try:
+                    return await self._store_prediction(found)
+                except _OwnedElsewhere:
+                    continue  # another item took it meanwhile (it is excluded on the next look)
+            remaining = look_until - time.time()
+            if remaining <= 0 or self._stopped:
+                return None
+            if (adopted := await self._pause(min(next(intervals), remaining))) is not None:
+                self._adopted = adopted
+
+    async def _find_created(self, since: float) -> Prediction | None:
+        item = self.item
         claimed = await self._deps.repo.prediction_ids_since(since - 3600)
-        found = await self._with_retries(
+        return await self._with_retries(
             lambda: self._remote.find_created(
                 model=item.model,
                 model_input=item.input,
@@ -223,16 +339,39 @@ class ItemRunner:
                 exclude=claimed,
             )
         )
-        if found is None:
-            return None
-        _LOGGER.info("item %s: found prediction %s created by a lost answer", item.id, found.id)
-        return await self._store_prediction(found)
+
+    async def _store_or_find(self, prediction: Prediction) -> Prediction | None:
+        """Stores our prediction's id; if another item holds it, ours is the one it lost: find it."""
+        try:
+            return await self._store_prediction(prediction)
+        except _OwnedElsewhere:
+            _LOGGER.warning(
+                "item %s: prediction %s is held by another item; looking for the one it lost",
+                self.item.id,
+                prediction.id,
+            )
+        found = await self._reconcile()
+        if found is None and not self._stopped:
+            raise ProviderError(
+                f"prediction {prediction.id} was taken by another item with the same input",
+                retryable=True,
+            )
+        return found
 
     async def _store_prediction(self, prediction: Prediction) -> Prediction | None:
-        if await self._update(state=pb.ITEM_STATE_RUNNING, prediction_id=prediction.id):
+        """Raises _OwnedElsewhere when another item already holds this prediction id."""
+        holder = await self._deps.repo.item_by_prediction(prediction.id)
+        if holder is not None and holder.id != self.item.id:
+            raise _OwnedElsewhere(prediction.id)
+        try:
+            stored = await self._update(state=pb.ITEM_STATE_RUNNING, prediction_id=prediction.id)
+        except IntegrityError:
+            raise _OwnedElsewhere(prediction.id) from None  # taken between the read and the write
+        if stored:
             return prediction
         # Canceled while the create was in flight: keep the id on record and stop paying for it.
-        await self._update(only_if_active=False, prediction_id=prediction.id)
+        with contextlib.suppress(IntegrityError):
+            await self._update(only_if_active=False, prediction_id=prediction.id)
         await self._cancel_remote(prediction.id)
         return None
 
@@ -245,11 +384,7 @@ class ItemRunner:
             while not prediction.status.terminal:
                 remaining = item.deadline_at - time.time()
                 if remaining <= 0:
-                    await self._cancel_remote(prediction.id)
-                    await self._fail(
-                        f"no result within {self._settings.item_deadline_s:g} s; prediction canceled"
-                    )
-                    return None
+                    return await self._past_deadline(prediction)
                 pause = (
                     self._settings.webhook_safety_poll_s
                     if self._settings.webhooks_enabled
@@ -259,12 +394,33 @@ class ItemRunner:
                 if self.cancel_requested:
                     await self._cancel_remote(prediction.id)
                     return None
-                prediction = pushed or await self._poll(prediction)
+                try:
+                    prediction = pushed or await self._poll(prediction)
+                except ProviderError as error:
+                    await self._give_up(prediction.id, str(error))
+                    return None
         finally:
             self._deps.watches.close(prediction.id)
         return prediction
 
+    async def _past_deadline(self, prediction: Prediction) -> Prediction | None:
+        """At the deadline: one last look (a finished, paid output is kept), else cancel."""
+        with contextlib.suppress(ProviderError):
+            latest = await self._remote.get(prediction.id)
+            if latest.status.terminal:
+                return latest
+        await self._cancel_remote(prediction.id)
+        await self._fail(self._deadline_text("no result") + "; prediction canceled")
+        return None
+
+    async def _give_up(self, prediction_id: str, error: str) -> None:
+        """A refusal while waiting (token revoked, prediction gone): say so, stop paying if we can."""
+        canceled = await self._cancel_remote(prediction_id)
+        outcome = "canceled" if canceled else "could not be canceled and may still be running"
+        await self._fail(f"{error}; prediction {prediction_id} {outcome}")
+
     async def _poll(self, prediction: Prediction) -> Prediction:
+        """The latest state; network errors, 429 and 5xx are waited out (the deadline bounds them)."""
         try:
             return await self._remote.get(prediction.id)
         except ProviderError as error:
@@ -276,10 +432,19 @@ class ItemRunner:
     async def _finish(self, prediction: Prediction) -> None:
         item = self.item
         if prediction.status is PredictionStatus.FAILED:
-            await self._fail(prediction.error or f"prediction {prediction.provider_status}")
+            await self._fail(
+                one_line(prediction.error or f"prediction {prediction.provider_status}")
+            )
             return
         if prediction.status is PredictionStatus.CANCELED:
-            await self._update(state=pb.ITEM_STATE_CANCELED, error="canceled at the provider")
+            # Not by request (that path never gets here): Replicate, its dashboard or a
+            # Cancel-After deadline ended it. The item failed; RetryJob can run it again.
+            await self._fail(
+                one_line(
+                    f"Replicate canceled prediction {prediction.id}"
+                    + (f": {prediction.error}" if prediction.error else " (not requested here)")
+                )
+            )
             return
         self.phase = "downloading"
         # DOWNLOADING is written while the download runs, not before it: a crash before the
@@ -304,6 +469,47 @@ class ItemRunner:
         )
         await self._update(state=pb.ITEM_STATE_SUCCEEDED, outputs=outputs, actual_cost_micros=cost)
 
+    # ---- adoption: a webhook tagged with this item brings the prediction a lost answer started --
+
+    def adopt(self, prediction: Prediction) -> bool:
+        """Offers a prediction whose webhook URL names this item; True when it is taken."""
+        if self.phase != "submitting" or self.item.prediction_id:
+            return False
+        if base_model(prediction.model) != base_model(self.item.model):
+            return False
+        future = self._adoption()
+        if not future.done():
+            future.set_result(prediction)
+        return True
+
+    def _adoption(self) -> asyncio.Future[Prediction]:
+        if self._offered is None:
+            self._offered = asyncio.get_running_loop().create_future()
+        return self._offered
+
+    async def _pause(self, seconds: float) -> Prediction | None:
+        """Sleeps, unless a tagged webhook brings this item's prediction first (then returns it)."""
+        adopted = self._adoption()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await asyncio.shield(adopted)
+        return self._take_adopted()
+
+    def _take_adopted(self) -> Prediction | None:
+        """The prediction a webhook offered, once (a later offer starts afresh)."""
+        offered = self._offered
+        if offered is None or not offered.done():
+            return None
+        self._offered = None
+        return offered.result()
+
+    @property
+    def _stopped(self) -> bool:
+        return self.cancel_requested
+
+    def _deadline_text(self, what: str) -> str:
+        return f"{what} within {self._settings.item_deadline_s:g} s"
+
     # ---- provider helpers -----------------------------------------------------------------
 
     @property
@@ -318,19 +524,32 @@ class ItemRunner:
         # The item id in the URL tags the prediction, so a lost create can be matched later.
         return f"{self._settings.public_url}/api/webhooks/replicate?item={self.item.id}"
 
-    async def _cancel_remote(self, prediction_id: str) -> None:
+    async def _cancel_remote(self, prediction_id: str) -> bool:
         try:
             await self._with_retries(lambda: self._remote.cancel(prediction_id))
         except ProviderError as error:
             _LOGGER.warning("could not cancel prediction %s: %s", prediction_id, error)
+            return False
+        return True
 
     async def _with_retries(self, call: Callable[[], Awaitable[_T]]) -> _T:
         """Idempotent calls (get, cancel, list) retried on network errors, 429 and 5xx."""
-        for attempt in range(self._settings.retry_max_attempts):
+        budget = RetryBudget(self._settings, self.item.deadline_at)
+        while True:
             try:
                 return await call()
             except ProviderError as error:
-                if not error.retryable or attempt + 1 == self._settings.retry_max_attempts:
+                delay = budget.next_delay(error)
+                if delay is None:
                     raise
-                await asyncio.sleep(retry_delay(attempt, self._settings, error.retry_after_s))
-        raise AssertionError("unreachable")
+                await asyncio.sleep(delay)
+
+
+def item_tag(webhook_url: str) -> str:
+    """The item id a prediction's webhook URL names (``?item=<id>``), or ""."""
+    values = parse_qs(urlsplit(webhook_url).query).get("item", [])
+    return values[0] if values else ""
+
+
+class _OwnedElsewhere(Exception):
+    """The prediction id is already held by another item (storing it would break uniqueness)."""

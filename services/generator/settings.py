@@ -47,9 +47,16 @@ class GeneratorSettings(ServiceSettings):
     item_deadline_s: float = Field(default=600.0, gt=0)
 
     # Retries of provider calls (network errors, 429, 5xx): exponential back-off with full jitter.
+    # A 429's Retry-After (or its body's "resets in ~30s") sets the pause instead. Retries stop
+    # after RETRY_MAX_ATTEMPTS tries (rate limits excepted) or RETRY_BUDGET_S of trying,
+    # whichever comes first, and never outlast the item's deadline.
     retry_max_attempts: int = Field(default=5, ge=1, le=50)
     retry_base_s: float = Field(default=1.0, gt=0)
     retry_max_s: float = Field(default=30.0, gt=0)
+    retry_budget_s: float = Field(default=180.0, gt=0)
+    # Replicate's prediction list shows a new prediction only after a while: a create whose
+    # answer was lost is looked for this long before it is sent again (a second paid one).
+    list_consistency_s: float = Field(default=15.0, ge=0)
 
     # Offline animatic renderer: frame height per tier (width follows the aspect ratio), fps, CPU pool.
     animatic_draft_height: int = Field(default=1280, ge=16, le=4096)

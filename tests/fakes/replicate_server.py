@@ -8,6 +8,15 @@ controllable schedule, fails on demand (401, 422, 429 with or without Retry-Afte
 ``http:`` outputs it serves itself (tiny real PNG/MP4/M4A made once per machine) or
 ``data:`` URIs, posts Standard-Webhooks-signed webhooks, and counts creates.
 
+Like the real API it refuses to create a non-official model by name (422 "Invalid version
+or not permitted"; ``GET /v1/models/{owner}/{name}`` gives its latest version) and leaves
+``input`` and ``webhook`` out of list items. Stricter modes, off by default (``strict()``
+turns most on): list consistency delay, random timing with queueing and cold starts,
+requested clip duration and size honoured (tiny), expiring outputs, duplicate and
+out-of-order webhooks, a create rate limit with Replicate's 429 body, slow cancel, request
+bodies validated against the models' published input schemas, ``Cancel-After`` deadlines,
+and creates that never answer.
+
 Run it alone: ``python -m tests.fakes.replicate_server --port 8787 --latency 2``.
 """
 
@@ -90,6 +99,129 @@ def _media_kind(model: str) -> str:
 
 
 _MIME = {"png": "image/png", "mp4": "video/mp4", "m4a": "audio/mp4"}
+# Pixels of the long side of an honoured clip: the shape follows the request, the size stays tiny.
+_TINY_LONG_SIDE = 32
+_ASPECTS = {"9:16": (9, 16), "16:9": (16, 9), "1:1": (1, 1)}
+
+
+def sized_clip(root: Path, duration_s: int, aspect: str) -> Path:
+    """A tiny MP4 of the requested duration and aspect (made once per shape, reused)."""
+    w_part, h_part = _ASPECTS.get(aspect, (9, 16))
+    scale = _TINY_LONG_SIDE / max(w_part, h_part)
+    width, height = (max(2, round(v * scale / 2) * 2) for v in (w_part, h_part))
+    dest = root / f"clip-{width}x{height}-{duration_s}s.mp4"
+    if not dest.exists():
+        staging = Path(tempfile.mkdtemp(dir=root)) / dest.name
+        _ffmpeg("-f", "lavfi", "-i", f"color=c=0x2850c8:s={width}x{height}:r=4:d={duration_s}",
+                "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast", dest=staging)  # fmt: skip
+        os.replace(staging, dest)
+        with contextlib.suppress(OSError):
+            staging.parent.rmdir()
+    return dest
+
+
+# ---- published input schemas (the parts our models use) --------------------------------------
+
+_STR, _INT, _NUM, _BOOL, _LIST = str, int, float, bool, list
+_SEEDANCE: dict[str, Any] = {
+    "prompt": _STR, "image": _STR, "duration": (2, 12), "resolution": ("480p", "720p", "1080p"),
+    "aspect_ratio": ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "9:21"), "fps": (24, 24),
+    "camera_fixed": _BOOL, "seed": _INT, "last_frame_image": _STR,
+}  # fmt: skip
+INPUT_SCHEMAS: dict[str, dict[str, Any]] = {
+    "bytedance/seedance-1-lite": _SEEDANCE,
+    "bytedance/seedance-1-pro": _SEEDANCE,
+    "bytedance/seedance-1-pro-fast": {k: v for k, v in _SEEDANCE.items() if k != "last_frame_image"},
+    "minimax/hailuo-02": {
+        "prompt": _STR, "duration": (6, 10), "resolution": ("512P", "768P", "1080P"),
+        "prompt_optimizer": _BOOL, "first_frame_image": _STR,
+    },
+    "google/nano-banana": {
+        "prompt": _STR, "image_input": _LIST, "aspect_ratio": _STR, "output_format": ("jpg", "png"),
+    },
+    "black-forest-labs/flux-schnell": {
+        "prompt": _STR, "aspect_ratio": _STR, "num_outputs": (1, 4), "output_format": ("webp", "jpg", "png"),
+        "seed": _INT, "go_fast": _BOOL, "megapixels": _STR, "output_quality": _INT,
+    },
+    "stability-ai/sdxl": {
+        "prompt": _STR, "negative_prompt": _STR, "width": _INT, "height": _INT, "seed": _INT,
+        "num_outputs": (1, 4), "num_inference_steps": _INT, "guidance_scale": _NUM,
+    },
+    "meta/musicgen": {
+        "prompt": _STR, "duration": _INT, "seed": _INT, "input_audio": _STR,
+        "model_version": ("stereo-melody-large", "stereo-large", "melody-large", "large"),
+        "output_format": ("wav", "mp3"), "normalization_strategy": ("loudness", "clip", "peak", "rms"),
+    },
+}  # fmt: skip
+REQUIRED_INPUTS = {"prompt"}
+OFFICIAL_MODELS = frozenset(INPUT_SCHEMAS) - {"stability-ai/sdxl", "meta/musicgen"}
+_BODY_FIELDS = {"input", "webhook", "webhook_events_filter", "stream"}
+_WEBHOOK_EVENTS = {"start", "output", "logs", "completed"}
+NOT_PERMITTED = (
+    "The specified version does not exist (or perhaps you don't have permission to use it?)"
+)
+
+
+def _type_ok(value: Any, rule: Any) -> bool:
+    if rule is bool:
+        return isinstance(value, bool)
+    if rule is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if rule is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(rule, type):
+        return isinstance(value, rule)
+    if isinstance(rule, tuple) and len(rule) == 2 and all(type(v) is int for v in rule):
+        low, high = rule
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    return value in rule
+
+
+def validation_errors(model: str, body: dict[str, Any], *, versioned: bool) -> list[dict[str, str]]:
+    """Replicate's ``invalid_fields`` for a create body (unknown fields, wrong types, ranges)."""
+    allowed = _BODY_FIELDS | ({"version"} if versioned else set())
+    problems = [
+        {"type": "additional_property_not_allowed", "field": key,
+         "description": f"Additional property {key} is not allowed"}
+        for key in sorted(set(body) - allowed)
+    ]  # fmt: skip
+    events = body.get("webhook_events_filter")
+    if events is not None and (
+        not isinstance(events, list) or not set(map(str, events)) <= _WEBHOOK_EVENTS
+    ):
+        problems.append({"type": "enum", "field": "webhook_events_filter",
+                         "description": "must be a subset of start, output, logs, completed"})  # fmt: skip
+    if "webhook" in body and not isinstance(body["webhook"], str):
+        problems.append(
+            {"type": "invalid_type", "field": "webhook", "description": "must be a string"}
+        )
+    model_input = body.get("input")
+    schema = INPUT_SCHEMAS.get(model)
+    if not isinstance(model_input, dict) or schema is None:
+        return problems
+    for key in sorted(REQUIRED_INPUTS - set(model_input)):
+        problems.append(
+            {"type": "required", "field": f"input.{key}", "description": f"{key} is required"}
+        )
+    for key, value in sorted(model_input.items()):
+        rule = schema.get(key)
+        if rule is None:
+            problems.append({"type": "additional_property_not_allowed", "field": f"input.{key}",
+                             "description": f"Additional property {key} is not allowed"})  # fmt: skip
+        elif not _type_ok(value, rule):
+            problems.append({"type": "invalid", "field": f"input.{key}",
+                             "description": f"{key}: {value!r} does not match the schema"})  # fmt: skip
+    return problems
+
+
+def _cancel_after_s(header: str) -> float | None:
+    """``Cancel-After`` in Replicate's duration form (``30s``, ``5m``, ``1h30m``); None if absent."""
+    if not header:
+        return None
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|m|s)", header.strip())
+    if not parts or "".join(n + u for n, u in parts) != header.strip():
+        raise ValueError(header)
+    return sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
 
 
 # ---- state -----------------------------------------------------------------------------------
@@ -149,6 +281,30 @@ class Ending:
     error: str = CONTENT_POLICY_ERROR
 
 
+@dataclass
+class Timing:
+    """Random timings (seeded): queueing behind ``max_running``, cold starts, latency spread."""
+
+    seed: int = 0
+    spread: float = 0.5  # processing takes latency × uniform(1 − spread, 1 + spread)
+    cold_start_rate: float = 0.1
+    cold_start_s: float = 2.0
+    max_running: int = 0  # 0 → unlimited; beyond it predictions wait in "starting"
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self.rng.seed(self.seed)
+
+
+@dataclass
+class WebhookChaos:
+    """Redeliveries (same webhook-id) and stale snapshots delivered after the final one."""
+
+    duplicates: int = 1  # extra deliveries of every webhook, same id
+    stale_after: bool = True  # a "processing" snapshot arrives after the terminal one
+    delay_s: float = 0.05
+
+
 def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
@@ -172,23 +328,27 @@ class FakePrediction:
     predict_time: float | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    cancel_after_s: float | None = None  # the create's Cancel-After deadline
+    listed_at: float = 0.0  # when GET /v1/predictions starts showing it
+    expires_at: float | None = None  # outputs removed after this (data_removed)
 
     @property
     def terminal(self) -> bool:
         return self.status in ("succeeded", "failed", "canceled", "aborted")
 
-    def to_json(self, base_url: str) -> dict[str, Any]:
+    def to_json(self, base_url: str, *, listed: bool = False) -> dict[str, Any]:
+        removed = self.expires_at is not None and time.time() >= self.expires_at
         data: dict[str, Any] = {
             "id": self.id,
             "model": self.model,
             "version": self.version,
             "input": self.input,
-            "output": self.output,
+            "output": None if removed else self.output,
             "logs": "",
             "error": self.error,
             "status": self.status,
             "source": "api",
-            "data_removed": False,
+            "data_removed": removed,
             "created_at": _iso(self.created_at),
             "started_at": _iso(self.started_at),
             "completed_at": _iso(self.completed_at),
@@ -199,16 +359,29 @@ class FakePrediction:
             },
             "metrics": {"predict_time": self.predict_time} if self.predict_time is not None else {},
         }
+        if removed:
+            data["input"] = {}
         if self.webhook:
             data["webhook"] = self.webhook
             data["webhook_events_filter"] = self.events
+        if listed:
+            # The list answer leaves these out: a caller reads the prediction for them.
+            for key in ("input", "output", "logs", "webhook", "webhook_events_filter"):
+                data.pop(key, None)
         return data
 
 
 def _problem(
-    status: int, title: str, detail: str, headers: dict[str, str] | None = None
+    status: int,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    *,
+    invalid_fields: list[dict[str, str]] | None = None,
 ) -> web.Response:
-    body = {"title": title, "detail": detail, "status": status}
+    body: dict[str, Any] = {"title": title, "detail": detail, "status": status}
+    if invalid_fields:
+        body["invalid_fields"] = invalid_fields
     return web.json_response(
         body, status=status, headers=headers, content_type="application/problem+json"
     )
@@ -248,6 +421,24 @@ class FakeReplicate:
         self.list_page_size = list_page_size
         self.predict_time_s = predict_time_s
         self.failures: list[Failure] = []
+        # Stricter modes (see the module docstring); strict() turns most on.
+        self.list_delay_s = 0.0  # a new prediction shows in GET /v1/predictions after this
+        self.list_omits_fields = True  # list items without input/output/webhook, as Replicate
+        self.official_models_only = True  # create-by-name refused for non-official models
+        self.validate_bodies = False  # 422 with invalid_fields for bodies off the schemas
+        self.timing: Timing | None = None
+        self.honour_clip_shape = False  # clips as long and shaped as asked (tiny pixels)
+        self.output_ttl_s: float | None = None  # outputs removed (data_removed) after this
+        self.webhook_chaos: WebhookChaos | None = None
+        self.create_limit: tuple[int, float] | None = None  # (creates, per seconds) → 429
+        self.rate_limit_reset_s = 30  # what the 429 body says ("resets in ~30s")
+        self.cancel_delay_s = 0.0  # a cancel takes effect this long after it is asked
+        self.answer_creates = True  # False: creates make the prediction and never answer
+        self.create_times: list[float] = []  # when each create request arrived
+        self.version_lookups = 0
+        self._create_window: list[float] = []
+        self._running = 0
+        self._slot_freed = asyncio.Event()
         self.chaos_mode: Chaos | None = None
         self.endings: list[Ending] = []
         self.predictions: dict[str, FakePrediction] = {}
@@ -285,6 +476,16 @@ class FakeReplicate:
         self.chaos_mode = Chaos(rate, chosen, frozenset(calls), slow_s, seed)
         return self.chaos_mode
 
+    def strict(self, *, seed: int = 0) -> FakeReplicate:
+        """Most of the real API's unkindness at once (timings stay short for tests)."""
+        self.list_delay_s = max(self.list_delay_s, 1.0)
+        self.validate_bodies = True
+        self.timing = Timing(seed=seed, cold_start_s=self.latency_s)
+        self.honour_clip_shape = True
+        self.webhook_chaos = WebhookChaos()
+        self.cancel_delay_s = max(self.cancel_delay_s, 0.2)
+        return self
+
     def _draw(self, call: str) -> str | None:
         return self.chaos_mode.draw(call) if self.chaos_mode is not None else None
 
@@ -315,6 +516,7 @@ class FakeReplicate:
                 web.get("/v1/predictions/{id}", self._get),
                 web.post("/v1/predictions/{id}/cancel", self._cancel),
                 web.get("/v1/models/{owner}/{name}/versions/{version}", self._version),
+                web.get("/v1/models/{owner}/{name}", self._model),
                 web.get("/files/{name}", self._file),
                 web.get("/_fake/stats", self._stats),
                 web.post("/_fake/control", self._control),
@@ -354,30 +556,57 @@ class FakeReplicate:
         return await self._create(request, model, "hidden")
 
     async def _create_for_version(self, request: web.Request) -> web.StreamResponse:
-        body = await request.json()
+        body = await _json_body(request)
+        if body is None:
+            return _problem(400, "Bad request", "the body is not a JSON object")
         version = str(body.get("version", ""))
         model, _, version_id = version.rpartition(":")
+        if not model:
+            model = next((m for m in INPUT_SCHEMAS if _version_of(m) == version_id), "")
         return await self._create(request, model or "replicate/pinned-model", version_id, body)
 
     async def _create(
         self, request: web.Request, model: str, version: str, body: dict[str, Any] | None = None
     ) -> web.StreamResponse:
         self.create_requests += 1
+        self.create_times.append(time.time())
         if not self._authorized(request):
             return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
-        body = body if body is not None else await request.json()
+        body = body if body is not None else await _json_body(request)
+        if body is None:
+            return _problem(400, "Bad request", "the body is not a JSON object")
+        if version == "hidden" and self.official_models_only and model not in OFFICIAL_MODELS:
+            return _problem(422, "Invalid version or not permitted", NOT_PERMITTED)
         model_input = body.get("input")
         if not isinstance(model_input, dict):
             return _problem(422, "Input validation failed", "input is required")
+        if self.validate_bodies and (
+            invalid := validation_errors(model, body, versioned=version != "hidden")
+        ):
+            return _problem(422, "Input validation failed",
+                            "; ".join(p["description"] for p in invalid), invalid_fields=invalid)  # fmt: skip
+        try:
+            cancel_after = _cancel_after_s(request.headers.get("Cancel-After", ""))
+        except ValueError:
+            return _problem(
+                422, "Invalid Cancel-After", "Cancel-After must be a duration like 30s or 5m"
+            )
+        if cancel_after is not None and cancel_after < 5:
+            return _problem(422, "Invalid Cancel-After", "Cancel-After must be at least 5s")
+        if (throttled := self._throttle()) is not None:
+            return throttled
         failure = self._take_failure(str(model_input.get("prompt", "")))
         chaos = self._draw("create") if failure is None else None
         if chaos in ("429", "500"):
             failure = Failure(chaos)
         elif chaos == "lost":
             failure = Failure("lost-drop")
+        if failure is None and not self.answer_creates:
+            failure = Failure("lost-hang")
         if failure is not None and not failure.kind.startswith("lost"):
             return self._refusal(failure)
         prediction = self._new_prediction(model, version, model_input, body)
+        prediction.cancel_after_s = cancel_after
         if failure is not None:
             return await self._lose_answer(request, failure)
         if chaos == "slow":
@@ -388,6 +617,18 @@ class FakeReplicate:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(prediction.done.wait(), wait)
         return web.json_response(prediction.to_json(self.base_url), status=201)
+
+    def _throttle(self) -> web.Response | None:
+        """Replicate's create limit: the real 429 body, no Retry-After header."""
+        if self.create_limit is None:
+            return None
+        count, window = self.create_limit
+        now = time.monotonic()
+        self._create_window = [t for t in self._create_window if now - t < window]
+        if len(self._create_window) >= count:
+            return self._refusal(Failure("429"))
+        self._create_window.append(now)
+        return None
 
     def _take_failure(self, prompt: str) -> Failure | None:
         for failure in self.failures:
@@ -410,7 +651,10 @@ class FakeReplicate:
                 else None
             )
             return _problem(
-                429, "Request was throttled", "Your rate limit resets in ~30s.", headers
+                429,
+                "Request was throttled",
+                f"Request was throttled. Your rate limit resets in ~{self.rate_limit_reset_s}s.",
+                headers,
             )
         return _problem(500, "Internal Server Error", "Something went wrong")
 
@@ -439,6 +683,7 @@ class FakeReplicate:
             ),
             created_at=time.time(),
         )
+        prediction.listed_at = prediction.created_at + self.list_delay_s
         self.predictions[prediction.id] = prediction
         prediction.task = asyncio.create_task(self._advance(prediction))
         if "start" in prediction.events:
@@ -446,11 +691,42 @@ class FakeReplicate:
         return prediction
 
     async def _advance(self, prediction: FakePrediction) -> None:
-        await asyncio.sleep(self.latency_s * 0.2)
-        prediction.status = "processing"
-        prediction.started_at = time.time()
-        await asyncio.sleep(self.latency_s * 0.8)
-        self._finish(prediction)
+        deadline = prediction.cancel_after_s
+        if deadline is None:
+            await self._run(prediction)
+            return
+        try:
+            async with asyncio.timeout(deadline):
+                await self._run(prediction)
+        except TimeoutError:
+            # Replicate's deadline: aborted (not charged) in the queue, canceled once running.
+            prediction.status = "aborted" if prediction.started_at is None else "canceled"
+            prediction.completed_at = time.time()
+            prediction.done.set()
+            if "completed" in prediction.events:
+                self._send_webhook(prediction)
+
+    async def _run(self, prediction: FakePrediction) -> None:
+        timing = self.timing
+        queued = self.latency_s * 0.2
+        processing = self.latency_s * 0.8
+        if timing is not None:
+            if timing.rng.random() < timing.cold_start_rate:
+                queued += timing.cold_start_s
+            processing *= timing.rng.uniform(1 - timing.spread, 1 + timing.spread)
+        await asyncio.sleep(queued)
+        while timing is not None and timing.max_running and self._running >= timing.max_running:
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+        self._running += 1
+        try:
+            prediction.status = "processing"
+            prediction.started_at = time.time()
+            await asyncio.sleep(processing)
+            self._finish(prediction)
+        finally:
+            self._running -= 1
+            self._slot_freed.set()
 
     def _finish(self, prediction: FakePrediction) -> None:
         prompt = str(prediction.input.get("prompt", ""))
@@ -466,18 +742,28 @@ class FakeReplicate:
                 prediction.predict_time = None
         else:
             prediction.status = "succeeded"
-            prediction.output = self._output_for(prediction.model)
+            prediction.output = self._output_for(prediction)
+            if self.output_ttl_s is not None:
+                prediction.expires_at = time.time() + self.output_ttl_s
         prediction.done.set()
         if "completed" in prediction.events:
             self._send_webhook(prediction)
 
-    def _output_for(self, model: str) -> Any:
+    def _output_for(self, prediction: FakePrediction) -> Any:
+        model = prediction.model
         kind = _media_kind(model)
+        path = self.media[kind]
+        if kind == "mp4" and self.honour_clip_shape:
+            duration = prediction.input.get("duration", 1)
+            aspect = str(prediction.input.get("aspect_ratio", "9:16"))
+            path = sized_clip(path.parent, max(1, min(12, int(duration))), aspect)
         if self.data_uri_outputs:
-            data = base64.b64encode(self.media[kind].read_bytes()).decode()
+            data = base64.b64encode(path.read_bytes()).decode()
             url = f"data:{_MIME[kind]};base64,{data}"
         else:
-            url = f"{self.base_url}/files/{self.media[kind].name}"
+            url = f"{self.base_url}/files/{path.name}"
+            if self.output_ttl_s is not None:
+                url += f"?expires={time.time() + self.output_ttl_s:.3f}"
         return [url] if model in _LIST_OUTPUT_MODELS else url
 
     async def _get(self, request: web.Request) -> web.StreamResponse:
@@ -500,26 +786,47 @@ class FakeReplicate:
             return _problem(404, "Not found", "The requested resource could not be found.")
         if not prediction.terminal:
             self.cancels += 1
-            if prediction.task is not None:
-                prediction.task.cancel()
-            prediction.status = "canceled"
-            prediction.completed_at = time.time()
-            prediction.done.set()
-            if "completed" in prediction.events:
-                self._send_webhook(prediction)
+            if self.cancel_delay_s > 0:
+                # Slow cancel: the answer still shows it running; it ends a while later.
+                answer = prediction.to_json(self.base_url)
+                self._later(self.cancel_delay_s, lambda: self._end_canceled(prediction))
+                return web.json_response(answer)
+            self._end_canceled(prediction)
         return web.json_response(prediction.to_json(self.base_url))
+
+    def _end_canceled(self, prediction: FakePrediction) -> None:
+        if prediction.terminal:
+            return
+        if prediction.task is not None:
+            prediction.task.cancel()
+        prediction.status = "canceled"
+        prediction.completed_at = time.time()
+        prediction.done.set()
+        if "completed" in prediction.events:
+            self._send_webhook(prediction)
+
+    def _later(self, delay_s: float, action: Any) -> None:
+        async def run() -> None:
+            await asyncio.sleep(delay_s)
+            action()
+
+        task = asyncio.create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _list(self, request: web.Request) -> web.StreamResponse:
         if not self._authorized(request):
             return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
         if (fault := await self._chaos_answer(request, "list")) is not None:
             return fault
-        newest_first = sorted(self.predictions.values(), key=lambda p: p.created_at, reverse=True)
+        now = time.time()
+        visible = [p for p in self.predictions.values() if p.listed_at <= now]
+        newest_first = sorted(visible, key=lambda p: p.created_at, reverse=True)
         start = int(request.query.get("cursor", "0") or 0)
         page = newest_first[start : start + self.list_page_size]
         more = start + self.list_page_size < len(newest_first)
         body = {
-            "results": [p.to_json(self.base_url) for p in page],
+            "results": [p.to_json(self.base_url, listed=self.list_omits_fields) for p in page],
             "next": f"{self.base_url}/v1/predictions?cursor={start + self.list_page_size}"
             if more
             else None,
@@ -537,9 +844,31 @@ class FakeReplicate:
         }
         return web.json_response(body)
 
+    async def _model(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        model = f"{request.match_info['owner']}/{request.match_info['name']}"
+        if model not in INPUT_SCHEMAS:
+            return _problem(404, "Not found", "The requested resource could not be found.")
+        self.version_lookups += 1
+        owner, name = model.split("/")
+        latest: dict[str, Any] | None = None
+        if model not in OFFICIAL_MODELS:
+            latest = {"id": _version_of(model), "created_at": _iso(time.time()),
+                      "cog_version": "0.9.0", "openapi_schema": {}}  # fmt: skip
+        body = {"url": f"https://replicate.com/{model}", "owner": owner, "name": name,
+                "visibility": "public", "latest_version": latest}  # fmt: skip
+        return web.json_response(body)
+
     async def _file(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
+        expires = request.query.get("expires")
+        if expires is not None and time.time() >= float(expires):
+            return _problem(404, "Not found", "this output has expired")
+        root = self.media["mp4"].parent
         path = next((p for p in self.media.values() if p.name == name), None)
+        if path is None and re.fullmatch(r"clip-\d+x\d+-\d+s\.mp4", name):
+            path = root / name if (root / name).exists() else None
         if path is None:
             return _problem(404, "Not found", "no such file")
         kind = path.suffix.lstrip(".")
@@ -583,12 +912,27 @@ class FakeReplicate:
         if not prediction.webhook or self._session is None:
             return
         body = json.dumps(prediction.to_json(self.base_url)).encode()
-        task = asyncio.create_task(self._deliver(prediction.webhook, body))
+        chaos = self.webhook_chaos
+        webhook_id = f"msg_{secrets.token_hex(12)}"
+        self._spawn(self._deliver(prediction.webhook, body, webhook_id))
+        if chaos is None:
+            return
+        for copy in range(chaos.duplicates):
+            self._later(chaos.delay_s * (copy + 1), lambda: self._spawn(
+                self._deliver(prediction.webhook, body, webhook_id)))  # fmt: skip
+        if chaos.stale_after and prediction.terminal:
+            stale = {**prediction.to_json(self.base_url), "status": "processing", "output": None,
+                     "completed_at": None}  # fmt: skip
+            stale_body = json.dumps(stale).encode()
+            self._later(chaos.delay_s * (chaos.duplicates + 1), lambda: self._spawn(
+                self._deliver(prediction.webhook, stale_body, f"msg_{secrets.token_hex(12)}")))  # fmt: skip
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _deliver(self, url: str, body: bytes) -> None:
-        webhook_id = f"msg_{secrets.token_hex(12)}"
+    async def _deliver(self, url: str, body: bytes, webhook_id: str) -> None:
         for attempt in range(3):
             timestamp = str(int(time.time()))
             headers = {
@@ -611,6 +955,19 @@ class FakeReplicate:
             if 200 <= status < 300:
                 return
             await asyncio.sleep(0.2 * 2**attempt)
+
+
+def _version_of(model: str) -> str:
+    """A stable fake 64-hex version id per model."""
+    return hashlib.sha256(model.encode()).hexdigest()
+
+
+async def _json_body(request: web.Request) -> dict[str, Any] | None:
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _prefer_wait(header: str) -> float:

@@ -35,6 +35,7 @@ async def test_seven_clips_run_in_parallel(
 async def test_429_then_success(
     fake: FakeReplicate, make_settings: MakeSettings, retry_after: float | None
 ) -> None:
+    fake.rate_limit_reset_s = 1  # the body says "resets in ~1s"
     fake.fail("429", times=2, retry_after_s=retry_after)
     async with generator(make_settings()) as stub:
         job = await wait_for_job(stub, (await stub.GenerateClips(clips(1), timeout=5)).id)

@@ -38,11 +38,18 @@ class Prediction:
     webhook: str = ""
 
 
+def one_line(text: str, limit: int = 500) -> str:
+    """Error texts shown to users are one line (providers' details may hold newlines), bounded."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 class ProviderError(Exception):
     """A provider call that failed; says whether trying again can help.
 
     ``outcome_unknown`` marks a create whose answer was lost (network error, 5xx,
     timeout): the prediction may exist and must be looked for before any new create.
+    ``auth`` marks a refused token (401/403): nothing will work until someone fixes it.
     """
 
     def __init__(
@@ -54,11 +61,19 @@ class ProviderError(Exception):
         outcome_unknown: bool = False,
         status: int = 0,
     ) -> None:
-        super().__init__(message)
+        super().__init__(one_line(message))
         self.retryable = retryable
         self.retry_after_s = retry_after_s
         self.outcome_unknown = outcome_unknown
         self.status = status
+
+    @property
+    def auth(self) -> bool:
+        return self.status in (401, 403)
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.status == 429
 
 
 class RemoteProvider(Protocol):
@@ -67,8 +82,15 @@ class RemoteProvider(Protocol):
     name: str
 
     async def create(
-        self, *, model: str, model_input: dict[str, Any], webhook: str
-    ) -> Prediction: ...
+        self,
+        *,
+        model: str,
+        model_input: dict[str, Any],
+        webhook: str,
+        cancel_after_s: float | None = None,
+    ) -> Prediction:
+        """Starts a prediction; ``cancel_after_s`` asks the provider to end it by then."""
+        ...  # fmt: skip
 
     async def get(self, prediction_id: str) -> Prediction: ...
 

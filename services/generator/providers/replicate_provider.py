@@ -17,7 +17,7 @@ from replicate.client import Client
 from replicate.exceptions import ReplicateError
 
 from reelforge.runtime.artifacts import ArtifactStore, is_artifact_id
-from services.generator.catalog import base_model
+from services.generator.catalog import base_model, needs_version
 from services.generator.providers.aiohttp_transport import AiohttpTransport
 from services.generator.providers.base import Prediction, ProviderError
 from services.generator.providers.replicate_inputs import IMAGE_KEYS
@@ -32,15 +32,36 @@ _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _MAX_LIST_PAGES = 10
 
+# Replicate's smallest Cancel-After deadline.
+_MIN_CANCEL_AFTER_S = 5
+# Headroom over the client's own timeouts before a call is abandoned as hung.
+_CALL_SLACK_S = 5.0
+
 # Retry-After of the last 429 seen by this task (the client's errors do not carry headers).
 _retry_after: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "retry_after", default=None
+)
+# The Cancel-After header of the create this task is sending (the client has no header option).
+_cancel_after: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "cancel_after", default=None
 )
 
 
 async def _remember_retry_after(response: httpx.Response) -> None:
     if response.status_code == 429:
         _retry_after.set(response.headers.get("Retry-After"))
+
+
+async def _add_cancel_after(request: httpx.Request) -> None:
+    """Replicate aborts a prediction still queued at its deadline (not charged), cancels a running one."""
+    value = _cancel_after.get()
+    if value and request.method == "POST" and request.url.path.endswith("/predictions"):
+        request.headers["Cancel-After"] = value
+
+
+def cancel_after_header(seconds: float) -> str:
+    """A Cancel-After value in whole seconds, never below Replicate's minimum."""
+    return f"{max(_MIN_CANCEL_AFTER_S, int(seconds))}s"
 
 
 def _created_at(prediction: Prediction) -> float:
@@ -66,7 +87,7 @@ class _LoopClient:
             api_token=settings.replicate_api_token,
             base_url=settings.replicate_base_url or None,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            event_hooks={"response": [_remember_retry_after]},
+            event_hooks={"request": [_add_cancel_after], "response": [_remember_retry_after]},
             transport=self.transport,
         )
 
@@ -82,6 +103,10 @@ class ReplicateProvider:
         self._loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
             weakref.WeakKeyDictionary()
         )
+        self._versions: dict[str, str] = {}  # "owner/name" → its latest version id (looked up once)
+        # The longest any one call may take: the client's timeouts bound each socket read, not
+        # a server that trickles or a pool that never frees a connection.
+        self._call_timeout_s = settings.replicate_request_timeout_s + _CALL_SLACK_S
 
     def _loop_client(self) -> _LoopClient:
         loop = asyncio.get_running_loop()
@@ -97,18 +122,30 @@ class ReplicateProvider:
         """Builds this loop's client now: the first create of a burst should not pay for it."""
         self._loop_client()
 
-    async def create(self, *, model: str, model_input: dict[str, Any], webhook: str) -> Prediction:
+    async def create(
+        self,
+        *,
+        model: str,
+        model_input: dict[str, Any],
+        webhook: str,
+        cancel_after_s: float | None = None,
+    ) -> Prediction:
         client = self._client()
         params: dict[str, Any] = {"input": await self._inline_images(model_input)}
         if webhook:
             # Only the verdict matters to us: a "start" delivery would cost a request and a
             # database write per prediction and change nothing.
             params.update(webhook=webhook, webhook_events_filter=["completed"])
+        if needs_version(model):
+            model = f"{model}:{await self._latest_version(model)}"
         if ":" in model:
             # Pinned version: POST /v1/predictions with "owner/name:version".
             call = client.predictions.async_create(version=model, **params)
         else:
             call = client.models.predictions.async_create(model=model, **params)
+        token = _cancel_after.set(
+            cancel_after_header(cancel_after_s) if cancel_after_s is not None else None
+        )
         try:
             return prediction_from_json((await self._call(call, create=True)).dict())
         except ClientValidationError:
@@ -116,6 +153,24 @@ class ReplicateProvider:
             raise ProviderError(
                 "unreadable create answer", retryable=True, outcome_unknown=True
             ) from None
+        finally:
+            _cancel_after.reset(token)
+
+    async def _latest_version(self, model: str) -> str:
+        """The latest version id of a model that is not official (GET /v1/models/{owner}/{name})."""
+        name = base_model(model)
+        if name not in self._versions:
+            call = self._client()._async_request("GET", f"/v1/models/{name}")
+            data = (await self._call(call, create=False)).json()
+            latest = data.get("latest_version") if isinstance(data, dict) else None
+            version = latest.get("id") if isinstance(latest, dict) else None
+            if not isinstance(version, str) or not version:
+                raise ProviderError(
+                    f"Replicate model {name} has no version to run; pin one as {name}:<version>",
+                    retryable=False,
+                )
+            self._versions[name] = version
+        return self._versions[name]
 
     async def get(self, prediction_id: str) -> Prediction:
         return await self._read(
@@ -149,6 +204,9 @@ class ReplicateProvider:
                     return None  # newest first: everything further is older
                 if prediction.id in exclude or base_model(prediction.model) != base_model(model):
                     continue
+                if not prediction.input and not prediction.webhook:
+                    # Replicate's list leaves input and webhook out: read the prediction itself.
+                    prediction = await self.get(prediction.id)
                 if webhook and prediction.webhook:
                     if prediction.webhook == webhook:
                         return prediction
@@ -177,12 +235,13 @@ class ReplicateProvider:
         """Runs one client call, turning its failures into ProviderError."""
         _retry_after.set(None)
         try:
-            return await call
+            async with asyncio.timeout(self._call_timeout_s):
+                return await call
         except ReplicateError as error:
             detail = error.detail or error.title or str(error)
             retry_after = parse_retry_after(_retry_after.get())
             raise error_from_status(error.status or 0, detail, retry_after, create=create) from None
-        except (httpx.TransportError, httpx.TimeoutException) as error:
+        except (httpx.TransportError, httpx.TimeoutException, TimeoutError) as error:
             raise ProviderError(
                 f"network error talking to Replicate: {type(error).__name__}",
                 retryable=True,

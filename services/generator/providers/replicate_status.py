@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from services.generator.providers.base import Prediction, PredictionStatus, ProviderError
@@ -54,15 +55,45 @@ def prediction_from_json(data: dict[str, Any]) -> Prediction:
     )
 
 
+# Replicate's 429 body: "Request was throttled. Your rate limit resets in ~30s."
+_RESETS_IN = re.compile(
+    r"resets in ~?\s*(\d+(?:\.\d+)?)\s*(s|sec|second|seconds|m|min|minute|minutes)\b", re.I
+)
+
+
+def reset_hint_s(detail: str) -> float | None:
+    """Seconds until a rate limit resets, as the 429 body words it (None when it does not say)."""
+    match = _RESETS_IN.search(detail)
+    if match is None:
+        return None
+    value = float(match.group(1))
+    return value * 60 if match.group(2).lower().startswith("m") else value
+
+
 def error_from_status(
     status: int, detail: str, retry_after_s: float | None, *, create: bool
 ) -> ProviderError:
     """429 and 5xx are retryable (a 5xx on create may have created it); other 4xx never are."""
     if status == 429:
+        # Retry-After wins; without it, the body's "resets in ~30s" is the best hint there is.
+        hint = retry_after_s if retry_after_s is not None else reset_hint_s(detail)
         return ProviderError(
             f"rate limited by Replicate: {detail}",
             retryable=True,
-            retry_after_s=retry_after_s,
+            retry_after_s=hint,
+            status=status,
+        )
+    if status == 401:
+        return ProviderError(
+            f"Replicate rejected the API token (401: {detail}); it was revoked or is wrong: "
+            "set a valid REPLICATE_API_TOKEN",
+            retryable=False,
+            status=status,
+        )
+    if status == 403:
+        return ProviderError(
+            f"Replicate forbids this API token to do that (403: {detail})",
+            retryable=False,
             status=status,
         )
     if status >= 500:
