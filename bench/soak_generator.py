@@ -24,6 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -31,6 +32,9 @@ from reelforge.v1 import generator_pb2 as pb
 from reelforge.v1 import generator_pb2_grpc
 from services.generator.records import TERMINAL_JOB_STATES
 from tests.fakes.replicate_server import FakeReplicate, Timing
+
+if TYPE_CHECKING:
+    from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub
 
 _ROOT = Path(__file__).resolve().parent.parent
 # After the last submission, how long jobs get to finish (predictions take seconds).
@@ -80,7 +84,7 @@ async def _start_generator(
     )
 
 
-async def _ready(stub: generator_pb2_grpc.GeneratorServiceStub) -> None:
+async def _ready(stub: Stub) -> None:
     for _ in range(300):
         try:
             await stub.ListJobs(pb.ListJobsRequest(page_size=1), timeout=1)
@@ -90,9 +94,7 @@ async def _ready(stub: generator_pb2_grpc.GeneratorServiceStub) -> None:
     raise SystemExit("the generator did not start within 30 s")
 
 
-async def _submit_loop(
-    stub: generator_pb2_grpc.GeneratorServiceStub, tally: Tally, args: argparse.Namespace
-) -> None:
+async def _submit_loop(stub: Stub, tally: Tally, args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     end = time.monotonic() + args.minutes * 60
     index = 0
@@ -119,7 +121,7 @@ async def _submit_loop(
         await asyncio.sleep(min(pause, max(0.0, end - time.monotonic())))
 
 
-async def _watch_finished(stub: generator_pb2_grpc.GeneratorServiceStub, tally: Tally) -> None:
+async def _watch_finished(stub: Stub, tally: Tally) -> None:
     while True:
         for job_id in [j for j in tally.submitted if j not in tally.finished]:
             job = await stub.GetJob(pb.GetJobRequest(job_id=job_id), timeout=10)
@@ -148,7 +150,7 @@ async def soak(args: argparse.Namespace) -> int:
         proc = await _start_generator(fake, Path(tmp), port, args.lease_ttl)
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                stub = generator_pb2_grpc.GeneratorServiceStub(channel)
+                stub: Stub = generator_pb2_grpc.GeneratorServiceStub(channel)
                 await _ready(stub)
                 watcher = asyncio.create_task(_watch_finished(stub, tally))
                 await _submit_loop(stub, tally, args)
