@@ -1,8 +1,12 @@
 """Runs the gateway: `python -m gateway`."""
 
+import asyncio
+import contextlib
+
 from aiohttp import web
 
 from gateway.app import create_app
+from gateway.http_server import serve
 from gateway.settings import GatewaySettings
 from reelforge.runtime.logs import configure_logging
 from reelforge.runtime.settings import load_settings
@@ -11,15 +15,9 @@ from reelforge.runtime.settings import load_settings
 def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging("gateway", settings.log_level, settings.log_format)
-    # run_app handles SIGTERM/SIGINT: stop listening, drain for shutdown_timeout, run cleanup_ctx.
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        shutdown_timeout=settings.grace_period_s,
-        access_log=None,
-        print=None,
-    )
+    # SIGTERM/SIGINT raise GracefulExit: stop listening, drain for GRACE_PERIOD_S, run cleanup_ctx.
+    with contextlib.suppress(web.GracefulExit, KeyboardInterrupt):
+        asyncio.run(serve(create_app(settings), settings))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from gateway import artifacts, docs, webhooks
 from gateway.auth import make_auth_middleware
 from gateway.cors import make_cors_headers, make_cors_middleware
 from gateway.errors import error_middleware
+from gateway.http_server import handler_args
 from gateway.keys import (
     ARTIFACTS_KEY,
     BINDINGS_KEY,
@@ -61,7 +62,11 @@ def create_app(settings: GatewaySettings) -> web.Application:
         error_middleware,
         make_auth_middleware(settings.api_keys),
     ]
-    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=middlewares,
+        client_max_size=settings.max_body_bytes,
+        handler_args=handler_args(settings),
+    )
     bindings = bindings_from()
     app[SETTINGS_KEY] = settings
     app[METRICS_KEY] = metrics

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -16,6 +17,7 @@ from reelforge.runtime.artifacts import ArtifactMeta, is_artifact_id
 from reelforge.v1 import composer_pb2
 
 _LOGGER = logging.getLogger(__name__)
+_SINGLE_RANGE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$", re.ASCII)
 _CHUNK = 256 * 1024
 _EXTENSIONS = {"video/mp4": ".mp4", "audio/mp4": ".m4a", "image/png": ".png", "image/jpeg": ".jpg"}
 _GET_COMPOSITION = composer_pb2.DESCRIPTOR.services_by_name["ComposerService"].methods_by_name[
@@ -48,16 +50,18 @@ def _byte_range(request: web.Request, size: int, etag: str) -> tuple[int, int] |
     unsatisfiable = GatewayError(
         416, "range not satisfiable", headers={"Content-Range": f"bytes */{size}"}
     )
-    try:
-        rng = request.http_range
-    except ValueError:
-        raise unsatisfiable from None
-    start, stop = rng.start, rng.stop
-    if start is None:
-        return None
-    if start < 0 and stop is None:  # suffix range: the last -start bytes
-        start = max(0, size + start)
-    stop = size if stop is None else min(stop, size)
+    # Parsed here rather than with aiohttp's http_range, which reads `bytes=-0` (the last zero
+    # bytes: unsatisfiable) as `bytes=0-` and sends the whole file as a 206.
+    match = _SINGLE_RANGE.match(request.headers["Range"].strip())
+    if match is None:
+        raise unsatisfiable  # several ranges, another unit, or not a range at all
+    first, last = match.group(1), match.group(2)
+    if not first:  # suffix range: the last N bytes
+        if not last or int(last) == 0:
+            raise unsatisfiable
+        return max(0, size - int(last)), size
+    start = int(first)
+    stop = size if not last else min(int(last) + 1, size)
     if start >= size or start >= stop:
         raise unsatisfiable
     return start, stop

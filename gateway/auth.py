@@ -16,9 +16,12 @@ OPEN_PATHS = frozenset({"/health", "/metrics", "/api/webhooks/replicate", "/docs
 
 def _key_matches(offered: str, keys: tuple[str, ...]) -> bool:
     # Every key is compared, so the time taken says nothing about which one nearly matched.
+    # aiohttp decodes header bytes that are not UTF-8 as surrogates; surrogateescape gives the
+    # bytes back instead of raising (a non-ASCII key is simply a wrong key, 401).
+    raw = offered.encode("utf-8", "surrogateescape")
     matched = False
     for key in keys:
-        matched |= hmac.compare_digest(offered.encode(), key.encode())
+        matched |= hmac.compare_digest(raw, key.encode())
     return matched
 
 

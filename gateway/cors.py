@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from gateway.errors import error_body
+
 _ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 _EXPOSED_HEADERS = (
     "X-Request-Id, Retry-After, ETag, Content-Range, Content-Disposition, Content-Length"
@@ -31,7 +33,9 @@ def make_cors_middleware(origins: tuple[str, ...]) -> Middleware:
         if not is_preflight:
             return await handler(request)
         if not _allowed(origin, origins):
-            return web.Response(status=403, headers={"Vary": "Origin"})
+            shown = origin[:200] or "(none)"
+            body = error_body("PERMISSION_DENIED", f"origin {shown} is not allowed (CORS_ORIGINS)")
+            return web.json_response(body, status=403, headers={"Vary": "Origin"})
         requested = request.headers.get("Access-Control-Request-Headers", "")
         return web.Response(
             status=204,

@@ -19,9 +19,13 @@ class GatewaySettings(CommonSettings):
     )
     generator_address: str = "localhost:50052"
     composer_address: str = "localhost:50053"
-    upstream_timeout_s: float = Field(
-        default=30.0, gt=0, le=600
-    )  # deadline of every unary upstream call
+    # Deadline of every unary upstream call, sent upstream as the gRPC deadline...
+    upstream_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    # ...except the planner's model calls (moods, scene plans, brief extraction), which take
+    # minutes on a local LLM server: these get UPSTREAM_LLM_TIMEOUT_S.
+    upstream_llm_timeout_s: float = Field(default=300.0, gt=0, le=3600)
+    # How long a connection may take to send a complete request head (also the idle keep-alive).
+    header_timeout_s: float = Field(default=15.0, gt=0, le=600)
     grace_period_s: float = Field(default=10.0, ge=0, le=300)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)  # larger request bodies → 413
     sse_heartbeat_s: float = Field(default=15.0, gt=0, le=300)  # comment line on idle streams

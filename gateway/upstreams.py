@@ -28,6 +28,18 @@ _CHANNEL_OPTIONS = (
 )
 
 
+# The planner RPCs that call a language model: seconds on a hosted API, minutes on a small local
+# server (llama.cpp on a CPU). They get UPSTREAM_LLM_TIMEOUT_S; every other unary RPC gets
+# UPSTREAM_TIMEOUT_S. (Converse, the streaming brief chat, is a stream: streams carry no deadline.)
+LLM_METHODS = frozenset(
+    {
+        "reelforge.v1.PlannerService.ExtractBrief",
+        "reelforge.v1.PlannerService.GenerateMoods",
+        "reelforge.v1.PlannerService.PlanScenes",
+    }
+)
+
+
 def message_class(descriptor: Descriptor) -> type[Message]:
     return message_factory.GetMessageClass(descriptor)
 
@@ -49,6 +61,7 @@ class Upstreams:
 
     channels: Mapping[str, grpc.aio.Channel]
     timeout_s: float
+    llm_timeout_s: float
 
     @classmethod
     def open(cls, settings: GatewaySettings) -> Upstreams:
@@ -62,24 +75,28 @@ class Upstreams:
             for service, address in addresses.items()
         }
         _LOGGER.info("upstream channels open", extra={"upstreams": addresses})
-        return cls(channels, settings.upstream_timeout_s)
+        return cls(channels, settings.upstream_timeout_s, settings.upstream_llm_timeout_s)
 
     async def close(self) -> None:
         for channel in self.channels.values():
             await channel.close()
 
+    def deadline_s(self, method: MethodDescriptor) -> float:
+        """The route's deadline, which is also the gRPC deadline the service sees."""
+        return self.llm_timeout_s if method.full_name in LLM_METHODS else self.timeout_s
+
     def _channel(self, method: MethodDescriptor) -> grpc.aio.Channel:
         return self.channels[method.containing_service.full_name]
 
     async def unary(self, method: MethodDescriptor, request: Message, request_id: str) -> Message:
-        """Calls a unary RPC with the unary deadline; gRPC errors propagate as AioRpcError."""
+        """Calls a unary RPC with its route's deadline; gRPC errors propagate as AioRpcError."""
         call = self._channel(method).unary_unary(
             _rpc_path(method),
             request_serializer=_serialize,
             response_deserializer=message_class(method.output_type).FromString,
         )
         response: Message = await call(
-            request, timeout=self.timeout_s, metadata=_metadata(request_id)
+            request, timeout=self.deadline_s(method), metadata=_metadata(request_id)
         )
         return response
 

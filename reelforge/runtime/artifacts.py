@@ -21,13 +21,14 @@ from pathlib import Path
 from reelforge.runtime.media import MediaInfo
 from reelforge.v1 import common_pb2
 
-_ID_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+_ID_PATTERN = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
 
 
 def is_artifact_id(value: str) -> bool:
     """True for a lower-case hex sha256, the only shape an artifact id has."""
-    return bool(_ID_PATTERN.match(value))
+    # fullmatch: `$` in a pattern also matches before a trailing newline ("<sha256>\n").
+    return bool(_ID_PATTERN.fullmatch(value))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 from grpc.aio import ServicerContext
 
-from reelforge.runtime.errors import DomainError, Internal, Unimplemented
+from reelforge.runtime.errors import DomainError, Internal, InvalidArgument, Unimplemented
 from reelforge.runtime.logs import request_id_var
 
 _LOGGER = logging.getLogger(__name__)
@@ -19,6 +19,37 @@ REQUEST_ID_HEADER = "x-request-id"
 
 _UnaryHandler = Callable[[Any, ServicerContext[Any, Any]], Awaitable[Any]]
 _StreamHandler = Callable[[Any, ServicerContext[Any, Any]], AsyncIterator[Any]]
+_Deserializer = Callable[[bytes], Any]
+
+
+class _Undecodable:
+    """Stands in for a request whose bytes are not the method's message.
+
+    gRPC runs the deserializer before any handler and reports its exception as UNKNOWN
+    ("Unexpected DecodeError"); decoding to this marker lets the handler refuse the call as the
+    client's mistake, INVALID_ARGUMENT, through the same error path as every other refusal.
+    """
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def error(self) -> InvalidArgument:
+        return InvalidArgument.single("request", f"not a valid {self.type_name} message")
+
+
+def _tolerant(deserializer: _Deserializer | None) -> _Deserializer | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(raw: bytes) -> Any:
+        try:
+            return deserializer(raw)
+        except Exception:  # DecodeError, and whatever a malformed message makes the parser raise
+            owner = getattr(deserializer, "__self__", None)
+            name = getattr(getattr(owner, "DESCRIPTOR", None), "full_name", "request")
+            return _Undecodable(name)
+
+    return deserialize
 
 
 def _request_id(context: ServicerContext[Any, Any]) -> str:
@@ -67,6 +98,8 @@ def _wrap_unary(method: str, inner: _UnaryHandler) -> _UnaryHandler:
     async def handler(request: Any, context: ServicerContext[Any, Any]) -> Any:
         call = _Call(method, context)
         try:
+            if isinstance(request, _Undecodable):
+                raise request.error()
             response = await inner(request, context)
         except grpc.aio.AbortError:
             call.finish()
@@ -84,6 +117,8 @@ def _wrap_stream(method: str, inner: _StreamHandler) -> _StreamHandler:
     async def handler(request: Any, context: ServicerContext[Any, Any]) -> AsyncIterator[Any]:
         call = _Call(method, context)
         try:
+            if isinstance(request, _Undecodable):
+                raise request.error()
             async for message in inner(request, context):
                 yield message
         except grpc.aio.AbortError:
@@ -115,13 +150,13 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return grpc.unary_unary_rpc_method_handler(
                 # The stubs type handlers as sync callables; on a grpc.aio server they are async.
                 _wrap_unary(method, handler.unary_unary),  # type: ignore[arg-type]
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 _wrap_stream(method, handler.unary_stream),  # type: ignore[arg-type]
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler

@@ -5,6 +5,10 @@ from __future__ import annotations
 from reelforge.runtime.errors import FieldViolation, InvalidArgument
 
 MAX_TEXT_CHARS = 2000
+# Ids are ours (uuid hex); a longer one cannot exist, and echoing 8,000 characters back in a
+# NOT_FOUND overflows gRPC's metadata limit (the caller saw RESOURCE_EXHAUSTED, not the problem).
+MAX_ID_CHARS = 64
+MAX_URL_CHARS = 4096  # of any URL input (clip sources, seed and reference images)
 
 
 class Violations:
@@ -30,6 +34,15 @@ class Violations:
             self.add(field, "must not be empty")
         elif len(value) > max_chars:
             self.add(field, f"must be at most {max_chars} characters (got {len(value)})")
+
+    def identifier(self, value: str, field: str) -> None:
+        """An id of something stored: required, at most MAX_ID_CHARS, no control characters."""
+        if not value.strip():
+            self.add(field, "must not be empty")
+        elif len(value) > MAX_ID_CHARS:
+            self.add(field, f"must be at most {MAX_ID_CHARS} characters (got {len(value)})")
+        elif not value.isprintable():
+            self.add(field, "must not contain control characters")
 
     def range(self, value: float, field: str, low: float, high: float, unit: str = "") -> None:
         """A number within [low, high]."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from reelforge.runtime import page_tokens
 from reelforge.runtime.artifacts import is_artifact_id
 from reelforge.runtime.net_guard import BlockedURL, split_url
-from reelforge.runtime.validation import Violations
+from reelforge.runtime.validation import MAX_URL_CHARS, Violations
 from reelforge.v1 import common_pb2, composer_pb2
 
 MIN_CLIPS, MAX_CLIPS = 1, 20
@@ -81,7 +82,7 @@ def source_problem(source: str) -> str | None:
         split_url(source)
     except BlockedURL:
         return "must be an artifact id (64 lower-case hex) or an http(s) URL"
-    return None if len(source) <= 4096 else "must be at most 4096 characters"
+    return None if len(source) <= MAX_URL_CHARS else f"must be at most {MAX_URL_CHARS} characters"
 
 
 def transition_seconds(request: composer_pb2.ComposeRequest) -> float:
@@ -179,15 +180,26 @@ def validate_compose(request: composer_pb2.ComposeRequest) -> None:
 
 
 def validate_id(value: str, field: str = "id") -> None:
-    """A composition id: required, short."""
+    """A composition id: required, short, printable."""
     found = Violations()
-    found.text(value, field, required=True, max_chars=64)
+    found.identifier(value, field)
     found.raise_if_any()
 
 
+PAGE_TOKEN_HINT = "not a token from a previous ListCompositions answer"
+
+
 def validate_list(request: composer_pb2.ListCompositionsRequest) -> None:
-    """Page size 0–100 (0 means the default) and a known state filter."""
+    """Page size 0–100 (0 means the default), a known state filter and a well-formed page token."""
     found = Violations()
     found.range(request.page_size, "page_size", 0, 100)
-    found.check(request.state in composer_pb2.CompositionState.values(), "state", "unknown value")
+    found.check(
+        request.state in composer_pb2.CompositionState.values(),
+        "state",
+        f"unknown value {request.state}",
+    )
+    if request.page_token:
+        found.check(
+            page_tokens.parse(request.page_token) is not None, "page_token", PAGE_TOKEN_HINT
+        )
     found.raise_if_any()

@@ -11,9 +11,10 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from reelforge.runtime import page_tokens
 from reelforge.runtime.artifacts import is_artifact_id
 from reelforge.runtime.net_guard import BlockedURL, IPNetwork, check_url_literal
-from reelforge.runtime.validation import Violations
+from reelforge.runtime.validation import MAX_URL_CHARS, Violations
 from reelforge.v1 import common_pb2, generator_pb2
 
 MAX_ITEMS = 32
@@ -41,6 +42,9 @@ def _image_ref(v: Violations, value: str, field: str, catalog: Catalog) -> None:
         return
     if not value.startswith(("http://", "https://")):
         v.add(field, "must be an artifact id (64 hex characters) or an http(s) URL")
+        return
+    if len(value) > MAX_URL_CHARS:
+        v.add(field, f"must be at most {MAX_URL_CHARS} characters (got {len(value)})")
         return
     try:
         check_url_literal(value, catalog.allow_networks)
@@ -145,3 +149,28 @@ def check_music(
     _enums(v, request.tier, None, prefix)
     _common(v, request.provider, request.model, request.max_cost_micros, catalog, prefix)
     return v
+
+
+LIST_PAGE_TOKEN_HINT = "not a token from a previous ListJobs answer"
+
+
+def check_list_jobs(request: generator_pb2.ListJobsRequest) -> Violations:
+    """Page size 0–100 (0: the default), known kind and state filters, a well-formed page token."""
+    v = Violations()
+    v.range(request.page_size, "page_size", 0, 100)
+    v.check(request.kind in generator_pb2.JobKind.values(), "kind", f"unknown value {request.kind}")
+    v.check(
+        request.state in generator_pb2.JobState.values(), "state", f"unknown value {request.state}"
+    )
+    if request.page_token:
+        v.check(
+            page_tokens.parse(request.page_token) is not None, "page_token", LIST_PAGE_TOKEN_HINT
+        )
+    return v
+
+
+def check_job_id(job_id: str) -> None:
+    """A job id: required, short, printable (INVALID_ARGUMENT naming ``job_id`` otherwise)."""
+    v = Violations()
+    v.identifier(job_id, "job_id")
+    v.raise_if_any()

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from grpc.aio import ServicerContext
 
+from reelforge.runtime import page_tokens
 from reelforge.runtime.artifacts import is_artifact_id
 from reelforge.runtime.errors import InvalidArgument
 from reelforge.runtime.validation import Violations
 from reelforge.v1 import generator_pb2 as pb
 from reelforge.v1 import generator_pb2_grpc
-from reelforge.validation.generator import Catalog, check_clips, check_images, check_music
+from reelforge.validation.generator import (
+    Catalog,
+    check_clips,
+    check_images,
+    check_job_id,
+    check_list_jobs,
+    check_music,
+)
 from services.generator.catalog import PROVIDERS, Kind, known_models
 from services.generator.job_builder import (
     GenerateRequest,
@@ -48,25 +53,25 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
         return await self._start(Kind.MUSIC, request)
 
     async def GetJob(self, request: pb.GetJobRequest, context: _Context) -> pb.Job:
+        check_job_id(request.job_id)
         return await self._engine.get(request.job_id)
 
     async def ListJobs(self, request: pb.ListJobsRequest, context: _Context) -> pb.ListJobsResponse:
-        v = Violations()
-        v.range(request.page_size, "page_size", 0, 100)
-        after = _decode_token(request.page_token, v)
-        v.raise_if_any()
+        check_list_jobs(request).raise_if_any()
+        after = page_tokens.parse(request.page_token) if request.page_token else None
         size = request.page_size or _DEFAULT_PAGE
         kind = Kind.from_job_kind(request.kind).value if request.kind else ""
         jobs = await self._generator.repo.list_jobs(
             limit=size + 1, after=after, state=request.state, kind=kind
         )
         page, more = jobs[:size], len(jobs) > size
-        token = _encode_token(page[-1].created_at, page[-1].id) if more else ""
+        token = page_tokens.encode(page[-1].created_at, page[-1].id) if more else ""
         return pb.ListJobsResponse(jobs=[job_to_proto(job) for job in page], next_page_token=token)
 
     async def WatchJob(
         self, request: pb.WatchJobRequest, context: _Context
     ) -> AsyncIterator[pb.Job]:
+        check_job_id(request.job_id)
         # Subscribe before reading the snapshot so no change in between is missed.
         with self._engine.subscribe(request.job_id) as updates:
             snapshot = await self._engine.get(request.job_id)
@@ -82,9 +87,11 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
                     return
 
     async def CancelJob(self, request: pb.CancelJobRequest, context: _Context) -> pb.Job:
+        check_job_id(request.job_id)
         return await self._engine.cancel(request.job_id)
 
     async def RetryJob(self, request: pb.RetryJobRequest, context: _Context) -> pb.Job:
+        check_job_id(request.job_id)
         return await self._engine.retry(request.job_id)
 
     async def EstimateCost(
@@ -133,18 +140,3 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
         for field, value in refs:
             if is_artifact_id(value) and store.get(value) is None:
                 v.add(field, f"artifact {value} not found")
-
-
-def _encode_token(created_at: float, job_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([created_at, job_id]).encode()).decode()
-
-
-def _decode_token(token: str, v: Violations) -> tuple[float, str] | None:
-    if not token:
-        return None
-    try:
-        created_at, job_id = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return float(created_at), str(job_id)
-    except (ValueError, TypeError, binascii.Error):
-        v.add("page_token", "not a token from a previous ListJobs answer")
-        return None

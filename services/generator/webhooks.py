@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
 
@@ -19,6 +20,10 @@ from services.generator.repository import Repository
 from services.generator.settings import GeneratorSettings
 
 _LOGGER = logging.getLogger(__name__)
+# Standard Webhooks: the timestamp is integer unix seconds. Ten digits today; at most 12 keeps
+# the arithmetic on floats exact and refuses a 400-digit "time" before it reaches them.
+_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
+_MAX_WEBHOOK_ID_CHARS = 256  # stored for deduplication; Replicate's are ~30 characters
 
 
 def signature_for(secret: str, webhook_id: str, timestamp: str, body: bytes) -> str:
@@ -47,19 +52,23 @@ def verify(
         raise Unauthenticated(
             "missing webhook-id, webhook-timestamp or webhook-signature", reason="WEBHOOK_HEADERS"
         )
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
+    if len(webhook_id) > _MAX_WEBHOOK_ID_CHARS or not webhook_id.isprintable():
         raise Unauthenticated(
-            "webhook-timestamp is not a unix time", reason="WEBHOOK_TIMESTAMP"
-        ) from None
+            f"webhook-id must be at most {_MAX_WEBHOOK_ID_CHARS} printable characters",
+            reason="WEBHOOK_HEADERS",
+        )
+    if not _TIMESTAMP.match(timestamp):
+        raise Unauthenticated("webhook-timestamp is not a unix time", reason="WEBHOOK_TIMESTAMP")
+    sent_at = int(timestamp)
     if abs((time.time() if now is None else now) - sent_at) > tolerance_s:
         raise Unauthenticated(
             "webhook timestamp outside the tolerance (stale or replayed)",
             reason="WEBHOOK_TIMESTAMP",
         )
-    expected = signature_for(secret, webhook_id, timestamp, body)
-    if not any(hmac.compare_digest(expected, candidate) for candidate in signatures.split()):
+    expected = signature_for(secret, webhook_id, timestamp, body).encode()
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (TypeError).
+    offered = [c.encode("utf-8", "surrogateescape") for c in signatures.split()]
+    if not any(hmac.compare_digest(expected, candidate) for candidate in offered):
         raise Unauthenticated("webhook signature does not match", reason="WEBHOOK_SIGNATURE")
     return webhook_id
 

@@ -40,9 +40,11 @@ class EchoGenerator(generator_pb2_grpc.GeneratorServiceServicer):
     def __init__(self) -> None:
         self.cancelled = asyncio.Event()
         self.request_ids: list[str] = []
+        self.time_remaining: list[float | None] = []  # the gRPC deadline each GetJob arrived with
 
     async def GetJob(self, request: _J.GetJobRequest, context: _Context) -> _J.Job:
         self.request_ids.append(_request_id(context))
+        self.time_remaining.append(context.time_remaining())
         if request.job_id == "missing":
             raise errors.NotFound(f"job {request.job_id} not found")
         if request.job_id == "slow":
@@ -124,6 +126,10 @@ RAISED: dict[str, Exception] = {
 class ErrorPlanner(planner_pb2_grpc.PlannerServiceServicer):
     """GenerateMoods raises the error its brief's product name selects; "aborted" aborts."""
 
+    def __init__(self) -> None:
+        # RPC name → the gRPC deadline (seconds left) it arrived with, as the model call sees it.
+        self.time_remaining: dict[str, float | None] = {}
+
     async def Converse(
         self, request: planner_pb2.ConverseRequest, context: _Context
     ) -> AsyncIterator[planner_pb2.ConverseResponse]:
@@ -135,16 +141,19 @@ class ErrorPlanner(planner_pb2_grpc.PlannerServiceServicer):
     async def ExtractBrief(
         self, request: planner_pb2.ExtractBriefRequest, context: _Context
     ) -> planner_pb2.ExtractBriefResponse:
+        self.time_remaining["ExtractBrief"] = context.time_remaining()
         return planner_pb2.ExtractBriefResponse(complete=bool(request.messages))
 
     async def PlanScenes(
         self, request: planner_pb2.PlanScenesRequest, context: _Context
     ) -> planner_pb2.PlanScenesResponse:
+        self.time_remaining["PlanScenes"] = context.time_remaining()
         return planner_pb2.PlanScenesResponse(plan=common_pb2.ScenePlan(mood_id=request.mood.id))
 
     async def GenerateMoods(
         self, request: planner_pb2.GenerateMoodsRequest, context: _Context
     ) -> planner_pb2.GenerateMoodsResponse:
+        self.time_remaining["GenerateMoods"] = context.time_remaining()
         name = request.brief.product_name
         if name == "aborted":  # no domain exception has this code
             await context.abort(grpc.StatusCode.ABORTED, "concurrent update")
