@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from tests.animatic.helpers import (
 )
 
 W, H = 180, 320
+START_DEADLINE_S = 30.0  # a deadline for FFmpeg to start (fails instead of hanging), not a bound
 
 
 @pytest.fixture
@@ -161,11 +163,11 @@ async def test_cancel_kills_ffmpeg_and_leaves_no_file(
     task = asyncio.create_task(
         render_clip(image=still, duration_s=120, width=W, height=H, fps=24, seed=1, dest=dest)
     )
-    for _ in range(200):  # Until FFmpeg has started and written something.
+    deadline = time.monotonic() + START_DEADLINE_S
+    while not (spawned and entries(out_dir)):  # until FFmpeg has started and written something
+        assert time.monotonic() < deadline and not task.done(), "ffmpeg did not start"
         await asyncio.sleep(0.05)
-        if spawned and entries(out_dir):
-            break
-    assert spawned and not task.done(), "ffmpeg did not start, or finished too soon"
+    assert not task.done(), "a 120 s clip finished too soon to be cancelled"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

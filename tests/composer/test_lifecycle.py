@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,8 +37,12 @@ async def test_watchers_see_rising_percent_and_the_end(
     states = [m.state for m in first]
     assert S.COMPOSITION_STATE_COMPOSING in states
     composing = [m for m in first if m.state == S.COMPOSITION_STATE_COMPOSING]
-    assert len({m.percent for m in composing}) >= 3, "progress while encoding, not just phases"
-    assert any("of 19.5 s" in m.message for m in composing)
+    # Progress while encoding, not just phases: a report from the middle of the encode (a count
+    # of distinct percents would depend on how fast this machine encodes).
+    reports = [re.search(r"([\d.]+) s of ([\d.]+) s", m.message) for m in composing]
+    encoded = [(float(r[1]), float(r[2])) for r in reports if r]
+    assert encoded and all(total == 19.5 for _, total in encoded), [m.message for m in composing]
+    assert any(0 < done < total for done, total in encoded), [m.message for m in composing]
     # A late watcher gets the final snapshot and the stream ends.
     late = await watch_all(stub, started.id)
     assert [m.state for m in late] == [S.COMPOSITION_STATE_COMPLETED]
