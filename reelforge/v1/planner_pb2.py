@@ -26,7 +26,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from reelforge.v1 import common_pb2 as reelforge_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1areelforge/v1/planner.proto\x12\x0creelforge.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19reelforge/v1/common.proto\"@\n\x0b\x43hatMessage\x12 \n\x04role\x18\x01 \x01(\x0e\x32\x12.reelforge.v1.Role\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\">\n\x0f\x43onverseRequest\x12+\n\x08messages\x18\x01 \x03(\x0b\x32\x19.reelforge.v1.ChatMessage\"/\n\x10\x43onverseResponse\x12\r\n\x05\x64\x65lta\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\"B\n\x13\x45xtractBriefRequest\x12+\n\x08messages\x18\x01 \x03(\x0b\x32\x19.reelforge.v1.ChatMessage\"/\n\x0cMissingField\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x10\n\x08question\x18\x02 \x01(\t\"\x81\x01\n\x14\x45xtractBriefResponse\x12*\n\x05\x62rief\x18\x01 \x01(\x0b\x32\x1b.reelforge.v1.CreativeBrief\x12+\n\x07missing\x18\x02 \x03(\x0b\x32\x1a.reelforge.v1.MissingField\x12\x10\n\x08\x63omplete\x18\x03 \x01(\x08\"Q\n\x14GenerateMoodsRequest\x12*\n\x05\x62rief\x18\x01 \x01(\x0b\x32\x1b.reelforge.v1.CreativeBrief\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\":\n\x15GenerateMoodsResponse\x12!\n\x05moods\x18\x01 \x03(\x0b\x32\x12.reelforge.v1.Mood\"{\n\x11PlanScenesRequest\x12*\n\x05\x62rief\x18\x01 \x01(\x0b\x32\x1b.reelforge.v1.CreativeBrief\x12 \n\x04mood\x18\x02 \x01(\x0b\x32\x12.reelforge.v1.Mood\x12\x18\n\x10\x64uration_seconds\x18\x03 \x01(\x01\"s\n\x12PlanScenesResponse\x12%\n\x04plan\x18\x01 \x01(\x0b\x32\x17.reelforge.v1.ScenePlan\x12\x10\n\x08repaired\x18\x02 \x01(\x08\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\x12\x12\n\nviolations\x18\x04 \x03(\t*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_USER\x10\x01\x12\x12\n\x0eROLE_ASSISTANT\x10\x02\x12\x0f\n\x0bROLE_SYSTEM\x10\x03\x32\xdb\x03\n\x0ePlannerService\x12k\n\x08\x43onverse\x12\x1d.reelforge.v1.ConverseRequest\x1a\x1e.reelforge.v1.ConverseResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/api/brief/converse:\x01*0\x01\x12t\n\x0c\x45xtractBrief\x12!.reelforge.v1.ExtractBriefRequest\x1a\".reelforge.v1.ExtractBriefResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/api/brief/extract:\x01*\x12x\n\rGenerateMoods\x12\".reelforge.v1.GenerateMoodsRequest\x1a#.reelforge.v1.GenerateMoodsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/api/moods/generate:\x01*\x12l\n\nPlanScenes\x12\x1f.reelforge.v1.PlanScenesRequest\x1a .reelforge.v1.PlanScenesResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/api/scenes/plan:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1areelforge/v1/planner.proto\x12\x0creelforge.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19reelforge/v1/common.proto\"@\n\x0b\x43hatMessage\x12 \n\x04role\x18\x01 \x01(\x0e\x32\x12.reelforge.v1.Role\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\">\n\x0f\x43onverseRequest\x12+\n\x08messages\x18\x01 \x03(\x0b\x32\x19.reelforge.v1.ChatMessage\"/\n\x10\x43onverseResponse\x12\r\n\x05\x64\x65lta\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\"B\n\x13\x45xtractBriefRequest\x12+\n\x08messages\x18\x01 \x03(\x0b\x32\x19.reelforge.v1.ChatMessage\"/\n\x0cMissingField\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x10\n\x08question\x18\x02 \x01(\t\"\x81\x01\n\x14\x45xtractBriefResponse\x12*\n\x05\x62rief\x18\x01 \x01(\x0b\x32\x1b.reelforge.v1.CreativeBrief\x12+\n\x07missing\x18\x02 \x03(\x0b\x32\x1a.reelforge.v1.MissingField\x12\x10\n\x08\x63omplete\x18\x03 \x01(\x08\"Q\n\x14GenerateMoodsRequest\x12*\n\x05\x62rief\x18\x01 \x01(\x0b\x32\x1b.reelforge.v1.CreativeBrief\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"\'\n\x06Repair\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\"s\n\x15GenerateMoodsResponse\x12!\n\x05moods\x18\x01 \x03(\x0b\x32\x12.reelforge.v1.Mood\x12%\n\x07repairs\x18\x02 \x03(\x0b\x32\x14.reelforge.v1.Repair\x12\x10\n\x08provider\x18\x03 \x01(\t\"{\n\x11PlanScenesRequest\x12*\n\x05\x62rief\x18\x01 \x01(\x0b\x32\x1b.reelforge.v1.CreativeBrief\x12 \n\x04mood\x18\x02 \x01(\x0b\x32\x12.reelforge.v1.Mood\x12\x18\n\x10\x64uration_seconds\x18\x03 \x01(\x01\"\xac\x01\n\x12PlanScenesResponse\x12%\n\x04plan\x18\x01 \x01(\x0b\x32\x17.reelforge.v1.ScenePlan\x12\x10\n\x08repaired\x18\x02 \x01(\x08\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\x12\x12\n\nviolations\x18\x04 \x03(\t\x12%\n\x07repairs\x18\x05 \x03(\x0b\x32\x14.reelforge.v1.Repair\x12\x10\n\x08provider\x18\x06 \x01(\t*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_USER\x10\x01\x12\x12\n\x0eROLE_ASSISTANT\x10\x02\x12\x0f\n\x0bROLE_SYSTEM\x10\x03\x32\xdb\x03\n\x0ePlannerService\x12k\n\x08\x43onverse\x12\x1d.reelforge.v1.ConverseRequest\x1a\x1e.reelforge.v1.ConverseResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/api/brief/converse:\x01*0\x01\x12t\n\x0c\x45xtractBrief\x12!.reelforge.v1.ExtractBriefRequest\x1a\".reelforge.v1.ExtractBriefResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/api/brief/extract:\x01*\x12x\n\rGenerateMoods\x12\".reelforge.v1.GenerateMoodsRequest\x1a#.reelforge.v1.GenerateMoodsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/api/moods/generate:\x01*\x12l\n\nPlanScenes\x12\x1f.reelforge.v1.PlanScenesRequest\x1a .reelforge.v1.PlanScenesResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/api/scenes/plan:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,8 +41,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PLANNERSERVICE'].methods_by_name['GenerateMoods']._serialized_options = b'\202\323\344\223\002\030\"\023/api/moods/generate:\001*'
   _globals['_PLANNERSERVICE'].methods_by_name['PlanScenes']._loaded_options = None
   _globals['_PLANNERSERVICE'].methods_by_name['PlanScenes']._serialized_options = b'\202\323\344\223\002\025\"\020/api/scenes/plan:\001*'
-  _globals['_ROLE']._serialized_start=914
-  _globals['_ROLE']._serialized_end=994
+  _globals['_ROLE']._serialized_start=1070
+  _globals['_ROLE']._serialized_end=1150
   _globals['_CHATMESSAGE']._serialized_start=101
   _globals['_CHATMESSAGE']._serialized_end=165
   _globals['_CONVERSEREQUEST']._serialized_start=167
@@ -57,12 +57,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXTRACTBRIEFRESPONSE']._serialized_end=527
   _globals['_GENERATEMOODSREQUEST']._serialized_start=529
   _globals['_GENERATEMOODSREQUEST']._serialized_end=610
-  _globals['_GENERATEMOODSRESPONSE']._serialized_start=612
-  _globals['_GENERATEMOODSRESPONSE']._serialized_end=670
-  _globals['_PLANSCENESREQUEST']._serialized_start=672
-  _globals['_PLANSCENESREQUEST']._serialized_end=795
-  _globals['_PLANSCENESRESPONSE']._serialized_start=797
-  _globals['_PLANSCENESRESPONSE']._serialized_end=912
-  _globals['_PLANNERSERVICE']._serialized_start=997
-  _globals['_PLANNERSERVICE']._serialized_end=1472
+  _globals['_REPAIR']._serialized_start=612
+  _globals['_REPAIR']._serialized_end=651
+  _globals['_GENERATEMOODSRESPONSE']._serialized_start=653
+  _globals['_GENERATEMOODSRESPONSE']._serialized_end=768
+  _globals['_PLANSCENESREQUEST']._serialized_start=770
+  _globals['_PLANSCENESREQUEST']._serialized_end=893
+  _globals['_PLANSCENESRESPONSE']._serialized_start=896
+  _globals['_PLANSCENESRESPONSE']._serialized_end=1068
+  _globals['_PLANNERSERVICE']._serialized_start=1153
+  _globals['_PLANNERSERVICE']._serialized_end=1628
 # @@protoc_insertion_point(module_scope)

@@ -219,22 +219,58 @@ class GenerateMoodsRequest(_message.Message):
 Global___GenerateMoodsRequest: _TypeAlias = GenerateMoodsRequest  # noqa: Y015
 
 @_typing.final
+class Repair(_message.Message):
+    """One part of a response that the planner did not take from the model as it was."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIELD_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    field: _builtins.str
+    """Where, as a path in the response, e.g. "moods[2]" or "plan.scenes[3].description"."""
+    action: _builtins.str
+    """What was filled in or changed, and why, in one line."""
+    def __init__(
+        self,
+        *,
+        field: _builtins.str = ...,
+        action: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "field", b"field"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Repair: _TypeAlias = Repair  # noqa: Y015
+
+@_typing.final
 class GenerateMoodsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     MOODS_FIELD_NUMBER: _builtins.int
+    REPAIRS_FIELD_NUMBER: _builtins.int
+    PROVIDER_FIELD_NUMBER: _builtins.int
+    provider: _builtins.str
+    """"openai" (any OpenAI-compatible server) or "offline"."""
     @_builtins.property
     def moods(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Mood]:
         """Distinct directions, `count` of them."""
+
+    @_builtins.property
+    def repairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___Repair]:
+        """What the planner filled in or changed (e.g. a mood from the offline archetypes); empty when the model's moods were used as they were."""
 
     def __init__(
         self,
         *,
         moods: _abc.Iterable[_common_pb2.Mood] | None = ...,
+        repairs: _abc.Iterable[Global___Repair] | None = ...,
+        provider: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["moods", b"moods"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["moods", b"moods", "provider", b"provider", "repairs", b"repairs"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -280,10 +316,14 @@ class PlanScenesResponse(_message.Message):
     REPAIRED_FIELD_NUMBER: _builtins.int
     ATTEMPTS_FIELD_NUMBER: _builtins.int
     VIOLATIONS_FIELD_NUMBER: _builtins.int
+    REPAIRS_FIELD_NUMBER: _builtins.int
+    PROVIDER_FIELD_NUMBER: _builtins.int
     repaired: _builtins.bool
     """True when the provider's answer broke a rule and was repaired deterministically."""
     attempts: _builtins.int
     """Provider calls made (1 + re-asks)."""
+    provider: _builtins.str
+    """"openai" (any OpenAI-compatible server) or "offline"."""
     @_builtins.property
     def plan(self) -> _common_pb2.ScenePlan:
         """A plan that satisfies every rule."""
@@ -292,6 +332,10 @@ class PlanScenesResponse(_message.Message):
     def violations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Rules the last provider answer broke (empty when none)."""
 
+    @_builtins.property
+    def repairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___Repair]:
+        """What the repair filled in or changed, field by field; empty when the plan is the model's own."""
+
     def __init__(
         self,
         *,
@@ -299,10 +343,12 @@ class PlanScenesResponse(_message.Message):
         repaired: _builtins.bool = ...,
         attempts: _builtins.int = ...,
         violations: _abc.Iterable[_builtins.str] | None = ...,
+        repairs: _abc.Iterable[Global___Repair] | None = ...,
+        provider: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["plan", b"plan"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "plan", b"plan", "repaired", b"repaired", "violations", b"violations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "plan", b"plan", "provider", b"provider", "repaired", b"repaired", "repairs", b"repairs", "violations", b"violations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from reelforge.runtime.validation import MAX_TEXT_CHARS
-from reelforge.v1 import common_pb2
+from reelforge.v1 import common_pb2, planner_pb2
 from services.planner.providers.offline import offline_moods
 
 MIN_KEYWORDS, MAX_KEYWORDS = 3, 8
@@ -21,24 +21,68 @@ def normalize_moods(
     brief: common_pb2.CreativeBrief,
     count: int,
     images_per_mood: int,
-) -> list[common_pb2.Mood]:
-    """Exactly ``count`` usable moods; missing ones come from the offline archetypes."""
+) -> tuple[list[common_pb2.Mood], list[planner_pb2.Repair]]:
+    """Exactly ``count`` usable moods, and what had to be filled in (never silently).
+
+    Missing moods come from the offline archetypes; missing keywords, colours and image
+    prompts are filled from the brief and defaults. Each such fill-in is one Repair.
+    """
+    repairs: list[planner_pb2.Repair] = []
     chosen = [m for m in moods if m.name.strip()][:count]
-    if len(chosen) < count:
+    given = len(chosen)
+    if given < count:
         names = {m.name.strip().lower() for m in chosen}
-        spares = offline_moods(brief, count + len(chosen), images_per_mood)
-        chosen += [m for m in spares if m.name.lower() not in names][: count - len(chosen)]
+        spares = offline_moods(brief, count + given, images_per_mood)
+        chosen += [m for m in spares if m.name.lower() not in names][: count - given]
+        for index in range(given, count):
+            repairs.append(
+                _repair(
+                    f"moods[{index}]",
+                    f"offline archetype {chosen[index].name!r}: the model gave {given} usable "
+                    f"mood(s) of {count}",
+                )
+            )
     used_ids: set[str] = set()
-    return [_normalize(mood, brief, images_per_mood, used_ids) for mood in chosen]
+    normalized = []
+    for index, mood in enumerate(chosen):
+        notes = [] if index >= given else repairs
+        normalized.append(_normalize(mood, brief, images_per_mood, used_ids, index, notes))
+    return normalized, repairs
+
+
+def _repair(field: str, action: str) -> planner_pb2.Repair:
+    return planner_pb2.Repair(field=field, action=action)
 
 
 def _normalize(
-    mood: common_pb2.Mood, brief: common_pb2.CreativeBrief, images: int, used_ids: set[str]
+    mood: common_pb2.Mood,
+    brief: common_pb2.CreativeBrief,
+    images: int,
+    used_ids: set[str],
+    index: int,
+    repairs: list[planner_pb2.Repair],
 ) -> common_pb2.Mood:
     name = mood.name.strip()[:MAX_TEXT_CHARS]
     keywords = _keywords(mood, brief)
     palette = _palette(mood.color_palette)
     prompts = [p.strip()[:MAX_TEXT_CHARS] for p in mood.image_prompts if p.strip()][:images]
+    where = f"moods[{index}]"
+    if len([k for k in mood.style_keywords if k.strip()]) < MIN_KEYWORDS:
+        repairs.append(_repair(f"{where}.style_keywords", "filled up from the brief and defaults"))
+    if palette != [_hex(c) for c in mood.color_palette]:
+        repairs.append(
+            _repair(
+                f"{where}.color_palette",
+                "colours dropped (invalid, repeated or past 6) or defaults added",
+            )
+        )
+    if len(prompts) < images:
+        repairs.append(
+            _repair(
+                f"{where}.image_prompts",
+                f"{images - len(prompts)} of {images} written from the brief",
+            )
+        )
     while len(prompts) < images:
         prompts.append(
             f"{brief.product_name.strip()[:200] or 'the product'}, {name}, "

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from reelforge.runtime.validation import MAX_TEXT_CHARS
-from reelforge.v1 import common_pb2
+from reelforge.v1 import common_pb2, planner_pb2
 from services.planner import scene_text
 from services.planner.plan_rules import (
     CALL_TO_ACTION,
@@ -22,31 +23,61 @@ from services.planner.providers.base import PlanRequest
 _UNSPECIFIED = common_pb2.SCENE_TYPE_UNSPECIFIED
 
 
-def repair_plan(scenes: Sequence[common_pb2.Scene], request: PlanRequest) -> list[common_pb2.Scene]:
-    """A valid plan that keeps as much of ``scenes`` as the rules allow."""
-    fitted = _fit_count([_copy(scene) for scene in scenes], request.total_s)
-    assign_roles(fitted)
-    _fill_text(fitted, request)
+@dataclass(frozen=True)
+class RepairedPlan:
+    scenes: list[common_pb2.Scene]
+    repairs: list[planner_pb2.Repair]  # what was changed or filled in, field by field
+
+
+def repair_plan(scenes: Sequence[common_pb2.Scene], request: PlanRequest) -> RepairedPlan:
+    """A valid plan that keeps as much of ``scenes`` as the rules allow, and what changed."""
+    repairs: list[planner_pb2.Repair] = []
+    fitted = _fit_count([_copy(scene) for scene in scenes], request.total_s, repairs)
+    assign_roles(fitted, repairs)
+    _fill_text(fitted, request, repairs)
     weights = [_weight(scene, request.total_s, len(fitted)) for scene in fitted]
-    for index, (scene, duration) in enumerate(
-        zip(fitted, fit_durations(weights, request.total_s), strict=True)
-    ):
+    durations = fit_durations(weights, request.total_s)
+    if any(abs(s.duration_seconds - d) > 0.005 for s, d in zip(fitted, durations, strict=True)):
+        repairs.append(
+            _repair("plan.scenes[].duration_seconds", f"rescaled to fit {request.total_s:g} s")
+        )
+    for index, (scene, duration) in enumerate(zip(fitted, durations, strict=True)):
         scene.index = index
         scene.duration_seconds = duration
-    return fitted
+    return RepairedPlan(fitted, repairs)
 
 
-def _fit_count(scenes: list[common_pb2.Scene], total_s: float) -> list[common_pb2.Scene]:
+def _repair(field: str, action: str) -> planner_pb2.Repair:
+    return planner_pb2.Repair(field=field, action=action)
+
+
+def _fit_count(
+    scenes: list[common_pb2.Scene], total_s: float, repairs: list[planner_pb2.Repair]
+) -> list[common_pb2.Scene]:
     """Too many: keep the opening ones and the closing scene. Too few: add features before the close."""
     fewest, most = scene_count_range(total_s)
-    if len(scenes) > most:
+    given = len(scenes)
+    if given > most:
         scenes = [*scenes[: most - 1], scenes[-1]]
+        repairs.append(
+            _repair(
+                "plan.scenes", f"{given} scenes cut to {most}: the first {most - 1} and the last"
+            )
+        )
     while len(scenes) < fewest:
         scenes.insert(max(len(scenes) - 1, 0), common_pb2.Scene(type=_UNSPECIFIED))
+    if given < fewest:
+        repairs.append(
+            _repair(
+                "plan.scenes", f"{fewest - given} scene(s) added before the last ({given} given)"
+            )
+        )
     return scenes
 
 
-def assign_roles(scenes: list[common_pb2.Scene]) -> None:
+def assign_roles(
+    scenes: list[common_pb2.Scene], repairs: list[planner_pb2.Repair] | None = None
+) -> None:
     """Unlabelled scenes get the role their position implies (open, reveal, features, close)."""
     last = len(scenes) - 1
     for position, scene in enumerate(scenes):
@@ -60,21 +91,32 @@ def assign_roles(scenes: list[common_pb2.Scene]) -> None:
             scene.type = PRODUCT_INTRO
         else:
             scene.type = FEATURE
+        if repairs is not None:
+            role = common_pb2.SceneType.Name(scene.type).removeprefix("SCENE_TYPE_").lower()
+            repairs.append(_repair(f"plan.scenes[{position}].type", f"{role}, from its position"))
 
 
-def _fill_text(scenes: list[common_pb2.Scene], request: PlanRequest) -> None:
+def _fill_text(
+    scenes: list[common_pb2.Scene], request: PlanRequest, repairs: list[planner_pb2.Repair]
+) -> None:
     messages = [m for m in request.brief.key_messages if m.strip()]
     feature_number = 0
-    for scene in scenes:
+    for position, scene in enumerate(scenes):
         message = ""
         if scene.type == FEATURE:
             message = messages[feature_number] if feature_number < len(messages) else ""
             feature_number += 1
         if not scene.description.strip():
             scene.description = scene_text.description(scene.type, request.brief, message)
+            repairs.append(
+                _repair(f"plan.scenes[{position}].description", "written from the brief")
+            )
         if not scene.style_prompt.strip():
             scene.style_prompt = scene_text.style_prompt(
                 scene.description, request.brief, request.mood
+            )
+            repairs.append(
+                _repair(f"plan.scenes[{position}].style_prompt", "written from the brief and mood")
             )
         scene.description = scene.description[:MAX_TEXT_CHARS]
         scene.style_prompt = scene.style_prompt[:MAX_TEXT_CHARS]

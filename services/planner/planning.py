@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from reelforge.runtime.errors import Internal
+from reelforge.runtime.errors import DomainError, Internal
 from reelforge.v1 import common_pb2, planner_pb2
 from services.planner.brief_rules import missing_fields, sanitize_brief
+from services.planner.budget import Budget
 from services.planner.mood_rules import normalize_moods
 from services.planner.plan_repair import assign_roles, repair_plan
 from services.planner.plan_rules import check_plan
@@ -28,12 +29,28 @@ class PlanOutcome:
     repaired: bool
     attempts: int
     violations: list[str]
+    repairs: list[planner_pb2.Repair] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MoodsOutcome:
+    moods: list[common_pb2.Mood]
+    repairs: list[planner_pb2.Repair]
 
 
 @dataclass(frozen=True)
 class BriefOutcome:
     brief: common_pb2.CreativeBrief
     missing: list[planner_pb2.MissingField]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A plan answer that parsed, the rules it broke, and which attempt gave it."""
+
+    scenes: list[common_pb2.Scene]
+    problems: list[str]
+    attempt: int
 
 
 class Planner:
@@ -43,51 +60,85 @@ class Planner:
         self.provider = provider
         self._settings = settings
 
-    def converse(self, turns: Sequence[ChatTurn]) -> AsyncIterator[str]:
-        return self.provider.converse(turns)
+    def converse(self, turns: Sequence[ChatTurn], budget: Budget) -> AsyncIterator[str]:
+        return self.provider.converse(turns, budget)
 
-    async def extract_brief(self, turns: Sequence[ChatTurn]) -> BriefOutcome:
-        brief = sanitize_brief(await self.provider.extract_brief(turns))
+    async def extract_brief(self, turns: Sequence[ChatTurn], budget: Budget) -> BriefOutcome:
+        brief = sanitize_brief(await self.provider.extract_brief(turns, budget))
         return BriefOutcome(brief, missing_fields(brief))
 
     async def generate_moods(
-        self, brief: common_pb2.CreativeBrief, count: int
-    ) -> list[common_pb2.Mood]:
+        self, brief: common_pb2.CreativeBrief, count: int, budget: Budget
+    ) -> MoodsOutcome:
         wanted = count or DEFAULT_MOOD_COUNT
         images = self._settings.mood_image_count
-        moods = await self.provider.generate_moods(brief, wanted, images)
-        return normalize_moods(moods, brief, wanted, images)
+        moods = await self.provider.generate_moods(brief, wanted, images, budget)
+        return MoodsOutcome(*normalize_moods(moods, brief, wanted, images))
 
     async def plan_scenes(
-        self, brief: common_pb2.CreativeBrief, mood: common_pb2.Mood | None, duration_s: float
+        self,
+        brief: common_pb2.CreativeBrief,
+        mood: common_pb2.Mood | None,
+        duration_s: float,
+        budget: Budget,
     ) -> PlanOutcome:
-        """Asks, re-asks with the broken rules stated (PLANNER_MAX_REASKS), then repairs."""
+        """Asks, re-asks with the broken rules stated (PLANNER_MAX_REASKS), then repairs.
+
+        Re-asks are improvements: one that fails (a timeout, an unparseable answer, the
+        deadline) never loses the best plan that already parsed; it is repaired instead.
+        """
         total = duration_s or brief.duration_seconds or DEFAULT_DURATION_S
         request = PlanRequest(brief, mood, total)
         corrections: list[Correction] = []
-        usable: list[common_pb2.Scene] | None = None
-        for attempt in range(1, self._settings.planner_max_reasks + 2):
-            answer = await self.provider.plan_scenes(request, corrections)
+        best: _Candidate | None = None
+        notes: list[planner_pb2.Repair] = []
+        problems: list[str] = []
+        attempts = 0
+        while attempts <= self._settings.planner_max_reasks:
+            if best is not None and not budget.affords_another_call():
+                notes.append(_note(f"no re-ask: too little time left within {budget.source}"))
+                break
+            attempts += 1
+            try:
+                answer = await self.provider.plan_scenes(request, corrections, budget)
+            except DomainError as error:
+                if best is None:
+                    raise
+                notes.append(_note(f"re-ask {attempts} failed: {error.message}"))
+                break
             if answer.scenes is None:
                 problems = [answer.problem]
             else:
-                usable = answer.scenes
                 problems = check_plan(answer.scenes, total)
                 if not problems:
-                    return PlanOutcome(_indexed(answer.scenes), False, attempt, [])
-            _LOGGER.info("plan attempt %d broke %d rule(s): %s", attempt, len(problems), problems)
+                    roles: list[planner_pb2.Repair] = []
+                    scenes = _indexed(answer.scenes, roles)
+                    return PlanOutcome(scenes, False, attempts, [], roles)
+                if best is None or len(problems) <= len(best.problems):
+                    best = _Candidate(answer.scenes, problems, attempts)
+            _LOGGER.info("plan attempt %d broke %d rule(s): %s", attempts, len(problems), problems)
             corrections.append(Correction(answer.raw, tuple(problems)))
-        if usable is None:
+        if best is None:
             raise Internal(
-                f"the model never returned a usable plan in {attempt} attempts: {problems[0]}",
+                f"the model never returned a usable plan in {attempts} attempts: {problems[0]}",
                 reason="MALFORMED_MODEL_ANSWER",
             )
-        # The latest plan that parsed is repaired; violations report the last answer's problems.
-        return PlanOutcome(repair_plan(usable, request), True, attempt, problems)
+        if best.attempt != attempts:
+            notes.append(_note(f"kept the plan of attempt {best.attempt} (fewest broken rules)"))
+        repaired = repair_plan(best.scenes, request)
+        return PlanOutcome(
+            repaired.scenes, True, attempts, best.problems, [*notes, *repaired.repairs]
+        )
 
 
-def _indexed(scenes: list[common_pb2.Scene]) -> list[common_pb2.Scene]:
-    assign_roles(scenes)
+def _note(action: str) -> planner_pb2.Repair:
+    return planner_pb2.Repair(field="plan", action=action)
+
+
+def _indexed(
+    scenes: list[common_pb2.Scene], repairs: list[planner_pb2.Repair]
+) -> list[common_pb2.Scene]:
+    assign_roles(scenes, repairs)
     for index, scene in enumerate(scenes):
         scene.index = index
     return scenes

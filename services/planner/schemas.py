@@ -120,17 +120,46 @@ class _PlanAnswer(_Lenient):
 
 
 _M = TypeVar("_M", bound=BaseModel)
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+_FENCED_BLOCK = re.compile(r"```[A-Za-z]*[ \t]*\n?(.*?)```", re.DOTALL)
+_OPENING_FENCE = re.compile(r"^\s*```[A-Za-z]*[ \t]*\n?")
+# strict=False: llama.cpp grammars let raw control characters (newlines, tabs) into strings.
+_DECODER = json.JSONDecoder(strict=False)
+
+
+def _json_candidates(text: str) -> list[str]:
+    """The answer as it is, then the JSON inside it: a fenced block, else from the first brace on.
+
+    Prompt-only servers and small models wrap JSON in code fences or put a sentence
+    before it; an answer cut off by max_tokens leaves a fence open.
+    """
+    candidates = [text]
+    fenced = _FENCED_BLOCK.search(text)
+    if fenced:
+        candidates.append(fenced.group(1))
+    unfenced = _OPENING_FENCE.sub("", text, count=1)
+    start = unfenced.find("{")
+    if start >= 0:
+        candidates.append(unfenced[start:])
+    return candidates
+
+
+def load_json(text: str) -> Any:
+    """The answer's JSON value, read leniently; AnswerError says why there is none."""
+    first_error: json.JSONDecodeError | None = None
+    for candidate in _json_candidates(text):
+        try:
+            # raw_decode ignores text after the value ("Hope this helps!").
+            return _DECODER.raw_decode(candidate.strip())[0]
+        except json.JSONDecodeError as error:
+            first_error = first_error or error
+    assert first_error is not None  # the answer itself is always a candidate
+    raise AnswerError(
+        f"the answer is not valid JSON ({first_error.msg} at {first_error.pos})"
+    ) from None
 
 
 def _parse(text: str, model: type[_M]) -> _M:
-    # Prompt-only servers often wrap JSON in a code fence; accept that much.
-    fenced = _FENCE.match(text)
-    body = fenced.group(1) if fenced else text
-    try:
-        data: Any = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise AnswerError(f"the answer is not valid JSON ({error.msg} at {error.pos})") from None
+    data = load_json(text)
     try:
         return model.model_validate(data)
     except ValidationError as error:

@@ -13,6 +13,7 @@ from reelforge.validation.planner import (
     validate_generate_moods,
     validate_plan_scenes,
 )
+from services.planner.budget import Budget
 from services.planner.planning import Planner
 from services.planner.providers.base import ChatRole, ChatTurn, PlannerProvider
 from services.planner.providers.registry import build_provider
@@ -39,7 +40,8 @@ class PlannerServicer(planner_pb2_grpc.PlannerServiceServicer):
         self, request: planner_pb2.ConverseRequest, context: _Context
     ) -> AsyncIterator[planner_pb2.ConverseResponse]:
         validate_conversation(request.messages)
-        async for delta in self._planner.converse(_turns(request.messages)):
+        budget = self._budget(context)
+        async for delta in self._planner.converse(_turns(request.messages), budget):
             yield planner_pb2.ConverseResponse(delta=delta)
         yield planner_pb2.ConverseResponse(done=True)
 
@@ -47,7 +49,7 @@ class PlannerServicer(planner_pb2_grpc.PlannerServiceServicer):
         self, request: planner_pb2.ExtractBriefRequest, context: _Context
     ) -> planner_pb2.ExtractBriefResponse:
         validate_conversation(request.messages)
-        outcome = await self._planner.extract_brief(_turns(request.messages))
+        outcome = await self._planner.extract_brief(_turns(request.messages), self._budget(context))
         return planner_pb2.ExtractBriefResponse(
             brief=outcome.brief, missing=outcome.missing, complete=not outcome.missing
         )
@@ -56,15 +58,21 @@ class PlannerServicer(planner_pb2_grpc.PlannerServiceServicer):
         self, request: planner_pb2.GenerateMoodsRequest, context: _Context
     ) -> planner_pb2.GenerateMoodsResponse:
         validate_generate_moods(request)
-        moods = await self._planner.generate_moods(request.brief, request.count)
-        return planner_pb2.GenerateMoodsResponse(moods=moods)
+        outcome = await self._planner.generate_moods(
+            request.brief, request.count, self._budget(context)
+        )
+        return planner_pb2.GenerateMoodsResponse(
+            moods=outcome.moods, repairs=outcome.repairs, provider=self._planner.provider.name
+        )
 
     async def PlanScenes(
         self, request: planner_pb2.PlanScenesRequest, context: _Context
     ) -> planner_pb2.PlanScenesResponse:
         validate_plan_scenes(request)
         mood = request.mood if request.HasField("mood") else None
-        outcome = await self._planner.plan_scenes(request.brief, mood, request.duration_seconds)
+        outcome = await self._planner.plan_scenes(
+            request.brief, mood, request.duration_seconds, self._budget(context)
+        )
         plan = common_pb2.ScenePlan(
             scenes=outcome.scenes,
             total_duration_seconds=round(sum(s.duration_seconds for s in outcome.scenes), 2),
@@ -75,7 +83,13 @@ class PlannerServicer(planner_pb2_grpc.PlannerServiceServicer):
             repaired=outcome.repaired,
             attempts=outcome.attempts,
             violations=outcome.violations,
+            repairs=outcome.repairs,
+            provider=self._planner.provider.name,
         )
+
+    def _budget(self, context: _Context) -> Budget:
+        """All model calls of this RPC must end within the caller's gRPC deadline."""
+        return Budget.for_call(context.time_remaining(), self._settings)
 
 
 def _turns(messages: Sequence[planner_pb2.ChatMessage]) -> list[ChatTurn]:

@@ -10,6 +10,7 @@ from reelforge.runtime.settings import ServiceSettings
 
 ProviderChoice = Literal["openai", "offline", "auto"]
 StructuredOutput = Literal["json_schema", "json_object", "prompt"]
+TokenLimitParam = Literal["max_tokens", "max_completion_tokens"]
 
 # Draft tier (ENVIRONMENT=development) uses the cheaper model unless OPENAI_MODEL says otherwise.
 _TIER_MODELS = {"development": "gpt-4o-mini", "production": "gpt-4o"}
@@ -26,7 +27,18 @@ class PlannerSettings(ServiceSettings):
     openai_model: str | None = None  # None → the tier's default model
     structured_output: StructuredOutput = "json_schema"
     openai_max_retries: int = Field(default=2, ge=0, le=10)  # the openai client's own retries
-    openai_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    openai_timeout_s: float = Field(
+        default=60.0, gt=0, le=600
+    )  # per request, never past the deadline
+    # Small local models without a cap write until their context is full (minutes on a CPU).
+    # max_tokens is what local servers read; reasoning models on OpenAI need max_completion_tokens.
+    openai_token_limit_param: TokenLimitParam = "max_tokens"
+    planner_max_tokens_brief: int = Field(default=600, ge=16, le=32768)
+    planner_max_tokens_moods: int = Field(default=2000, ge=16, le=32768)
+    planner_max_tokens_plan: int = Field(default=1600, ge=16, le=32768)
+    planner_max_tokens_converse: int = Field(default=400, ge=16, le=32768)
+    # The whole RPC (re-asks and client retries included) when the caller sets no gRPC deadline.
+    planner_call_budget_s: float = Field(default=300.0, gt=0, le=3600)
     openai_temperature: float = Field(default=0.7, ge=0, le=2)
     # Used for RetryInfo when a 429 carries no retry-after header.
     openai_default_retry_after_s: float = Field(default=20.0, gt=0, le=3600)

@@ -59,6 +59,15 @@ class RecordedRequest:
         return schema if isinstance(schema, dict) else None
 
     @property
+    def token_cap(self) -> int | None:
+        """The completion cap the request set (either name), or None."""
+        for name in ("max_completion_tokens", "max_tokens"):
+            value = self.body.get(name)
+            if isinstance(value, int):
+                return value
+        return None
+
+    @property
     def stream(self) -> bool:
         return bool(self.body.get("stream"))
 
@@ -83,6 +92,7 @@ class Behaviour:
     finish_reason: str = "stop"
     error_message: str = ""
     error_code: str | None = None
+    error_param: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
 
@@ -120,6 +130,35 @@ def http_error(
     )
 
 
+def answer_fenced(value: object, prose: str = "Here is the JSON you asked for:") -> Behaviour:
+    """JSON inside a Markdown code fence after a sentence, as small and prompt-only models write it."""
+    return Behaviour(content=f"{prose}\n```json\n{json.dumps(value, indent=2)}\n```\n")
+
+
+def answer_with_raw_control_characters(value: object) -> Behaviour:
+    """JSON whose strings hold raw newlines and tabs (llama.cpp grammars allow them; strict JSON does not)."""
+    text = json.dumps(value).replace("\\n", "\n").replace("\\t", "\t")
+    return Behaviour(content=text)
+
+
+def context_overflow(context_window: int = 2048, prompt_tokens: int = 2300) -> Behaviour:
+    """llama-cpp-python's 400 for a prompt longer than the context window (its real body shape)."""
+    return Behaviour(
+        status=400,
+        error_message=_overflow_message(context_window, prompt_tokens, None),
+        error_code="context_length_exceeded",
+        error_param="messages",
+    )
+
+
+def _overflow_message(context_window: int, prompt_tokens: int, cap: int | None) -> str:
+    return (
+        f"This model's maximum context length is {context_window} tokens. However, you "
+        f"requested {(cap or 0) + prompt_tokens} tokens ({prompt_tokens} in the messages, "
+        f"{cap} in the completion). Please reduce the length of the messages or completion."
+    )
+
+
 def slow(delay_s: float, then: Behaviour | None = None) -> Behaviour:
     """Answers after ``delay_s`` seconds (to exercise client timeouts)."""
     base = then or Behaviour()
@@ -127,11 +166,26 @@ def slow(delay_s: float, then: Behaviour | None = None) -> Behaviour:
 
 
 class FakeOpenAI:
-    """The fake server. ``reject_json_schema`` mimics llama-cpp-python (HTTP 500 for json_schema)."""
+    """The fake server. ``reject_json_schema`` mimics llama-cpp-python (HTTP 500 for json_schema).
 
-    def __init__(self, *, reject_json_schema: bool = False, api_key: str | None = None) -> None:
+    Every request body is checked against OpenAI's published chat-completions shape
+    (``request_problem``); a bad one gets OpenAI's 400 and is kept in ``rejected``.
+    ``context_window`` (tokens, estimated at 4 characters each) answers longer prompts
+    with llama-cpp-python's context-overflow 400. Answers longer than the request's
+    ``max_tokens`` / ``max_completion_tokens`` are cut off with finish_reason "length".
+    """
+
+    def __init__(
+        self,
+        *,
+        reject_json_schema: bool = False,
+        api_key: str | None = None,
+        context_window: int | None = None,
+    ) -> None:
         self.reject_json_schema = reject_json_schema
         self.api_key = api_key  # when set, other bearer tokens get a 401
+        self.context_window = context_window
+        self.rejected: list[tuple[RecordedRequest, str]] = []  # (request, why) for invalid bodies
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Behaviour] = deque()
         self._ids = itertools.count(1)
@@ -177,7 +231,9 @@ class FakeOpenAI:
         try:
             body = await request.json()
         except json.JSONDecodeError:
-            return _error(400, "body is not JSON", None, {})
+            return _error(400, "We could not parse the JSON body of your request.", None, {})
+        if not isinstance(body, dict):
+            return _error(400, "The request body must be a JSON object.", None, {})
         recorded = RecordedRequest(request.path, dict(request.headers), body)
         self.requests.append(recorded)
         if (
@@ -185,15 +241,26 @@ class FakeOpenAI:
             and request.headers.get("Authorization") != f"Bearer {self.api_key}"
         ):
             return _error(401, "Incorrect API key provided.", "invalid_api_key", {})
+        problem = request_problem(body)
+        if problem is not None:
+            self.rejected.append((recorded, problem[1]))
+            return _error(400, problem[1], None, {}, param=problem[0])
         if self.reject_json_schema and recorded.format_type == "json_schema":
             return _error(500, "Internal Server Error", None, {})
+        overflow = self._overflow(recorded)
+        if overflow is not None:
+            return overflow
         behaviour = self._queue.popleft() if self._queue else Behaviour()
         if behaviour.delay_s:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), behaviour.delay_s)
         if behaviour.status != 200:
             return _error(
-                behaviour.status, behaviour.error_message, behaviour.error_code, behaviour.headers
+                behaviour.status,
+                behaviour.error_message,
+                behaviour.error_code,
+                behaviour.headers,
+                param=behaviour.error_param,
             )
         completion_id = f"chatcmpl-fake-{next(self._ids)}"
         if recorded.stream:
@@ -202,6 +269,15 @@ class FakeOpenAI:
             _completion(recorded, behaviour, completion_id),
             headers={"x-request-id": f"req_{completion_id}"},
         )
+
+    def _overflow(self, recorded: RecordedRequest) -> web.Response | None:
+        if self.context_window is None:
+            return None
+        prompt_tokens = estimate_tokens(recorded.text)
+        if prompt_tokens < self.context_window:
+            return None
+        message = _overflow_message(self.context_window, prompt_tokens, recorded.token_cap)
+        return _error(400, message, "context_length_exceeded", {}, param="messages")
 
     async def _stream(
         self,
@@ -236,7 +312,9 @@ class FakeOpenAI:
 def _completion(
     recorded: RecordedRequest, behaviour: Behaviour, completion_id: str
 ) -> dict[str, Any]:
-    content = None if behaviour.refusal is not None else _content(recorded, behaviour)
+    content, finish_reason = None, behaviour.finish_reason
+    if behaviour.refusal is None:
+        content, finish_reason = _capped(recorded, _content(recorded, behaviour), finish_reason)
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -247,11 +325,160 @@ def _completion(
                 "index": 0,
                 "message": {"role": "assistant", "content": content, "refusal": behaviour.refusal},
                 "logprobs": None,
-                "finish_reason": behaviour.finish_reason,
+                "finish_reason": finish_reason,
             }
         ],
         "usage": _usage(),
     }
+
+
+def _capped(recorded: RecordedRequest, content: str, finish_reason: str) -> tuple[str, str]:
+    """What a model writes within the request's token cap: cut off, finish_reason "length"."""
+    cap = recorded.token_cap
+    if cap is None or estimate_tokens(content) <= cap:
+        return content, finish_reason
+    return content[: cap * _CHARS_PER_TOKEN], "length"
+
+
+def estimate_tokens(text: str) -> int:
+    """Roughly how many tokens a text is (4 characters each, as for English)."""
+    return -(-len(text) // _CHARS_PER_TOKEN)
+
+
+# ---- OpenAI's request shape -------------------------------------------------------------
+
+_CHARS_PER_TOKEN = 4
+# Chat-completions request fields in OpenAI's published API; anything else is refused there.
+_KNOWN_FIELDS = frozenset(
+    [
+        "model",
+        "messages",
+        "temperature",
+        "top_p",
+        "n",
+        "stream",
+        "stream_options",
+        "stop",
+        "max_tokens",
+        "max_completion_tokens",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "user",
+        "seed",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+        "service_tier",
+        "store",
+        "metadata",
+        "reasoning_effort",
+        "modalities",
+        "audio",
+        "prediction",
+        "web_search_options",
+        "safety_identifier",
+        "prompt_cache_key",
+        "verbosity",
+    ]
+)
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+_SCHEMA_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def request_problem(body: dict[str, Any]) -> tuple[str, str] | None:
+    """(param, message) of the first way ``body`` breaks OpenAI's request schema, or None."""
+    for check in (_fields_problem, _messages_problem, _numbers_problem, _format_problem):
+        problem = check(body)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _fields_problem(body: dict[str, Any]) -> tuple[str, str] | None:
+    unknown = sorted(set(body) - _KNOWN_FIELDS)
+    if unknown:
+        return unknown[0], f"Unrecognized request argument supplied: {unknown[0]}"
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "model", "you must provide a model parameter"
+    if "stream_options" in body and not body.get("stream"):
+        return (
+            "stream_options",
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+        )
+    return None
+
+
+def _messages_problem(body: dict[str, Any]) -> tuple[str, str] | None:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "messages", "[] is too short - 'messages'"
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict) or message.get("role") not in _ROLES:
+            return f"{where}.role", f"Invalid value for '{where}.role'."
+        content = message.get("content")
+        if content is None and message["role"] == "assistant":
+            continue
+        if not isinstance(content, str | list):
+            return f"{where}.content", f"Invalid type for '{where}.content': expected a string."
+    return None
+
+
+def _numbers_problem(body: dict[str, Any]) -> tuple[str, str] | None:
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = body.get(name)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 1
+        ):
+            return name, f"Invalid '{name}': expected an integer of at least 1."
+    temperature = body.get("temperature")
+    if temperature is not None and not (
+        isinstance(temperature, int | float) and 0 <= temperature <= 2
+    ):
+        return "temperature", "Invalid 'temperature': expected a number from 0 to 2."
+    return None
+
+
+def _format_problem(body: dict[str, Any]) -> tuple[str, str] | None:
+    value = body.get("response_format")
+    if value is None:
+        return None
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind not in ("text", "json_object", "json_schema"):
+        return "response_format.type", "Invalid value for 'response_format.type'."
+    if kind == "json_object":
+        # llama-cpp-python's extension: a `schema` beside the type constrains the output.
+        schema = value.get("schema")
+        if schema is not None and not isinstance(schema, dict):
+            return "response_format.schema", "Invalid type for 'response_format.schema'."
+        return None
+    if kind == "json_schema":
+        spec = value.get("json_schema")
+        if not isinstance(spec, dict):
+            return (
+                "response_format.json_schema",
+                "Missing required parameter: 'response_format.json_schema'.",
+            )
+        if not isinstance(spec.get("name"), str) or not _SCHEMA_NAME.match(spec["name"]):
+            return (
+                "response_format.json_schema.name",
+                "Invalid 'response_format.json_schema.name': must match ^[a-zA-Z0-9_-]{1,64}$.",
+            )
+        if "schema" in spec and not isinstance(spec["schema"], dict):
+            return (
+                "response_format.json_schema.schema",
+                "Invalid type for 'response_format.json_schema.schema'.",
+            )
+        if "strict" in spec and not isinstance(spec["strict"], bool):
+            return (
+                "response_format.json_schema.strict",
+                "Invalid type for 'response_format.json_schema.strict'.",
+            )
+    return None
 
 
 def _chunk(
@@ -270,9 +497,20 @@ def _usage() -> dict[str, int]:
     return {"prompt_tokens": 42, "completion_tokens": 42, "total_tokens": 84}
 
 
-def _error(status: int, message: str, code: str | None, headers: Mapping[str, str]) -> web.Response:
-    kind = {401: "invalid_request_error", 429: "rate_limit_exceeded"}.get(status, "server_error")
-    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+def _error(
+    status: int,
+    message: str,
+    code: str | None,
+    headers: Mapping[str, str],
+    *,
+    param: str | None = None,
+) -> web.Response:
+    kind = {
+        400: "invalid_request_error",
+        401: "invalid_request_error",
+        429: "rate_limit_exceeded",
+    }.get(status, "server_error")
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
     return web.json_response(
         body, status=status, headers={**headers, "x-request-id": "req_fake_error"}
     )

@@ -13,6 +13,7 @@ import pytest
 from services.planner import schemas
 from services.planner.plan_rules import check_plan
 from tests.conftest import ROOT
+from tests.fakes.openai_server import FakeOpenAI, answer_text
 
 
 @pytest.fixture
@@ -84,3 +85,58 @@ async def test_prompt_only_requests_are_recognised_by_their_schema_text(
         )
     brief = schemas.parse_brief(answer.choices[0].message.content or "")
     assert brief.product_name and brief.call_to_action
+
+
+async def test_requests_outside_openais_schema_get_openais_400() -> None:
+    async with (
+        FakeOpenAI() as fake,
+        openai.AsyncOpenAI(api_key="x", base_url=fake.base_url, max_retries=0) as client,
+    ):
+        for extra, param in (
+            ({"max_new_tokens": 10}, "max_new_tokens"),
+            ({"max_tokens": 0}, "max_tokens"),
+            (
+                {"response_format": {"type": "json_schema", "json_schema": {"name": "a b"}}},
+                "response_format.json_schema.name",
+            ),
+            ({"response_format": {"type": "grammar"}}, "response_format.type"),
+        ):
+            with pytest.raises(openai.BadRequestError) as caught:
+                await client.chat.completions.create(
+                    model="any", messages=[{"role": "user", "content": "hi"}], extra_body=extra
+                )
+            assert caught.value.body["param"] == param  # type: ignore[index]
+        with pytest.raises(openai.BadRequestError):
+            await client.chat.completions.create(model="any", messages=[])
+    assert len(fake.rejected) == 5
+
+
+async def test_answers_longer_than_the_cap_are_cut_off_with_finish_reason_length() -> None:
+    async with FakeOpenAI() as fake:
+        fake.enqueue(answer_text("word " * 100))
+        async with openai.AsyncOpenAI(api_key="x", base_url=fake.base_url, max_retries=0) as client:
+            answer = await client.chat.completions.create(
+                model="any", messages=[{"role": "user", "content": "hi"}], max_tokens=10
+            )
+    assert answer.choices[0].finish_reason == "length"
+    assert len(answer.choices[0].message.content or "") == 40
+
+
+async def test_prompts_longer_than_the_context_window_get_llama_cpp_pythons_400() -> None:
+    async with (
+        FakeOpenAI(context_window=100) as fake,
+        openai.AsyncOpenAI(api_key="x", base_url=fake.base_url, max_retries=0) as client,
+    ):
+        with pytest.raises(openai.BadRequestError) as caught:
+            await client.chat.completions.create(
+                model="any", messages=[{"role": "user", "content": "x" * 800}], max_tokens=5
+            )
+    assert caught.value.code == "context_length_exceeded"
+    assert caught.value.body == {
+        "message": "This model's maximum context length is 100 tokens. However, you requested "
+        "205 tokens (200 in the messages, 5 in the completion). Please reduce the length of "
+        "the messages or completion.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }

@@ -56,7 +56,7 @@ def test_every_offline_plan_is_valid(brief: common_pb2.CreativeBrief, total: flo
 def test_every_repaired_plan_is_valid(
     scenes: list[common_pb2.Scene], brief: common_pb2.CreativeBrief, total: float
 ) -> None:
-    repaired = repair_plan(scenes, PlanRequest(brief, None, total))
+    repaired = repair_plan(scenes, PlanRequest(brief, None, total)).scenes
     assert check_plan(repaired, total) == []
     assert [s.index for s in repaired] == list(range(len(repaired)))
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from reelforge.v1 import common_pb2
+from services.planner.budget import Budget
 
 ChatRole = Literal["system", "user", "assistant"]
 
@@ -46,26 +47,28 @@ class PlanAnswer:
 
 
 class PlannerProvider(Protocol):
-    """A planning backend. Errors are reelforge.runtime.errors exceptions."""
+    """A planning backend. Errors are reelforge.runtime.errors exceptions; ``budget`` bounds time."""
 
     name: str
 
-    def converse(self, turns: Sequence[ChatTurn]) -> AsyncIterator[str]:
+    def converse(self, turns: Sequence[ChatTurn], budget: Budget) -> AsyncIterator[str]:
         """Streams the assistant's next reply in pieces."""
         ...
 
-    async def extract_brief(self, turns: Sequence[ChatTurn]) -> common_pb2.CreativeBrief:
+    async def extract_brief(
+        self, turns: Sequence[ChatTurn], budget: Budget
+    ) -> common_pb2.CreativeBrief:
         """What the conversation established; unknown fields stay empty."""
         ...
 
     async def generate_moods(
-        self, brief: common_pb2.CreativeBrief, count: int, images_per_mood: int
+        self, brief: common_pb2.CreativeBrief, count: int, images_per_mood: int, budget: Budget
     ) -> list[common_pb2.Mood]:
         """``count`` mood directions (normalised afterwards by the caller)."""
         ...
 
     async def plan_scenes(
-        self, request: PlanRequest, corrections: Sequence[Correction]
+        self, request: PlanRequest, corrections: Sequence[Correction], budget: Budget
     ) -> PlanAnswer:
         """One planning attempt; ``corrections`` lists earlier answers and their problems."""
         ...

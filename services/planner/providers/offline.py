@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from reelforge.v1 import common_pb2
 from services.planner import scene_text
 from services.planner.brief_rules import extract_offline, missing_fields
+from services.planner.budget import Budget
 from services.planner.plan_rules import (
     CALL_TO_ACTION,
     FEATURE,
@@ -142,20 +143,23 @@ class OfflineProvider:
 
     name = "offline"
 
-    async def converse(self, turns: Sequence[ChatTurn]) -> AsyncIterator[str]:
+    # The budget is ignored: offline answers take microseconds.
+    async def converse(self, turns: Sequence[ChatTurn], budget: Budget) -> AsyncIterator[str]:
         for chunk in _chunks(_next_reply(turns)):
             yield chunk
 
-    async def extract_brief(self, turns: Sequence[ChatTurn]) -> common_pb2.CreativeBrief:
+    async def extract_brief(
+        self, turns: Sequence[ChatTurn], budget: Budget
+    ) -> common_pb2.CreativeBrief:
         return extract_offline(turns)
 
     async def generate_moods(
-        self, brief: common_pb2.CreativeBrief, count: int, images_per_mood: int
+        self, brief: common_pb2.CreativeBrief, count: int, images_per_mood: int, budget: Budget
     ) -> list[common_pb2.Mood]:
         return offline_moods(brief, count, images_per_mood)
 
     async def plan_scenes(
-        self, request: PlanRequest, corrections: Sequence[Correction]
+        self, request: PlanRequest, corrections: Sequence[Correction], budget: Budget
     ) -> PlanAnswer:
         # Corrections are ignored: the plan is built to satisfy the rules in the first place.
         return PlanAnswer(raw="", scenes=offline_plan(request))

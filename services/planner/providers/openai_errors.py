@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 
 import openai
 
@@ -12,6 +13,7 @@ from reelforge.runtime.errors import (
     DomainError,
     FailedPrecondition,
     Internal,
+    InvalidArgument,
     PermissionDenied,
     ResourceExhausted,
     Unauthenticated,
@@ -20,10 +22,22 @@ from reelforge.runtime.errors import (
 from services.planner.settings import PlannerSettings
 
 _LOGGER = logging.getLogger(__name__)
+# OpenAI, llama-cpp-python, vLLM and llama.cpp word a prompt longer than the model's context so.
+_CONTEXT_OVERFLOW = re.compile(
+    r"context[ _](length|window|size)|maximum context|exceeds? the (available )?context", re.I
+)
+_CONTEXT_LIMIT = re.compile(r"(?:context length is|context window of|context size of) (\d+)", re.I)
+_MAX_DETAIL_CHARS = 300
 
 
-def domain_error(error: openai.OpenAIError, settings: PlannerSettings) -> DomainError:
-    """The error a planner caller sees for a failed OpenAI-compatible call (after client retries)."""
+def domain_error(
+    error: openai.OpenAIError, settings: PlannerSettings, input_field: str = "brief"
+) -> DomainError:
+    """The error a planner caller sees for a failed OpenAI-compatible call (after client retries).
+
+    ``input_field`` is the request field whose text fills the prompt ("brief" or "messages"),
+    named when the prompt does not fit the model's context.
+    """
     _LOGGER.warning("openai call failed: %s: %s", type(error).__name__, error)
     if isinstance(error, openai.APITimeoutError):
         return DeadlineExceeded(
@@ -37,12 +51,39 @@ def domain_error(error: openai.OpenAIError, settings: PlannerSettings) -> Domain
             reason="PROVIDER_UNREACHABLE",
         )
     if isinstance(error, openai.APIStatusError):
+        if is_context_overflow(error):
+            return _context_overflow(error, input_field)
         return _status_error(error, settings)
-    return Internal(f"unexpected answer from the model server: {error}", reason="PROVIDER_ERROR")
+    return Internal(
+        f"unexpected answer from the model server: {one_line(str(error))}", reason="PROVIDER_ERROR"
+    )
+
+
+def is_context_overflow(error: openai.APIStatusError) -> bool:
+    """The prompt (plus the completion cap) does not fit the model's context window."""
+    if error.status_code not in (400, 413, 422):
+        return False
+    return error.code == "context_length_exceeded" or bool(_CONTEXT_OVERFLOW.search(error.message))
+
+
+def _context_overflow(error: openai.APIStatusError, input_field: str) -> InvalidArgument:
+    limit = _CONTEXT_LIMIT.search(error.message)
+    window = f"{limit.group(1)} tokens" if limit else "its limit"
+    return InvalidArgument.single(
+        input_field,
+        f"too long for the model's context window ({window}); shorten the {input_field} "
+        f"or serve the model with a larger context (the server said: {one_line(error.message)})",
+    )
+
+
+def one_line(text: str) -> str:
+    """A server's error text as one line of bounded length."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _MAX_DETAIL_CHARS else flat[: _MAX_DETAIL_CHARS - 1] + "…"
 
 
 def _status_error(error: openai.APIStatusError, settings: PlannerSettings) -> DomainError:
-    status, detail = error.status_code, error.message
+    status, detail = error.status_code, one_line(error.message)
     if status == 401:
         return Unauthenticated(
             f"the model server rejected the API key (HTTP 401); check the OPENAI_API_KEY setting: {detail}",
@@ -75,8 +116,10 @@ def _status_error(error: openai.APIStatusError, settings: PlannerSettings) -> Do
             f"the model server failed (HTTP {status}) after {settings.openai_max_retries} retries: {detail}",
             reason="PROVIDER_SERVER_ERROR",
         )
-    return Internal(
-        f"the model server rejected the request (HTTP {status}): {detail}",
+    # Our request is fine for OpenAI, so a 4xx here is a server/model/settings mismatch.
+    return FailedPrecondition(
+        f"the model server rejected the request (HTTP {status}): {detail}; check OPENAI_MODEL, "
+        "STRUCTURED_OUTPUT and OPENAI_TOKEN_LIMIT_PARAM",
         reason="PROVIDER_REJECTED_REQUEST",
     )
 

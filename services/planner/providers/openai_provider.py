@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 import openai
@@ -12,19 +13,37 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from openai.types.chat import ChatCompletionMessageParam
 
-from reelforge.runtime.errors import FailedPrecondition, Internal
+from reelforge.runtime.errors import DomainError, FailedPrecondition, Internal
 from reelforge.v1 import common_pb2
 from services.planner import plan_rules, prompts, schemas
+from services.planner.budget import MIN_CALL_S, Budget
 from services.planner.providers.base import ChatTurn, Correction, PlanAnswer, PlanRequest
-from services.planner.providers.openai_errors import domain_error
+from services.planner.providers.openai_errors import domain_error, is_context_overflow, one_line
 from services.planner.settings import PlannerSettings, StructuredOutput
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """One kind of JSON request: its schema, its completion cap and the request field it reads."""
+
+    name: str
+    schema: dict[str, object]
+    max_tokens: int
+    max_tokens_setting: str
+    input_field: str  # named when the prompt does not fit the model's context
+
+
+@dataclass(frozen=True)
+class _Completion:
+    text: str
+    truncated: bool  # finish_reason "length": the answer hit max_tokens
+
+
 class OpenAIProvider:
-    """AsyncOpenAI with structured output; falls back to json_object once if json_schema is refused."""
+    """AsyncOpenAI with structured output; falls back to json_object if json_schema is refused."""
 
     name = "openai"
 
@@ -43,7 +62,7 @@ class OpenAIProvider:
         """The mode in use now (json_object after a fallback)."""
         return self._mode
 
-    async def converse(self, turns: Sequence[ChatTurn]) -> AsyncIterator[str]:
+    async def converse(self, turns: Sequence[ChatTurn], budget: Budget) -> AsyncIterator[str]:
         messages = [_message("system", prompts.CONVERSE_SYSTEM), *(_turn(t) for t in turns)]
         try:
             stream = await self._client.chat.completions.create(
@@ -51,6 +70,8 @@ class OpenAIProvider:
                 messages=messages,
                 temperature=self._settings.openai_temperature,
                 stream=True,
+                timeout=budget.request_timeout_s(self._settings.openai_timeout_s),
+                extra_body=self._token_cap(self._settings.planner_max_tokens_converse),
             )
             async with stream:
                 async for chunk in stream:
@@ -60,41 +81,62 @@ class OpenAIProvider:
                         if choice.delta.content:
                             yield choice.delta.content
         except openai.OpenAIError as error:
-            raise domain_error(error, self._settings) from error
+            raise self._error(error, "messages", budget) from error
 
-    async def extract_brief(self, turns: Sequence[ChatTurn]) -> common_pb2.CreativeBrief:
+    async def extract_brief(
+        self, turns: Sequence[ChatTurn], budget: Budget
+    ) -> common_pb2.CreativeBrief:
         transcript = "\n".join(f"{t.role}: {t.content}" for t in turns)
         messages = [
             _message("system", prompts.EXTRACT_BRIEF_SYSTEM),
             _message("user", f"Conversation:\n{transcript}"),
         ]
-        return await self._ask_json(
-            messages, schemas.BRIEF_SCHEMA_NAME, schemas.BRIEF_SCHEMA, schemas.parse_brief
+        ask = _Ask(
+            schemas.BRIEF_SCHEMA_NAME,
+            schemas.BRIEF_SCHEMA,
+            self._settings.planner_max_tokens_brief,
+            "PLANNER_MAX_TOKENS_BRIEF",
+            "messages",
         )
+        return await self._ask_json(messages, ask, schemas.parse_brief, budget)
 
     async def generate_moods(
-        self, brief: common_pb2.CreativeBrief, count: int, images_per_mood: int
+        self, brief: common_pb2.CreativeBrief, count: int, images_per_mood: int, budget: Budget
     ) -> list[common_pb2.Mood]:
         messages = [
             _message("system", prompts.MOODS_SYSTEM),
             _message("user", prompts.moods_request(_to_json(brief), count, images_per_mood)),
         ]
-        return await self._ask_json(
-            messages, schemas.MOODS_SCHEMA_NAME, schemas.MOODS_SCHEMA, schemas.parse_moods
+        ask = _Ask(
+            schemas.MOODS_SCHEMA_NAME,
+            schemas.MOODS_SCHEMA,
+            self._settings.planner_max_tokens_moods,
+            "PLANNER_MAX_TOKENS_MOODS",
+            "brief",
         )
+        return await self._ask_json(messages, ask, schemas.parse_moods, budget)
 
     async def plan_scenes(
-        self, request: PlanRequest, corrections: Sequence[Correction]
+        self, request: PlanRequest, corrections: Sequence[Correction], budget: Budget
     ) -> PlanAnswer:
         messages = _plan_messages(request)
         for correction in corrections:
             messages.append(_message("assistant", correction.answer))
             messages.append(_message("user", prompts.fix_violations(correction.problems)))
-        text = await self._complete(messages, schemas.PLAN_SCHEMA_NAME, schemas.PLAN_SCHEMA)
+        ask = _Ask(
+            schemas.PLAN_SCHEMA_NAME,
+            schemas.PLAN_SCHEMA,
+            self._settings.planner_max_tokens_plan,
+            "PLANNER_MAX_TOKENS_PLAN",
+            "brief",
+        )
+        completion = await self._complete(messages, ask, budget)
         try:
-            return PlanAnswer(raw=text, scenes=schemas.parse_plan(text))
+            return PlanAnswer(raw=completion.text, scenes=schemas.parse_plan(completion.text))
         except schemas.AnswerError as error:
-            return PlanAnswer(raw=text, scenes=None, problem=str(error))
+            return PlanAnswer(
+                raw=completion.text, scenes=None, problem=_problem(error, completion, ask)
+            )
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -102,76 +144,118 @@ class OpenAIProvider:
     async def _ask_json(
         self,
         messages: list[ChatCompletionMessageParam],
-        name: str,
-        schema: dict[str, object],
+        ask: _Ask,
         parse: Callable[[str], _T],
+        budget: Budget,
     ) -> _T:
         """Asks for JSON, re-asking with the parse problem up to PLANNER_MAX_REASKS times."""
-        problem = ""
-        for _ in range(self._settings.planner_max_reasks + 1):
-            text = await self._complete(messages, name, schema)
+        problem, attempts = "", 0
+        while attempts <= self._settings.planner_max_reasks:
+            if attempts and not budget.affords_another_call():
+                problem += f"; no time was left within {budget.source} to ask again"
+                break
+            attempts += 1
+            completion = await self._complete(messages, ask, budget)
             try:
-                return parse(text)
+                return parse(completion.text)
             except schemas.AnswerError as error:
-                problem = str(error)
-            _LOGGER.info("unusable %s answer, re-asking: %s", name, problem)
+                problem = _problem(error, completion, ask)
+            _LOGGER.info("unusable %s answer, re-asking: %s", ask.name, problem)
             messages = [
                 *messages,
-                _message("assistant", text),
+                _message("assistant", completion.text),
                 _message("user", prompts.MALFORMED_ANSWER.format(problem=problem)),
             ]
         raise Internal(
-            f"the model's {name} answer was unusable after "
-            f"{self._settings.planner_max_reasks + 1} attempts: {problem}",
+            f"the model's {ask.name} answer was unusable after {attempts} attempt(s): {problem}",
             reason="MALFORMED_MODEL_ANSWER",
         )
 
     async def _complete(
-        self, messages: list[ChatCompletionMessageParam], name: str, schema: dict[str, object]
-    ) -> str:
+        self, messages: list[ChatCompletionMessageParam], ask: _Ask, budget: Budget
+    ) -> _Completion:
         """One chat completion in the current structured-output mode, with the json_schema fallback."""
+        mode = self._mode
         try:
-            return await self._create(messages, name, schema, self._mode)
+            return await self._create(messages, ask, mode, budget)
         except openai.APIStatusError as error:
-            if not (self._mode == "json_schema" and error.status_code in (400, 500)):
-                raise domain_error(error, self._settings) from error
-            # Servers such as llama-cpp-python reject json_schema outright; the fallback sticks.
+            if not (mode == "json_schema" and _rejects_json_schema(error)):
+                raise self._error(error, ask.input_field, budget) from error
             _LOGGER.warning(
-                "server rejected response_format json_schema (HTTP %s); using json_object from now on",
+                "server rejected response_format json_schema (HTTP %s: %s); trying json_object",
                 error.status_code,
+                one_line(error.message),
             )
-            self._mode = "json_object"
         except openai.OpenAIError as error:
-            raise domain_error(error, self._settings) from error
+            raise self._error(error, ask.input_field, budget) from error
         try:
-            return await self._create(messages, name, schema, self._mode)
+            completion = await self._create(messages, ask, "json_object", budget)
         except openai.OpenAIError as error:
-            raise domain_error(error, self._settings) from error
+            raise self._error(error, ask.input_field, budget) from error
+        # Servers such as llama-cpp-python reject json_schema outright; once json_object has
+        # worked the fallback sticks for the rest of the process.
+        self._mode = "json_object"
+        return completion
 
     async def _create(
         self,
         messages: list[ChatCompletionMessageParam],
-        name: str,
-        schema: dict[str, object],
+        ask: _Ask,
         mode: StructuredOutput,
-    ) -> str:
+        budget: Budget,
+    ) -> _Completion:
         if mode != "json_schema":
             # JSON mode and prompt-only servers only produce JSON when the prompt asks for it.
-            messages = [*messages, _message("system", prompts.json_only(schema))]
-        response = await self._client.chat.completions.create(
-            model=self._settings.model,
-            messages=messages,
-            temperature=self._settings.openai_temperature,
-            extra_body=_response_format(mode, name, schema),
-        )
+            messages = [*messages, _message("system", prompts.json_only(ask.schema))]
+        timeout = budget.request_timeout_s(self._settings.openai_timeout_s)
+        async with budget.call():
+            response = await self._client.chat.completions.create(
+                model=self._settings.model,
+                messages=messages,
+                temperature=self._settings.openai_temperature,
+                timeout=timeout,
+                extra_body={
+                    **_response_format(mode, ask.name, ask.schema),
+                    **self._token_cap(ask.max_tokens),
+                },
+            )
         if not response.choices:
-            return ""
+            return _Completion("", truncated=False)
         choice = response.choices[0]
         if choice.message.refusal:
             raise _refused(choice.message.refusal)
         if choice.finish_reason == "content_filter":
             raise _refused("the answer was withheld by the content filter")
-        return choice.message.content or ""
+        return _Completion(choice.message.content or "", truncated=choice.finish_reason == "length")
+
+    def _token_cap(self, max_tokens: int) -> dict[str, object]:
+        # A raw body field: which name a server reads is a setting (OPENAI_TOKEN_LIMIT_PARAM).
+        return {self._settings.openai_token_limit_param: max_tokens}
+
+    def _error(self, error: openai.OpenAIError, input_field: str, budget: Budget) -> DomainError:
+        # A request timeout cut short by the caller's deadline is the deadline's fault.
+        if isinstance(error, openai.APITimeoutError) and budget.remaining_s() < MIN_CALL_S:
+            return budget.exceeded()
+        return domain_error(error, self._settings, input_field)
+
+
+def _rejects_json_schema(error: openai.APIStatusError) -> bool:
+    """llama-cpp-python answers json_schema with a 500; others say so in a 400/422 about it."""
+    if error.status_code >= 500:
+        return True
+    if error.status_code not in (400, 422) or is_context_overflow(error):
+        return False
+    about = f"{error.message} {getattr(error, 'param', '') or ''}".lower()
+    return "response_format" in about or "json_schema" in about
+
+
+def _problem(error: schemas.AnswerError, completion: _Completion, ask: _Ask) -> str:
+    if completion.truncated:
+        return (
+            f"the answer was cut off at {ask.max_tokens_setting}={ask.max_tokens} tokens "
+            f"(finish_reason length): {error}"
+        )
+    return str(error)
 
 
 def _response_format(
