@@ -4,6 +4,11 @@ Layout: ``ROOT/ab/cd/<sha256>`` plus ``<sha256>.json``. Writes go to a temporary
 file in ``ROOT/.tmp`` and are renamed into place, so a reader never sees half a
 file and two writers of the same content race harmlessly. The directory may be
 a volume shared by several replicas.
+
+A process killed mid-write leaves its temporary files behind. Each is named
+``<host>.<pid>.…`` after its writer, so a store opened at start-up removes the
+ones whose writer was on this host and is gone, and (the volume being shared)
+anyone's untouched for ``STALE_TEMP_S``.
 """
 
 from __future__ import annotations
@@ -11,18 +16,40 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
+import socket
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from reelforge.runtime.media import MediaInfo
 from reelforge.v1 import common_pb2
 
+STALE_TEMP_S = 6 * 3600.0  # no write takes this long without touching its file
 _ID_PATTERN = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
+_LOGGER = logging.getLogger(__name__)
+
+
+def _safe(host: str) -> str:
+    return "".join(c for c in host if c.isalnum() or c == "-")[:40] or "host"
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def is_artifact_id(value: str) -> bool:
@@ -59,6 +86,29 @@ class ArtifactStore:
         self.root = root
         self._tmp = root / ".tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
+        self._prefix = f"{_safe(socket.gethostname())}.{os.getpid()}."
+        self.removed_leftovers = self._remove_leftovers()
+
+    def _remove_leftovers(self) -> int:
+        """Deletes temporary files of dead writers; returns how many."""
+        removed = 0
+        now = time.time()
+        host = self._prefix.split(".", 1)[0]
+        for entry in self._tmp.iterdir():
+            try:
+                writer_host, pid, _ = entry.name.split(".", 2)
+                mine_and_dead = writer_host == host and not _alive(int(pid))
+            except ValueError:  # not a name of ours: judge by age alone
+                mine_and_dead = False
+            try:
+                if mine_and_dead or now - entry.stat().st_mtime > STALE_TEMP_S:
+                    entry.unlink()
+                    removed += 1
+            except (FileNotFoundError, IsADirectoryError, PermissionError):
+                continue  # renamed into place meanwhile, or not ours to remove
+        if removed:
+            _LOGGER.info("removed %d leftover temporary file(s) from %s", removed, self._tmp)
+        return removed
 
     def path_for(self, artifact_id: str) -> Path:
         """The file of an id; ValueError for anything that is not an id (no path tricks)."""
@@ -68,7 +118,7 @@ class ArtifactStore:
 
     def temp_path(self, suffix: str = "") -> Path:
         """A fresh path inside the store's volume, so the final rename never crosses devices."""
-        fd, name = tempfile.mkstemp(dir=self._tmp, suffix=suffix)
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix=self._prefix, suffix=suffix)
         os.close(fd)
         return Path(name)
 

@@ -10,6 +10,7 @@ import os
 import signal
 from collections.abc import Callable
 
+from reelforge.runtime.subprocesses import child_process_kwargs
 from services.composer.progress import ProgressParser
 from services.composer.render_errors import RenderFailed
 
@@ -53,6 +54,7 @@ async def run_ffmpeg(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
+        **child_process_kwargs(),  # dies with this service, even on SIGKILL
     )
     _LOGGER.debug("ffmpeg started (pid %s)", process.pid)
     stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)

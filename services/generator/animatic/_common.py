@@ -12,6 +12,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from reelforge.runtime.subprocesses import child_process_kwargs
+
 FFMPEG = "ffmpeg"
 _STDERR_TAIL = 8_000
 
@@ -85,6 +87,7 @@ async def run_ffmpeg(
                 else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
+                **child_process_kwargs(),  # dies with the generator, even on SIGKILL
             )
         except FileNotFoundError as exc:
             raise RenderError(f"{what}: ffmpeg is not installed or not on PATH") from exc
@@ -120,6 +123,7 @@ def run_ffmpeg_sync(
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 check=False,
+                **child_process_kwargs(),  # dies with the generator, even on SIGKILL
             )
         except FileNotFoundError as exc:
             raise RenderError(f"{what}: ffmpeg is not installed or not on PATH") from exc

@@ -1,0 +1,77 @@
+"""FFmpeg children die with their service: SIGKILL the parent, the child is gone at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux only")
+
+# The child sleeps far longer than this; before PDEATHSIG it outlived its parent by that much.
+CHILD_GONE_WITHIN_S = 10.0
+_ROOT = Path(__file__).resolve().parents[2]
+
+PARENTS = {
+    "composer run_ffmpeg": (
+        "import asyncio, sys\n"
+        "from services.composer.ffmpeg_runner import run_ffmpeg\n"
+        "asyncio.run(run_ffmpeg(['sleep', sys.argv[1]], 1.0, lambda s: None, timeout_s=600))\n"
+    ),
+    "subprocess.run in a worker thread": (
+        "import asyncio, subprocess, sys\n"
+        "from reelforge.runtime.subprocesses import child_process_kwargs\n"
+        "asyncio.run(asyncio.to_thread(\n"
+        "    subprocess.run, ['sleep', sys.argv[1]], **child_process_kwargs()))\n"
+    ),
+}
+
+
+def _children_running(marker: str) -> list[int]:
+    """Pids of live (non-zombie) processes whose command line is `sleep <marker>`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if argv[:2] == [b"sleep", marker.encode()] and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _wait_for(condition: object, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("name", sorted(PARENTS))
+def test_children_die_when_their_parent_is_killed(name: str) -> None:
+    marker = f"{600 + uuid.uuid4().int % 1000}.{uuid.uuid4().int % 10**6:06d}"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENTS[name], marker], cwd=_ROOT, env={**os.environ}
+    )
+    try:
+        assert _wait_for(lambda: _children_running(marker), 60), "the child never started"
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        gone = _wait_for(lambda: not _children_running(marker), CHILD_GONE_WITHIN_S)
+        assert gone, f"{name}: child still running {CHILD_GONE_WITHIN_S} s after the parent died"
+    finally:
+        for pid in _children_running(marker):
+            os.kill(pid, signal.SIGKILL)
+        if parent.poll() is None:
+            parent.kill()
