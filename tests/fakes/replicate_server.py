@@ -235,6 +235,7 @@ class Failure:
     match: str = ""  # only creates whose input prompt contains this
     times: int = 1
     retry_after_s: float | None = None
+    detail: str = ""  # the problem's detail instead of the usual one
 
 
 CHAOS_KINDS = ("429", "500", "slow", "lost")
@@ -435,6 +436,11 @@ class FakeReplicate:
         self.cancel_delay_s = 0.0  # a cancel takes effect this long after it is asked
         self.answer_creates = True  # False: creates make the prediction and never answer
         self.create_times: list[float] = []  # when each create request arrived
+        self.create_answer_delay_s = 0.0  # answered creates answer this late (created at once)
+        self.get_refusal: int | None = None  # e.g. 403: every GET of a prediction is refused
+        self.gets = 0  # GET /v1/predictions/{id} requests
+        self.live = 0  # predictions created and not yet terminal
+        self.peak_live = 0  # the most that were live at once
         self.version_lookups = 0
         self._create_window: list[float] = []
         self._running = 0
@@ -455,9 +461,24 @@ class FakeReplicate:
     # ---- control ----------------------------------------------------------------------------
 
     def fail(
-        self, kind: str, *, match: str = "", times: int = 1, retry_after_s: float | None = None
+        self,
+        kind: str,
+        *,
+        match: str = "",
+        times: int = 1,
+        retry_after_s: float | None = None,
+        detail: str = "",
     ) -> None:
-        self.failures.append(Failure(kind, match, times, retry_after_s))
+        self.failures.append(Failure(kind, match, times, retry_after_s, detail))
+
+    def finish_now(self) -> None:
+        """Every running prediction ends now (as its schedule would), so tests wait on events."""
+        for prediction in list(self.predictions.values()):
+            if not prediction.terminal:
+                if prediction.task is not None:
+                    prediction.task.cancel()
+                prediction.started_at = prediction.started_at or time.time()
+                self._finish(prediction)
 
     def chaos(
         self,
@@ -612,6 +633,8 @@ class FakeReplicate:
         if chaos == "slow":
             assert self.chaos_mode is not None
             await asyncio.sleep(self.chaos_mode.slow_s)  # created, but the answer comes too late
+        if self.create_answer_delay_s:
+            await asyncio.sleep(self.create_answer_delay_s)
         wait = _prefer_wait(request.headers.get("Prefer", ""))
         if wait:
             with contextlib.suppress(TimeoutError):
@@ -642,7 +665,9 @@ class FakeReplicate:
             return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
         if failure.kind == "422":
             return _problem(
-                422, "Input validation failed", "input.duration: must be less than or equal to 12"
+                422,
+                "Input validation failed",
+                failure.detail or "input.duration: must be less than or equal to 12",
             )
         if failure.kind == "429":
             headers = (
@@ -685,6 +710,8 @@ class FakeReplicate:
         )
         prediction.listed_at = prediction.created_at + self.list_delay_s
         self.predictions[prediction.id] = prediction
+        self.live += 1
+        self.peak_live = max(self.peak_live, self.live)
         prediction.task = asyncio.create_task(self._advance(prediction))
         if "start" in prediction.events:
             self._send_webhook(prediction)
@@ -702,7 +729,7 @@ class FakeReplicate:
             # Replicate's deadline: aborted (not charged) in the queue, canceled once running.
             prediction.status = "aborted" if prediction.started_at is None else "canceled"
             prediction.completed_at = time.time()
-            prediction.done.set()
+            self._mark_done(prediction)
             if "completed" in prediction.events:
                 self._send_webhook(prediction)
 
@@ -745,9 +772,14 @@ class FakeReplicate:
             prediction.output = self._output_for(prediction)
             if self.output_ttl_s is not None:
                 prediction.expires_at = time.time() + self.output_ttl_s
-        prediction.done.set()
+        self._mark_done(prediction)
         if "completed" in prediction.events:
             self._send_webhook(prediction)
+
+    def _mark_done(self, prediction: FakePrediction) -> None:
+        if not prediction.done.is_set():
+            prediction.done.set()
+            self.live -= 1
 
     def _output_for(self, prediction: FakePrediction) -> Any:
         model = prediction.model
@@ -769,6 +801,9 @@ class FakeReplicate:
     async def _get(self, request: web.Request) -> web.StreamResponse:
         if not self._authorized(request):
             return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        self.gets += 1
+        if self.get_refusal is not None:
+            return _problem(self.get_refusal, "Forbidden", "You do not have permission to do that")
         if (fault := await self._chaos_answer(request, "get")) is not None:
             return fault
         prediction = self.predictions.get(request.match_info["id"])
@@ -801,7 +836,7 @@ class FakeReplicate:
             prediction.task.cancel()
         prediction.status = "canceled"
         prediction.completed_at = time.time()
-        prediction.done.set()
+        self._mark_done(prediction)
         if "completed" in prediction.events:
             self._send_webhook(prediction)
 
