@@ -13,13 +13,20 @@ from reelforge.cli.errors import CliError
 
 JSON = dict[str, Any]
 _STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
+# Longer than the gateway's deadline for LLM routes (GATEWAY_LLM_TIMEOUT_S, 300 s), so a slow
+# model ends with the gateway's own error rather than with ours.
+DEFAULT_TIMEOUT_S = 330.0
+TIMEOUT_HINT = "--timeout or REELFORGE_TIMEOUT_S"
 
 
 class GatewayClient:
     """One aiohttp session against the gateway; use as an async context manager."""
 
-    def __init__(self, base_url: str, api_key: str = "", timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, base_url: str, api_key: str = "", timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> None:
         self._base = base_url.rstrip("/")
+        self._timeout_s = timeout_s
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._session = aiohttp.ClientSession(
             headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
@@ -46,11 +53,31 @@ class GatewayClient:
                 return dict(payload)
         except aiohttp.ClientConnectorError:
             raise CliError(f"cannot reach the gateway at {self._base} (is the stack up?)") from None
-        except (aiohttp.ClientError, json.JSONDecodeError) as error:
-            raise CliError(f"{method} {path}: {error}") from None
+        except TimeoutError:
+            # aiohttp's total timeout is a bare TimeoutError, not a ClientError.
+            raise CliError(
+                f"{method} {path}: no answer from the gateway within {self._timeout_s:g} s "
+                f"(raise it with {TIMEOUT_HINT})"
+            ) from None
+        except (aiohttp.ClientError, ValueError, TypeError) as error:
+            # ValueError covers bad JSON; TypeError a JSON answer that is not an object.
+            raise CliError(
+                f"{method} {path}: {one_line(str(error)) or type(error).__name__}"
+            ) from None
 
     async def events(self, path: str) -> AsyncIterator[JSON]:
         """Server-Sent Events of a Watch* route, one decoded message per event, until the end."""
+        try:
+            async for message in self._events(path):
+                yield message
+        except TimeoutError:
+            raise CliError(
+                f"GET {path}: the event stream went quiet for {_STREAM_TIMEOUT.sock_read:g} s"
+            ) from None
+        except (aiohttp.ClientError, ValueError) as error:
+            raise CliError(f"GET {path}: {one_line(str(error)) or type(error).__name__}") from None
+
+    async def _events(self, path: str) -> AsyncIterator[JSON]:
         headers = {"Accept": "text/event-stream"}
         async with self._session.get(
             self._base + path, headers=headers, timeout=_STREAM_TIMEOUT
@@ -74,6 +101,18 @@ class GatewayClient:
 
     async def download(self, path: str, dest: Path) -> int:
         """Streams a file route to ``dest``; returns the byte count."""
+        try:
+            return await self._download(path, dest)
+        except TimeoutError:
+            raise CliError(
+                f"GET {path}: the download stalled for {_STREAM_TIMEOUT.sock_read:g} s"
+            ) from None
+        except aiohttp.ClientError as error:
+            raise CliError(f"GET {path}: {one_line(str(error)) or type(error).__name__}") from None
+        except OSError as error:
+            raise CliError(f"cannot write {dest}: {error.strerror or error}") from None
+
+    async def _download(self, path: str, dest: Path) -> int:
         dest.parent.mkdir(parents=True, exist_ok=True)
         size = 0
         async with self._session.get(self._base + path, timeout=_STREAM_TIMEOUT) as response:
@@ -87,7 +126,13 @@ class GatewayClient:
 
 
 def _error_line(method: str, path: str, status: int, payload: Any) -> str:
+    where = f"{method} {path}: HTTP {status}" if status else f"{method} {path}"
     if not isinstance(payload, dict):
-        return f"{method} {path}: HTTP {status}"
-    message = payload.get("message") or payload.get("error") or f"HTTP {status}"
-    return f"{method} {path}: {message}"
+        return where
+    message = payload.get("message") or payload.get("error")
+    return f"{where}: {one_line(str(message))}" if message else where
+
+
+def one_line(text: str) -> str:
+    """Server texts may hold newlines; the CLI reports every error in one line."""
+    return " ".join(text.split())

@@ -17,7 +17,7 @@ from reelforge.cli import steps
 from reelforge.cli.autopilot import DEFAULT_TRANSITION_S, AdOptions, Autopilot
 from reelforge.cli.brief_input import brief_from_text, is_interactive, load_brief_file
 from reelforge.cli.errors import CliError
-from reelforge.cli.gateway_client import GatewayClient
+from reelforge.cli.gateway_client import DEFAULT_TIMEOUT_S, GatewayClient, one_line
 from reelforge.cli.stack import StackPorts, local_stack, stack_up
 from reelforge.cli.summary import print_summary
 
@@ -33,6 +33,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--api-key", default=os.environ.get("REELFORGE_API_KEY", ""), help="gateway API key"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=os.environ.get("REELFORGE_TIMEOUT_S", str(DEFAULT_TIMEOUT_S)),
+        metavar="SECONDS",
+        help="how long to wait for one gateway answer (env REELFORGE_TIMEOUT_S; default "
+        f"{DEFAULT_TIMEOUT_S:g}, above the gateway's deadline for model calls)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -61,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"must be seconds between 0 and 86400 (got {text!r})")
+    return value
+
+
 async def _ad(args: argparse.Namespace, console: Console) -> None:
     if args.start_stack:
         ports = StackPorts.free()
@@ -72,7 +90,7 @@ async def _ad(args: argparse.Namespace, console: Console) -> None:
 
 
 async def _run_ad(args: argparse.Namespace, gateway: str, console: Console) -> None:
-    async with GatewayClient(gateway, args.api_key) as client:
+    async with GatewayClient(gateway, args.api_key, args.timeout) as client:
         if args.brief_file:
             brief = load_brief_file(args.brief_file)
         else:
@@ -100,7 +118,7 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> None:
     if handler is not None:
         await handler()
         return
-    async with GatewayClient(args.gateway, args.api_key) as client:
+    async with GatewayClient(args.gateway, args.api_key, args.timeout) as client:
         answer = await steps.run_step(args, client)
     print(json.dumps(answer, indent=None if args.json else 2))
 
@@ -116,6 +134,11 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("reelforge: interrupted; running jobs were canceled", file=sys.stderr)
         raise SystemExit(130) from None
+    except Exception as error:
+        # Never a traceback: whatever slipped past the typed errors is still one line.
+        detail = one_line(str(error)) or "no details"
+        print(f"reelforge: unexpected {type(error).__name__}: {detail}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
