@@ -10,7 +10,7 @@ import os
 import signal
 from collections.abc import Callable
 
-from reelforge.runtime.subprocesses import child_process_kwargs
+from reelforge.runtime.subprocesses import die_with_parent
 from services.composer.progress import ProgressParser
 from services.composer.render_errors import RenderFailed
 
@@ -49,12 +49,11 @@ async def run_ffmpeg(
     so no FFmpeg outlives the composition that started it.
     """
     process = await asyncio.create_subprocess_exec(
-        *argv,
+        *die_with_parent(argv),  # FFmpeg gets SIGKILL if this service dies, even by SIGKILL
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
-        **child_process_kwargs(),  # dies with this service, even on SIGKILL
     )
     _LOGGER.debug("ffmpeg started (pid %s)", process.pid)
     stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)

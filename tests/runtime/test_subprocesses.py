@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux only")
+pytestmark = pytest.mark.skipif(
+    sys.platform != "linux" or shutil.which("setpriv") is None,
+    reason="PR_SET_PDEATHSIG is Linux only, requested through util-linux's setpriv",
+)
 
 # The child sleeps far longer than this; before PDEATHSIG it outlived its parent by that much.
 CHILD_GONE_WITHIN_S = 10.0
@@ -26,9 +30,9 @@ PARENTS = {
     ),
     "subprocess.run in a worker thread": (
         "import asyncio, subprocess, sys\n"
-        "from reelforge.runtime.subprocesses import child_process_kwargs\n"
-        "asyncio.run(asyncio.to_thread(\n"
-        "    subprocess.run, ['sleep', sys.argv[1]], **child_process_kwargs()))\n"
+        "from reelforge.runtime.subprocesses import die_with_parent\n"
+        "argv = die_with_parent(['sleep', sys.argv[1]])\n"
+        "asyncio.run(asyncio.to_thread(subprocess.run, argv))\n"
     ),
 }
 
@@ -44,7 +48,7 @@ def _children_running(marker: str) -> list[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if argv[:2] == [b"sleep", marker.encode()] and state != "Z":
+        if b"sleep" in argv[0] and argv[1:2] == [marker.encode()] and state != "Z":
             found.append(int(entry.name))
     return found
 

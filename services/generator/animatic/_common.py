@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from reelforge.runtime.subprocesses import child_process_kwargs
+from reelforge.runtime.subprocesses import die_with_parent
 
 FFMPEG = "ffmpeg"
 _STDERR_TAIL = 8_000
@@ -81,13 +81,12 @@ async def run_ffmpeg(
     try:
         try:
             proc = await asyncio.create_subprocess_exec(
-                *ffmpeg_command(args, tmp),
+                *die_with_parent(ffmpeg_command(args, tmp)),  # killed if the generator dies
                 stdin=asyncio.subprocess.PIPE
                 if stdin_data is not None
                 else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
-                **child_process_kwargs(),  # dies with the generator, even on SIGKILL
             )
         except FileNotFoundError as exc:
             raise RenderError(f"{what}: ffmpeg is not installed or not on PATH") from exc
@@ -117,13 +116,12 @@ def run_ffmpeg_sync(
     try:
         try:
             done = subprocess.run(
-                ffmpeg_command(args, tmp),
+                die_with_parent(ffmpeg_command(args, tmp)),  # killed if the generator dies
                 input=stdin_data,
                 stdin=None if stdin_data is not None else subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 check=False,
-                **child_process_kwargs(),  # dies with the generator, even on SIGKILL
             )
         except FileNotFoundError as exc:
             raise RenderError(f"{what}: ffmpeg is not installed or not on PATH") from exc
