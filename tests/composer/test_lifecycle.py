@@ -48,7 +48,7 @@ async def test_watchers_see_rising_percent_and_the_end(
     assert [m.state for m in late] == [S.COMPOSITION_STATE_COMPLETED]
 
 
-def _ffmpeg_pids_under(folder: Path) -> list[int]:
+def ffmpeg_pids_under(folder: Path) -> list[int]:
     """FFmpeg processes whose command line mentions ``folder`` (read from /proc, no psutil)."""
     pids = []
     for entry in Path("/proc").iterdir():
@@ -83,15 +83,15 @@ async def test_cancel_kills_ffmpeg_and_removes_partial_files(
         clips=[S.ClipInput(source=clip)] * 3, tier=common_pb2.TIER_PRODUCTION
     )
     started = await stub.Compose(request, timeout=10)
-    await _until(lambda: _ffmpeg_pids_under(data_dir))
-    pids = _ffmpeg_pids_under(data_dir)
+    await _until(lambda: ffmpeg_pids_under(data_dir))
+    pids = ffmpeg_pids_under(data_dir)
     before = set(store.root.rglob("*"))
 
     canceled = await stub.CancelComposition(S.CancelCompositionRequest(id=started.id), timeout=30)
 
     assert canceled.state == S.COMPOSITION_STATE_CANCELED
     assert not canceled.HasField("output")
-    assert _ffmpeg_pids_under(data_dir) == []
+    assert ffmpeg_pids_under(data_dir) == []
     assert _alive(pids) == []
     assert list((store.root / ".tmp").iterdir()) == []  # no half-written MP4
     assert set(store.root.rglob("*")) <= before  # nothing new in the store
