@@ -29,16 +29,15 @@ class _HeldPlanner(ErrorPlanner):
         self.in_flight = 0
         self.peak = 0
         self.release = asyncio.Event()
-
-    async def admitted(self, count: int) -> None:
-        while self.in_flight < count:
-            await asyncio.sleep(0.01)
+        self.full = asyncio.Event()  # LIMIT calls inside the handler at once
 
     async def ExtractBrief(
         self, request: planner_pb2.ExtractBriefRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> planner_pb2.ExtractBriefResponse:
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
+        if self.in_flight == LIMIT:
+            self.full.set()
         try:
             await self.release.wait()
         finally:
@@ -81,7 +80,7 @@ async def test_calls_beyond_the_limit_are_refused_and_the_limit_is_reached(
                 assert done, "no call was refused"
                 finished |= done
             early = [task.result() for task in finished]
-            await asyncio.wait_for(servicer.admitted(LIMIT), STEP_TIMEOUT_S)
+            await asyncio.wait_for(servicer.full.wait(), STEP_TIMEOUT_S)
             servicer.release.set()
             results = await asyncio.gather(*calls)
     finally:
