@@ -15,6 +15,7 @@ import aiohttp
 from aiohappyeyeballs import AddrInfoType
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from reelforge.runtime.errors import redact_paths
 from reelforge.runtime.net_guard import (
     BlockedURL,
     IPNetwork,
@@ -160,4 +161,4 @@ async def download(
 def _describe(error: Any) -> str:
     if isinstance(error, aiohttp.ClientResponseError):
         return f"HTTP {error.status}"
-    return type(error).__name__ + (f": {error}" if str(error) else "")
+    return type(error).__name__ + (f": {redact_paths(str(error))}" if str(error) else "")

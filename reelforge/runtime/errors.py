@@ -7,6 +7,7 @@ builds status codes by hand.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,18 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 _DOMAIN = "reelforge"
+# An absolute file path (two or more segments) not inside a URL: not after a letter, digit, ":",
+# "/" or ".", so `https://host/a/b` is left alone while `/data/artifacts/.tmp/x.mp4` matches.
+_PATH = re.compile(r"(?<![\w:/.])/(?:[\w.@+%-]+/)+([\w.@+%-]+)")
+
+
+def redact_paths(text: str) -> str:
+    """``text`` with absolute server paths cut to their last segment (the file name).
+
+    Tool output (FFmpeg, ffprobe, OSError) names files by their full path; a client must not
+    learn the server's layout from an error message.
+    """
+    return _PATH.sub(r"\1", text)
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,7 @@ class DomainError(Exception):
 
     def to_status(self) -> grpc.Status:
         status = status_pb2.Status(
-            code=_RPC_CODES[self.code], message=self.message, details=self.details()
+            code=_RPC_CODES[self.code], message=redact_paths(self.message), details=self.details()
         )
         return rpc_status.to_status(status)
 
