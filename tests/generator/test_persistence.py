@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from reelforge.v1 import generator_pb2 as pb
+from services.generator.webhooks import signature_for
 from tests.fakes.replicate_server import FakeReplicate
-from tests.generator.conftest import MakeSettings, clips, generator, wait_for_job, wait_until
+from tests.generator.conftest import (
+    WEBHOOK_SECRET,
+    MakeSettings,
+    clips,
+    generator,
+    wait_for_job,
+    wait_until,
+)
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
@@ -35,13 +45,26 @@ async def test_webhook_ids_and_failures_persist(
     fake: FakeReplicate, make_settings: MakeSettings
 ) -> None:
     fake.fail("422", match="clip 0")
-    settings = make_settings()
+    settings = make_settings(replicate_webhook_secret=WEBHOOK_SECRET)
+    body = b'{"id": "p-persist", "status": "succeeded", "model": "m/n", "version": "hidden"}'
+    timestamp = str(int(time.time()))
+    headers = {
+        "webhook-id": "msg_persist",
+        "webhook-timestamp": timestamp,
+        "webhook-signature": signature_for(WEBHOOK_SECRET, "msg_persist", timestamp, body),
+    }
+    delivery = pb.HandleProviderWebhookRequest(provider="replicate", headers=headers, body=body)
     async with generator(settings) as stub:
         failed = await wait_for_job(stub, (await stub.GenerateClips(clips(1), timeout=5)).id)
+        first = await stub.HandleProviderWebhook(delivery, timeout=5)
     async with generator(settings) as stub:
+        # The same delivery after a restart is recognised: its id was stored, not kept in memory.
+        replayed = await stub.HandleProviderWebhook(delivery, timeout=5)
         again = await stub.GetJob(pb.GetJobRequest(job_id=failed.id), timeout=5)
         retried = await wait_for_job(
             stub, (await stub.RetryJob(pb.RetryJobRequest(job_id=failed.id), timeout=5)).id
         )
+    assert (first.accepted, first.duplicate) == (True, False)
+    assert (replayed.accepted, replayed.duplicate) == (True, True)
     assert again == failed and again.state == pb.JOB_STATE_FAILED
     assert retried.state == pb.JOB_STATE_SUCCEEDED

@@ -10,21 +10,32 @@ import pytest
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.records import TERMINAL_JOB_STATES
 from tests.fakes.replicate_server import FakeReplicate
-from tests.generator.conftest import MakeSettings, clips, generator
+from tests.generator.conftest import MakeSettings, clips, generator, wait_until
 
 
 async def test_three_watchers_see_snapshot_changes_and_end(
     fake: FakeReplicate, make_settings: MakeSettings
 ) -> None:
-    fake.latency_s = 0.5
+    fake.latency_s = 3600  # predictions end when told, after every watcher has its snapshot
     async with generator(make_settings()) as stub:
         job = await stub.GenerateClips(clips(3), timeout=5)
+        subscribed = asyncio.Semaphore(0)
 
         async def watch() -> list[pb.Job]:
             call = stub.WatchJob(pb.WatchJobRequest(job_id=job.id), timeout=20)
-            return [message async for message in call]
+            messages: list[pb.Job] = []
+            async for message in call:
+                if not messages:
+                    subscribed.release()
+                messages.append(message)
+            return messages
 
-        streams = await asyncio.gather(watch(), watch(), watch())
+        watchers = [asyncio.create_task(watch()) for _ in range(3)]
+        for _ in watchers:
+            await subscribed.acquire()
+        await wait_until(lambda: fake.live == 3, what="3 predictions running")
+        fake.finish_now()
+        streams = await asyncio.gather(*watchers)
         # A watcher that arrives after the end gets the final snapshot and the stream closes.
         late = [
             message async for message in stub.WatchJob(pb.WatchJobRequest(job_id=job.id), timeout=5)

