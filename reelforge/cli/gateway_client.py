@@ -13,7 +13,7 @@ from reelforge.cli.errors import CliError
 
 JSON = dict[str, Any]
 _STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
-# Longer than the gateway's deadline for LLM routes (GATEWAY_LLM_TIMEOUT_S, 300 s), so a slow
+# Longer than the gateway's deadline for LLM routes (UPSTREAM_LLM_TIMEOUT_S, 300 s), so a slow
 # model ends with the gateway's own error rather than with ours.
 DEFAULT_TIMEOUT_S = 330.0
 TIMEOUT_HINT = "--timeout or REELFORGE_TIMEOUT_S"

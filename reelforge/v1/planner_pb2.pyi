@@ -330,7 +330,7 @@ class PlanScenesResponse(_message.Message):
 
     @_builtins.property
     def violations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Rules the last provider answer broke (empty when none)."""
+        """Rules broken by the answer that was repaired (empty when none)."""
 
     @_builtins.property
     def repairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___Repair]:

@@ -76,7 +76,7 @@ class Budget:
         elapsed = self._clock() - self._start
         return DeadlineExceeded(
             f"the model did not finish within {self.source}: {self.calls} model call(s) "
-            f"in {elapsed:.1f} s; allow more time (gateway: GATEWAY_LLM_TIMEOUT_S), lower "
+            f"in {elapsed:.1f} s; allow more time (the gateway's UPSTREAM_LLM_TIMEOUT_S), lower "
             "PLANNER_MAX_TOKENS_* or PLANNER_MAX_REASKS, or use a faster model",
             reason="PLANNER_DEADLINE",
         )

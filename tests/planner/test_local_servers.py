@@ -122,7 +122,7 @@ async def test_a_slow_model_fails_with_our_deadline_error_not_the_transports(
         status = await rpc_status.aio.from_call(call)
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     details = caught.value.details() or ""
-    assert "the caller's deadline" in details and "GATEWAY_LLM_TIMEOUT_S" in details
+    assert "the caller's deadline" in details and "UPSTREAM_LLM_TIMEOUT_S" in details
     info = error_details_pb2.ErrorInfo()
     assert status is not None and any(d.Unpack(info) for d in status.details)
     assert info.reason == "PLANNER_DEADLINE"
