@@ -74,6 +74,7 @@ class ItemRunner:
         self.phase = "queued"  # queued | submitting | waiting | downloading | local
         self.cancel_requested = False
         self._offered: asyncio.Future[Prediction] | None = None  # see adopt()
+        self._interrupt = asyncio.Event()  # set by a cancel request
         self._adopted: Prediction | None = None  # adopted during a reconciliation pause
 
     async def run(self) -> None:
@@ -92,6 +93,7 @@ class ItemRunner:
 
     def request_cancel(self) -> None:
         self.cancel_requested = True
+        self._interrupt.set()  # ends a back-off or reconciliation pause at once
         if self.item.prediction_id:
             self._deps.watches.wake(self.item.prediction_id)
 
@@ -490,9 +492,13 @@ class ItemRunner:
     async def _pause(self, seconds: float) -> Prediction | None:
         """Sleeps, unless a tagged webhook brings this item's prediction first (then returns it)."""
         adopted = self._adoption()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await asyncio.shield(adopted)
+        interrupted: asyncio.Future[Any] = asyncio.ensure_future(self._interrupt.wait())
+        waits: set[asyncio.Future[Any]] = {adopted, interrupted}
+        try:
+            # asyncio.wait leaves the adoption future alone when the time is up.
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            interrupted.cancel()
         return self._take_adopted()
 
     def _take_adopted(self) -> Prediction | None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from reelforge.runtime.artifacts import ArtifactMeta
 from reelforge.runtime.database import create_engine, database_url
@@ -134,3 +135,21 @@ async def test_cache_lookups_at_once_share_a_query_and_find_the_newest(repo: Rep
     hits = await asyncio.gather(*(repo.find_cached(key) for key in ("same", "same", "none")))
     assert queries == 1
     assert [hit.id if hit else None for hit in hits] == [newer.id, newer.id, None]
+
+
+async def test_one_conflicting_write_does_not_fail_its_batch(repo: Repository) -> None:
+    # Two items storing the same prediction id in one batch: the second breaks uniqueness.
+    # Only that write may fail; the others batched with it land as if each ran alone.
+    job = _job("j9", 3)
+    await repo.insert_job(job)
+    results = await asyncio.gather(
+        repo.update_item(job.items[0], state=pb.ITEM_STATE_RUNNING, prediction_id="p-same"),
+        repo.update_item(job.items[1], state=pb.ITEM_STATE_RUNNING, prediction_id="p-same"),
+        repo.update_item(job.items[2], state=pb.ITEM_STATE_RUNNING, prediction_id="p-other"),
+        return_exceptions=True,
+    )
+    assert results[0] is True and results[2] is True
+    assert isinstance(results[1], IntegrityError)
+    stored = await repo.load_job("j9")
+    assert stored is not None
+    assert [item.prediction_id for item in stored.items] == ["p-same", "", "p-other"]
