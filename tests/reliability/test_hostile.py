@@ -13,17 +13,14 @@ from typing import Any
 
 import grpc
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from aiohttp.web_runner import BaseRunner
+from aiohttp.test_utils import TestClient
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import MethodDescriptor
 
-from gateway.app import create_app
-from gateway.http_server import GatewayRunner
-from gateway.settings import GatewaySettings
 from reelforge.v1 import composer_pb2, generator_pb2, planner_pb2
 from tests.fakes.replicate_server import sign_webhook
 from tests.reliability.conftest import Stack, in_process_stack
+from tests.reliability.production_gateway import production_gateway
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 API_KEY = "hostile-test-key"
@@ -48,28 +45,11 @@ async def stack(data_dir: Path) -> AsyncIterator[Stack]:
         yield built
 
 
-class _ProductionServer(TestServer):
-    """The gateway as `python -m gateway` runs it: GatewayRunner's connection handler."""
-
-    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
-        return GatewayRunner(self.app, **kwargs)
-
-
 @pytest.fixture
 async def port(stack: Stack, data_dir: Path) -> AsyncIterator[int]:
     """The port of a production-configured gateway over the same services (for raw bytes)."""
-    settings = GatewaySettings(
-        planner_address=f"127.0.0.1:{stack.ports['planner']}",
-        generator_address=f"127.0.0.1:{stack.ports['generator']}",
-        composer_address=f"127.0.0.1:{stack.ports['composer']}",
-        data_dir=data_dir,
-        **GATEWAY,  # type: ignore[arg-type]
-    )
-    server = _ProductionServer(create_app(settings))
-    await server.start_server()
-    assert server.port is not None
-    yield server.port
-    await server.close()
+    async with production_gateway(stack, data_dir, **GATEWAY) as gateway_port:
+        yield gateway_port
 
 
 async def _error(http: TestClient[Any, Any], method: str, path: str, **kwargs: Any) -> Any:
