@@ -311,10 +311,11 @@ class ItemRunner:
             item.deadline_at or float("inf"),
         )
         intervals = poll_intervals(self._settings)
+        taken: set[str] = set()  # found, but held by another item
         while True:
             found, self._adopted = self._adopted, None
             if found is None:
-                found = await self._find_created(since)
+                found = await self._find_created(since, taken)
             if found is not None:
                 _LOGGER.info(
                     "item %s: found prediction %s created by a lost answer", item.id, found.id
@@ -322,16 +323,17 @@ class ItemRunner:
                 try:
                     return await self._store_prediction(found)
                 except _OwnedElsewhere:
-                    continue  # another item took it meanwhile (it is excluded on the next look)
+                    taken.add(found.id)  # another item took it meanwhile
+                    continue
             remaining = look_until - time.time()
             if remaining <= 0 or self._stopped:
                 return None
             if (adopted := await self._pause(min(next(intervals), remaining))) is not None:
                 self._adopted = adopted
 
-    async def _find_created(self, since: float) -> Prediction | None:
+    async def _find_created(self, since: float, taken: set[str]) -> Prediction | None:
         item = self.item
-        claimed = await self._deps.repo.prediction_ids_since(since - 3600)
+        claimed = taken | await self._deps.repo.prediction_ids_since(since - 3600)
         return await self._with_retries(
             lambda: self._remote.find_created(
                 model=item.model,

@@ -236,6 +236,7 @@ class Failure:
     times: int = 1
     retry_after_s: float | None = None
     detail: str = ""  # the problem's detail instead of the usual one
+    delay_s: float = 0.0  # a lost answer is dropped this late
 
 
 CHAOS_KINDS = ("429", "500", "slow", "lost")
@@ -468,8 +469,9 @@ class FakeReplicate:
         times: int = 1,
         retry_after_s: float | None = None,
         detail: str = "",
+        delay_s: float = 0.0,
     ) -> None:
-        self.failures.append(Failure(kind, match, times, retry_after_s, detail))
+        self.failures.append(Failure(kind, match, times, retry_after_s, detail, delay_s))
 
     def finish_now(self) -> None:
         """Every running prediction ends now (as its schedule would), so tests wait on events."""
@@ -689,6 +691,7 @@ class FakeReplicate:
             return _problem(500, "Internal Server Error", "Something went wrong")
         if failure.kind == "lost-hang":
             await asyncio.sleep(3600)
+        await asyncio.sleep(failure.delay_s)  # the connection drops this late
         if request.transport is not None:
             request.transport.close()
         raise asyncio.CancelledError  # aiohttp drops the connection without an answer

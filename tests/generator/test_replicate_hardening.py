@@ -155,3 +155,29 @@ async def test_provider_errors_are_one_line(
     assert job.state == pb.JOB_STATE_FAILED
     assert "\n" not in error and "\t" not in error and "must be less than or equal to 12" in error
     assert "\n" not in job.error
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_a_prediction_taken_by_another_replica_is_not_a_crash(
+    fake: FakeReplicate, make_settings: MakeSettings
+) -> None:
+    # Two replicas, no webhooks, the same input. Replica 1's create answer is lost; while it
+    # looks for its prediction, replica 2's identical one (answer still on its way) is the
+    # newest match, so replica 1 takes it. Replica 2 must then adopt the one replica 1 lost
+    # (both paid, both used), not crash on the unique prediction id.
+    fake.fail("lost-drop", times=1, delay_s=2.0)  # replica 1 learns of the loss after 2 s
+    fake.create_answer_delay_s = 4.0  # replica 2's answer comes after 4 s
+    request = pb.GenerateClipsRequest(clips=[pb.ClipSpec(prompt="same", duration_seconds=3)])
+    settings = make_settings()
+    async with generator(settings) as first, generator(settings) as second:
+        job_1 = await first.GenerateClips(request, timeout=5)
+        await wait_until(lambda: fake.creates == 1, what="replica 1's lost create")
+        job_2 = await second.GenerateClips(request, timeout=5)
+        done = [await wait_for_job(first, job_1.id), await wait_for_job(second, job_2.id)]
+    for job in done:
+        assert job.state == pb.JOB_STATE_SUCCEEDED, job.error
+    assert fake.creates == 2
+    assert {job.items[0].prediction_id for job in done} == set(fake.predictions)
+    created_first, created_second = sorted(fake.predictions.values(), key=lambda p: p.created_at)
+    assert done[0].items[0].prediction_id == created_second.id, "replica 1 took replica 2's"
+    assert done[1].items[0].prediction_id == created_first.id, "replica 2 adopted the lost one"
