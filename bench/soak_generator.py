@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 _ROOT = Path(__file__).resolve().parent.parent
 # After the last submission, how long jobs get to finish (predictions take seconds).
 _DRAIN_S = 120.0
+# A generous bound on one job's latency: its predictions take a few seconds (cold start and
+# queueing included), so a job far slower than this was stalled (e.g. by a lease it lost).
+_JOB_BOUND_S = 30.0
 
 
 @dataclass
@@ -160,13 +163,13 @@ async def soak(args: argparse.Namespace) -> int:
         finally:
             proc.terminate()
             await proc.wait()
-            log_tail = (Path(tmp) / "generator.log").read_text(errors="replace")[-3000:]
+            log = (Path(tmp) / "generator.log").read_text(errors="replace")
             await fake.close()
-    return _report(fake, tally, time.monotonic() - started, args, log_tail)
+    return _report(fake, tally, time.monotonic() - started, args, log)
 
 
 def _report(
-    fake: FakeReplicate, tally: Tally, wall_s: float, args: argparse.Namespace, log_tail: str
+    fake: FakeReplicate, tally: Tally, wall_s: float, args: argparse.Namespace, log: str
 ) -> int:
     items = sum(count for _, count in tally.submitted.values())
     latencies = sorted(
@@ -189,11 +192,16 @@ def _report(
         p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
         print(f"job latency p50 {statistics.median(latencies):.2f} s  p95 {p95:.2f} s  "
               f"max {latencies[-1]:.2f} s")  # fmt: skip
+    slow = [latency for latency in latencies if latency > _JOB_BOUND_S]
+    leases_lost = log.count("lease lost")
+    print(
+        f'jobs slower than {_JOB_BOUND_S:g} s: {len(slow)}; "lease lost" log lines: {leases_lost}'
+    )
     if fake.chaos_mode is not None:
         print(f"chaos injected: {dict(fake.chaos_mode.injected)}")
-    ok = not unfinished and not failed and fake.creates == items
+    ok = not unfinished and not failed and fake.creates == items and not slow and not leases_lost
     if not ok:
-        print("SOAK FAILED; generator log tail:\n" + log_tail)
+        print("SOAK FAILED; generator log tail:\n" + log[-3000:])
     return 0 if ok else 1
 
 
