@@ -1,6 +1,7 @@
-"""Two generator replicas in this process on one PostgreSQL database: a cancel sent to the replica
-that does not run the job stops the predictions on the one that does, and a webhook delivered to
-the other replica wakes the waiting item through ``pg_notify`` (not the 60 s safety poll)."""
+"""Two replicas on one PostgreSQL database: a cancel sent to the replica that does not run the
+work stops it on the one that does (predictions at the provider, FFmpeg), a webhook delivered to
+the other replica wakes the waiting item through ``pg_notify`` (not the 60 s safety poll), and a
+replica stopped by SIGTERM hands its leases back so another resumes its work at once."""
 
 from __future__ import annotations
 
@@ -10,17 +11,26 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import asyncpg  # type: ignore[import-untyped]
+import grpc
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from reelforge.runtime.artifacts import ArtifactStore
+from reelforge.v1 import composer_pb2, composer_pb2_grpc, generator_pb2_grpc
 from reelforge.v1 import generator_pb2 as pb
-from reelforge.v1 import generator_pb2_grpc
+from services.composer.server import create_server as create_composer
 from services.generator.server import create_server
 from services.generator.settings import GeneratorSettings
+from tests.composer.conftest import composer_settings
+from tests.composer.media import make_clip
+from tests.composer.test_lifecycle import ffmpeg_pids_under
 from tests.fakes.replicate_server import FakeReplicate
 from tests.generator.conftest import wait_for_job, wait_until
 from tests.grpc_helpers import running_service
+from tests.reliability.processes import ServiceProcess
+from tests.scaleout.conftest import free_port
 
 if TYPE_CHECKING:
     from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub
@@ -32,6 +42,9 @@ SAFETY_POLL_S = 60.0
 WAKE_BOUND_S = 15.0
 # The running replica hears of the cancel at its next heartbeat (TTL/3); slack for a loaded machine.
 CANCEL_BOUND_S = LEASE_TTL_S + 10.0
+# The services' default TTL: a successor that waited for the lease to expire would take this long.
+DEFAULT_LEASE_TTL_S = 30.0
+HANDOVER_BOUND_S = 12.0
 
 
 def _settings(data_dir: Path, pg_url: str, fake: FakeReplicate, **extra: Any) -> GeneratorSettings:
@@ -47,9 +60,8 @@ def _settings(data_dir: Path, pg_url: str, fake: FakeReplicate, **extra: Any) ->
         poll_initial_s=0.1,
         poll_max_s=0.3,
         webhook_safety_poll_s=SAFETY_POLL_S,
-        lease_ttl_s=LEASE_TTL_S,
         log_format="text",
-        **extra,
+        **{"lease_ttl_s": LEASE_TTL_S, **extra},
     )
 
 
@@ -124,3 +136,129 @@ def _clips(tag: str, count: int) -> pb.GenerateClipsRequest:
     return pb.GenerateClipsRequest(
         clips=[pb.ClipSpec(prompt=f"{tag} {i}", duration_seconds=1) for i in range(count)]
     )
+
+
+async def test_sigterm_hands_leases_back_and_another_replica_resumes_at_once(
+    pg_url: str, data_dir: Path, tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    async with FakeReplicate(latency_s=4.0) as fake:
+        port = free_port()
+        env = {
+            **subprocess_env,
+            "PORT": str(port),
+            "DATABASE_URL": pg_url,
+            "REPLICATE_API_TOKEN": fake.token,
+            "REPLICATE_BASE_URL": fake.base_url,
+            "FETCH_ALLOW_NETWORKS": "127.0.0.0/8",
+            "POLL_INITIAL_S": "0.1",
+            "POLL_MAX_S": "0.3",
+            "LEASE_TTL_S": str(DEFAULT_LEASE_TTL_S),
+            "GRACE_PERIOD_S": "1",
+        }
+        leaving = ServiceProcess("generator", env, port, tmp_path / "leaving.log")
+        try:
+            await leaving.start()
+            await leaving.ready()
+            async with _replica_process_stub(port) as stub:
+                job = await stub.GenerateClips(_clips("handover", 2), timeout=10)
+
+                async def ids_stored() -> bool:
+                    got = await stub.GetJob(pb.GetJobRequest(job_id=job.id), timeout=5)
+                    return all(item.prediction_id for item in got.items)
+
+                await wait_until(ids_stored, what="both predictions created")
+            leaving.terminate()
+            assert await leaving.exited(15) == 0, leaving.log.read_text()[-2000:]
+        finally:
+            await leaving.kill()
+        items = await _item_leases(pg_url, job.id)
+        assert items == [(pb.ITEM_STATE_RUNNING, None)] * 2, "still running, lease handed back"
+
+        settings = _settings(data_dir, pg_url, fake, lease_ttl_s=DEFAULT_LEASE_TTL_S)
+        started = time.monotonic()
+        async with _replica(settings) as (successor, _):
+            done = await wait_for_job(successor, job.id, timeout_s=2 * DEFAULT_LEASE_TTL_S)
+        took = time.monotonic() - started
+    assert done.state == pb.JOB_STATE_SUCCEEDED, done.error
+    assert fake.creates == 2, "the successor looked the predictions up"
+    assert took < HANDOVER_BOUND_S, f"resumed after {took:.1f} s: waited for the lease to expire?"
+    print(f"\nsuccessor finished the handed-over job {took:.2f} s after its start")
+
+
+async def test_composition_cancelled_at_the_other_replica_stops_its_render(
+    pg_url: str, data_dir: Path, tmp_path: Path
+) -> None:
+    store = ArtifactStore(data_dir / "artifacts")
+    clip = await store.put_file(make_clip(tmp_path / "clip.mp4", 10), "video/mp4")
+    request = composer_pb2.ComposeRequest(
+        clips=[composer_pb2.ClipInput(source=clip.id)] * 6, height=640
+    )
+    settings = composer_settings(
+        data_dir, database_url=pg_url, lease_ttl_s=LEASE_TTL_S, ffmpeg_threads=1
+    )
+    async with (
+        running_service(create_composer, settings) as (channel_a, _),
+        running_service(create_composer, settings) as (channel_b, _),
+    ):
+        renders = composer_pb2_grpc.ComposerServiceStub(channel_a)
+        other = composer_pb2_grpc.ComposerServiceStub(channel_b)
+        # The same render uncancelled, for scale: stopping must take a fraction of it.
+        started = time.monotonic()
+        full = await renders.Compose(request, timeout=10)
+        await _until_state(renders, full.id, composer_pb2.COMPOSITION_STATE_COMPLETED)
+        full_render_s = time.monotonic() - started
+
+        composition = await renders.Compose(request, timeout=10)
+        await _until_state(renders, composition.id, composer_pb2.COMPOSITION_STATE_COMPOSING)
+        await wait_until(lambda: ffmpeg_pids_under(data_dir), what="FFmpeg on the first replica")
+        canceled = await other.CancelComposition(
+            composer_pb2.CancelCompositionRequest(id=composition.id), timeout=10
+        )
+        assert canceled.state == composer_pb2.COMPOSITION_STATE_CANCELED
+        cancel_at = time.monotonic()
+        await wait_until(
+            lambda: not ffmpeg_pids_under(data_dir), timeout_s=60, what="FFmpeg stopped"
+        )
+        stopped_s = time.monotonic() - cancel_at
+        final = await renders.GetComposition(
+            composer_pb2.GetCompositionRequest(id=composition.id), timeout=5
+        )
+    assert final.state == composer_pb2.COMPOSITION_STATE_CANCELED
+    assert not final.output.id, "the rendering replica wrote nothing after the cancel"
+    assert stopped_s < full_render_s / 2, (
+        f"FFmpeg ran {stopped_s:.1f} s after the cancel (a whole render takes {full_render_s:.1f} s)"
+    )
+    print(
+        f"\nFFmpeg stopped {stopped_s:.2f} s after the cancel; a whole render: {full_render_s:.2f} s"
+    )
+
+
+@contextlib.asynccontextmanager
+async def _replica_process_stub(port: int) -> AsyncIterator[Stub]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield generator_pb2_grpc.GeneratorServiceStub(channel)
+
+
+async def _item_leases(pg_url: str, job_id: str) -> list[tuple[int, str | None]]:
+    conn = await asyncpg.connect(pg_url, timeout=5)
+    try:
+        rows = await conn.fetch(
+            "SELECT state, owner FROM generator_items WHERE job_id = $1 ORDER BY idx", job_id
+        )
+    finally:
+        await conn.close()
+    return [(row["state"], row["owner"]) for row in rows]
+
+
+async def _until_state(
+    stub: composer_pb2_grpc.ComposerServiceAsyncStub,
+    composition_id: str,
+    state: composer_pb2.CompositionState.ValueType,
+) -> None:
+    async def reached() -> bool:
+        got = await stub.GetComposition(
+            composer_pb2.GetCompositionRequest(id=composition_id), timeout=5
+        )
+        return bool(got.state == state)
+
+    await wait_until(reached, timeout_s=120, what=composer_pb2.CompositionState.Name(state))
