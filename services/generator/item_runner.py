@@ -450,6 +450,12 @@ class ItemRunner:
                 )
             )
             return
+        if prediction.data_removed and not prediction.output:
+            await self._fail(
+                f"Replicate already deleted the outputs of prediction {prediction.id} "
+                "(it keeps them about an hour); RetryJob runs the item again"
+            )
+            return
         self.phase = "downloading"
         # DOWNLOADING is written while the download runs, not before it: a crash before the
         # write leaves RUNNING, which resumes the same way (look the prediction up, download).
@@ -534,15 +540,18 @@ class ItemRunner:
 
     async def _cancel_remote(self, prediction_id: str) -> bool:
         try:
-            await self._with_retries(lambda: self._remote.cancel(prediction_id))
+            # Cancels often come at the deadline: their retries are not bounded by it.
+            await self._with_retries(lambda: self._remote.cancel(prediction_id), deadline=False)
         except ProviderError as error:
             _LOGGER.warning("could not cancel prediction %s: %s", prediction_id, error)
             return False
         return True
 
-    async def _with_retries(self, call: Callable[[], Awaitable[_T]]) -> _T:
+    async def _with_retries(
+        self, call: Callable[[], Awaitable[_T]], *, deadline: bool = True
+    ) -> _T:
         """Idempotent calls (get, cancel, list) retried on network errors, 429 and 5xx."""
-        budget = RetryBudget(self._settings, self.item.deadline_at)
+        budget = RetryBudget(self._settings, self.item.deadline_at if deadline else 0.0)
         while True:
             try:
                 return await call()

@@ -918,6 +918,9 @@ class FakeReplicate:
                 "creates": self.creates,
                 "create_requests": self.create_requests,
                 "cancels": self.cancels,
+                "gets": self.gets,
+                "peak_live": self.peak_live,
+                "version_lookups": self.version_lookups,
                 "chaos": {
                     f"{call}:{kind}": count
                     for (call, kind), count in (
@@ -930,8 +933,21 @@ class FakeReplicate:
     async def _control(self, request: web.Request) -> web.Response:
         """Configure a running fake from another process (the end-to-end test)."""
         body = await request.json()
-        if "latency_s" in body:
-            self.latency_s = float(body["latency_s"])
+        if body.get("strict"):
+            self.strict(seed=int(body.get("seed", 0)))
+        for name in ("latency_s", "list_delay_s", "cancel_delay_s", "create_answer_delay_s"):
+            if name in body:
+                setattr(self, name, float(body[name]))
+        for name in ("answer_creates", "validate_bodies", "honour_clip_shape"):
+            if name in body:
+                setattr(self, name, bool(body[name]))
+        if "output_ttl_s" in body:
+            self.output_ttl_s = (
+                None if body["output_ttl_s"] is None else float(body["output_ttl_s"])
+            )
+        if "create_limit" in body:  # [creates, per seconds] or null
+            limit = body["create_limit"]
+            self.create_limit = None if limit is None else (int(limit[0]), float(limit[1]))
         for item in body.get("fail", []):
             self.fail(item["kind"], match=item.get("match", ""), times=int(item.get("times", 1)),
                       retry_after_s=item.get("retry_after_s"))  # fmt: skip

@@ -182,3 +182,16 @@ async def test_generator_passes_the_strict_fake(
     assert clip.width > clip.height, "the clip has the aspect that was asked for"
     assert clip.duration_seconds == pytest.approx(5, abs=0.3)
     assert fake.creates == 3
+
+
+async def test_modes_can_be_set_from_another_process(
+    fake: FakeReplicate, http: aiohttp.ClientSession
+) -> None:
+    control = {"strict": True, "seed": 4, "answer_creates": False, "create_limit": [5, 60]}
+    status, _, _ = await _post(http, "/_fake/control", control)
+    assert status == 200
+    assert fake.validate_bodies and fake.list_delay_s >= 1 and fake.webhook_chaos is not None
+    assert not fake.answer_creates and fake.create_limit == (5, 60.0)
+    async with http.get("/_fake/stats") as answer:
+        stats = await answer.json()
+    assert stats["creates"] == 0 and stats["gets"] == 0

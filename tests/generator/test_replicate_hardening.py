@@ -181,3 +181,14 @@ async def test_a_prediction_taken_by_another_replica_is_not_a_crash(
     created_first, created_second = sorted(fake.predictions.values(), key=lambda p: p.created_at)
     assert done[0].items[0].prediction_id == created_second.id, "replica 1 took replica 2's"
     assert done[1].items[0].prediction_id == created_first.id, "replica 2 adopted the lost one"
+
+
+async def test_outputs_deleted_before_the_download_say_so(
+    fake: FakeReplicate, make_settings: MakeSettings
+) -> None:
+    fake.output_ttl_s = 0.0  # as when a resume comes more than an hour after the end
+    async with generator(make_settings()) as stub:
+        job = await wait_for_job(stub, (await stub.GenerateClips(clips(1), timeout=5)).id)
+    error = job.items[0].error
+    assert job.state == pb.JOB_STATE_FAILED
+    assert "deleted the outputs" in error and "RetryJob" in error, error

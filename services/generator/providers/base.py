@@ -36,6 +36,7 @@ class Prediction:
     created_at: str = ""
     input: dict[str, Any] = field(default_factory=dict)
     webhook: str = ""
+    data_removed: bool = False  # the provider deleted its inputs and outputs (Replicate: ~1 h)
 
 
 def one_line(text: str, limit: int = 500) -> str:

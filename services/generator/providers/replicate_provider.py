@@ -173,11 +173,10 @@ class ReplicateProvider:
         return self._versions[name]
 
     async def get(self, prediction_id: str) -> Prediction:
-        return await self._read(
-            "GET",
-            f"/v1/predictions/{prediction_id}",
-            self._client().predictions.async_get(prediction_id),
-        )
+        # Read as raw JSON: the client's model drops fields we need (``data_removed``) and
+        # refuses statuses it does not know ("aborted").
+        call = self._client()._async_request("GET", f"/v1/predictions/{prediction_id}")
+        return prediction_from_json((await self._call(call, create=False)).json())
 
     async def cancel(self, prediction_id: str) -> Prediction:
         path = f"/v1/predictions/{prediction_id}/cancel"

@@ -52,6 +52,7 @@ def prediction_from_json(data: dict[str, Any]) -> Prediction:
         created_at=str(data.get("created_at") or ""),
         input=dict(data.get("input") or {}),
         webhook=str(data.get("webhook") or ""),
+        data_removed=data.get("data_removed") is True,
     )
 
 
