@@ -176,7 +176,9 @@ async def test_context_overflow_is_invalid_argument_naming_the_brief_and_the_lim
         # A 400 about the prompt's length says nothing about json_schema support.
         after = await stub.PlanScenes(_plan_request(), timeout=_TIMEOUT_S)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "context window (2048 tokens)" in (caught.value.details() or "")
+    details = caught.value.details() or ""
+    assert "context window (2048 tokens)" in details
+    assert "(the server said: This model's maximum context length is 2048 tokens." in details
     bad = error_details_pb2.BadRequest()
     assert status is not None and any(d.Unpack(bad) for d in status.details)
     assert [v.field for v in bad.field_violations] == ["brief"]

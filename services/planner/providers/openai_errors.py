@@ -72,8 +72,16 @@ def _context_overflow(error: openai.APIStatusError, input_field: str) -> Invalid
     return InvalidArgument.single(
         input_field,
         f"too long for the model's context window ({window}); shorten the {input_field} "
-        f"or serve the model with a larger context (the server said: {one_line(error.message)})",
+        f"or serve the model with a larger context (the server said: {server_text(error)})",
     )
+
+
+def server_text(error: openai.APIStatusError) -> str:
+    """The server's own error message (the client prefixes "Error code: N - ")."""
+    body = error.body
+    if isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"]:
+        return one_line(body["message"])
+    return one_line(error.message)
 
 
 def one_line(text: str) -> str:
@@ -83,7 +91,7 @@ def one_line(text: str) -> str:
 
 
 def _status_error(error: openai.APIStatusError, settings: PlannerSettings) -> DomainError:
-    status, detail = error.status_code, one_line(error.message)
+    status, detail = error.status_code, server_text(error)
     if status == 401:
         return Unauthenticated(
             f"the model server rejected the API key (HTTP 401); check the OPENAI_API_KEY setting: {detail}",

@@ -18,7 +18,11 @@ from reelforge.v1 import common_pb2
 from services.planner import plan_rules, prompts, schemas
 from services.planner.budget import MIN_CALL_S, Budget
 from services.planner.providers.base import ChatTurn, Correction, PlanAnswer, PlanRequest
-from services.planner.providers.openai_errors import domain_error, is_context_overflow, one_line
+from services.planner.providers.openai_errors import (
+    domain_error,
+    is_context_overflow,
+    server_text,
+)
 from services.planner.settings import PlannerSettings, StructuredOutput
 
 _LOGGER = logging.getLogger(__name__)
@@ -184,7 +188,7 @@ class OpenAIProvider:
             _LOGGER.warning(
                 "server rejected response_format json_schema (HTTP %s: %s); trying json_object",
                 error.status_code,
-                one_line(error.message),
+                server_text(error),
             )
         except openai.OpenAIError as error:
             raise self._error(error, ask.input_field, budget) from error
