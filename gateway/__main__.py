@@ -3,8 +3,6 @@
 import asyncio
 import contextlib
 
-from aiohttp import web
-
 from gateway.app import create_app
 from gateway.http_server import serve
 from gateway.settings import GatewaySettings
@@ -15,8 +13,8 @@ from reelforge.runtime.settings import load_settings
 def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging("gateway", settings.log_level, settings.log_format)
-    # SIGTERM/SIGINT raise GracefulExit: stop listening, drain for GRACE_PERIOD_S, run cleanup_ctx.
-    with contextlib.suppress(web.GracefulExit, KeyboardInterrupt):
+    # SIGTERM/SIGINT: stop listening, drain for GRACE_PERIOD_S, run cleanup_ctx (see serve).
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(create_app(settings), settings))
 
 

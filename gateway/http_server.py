@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from typing import Any
 
 from aiohttp import web
@@ -88,14 +89,24 @@ class GatewayRunner(web.AppRunner):
 
 
 async def serve(app: web.Application, settings: GatewaySettings) -> None:
-    """Listens until SIGTERM/SIGINT (GracefulExit), then drains for GRACE_PERIOD_S and cleans up."""
+    """Listens until SIGTERM/SIGINT, then drains for GRACE_PERIOD_S and cleans up.
+
+    The signals set an event instead of raising aiohttp's GracefulExit: raised from a signal
+    handler, that exception leaves ``asyncio.run`` at once, which then cancels every task,
+    in-flight requests included, before the runner's cleanup could drain them.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     runner = GatewayRunner(
-        app, handle_signals=True, access_log=None, shutdown_timeout=settings.grace_period_s
+        app, handle_signals=False, access_log=None, shutdown_timeout=settings.grace_period_s
     )
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.host, settings.port).start()
         _LOGGER.info("gateway listening on %s:%s", settings.host, settings.port)
-        await asyncio.Event().wait()  # until a signal raises GracefulExit
+        await stop.wait()
+        _LOGGER.info("stopping: draining requests for up to %s s", settings.grace_period_s)
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # stop listening, let handlers finish, then cleanup_ctx
