@@ -12,6 +12,7 @@ from services.planner.plan_rules import (
     CALL_TO_ACTION,
     FEATURE,
     HOOK,
+    MAX_CAMERA_MOTION_CHARS,
     MAX_CAPTION_CHARS,
     PRODUCT_INTRO,
     fit_durations,
@@ -118,10 +119,18 @@ def _fill_text(
             repairs.append(
                 _repair(f"plan.scenes[{position}].style_prompt", "written from the brief and mood")
             )
-        scene.description = scene.description[:MAX_TEXT_CHARS]
-        scene.style_prompt = scene.style_prompt[:MAX_TEXT_CHARS]
-        scene.caption = scene.caption[:MAX_CAPTION_CHARS]
-        scene.camera_motion = scene.camera_motion[:MAX_TEXT_CHARS]
+        for name, most in (
+            ("description", MAX_TEXT_CHARS),
+            ("style_prompt", MAX_TEXT_CHARS),
+            ("caption", MAX_CAPTION_CHARS),
+            ("camera_motion", MAX_CAMERA_MOTION_CHARS),
+        ):
+            text: str = getattr(scene, name)
+            if len(text) > most:
+                setattr(scene, name, text[:most])
+                repairs.append(
+                    _repair(f"plan.scenes[{position}].{name}", f"shortened to {most} characters")
+                )
 
 
 def _weight(scene: common_pb2.Scene, total_s: float, count: int) -> float:

@@ -17,6 +17,8 @@ from reelforge.v1 import common_pb2
 MIN_SCENES = 5
 MAX_SCENES = 7
 MAX_CAPTION_CHARS = 200
+# The generator takes a clip's camera motion only up to this (reelforge/validation/generator.py).
+MAX_CAMERA_MOTION_CHARS = 200
 SUM_TOLERANCE_S = 0.01
 REFERENCE_TOTAL_S = 30.0  # the role ranges below are stated for a 30-second ad
 
@@ -101,6 +103,10 @@ def _scene_problems(number: int, scene: common_pb2.Scene, bounds: Bounds) -> lis
             problems.append(f"scene {number}'s {name} is longer than {MAX_TEXT_CHARS} characters")
     if len(scene.caption) > MAX_CAPTION_CHARS:
         problems.append(f"scene {number}'s caption is longer than {MAX_CAPTION_CHARS} characters")
+    if len(scene.camera_motion) > MAX_CAMERA_MOTION_CHARS:
+        problems.append(
+            f"scene {number}'s camera_motion is longer than {MAX_CAMERA_MOTION_CHARS} characters"
+        )
     return problems
 
 

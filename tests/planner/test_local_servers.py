@@ -264,6 +264,21 @@ async def test_a_repaired_plan_lists_what_was_filled_in(
     assert all(r.action for r in answer.repairs)
 
 
+async def test_a_camera_motion_longer_than_the_generator_takes_is_shortened(
+    fake_openai: FakeOpenAI, data_dir: Path
+) -> None:
+    # Found by the peer check: SmolLM2 wrote a 418-character camera_motion and the
+    # generator refused the clip (its limit is 200), so `reelforge ad` failed.
+    plan = default_plan(30)
+    plan["scenes"][4]["camera_motion"] = "slow push in, then " * 22
+    fake_openai.enqueue(*[answer_json(plan)] * 3)
+    async with planner_stub(openai_settings(fake_openai, data_dir)) as stub:
+        answer = await stub.PlanScenes(_plan_request(), timeout=_TIMEOUT_S)
+    assert "camera_motion is longer than 200" in answer.violations[0]
+    assert len(answer.plan.scenes[4].camera_motion) == 200
+    assert "plan.scenes[4].camera_motion" in [r.field for r in answer.repairs]
+
+
 async def test_an_answer_cut_off_by_the_cap_says_which_setting_to_raise(
     fake_openai: FakeOpenAI, data_dir: Path
 ) -> None:
