@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reelforge.runtime.subprocesses import die_with_parent
+
 _PROBE_TIMEOUT_S = 30.0
 
 
@@ -64,8 +66,9 @@ def _parse(data: dict[str, Any]) -> MediaInfo:
 
 async def probe(path: Path) -> MediaInfo:
     """Runs ffprobe on ``path``; MediaError when it is not readable media."""
+    argv = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
     proc = await asyncio.create_subprocess_exec(
-        "ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path),
+        *die_with_parent([*argv, str(path)]),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

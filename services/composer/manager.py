@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from reelforge.runtime.errors import redact_paths
 from reelforge.runtime.events import Broadcaster
 from reelforge.runtime.leases import LeaseKeeper, LeaseLost, Leases
 from reelforge.v1 import composer_pb2
@@ -215,7 +216,10 @@ class CompositionManager:
         except Exception as error:
             _LOGGER.exception("composition %s crashed", composition_id)
             await self._finish(
-                composition_id, "FAILED", message="failed", error=f"internal error: {error}"
+                composition_id,
+                "FAILED",
+                message="failed",
+                error=redact_paths(f"internal error: {error}"),
             )
         else:
             await self._complete(composition_id, result)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from reelforge.runtime.errors import redact_paths
+
 
 class RenderFailed(Exception):
-    """The composition cannot be rendered; the message becomes Composition.error."""
+    """The composition cannot be rendered; the message becomes Composition.error.
+
+    FFmpeg's and ffprobe's words name files by absolute path: a client reads only file names.
+    """
 
     def __init__(self, message: str) -> None:
+        message = redact_paths(message)
         super().__init__(message)
         self.message = message
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -30,7 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from reelforge.runtime.errors import InvalidArgument, NotFound
+from reelforge.runtime import page_tokens
+from reelforge.runtime.errors import NotFound
 from reelforge.runtime.leases import (
     LeasedTable,
     LeaseLost,
@@ -113,19 +111,6 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
-def _page_token(row: CompositionRow) -> str:
-    raw = json.dumps([row.created_us, row.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _parse_token(token: str) -> tuple[int, str]:
-    try:
-        created_us, row_id = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return int(created_us), str(row_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidArgument.single("page_token", "not a token from this service") from None
-
-
 class CompositionRepository:
     """Reads and writes composition rows; every write returns the row as it now is."""
 
@@ -205,7 +190,8 @@ class CompositionRepository:
         if state:
             query = query.where(compositions.c.state == state)
         if page_token:
-            created_us, row_id = _parse_token(page_token)
+            position, row_id = page_tokens.decode(page_token, "not a token from this service")
+            created_us = int(position)
             query = query.where(
                 or_(
                     compositions.c.created_us < created_us,
@@ -216,7 +202,7 @@ class CompositionRepository:
             rows = (await conn.execute(query.limit(page_size + 1))).all()
         items = [CompositionRow(**r._mapping) for r in rows[:page_size]]
         more = len(rows) > page_size
-        return items, _page_token(items[-1]) if more else ""
+        return items, page_tokens.encode(items[-1].created_us, items[-1].id) if more else ""
 
     async def active_ids(self) -> Sequence[str]:
         """Compositions not yet finished, oldest first: after a crash these are to be rendered again."""
