@@ -48,6 +48,7 @@ _JOB_BOUND_S = 30.0
 class Tally:
     submitted: dict[str, tuple[float, int]] = field(default_factory=dict)  # job → (sent, items)
     finished: dict[str, tuple[float, int]] = field(default_factory=dict)  # job → (done, state)
+    predictions: dict[str, list[str]] = field(default_factory=dict)  # job → its prediction ids
     gaps: list[float] = field(default_factory=list)  # idle gaps longer than the lease TTL
     after_gap: set[str] = field(default_factory=set)  # jobs submitted right after such a gap
     closed: bool = False  # no more submissions
@@ -130,6 +131,7 @@ async def _watch_finished(stub: Stub, tally: Tally) -> None:
             job = await stub.GetJob(pb.GetJobRequest(job_id=job_id), timeout=10)
             if job.state in TERMINAL_JOB_STATES:
                 tally.finished[job_id] = (time.monotonic(), job.state)
+                tally.predictions[job_id] = [item.prediction_id for item in job.items]
         if tally.closed and len(tally.finished) == len(tally.submitted):
             return
         await asyncio.sleep(0.5)
@@ -142,6 +144,9 @@ async def soak(args: argparse.Namespace) -> int:
     )
     fake.list_delay_s = 1.0
     await fake.start()
+    # A 429 says "resets in ~Ns" and the generator waits that long: keep it short here, or
+    # every throttled create would take 30 s and hide a real stall under the job bound.
+    fake.rate_limit_reset_s = 2
     if args.chaos:
         fake.chaos(
             args.chaos, seed=args.seed, kinds=("429", "500", "lost"), calls=("create", "get")
@@ -193,6 +198,9 @@ def _report(
         print(f"job latency p50 {statistics.median(latencies):.2f} s  p95 {p95:.2f} s  "
               f"max {latencies[-1]:.2f} s")  # fmt: skip
     slow = [latency for latency in latencies if latency > _JOB_BOUND_S]
+    for job_id, (sent, _) in tally.submitted.items():
+        if job_id in tally.finished and tally.finished[job_id][0] - sent > _JOB_BOUND_S:
+            _explain_slow(fake, tally, job_id)
     leases_lost = log.count("lease lost")
     print(
         f'jobs slower than {_JOB_BOUND_S:g} s: {len(slow)}; "lease lost" log lines: {leases_lost}'
@@ -201,8 +209,28 @@ def _report(
         print(f"chaos injected: {dict(fake.chaos_mode.injected)}")
     ok = not unfinished and not failed and fake.creates == items and not slow and not leases_lost
     if not ok:
-        print("SOAK FAILED; generator log tail:\n" + log[-3000:])
+        kept = Path(tempfile.gettempdir()) / "reelforge-soak-generator.log"
+        kept.write_text(log)
+        print(f"SOAK FAILED; the generator's log is kept in {kept}")
     return 0 if ok else 1
+
+
+def _explain_slow(fake: FakeReplicate, tally: Tally, job_id: str) -> None:
+    """Where a slow job's time went: the provider (queued, running) or us (before, after)."""
+    sent, _ = tally.submitted[job_id]
+    done, _ = tally.finished[job_id]
+    offset = time.time() - time.monotonic()  # predictions carry wall-clock times
+    parts = []
+    for prediction_id in tally.predictions.get(job_id, []):
+        p = fake.predictions.get(prediction_id)
+        if p is None:
+            parts.append(f"{prediction_id or '-'}: unknown to the fake")
+            continue
+        created = p.created_at - offset - sent
+        started = (p.started_at or p.created_at) - offset - sent
+        ended = (p.completed_at or p.created_at) - offset - sent
+        parts.append(f"created +{created:.1f} s, started +{started:.1f} s, ended +{ended:.1f} s")
+    print(f"slow job {job_id} ({done - sent:.1f} s): " + "; ".join(parts))
 
 
 def main() -> None:

@@ -210,7 +210,7 @@ class ItemRunner:
                 found = await self._reconcile()
             if found is not None or self._stopped:
                 return found
-        budget = RetryBudget(self._settings, item.deadline_at)
+        budget: RetryBudget | None = None
         while True:
             now = time.time()
             if item.deadline_at and now >= item.deadline_at:
@@ -225,6 +225,8 @@ class ItemRunner:
                 deadline_at=deadline,
             ):
                 return None  # canceled before anything was sent
+            # Retries never outlast the deadline (known from the first attempt on).
+            budget = budget or RetryBudget(self._settings, item.deadline_at)
             await self._deps.creates.acquire()
             # A create is paid: send it only while the lease surely outlives the call's start,
             # so no other replica can be reconciling (and re-creating) this item meanwhile.
