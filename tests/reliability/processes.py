@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from reelforge.cli.stack import LocalStack, StackPorts
 from tests.conftest import ROOT
+from tests.fakes.replicate_server import FakeReplicate
 
 MODULES = {
     "planner": "services.planner",
@@ -25,6 +26,22 @@ MODULES = {
     "composer": "services.composer",
     "gateway": "gateway",
 }
+
+
+def hosted_generator_env(
+    base: Mapping[str, str], fake: FakeReplicate, **extra: str
+) -> dict[str, str]:
+    """A generator process's environment: Replicate is the fake, polling is quick."""
+    return {
+        **base,
+        "VIDEO_PROVIDER": "replicate",
+        "REPLICATE_API_TOKEN": fake.token,
+        "REPLICATE_BASE_URL": fake.base_url,
+        "FETCH_ALLOW_NETWORKS": "127.0.0.0/8",
+        "POLL_INITIAL_S": "0.1",
+        "POLL_MAX_S": "0.3",
+        **extra,
+    }
 
 
 @dataclass

@@ -24,7 +24,7 @@ from reelforge.v1 import generator_pb2 as pb
 from tests.composer.media import make_clip
 from tests.fakes.replicate_server import FakeReplicate
 from tests.reliability.conftest import wait_until
-from tests.reliability.processes import ServiceProcess
+from tests.reliability.processes import ServiceProcess, hosted_generator_env
 from tests.scaleout.conftest import free_port
 
 # The services' default lease TTL: a restart that waited out the dead owner's lease takes this long.
@@ -50,6 +50,13 @@ async def _sigkill(service: ServiceProcess) -> None:
     assert await service.proc.wait() == -signal.SIGKILL
 
 
+async def _started(service: ServiceProcess) -> float:
+    """Starts the service and waits until it answers; returns when (monotonic seconds)."""
+    await service.start()
+    await service.ready()
+    return time.monotonic()
+
+
 def _rows(database: Path, query: str, *args: Any) -> list[tuple[Any, ...]]:
     with contextlib.closing(sqlite3.connect(database)) as db:
         return list(db.execute(query, args).fetchall())
@@ -60,16 +67,7 @@ async def test_generator_sigkilled_resumes_its_predictions_within_seconds(
     subprocess_env: dict[str, str], data_dir: Path, tmp_path: Path
 ) -> None:
     async with FakeReplicate(latency_s=2.0) as fake:
-        env = {
-            **subprocess_env,
-            "VIDEO_PROVIDER": "replicate",
-            "REPLICATE_API_TOKEN": fake.token,
-            "REPLICATE_BASE_URL": fake.base_url,
-            "FETCH_ALLOW_NETWORKS": "127.0.0.0/8",
-            "POLL_INITIAL_S": "0.1",
-            "POLL_MAX_S": "0.3",
-            "LEASE_TTL_S": str(DEFAULT_LEASE_TTL_S),
-        }
+        env = hosted_generator_env(subprocess_env, fake, LEASE_TTL_S=str(DEFAULT_LEASE_TTL_S))
         async with _process("generator", env, tmp_path) as service:
             await service.start()
             await service.ready()
@@ -95,9 +93,7 @@ async def test_generator_sigkilled_resumes_its_predictions_within_seconds(
             assert {state for state, _, _ in rows} == {pb.ITEM_STATE_RUNNING}, rows
             assert all(owner and expires > time.time() + 10 for _, owner, expires in rows), rows
 
-            await service.start()
-            await service.ready()
-            restarted = time.monotonic()
+            restarted = await _started(service)
             async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
                 stub = generator_pb2_grpc.GeneratorServiceStub(channel)
 
@@ -148,9 +144,7 @@ async def test_composer_sigkilled_mid_render_renders_again_within_seconds(
         assert (state, output) == ("COMPOSING", None), (state, output)
         assert owner, "the dead process still holds the lease"
 
-        await service.start()
-        await service.ready()
-        restarted = time.monotonic()
+        restarted = await _started(service)
         async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
             stub = composer_pb2_grpc.ComposerServiceStub(channel)
 

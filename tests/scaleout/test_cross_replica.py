@@ -29,7 +29,7 @@ from tests.composer.test_lifecycle import ffmpeg_pids_under
 from tests.fakes.replicate_server import FakeReplicate
 from tests.generator.conftest import wait_for_job, wait_until
 from tests.grpc_helpers import running_service
-from tests.reliability.processes import ServiceProcess
+from tests.reliability.processes import ServiceProcess, hosted_generator_env
 from tests.scaleout.conftest import free_port
 
 if TYPE_CHECKING:
@@ -143,18 +143,14 @@ async def test_sigterm_hands_leases_back_and_another_replica_resumes_at_once(
 ) -> None:
     async with FakeReplicate(latency_s=4.0) as fake:
         port = free_port()
-        env = {
-            **subprocess_env,
-            "PORT": str(port),
-            "DATABASE_URL": pg_url,
-            "REPLICATE_API_TOKEN": fake.token,
-            "REPLICATE_BASE_URL": fake.base_url,
-            "FETCH_ALLOW_NETWORKS": "127.0.0.0/8",
-            "POLL_INITIAL_S": "0.1",
-            "POLL_MAX_S": "0.3",
-            "LEASE_TTL_S": str(DEFAULT_LEASE_TTL_S),
-            "GRACE_PERIOD_S": "1",
-        }
+        env = hosted_generator_env(
+            subprocess_env,
+            fake,
+            PORT=str(port),
+            DATABASE_URL=pg_url,
+            LEASE_TTL_S=str(DEFAULT_LEASE_TTL_S),
+            GRACE_PERIOD_S="1",
+        )
         leaving = ServiceProcess("generator", env, port, tmp_path / "leaving.log")
         try:
             await leaving.start()
