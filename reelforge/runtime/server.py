@@ -50,7 +50,12 @@ class ServiceHost:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_s)
         for cleanup in reversed(self.cleanups):
-            await cleanup()
+            # Every cleanup runs: a database that fails to close must not leave workers running.
+            try:
+                await cleanup()
+            except Exception:
+                name = getattr(cleanup, "__qualname__", repr(cleanup))
+                _LOGGER.exception("cleanup %s failed; running the others", name)
 
 
 async def build_host(
