@@ -84,19 +84,33 @@ class Autopilot:
             await asyncio.shield(self._cancel_running())
             raise
 
+    def _report_repairs(self, what: str, answer: JSON) -> None:
+        """The planner says what it filled in or changed; the user hears it, once per step."""
+        repairs = answer.get("repairs") or []
+        if repairs:
+            fields = ", ".join(str(r.get("field", "?")) for r in repairs[:4])
+            more = f" and {len(repairs) - 4} more" if len(repairs) > 4 else ""
+            self._console.print(
+                f"[dim]planner: {len(repairs)} part(s) of the {what} were repaired or filled in, "
+                f"not the model's own ({fields}{more})[/dim]"
+            )
+
     async def _run(self) -> AdResult:
         opts = self._options
         brief = opts.brief
         total_s = float(brief.get("durationSeconds") or 30.0)
         with make_progress(self._console) as progress:
             # Mood directions and one sample image each, to choose from.
-            moods = (await self._client.post("/api/moods/generate", {"brief": brief}))["moods"]
+            moods_answer = await self._client.post("/api/moods/generate", {"brief": brief})
+            self._report_repairs("moods", moods_answer)
+            moods = moods_answer["moods"]
             await self._mood_samples(moods, progress)
             mood = self._pick_mood(moods)
             # The storyboard for the chosen mood.
             plan_answer = await self._client.post(
                 "/api/scenes/plan", {"brief": brief, "mood": mood, "durationSeconds": total_s}
             )
+            self._report_repairs("scene plan", plan_answer)
             scenes: list[JSON] = plan_answer["plan"]["scenes"]
             # One seed image per scene, then clips and music in parallel.
             seeds = await self._seed_images(scenes, mood, progress)

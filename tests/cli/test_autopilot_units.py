@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
+from rich.console import Console
 
-from reelforge.cli.autopilot import clip_targets
+from reelforge.cli.autopilot import AdOptions, Autopilot, clip_targets
 from reelforge.cli.brief_input import load_brief_file
 from reelforge.cli.errors import CliError
+from reelforge.cli.gateway_client import GatewayClient
 from reelforge.cli.storyboard import StoryboardScene, render_storyboard
 from tests.conftest import ROOT
 
@@ -50,3 +53,17 @@ def test_storyboard_sheet(tmp_path: Path) -> None:
     with Image.open(dest) as sheet:
         assert sheet.width > sheet.height / 2
         assert sheet.getpixel((16 + 135, 60 + 240)) == (200, 30, 30)  # first cell shows its seed
+
+
+def test_planner_repairs_are_told_to_the_user(tmp_path: Path) -> None:
+    out = io.StringIO()
+    console = Console(file=out, width=200)
+    options = AdOptions(brief={}, output=tmp_path / "ad.mp4")
+    autopilot = Autopilot(GatewayClient.__new__(GatewayClient), options, console)
+    repairs = [{"field": f"moods[{i}]", "action": "offline archetype"} for i in range(1, 6)]
+    autopilot._report_repairs("moods", {"moods": [], "repairs": repairs})
+    autopilot._report_repairs("scene plan", {"plan": {}})  # nothing repaired: nothing said
+    assert out.getvalue().splitlines() == [
+        "planner: 5 part(s) of the moods were repaired or filled in, not the model's own "
+        "(moods[1], moods[2], moods[3], moods[4] and 1 more)"
+    ]
