@@ -128,6 +128,22 @@ async def test_a_slow_model_fails_with_our_deadline_error_not_the_transports(
     assert info.reason == "PLANNER_DEADLINE"
 
 
+async def test_without_a_deadline_the_call_budget_setting_bounds_the_call(
+    fake_openai: FakeOpenAI, data_dir: Path
+) -> None:
+    fake_openai.enqueue(*[slow(_NEVER_S)] * 3)
+    settings = openai_settings(
+        fake_openai, data_dir, openai_timeout_s=120, planner_call_budget_s=1.0
+    )
+    async with planner_stub(settings) as stub:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.ExtractBrief(
+                planner_pb2.ExtractBriefRequest(messages=[planner_pb2.ChatMessage(content="hi")])
+            )  # no timeout: no gRPC deadline
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "PLANNER_CALL_BUDGET_S=1 s" in (caught.value.details() or "")
+
+
 async def test_a_reask_that_runs_out_of_time_keeps_the_plan_already_parsed(
     fake_openai: FakeOpenAI, data_dir: Path
 ) -> None:
