@@ -96,15 +96,19 @@ class JobEngine:
         self._publisher.notify(job_id)
         return job_to_proto(job)
 
-    async def apply_prediction_update(self, prediction: Prediction) -> None:
-        """A webhook's snapshot wakes the item waiting on it (idempotent: runners decide once)."""
+    async def apply_prediction_update(self, prediction: Prediction, item_id: str = "") -> None:
+        """A webhook's snapshot wakes the item waiting on it (idempotent: runners decide once).
+
+        ``item_id`` is the ``?item=`` tag of the URL the delivery came to, when the caller
+        knows it; else the tag in the body's ``webhook`` field is used, if Replicate sent it.
+        """
         watched_here = self._deps.watches.watching(prediction.id)
         self._deps.watches.push(prediction)
         if watched_here:
             return
         # Nobody here waits on this id: maybe its create answer was lost. The item id in the
         # webhook URL names the owner; if that item is still submitting here, it adopts it.
-        owner = self._runners.get(item_tag(prediction.webhook))
+        owner = self._runners.get(item_id or item_tag(prediction.webhook))
         if owner is not None and owner[0].adopt(prediction):
             _LOGGER.info(
                 "item %s adopts prediction %s from its webhook", owner[0].item.id, prediction.id

@@ -33,6 +33,7 @@ from services.generator.providers.base import (
     RemoteProvider,
     one_line,
 )
+from services.generator.providers.replicate_inputs import same_input
 from services.generator.records import ItemRecord
 from services.generator.repository import Repository
 from services.generator.settings import GeneratorSettings
@@ -484,10 +485,17 @@ class ItemRunner:
     # ---- adoption: a webhook tagged with this item brings the prediction a lost answer started --
 
     def adopt(self, prediction: Prediction) -> bool:
-        """Offers a prediction whose webhook URL names this item; True when it is taken."""
+        """Offers a prediction whose webhook URL names this item; True when it is taken.
+
+        The URL's tag is not covered by the webhook signature, so the signed body must also
+        show this item's model and input: a replayed delivery under another item's tag can
+        never hand an item someone else's output.
+        """
         if self.phase != "submitting" or self.item.prediction_id:
             return False
         if base_model(prediction.model) != base_model(self.item.model):
+            return False
+        if not same_input(self.item.input, prediction.input):
             return False
         future = self._adoption()
         if not future.done():

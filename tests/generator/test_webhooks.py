@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -164,3 +165,38 @@ async def test_duplicate_and_stale_webhooks_change_nothing(
     assert job.state == pb.JOB_STATE_SUCCEEDED, job.error
     assert again == job, "a redelivery or an older snapshot after the end changed the job"
     assert sum(answer.duplicate for answer in hook.answers) == 2 * 2
+
+
+async def test_a_tag_on_someone_elses_prediction_is_not_adopted(
+    fake: FakeReplicate, make_settings: MakeSettings
+) -> None:
+    # The URL's ?item= tag is not signed: a validly signed delivery of another prediction
+    # (another input), sent with this item's tag, must not become this item's output.
+    fake.fail("lost-hang", match="clip 0")
+    fake.list_delay_s = 3600
+    fake.latency_s = 3600
+    settings = make_settings(
+        replicate_webhook_secret=WEBHOOK_SECRET,
+        replicate_request_timeout_s=300,
+        item_deadline_s=2,
+    )
+    async with generator(settings) as stub:
+        job = await stub.GenerateClips(clips(1), timeout=5)
+        await wait_until(lambda: fake.creates == 1, what="the create that never answers")
+        foreign = {
+            "id": "p-foreign",
+            "model": "bytedance/seedance-1-lite",
+            "version": "hidden",
+            "status": "succeeded",
+            "input": {"prompt": "something else", "duration": 3},
+            "output": f"{fake.base_url}/files/clip.mp4",
+            "webhook": f"https://x.test/api/webhooks/replicate?item={job.items[0].id}",
+        }
+        body = json.dumps(foreign).encode()
+        forged = pb.HandleProviderWebhookRequest(
+            provider="replicate", headers=_signed(body, timestamp=int(time.time())), body=body
+        )
+        assert (await stub.HandleProviderWebhook(forged, timeout=5)).accepted
+        done = await wait_for_job(stub, job.id)
+    assert done.items[0].prediction_id != "p-foreign"
+    assert done.state == pb.JOB_STATE_FAILED and "within 2 s" in done.items[0].error

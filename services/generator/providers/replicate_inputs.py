@@ -24,6 +24,15 @@ _SDXL_SIZES: dict[str, dict[int, tuple[int, int]]] = {
 }
 
 
+def same_input(sent: dict[str, Any], echoed: dict[str, Any]) -> bool:
+    """Whether a prediction's echoed input is the one we sent.
+
+    Image inputs are compared loosely: Replicate may echo a data: URI as a file URL.
+    """
+    keys = (set(sent) | set(echoed)) - set(IMAGE_KEYS)
+    return all(sent.get(key) == echoed.get(key) for key in keys)
+
+
 def aspect_ratio(value: int) -> str:
     return _ASPECT.get(value, "9:16")
 

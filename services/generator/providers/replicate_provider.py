@@ -20,7 +20,7 @@ from reelforge.runtime.artifacts import ArtifactStore, is_artifact_id
 from services.generator.catalog import base_model, needs_version
 from services.generator.providers.aiohttp_transport import AiohttpTransport
 from services.generator.providers.base import Prediction, ProviderError
-from services.generator.providers.replicate_inputs import IMAGE_KEYS
+from services.generator.providers.replicate_inputs import IMAGE_KEYS, same_input
 from services.generator.providers.replicate_status import (
     error_from_status,
     parse_retry_after,
@@ -69,12 +69,6 @@ def _created_at(prediction: Prediction) -> float:
         return datetime.fromisoformat(prediction.created_at.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return 0.0
-
-
-def _same_input(sent: dict[str, Any], echoed: dict[str, Any]) -> bool:
-    # Image inputs are compared loosely: Replicate may echo a data: URI as a file URL.
-    keys = (set(sent) | set(echoed)) - set(IMAGE_KEYS)
-    return all(sent.get(key) == echoed.get(key) for key in keys)
 
 
 class _LoopClient:
@@ -209,7 +203,7 @@ class ReplicateProvider:
                 if webhook and prediction.webhook:
                     if prediction.webhook == webhook:
                         return prediction
-                elif _same_input(model_input, prediction.input):
+                elif same_input(model_input, prediction.input):
                     return prediction
         return None
 
