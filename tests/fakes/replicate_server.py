@@ -338,7 +338,9 @@ class FakePrediction:
     def terminal(self) -> bool:
         return self.status in ("succeeded", "failed", "canceled", "aborted")
 
-    def to_json(self, base_url: str, *, listed: bool = False) -> dict[str, Any]:
+    def to_json(
+        self, base_url: str, *, listed: bool = False, echo_webhook: bool = True
+    ) -> dict[str, Any]:
         removed = self.expires_at is not None and time.time() >= self.expires_at
         data: dict[str, Any] = {
             "id": self.id,
@@ -363,7 +365,7 @@ class FakePrediction:
         }
         if removed:
             data["input"] = {}
-        if self.webhook:
+        if self.webhook and echo_webhook:
             data["webhook"] = self.webhook
             data["webhook_events_filter"] = self.events
         if listed:
@@ -426,6 +428,9 @@ class FakeReplicate:
         # Stricter modes (see the module docstring); strict() turns most on.
         self.list_delay_s = 0.0  # a new prediction shows in GET /v1/predictions after this
         self.list_omits_fields = True  # list items without input/output/webhook, as Replicate
+        # Whether GET answers and webhook bodies echo the webhook URL (Replicate's documented
+        # examples do not: the URL's query is then the only place an item tag survives).
+        self.echo_webhook = True
         self.official_models_only = True  # create-by-name refused for non-official models
         self.validate_bodies = False  # 422 with invalid_fields for bodies off the schemas
         self.timing: Timing | None = None
@@ -503,6 +508,7 @@ class FakeReplicate:
         """Most of the real API's unkindness at once (timings stay short for tests)."""
         self.list_delay_s = max(self.list_delay_s, 1.0)
         self.validate_bodies = True
+        self.echo_webhook = False
         self.timing = Timing(seed=seed, cold_start_s=self.latency_s)
         self.honour_clip_shape = True
         self.webhook_chaos = WebhookChaos()
@@ -812,7 +818,7 @@ class FakeReplicate:
         prediction = self.predictions.get(request.match_info["id"])
         if prediction is None:
             return _problem(404, "Not found", "The requested resource could not be found.")
-        return web.json_response(prediction.to_json(self.base_url))
+        return web.json_response(prediction.to_json(self.base_url, echo_webhook=self.echo_webhook))
 
     async def _cancel(self, request: web.Request) -> web.StreamResponse:
         if not self._authorized(request):
@@ -965,7 +971,8 @@ class FakeReplicate:
     def _send_webhook(self, prediction: FakePrediction) -> None:
         if not prediction.webhook or self._session is None:
             return
-        body = json.dumps(prediction.to_json(self.base_url)).encode()
+        snapshot = prediction.to_json(self.base_url, echo_webhook=self.echo_webhook)
+        body = json.dumps(snapshot).encode()
         chaos = self.webhook_chaos
         webhook_id = f"msg_{secrets.token_hex(12)}"
         self._spawn(self._deliver(prediction.webhook, body, webhook_id))
@@ -975,7 +982,7 @@ class FakeReplicate:
             self._later(chaos.delay_s * (copy + 1), lambda: self._spawn(
                 self._deliver(prediction.webhook, body, webhook_id)))  # fmt: skip
         if chaos.stale_after and prediction.terminal:
-            stale = {**prediction.to_json(self.base_url), "status": "processing", "output": None,
+            stale = {**snapshot, "status": "processing", "output": None,
                      "completed_at": None}  # fmt: skip
             stale_body = json.dumps(stale).encode()
             self._later(chaos.delay_s * (chaos.duplicates + 1), lambda: self._spawn(
