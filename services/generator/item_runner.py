@@ -180,18 +180,19 @@ class ItemRunner:
             await self._fail(str(error))
             return None
 
-    async def _resume(self, prediction_id: str) -> Prediction:
+    async def _resume(self, prediction_id: str) -> Prediction | None:
         """The stored prediction's state; during an outage, wait for it as polling would.
 
         A paid prediction keeps running while Replicate's API is unreachable: failing the
         item would throw its output away. The wait polls under the usual back-off until
-        the item's deadline.
+        the item's deadline. A refusal (token revoked, prediction gone) fails the item.
         """
         try:
             return await self._with_retries(lambda: self._remote.get(prediction_id))
         except ProviderError as error:
             if not error.retryable:
-                raise
+                await self._give_up(prediction_id, str(error))
+                return None
             _LOGGER.warning(
                 "item %s: cannot look %s up yet (%s)", self.item.id, prediction_id, error
             )

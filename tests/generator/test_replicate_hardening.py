@@ -192,3 +192,25 @@ async def test_outputs_deleted_before_the_download_say_so(
     error = job.items[0].error
     assert job.state == pb.JOB_STATE_FAILED
     assert "deleted the outputs" in error and "RetryJob" in error, error
+
+
+async def test_a_refusal_on_resume_says_so_and_cancels(
+    fake: FakeReplicate, make_settings: MakeSettings
+) -> None:
+    fake.latency_s = 3600
+    settings = make_settings()
+    async with generator(settings) as stub:
+        job = await stub.GenerateClips(clips(1), timeout=5)
+
+        async def id_stored() -> bool:
+            current = await stub.GetJob(pb.GetJobRequest(job_id=job.id), timeout=5)
+            return bool(current.items[0].prediction_id)
+
+        await wait_until(id_stored, what="prediction id stored")
+    fake.get_refusal = 403  # the token lost read access while the service was down
+    async with generator(settings) as stub:
+        done = await wait_for_job(stub, job.id)
+    error = done.items[0].error
+    assert done.state == pb.JOB_STATE_FAILED
+    assert "403" in error and "canceled" in error, error
+    assert fake.cancels == 1, "a prediction nobody can read any more is not left running"
