@@ -17,7 +17,7 @@ out-of-order webhooks, a create rate limit with Replicate's 429 body, slow cance
 bodies validated against the models' published input schemas, ``Cancel-After`` deadlines,
 and creates that never answer.
 
-Run it alone: ``python -m tests.fakes.replicate_server --port 8787 --latency 2``.
+Run it alone: ``python -m tests.fakes.replicate_server --port 8787 --latency 2 [--strict]``.
 """
 
 from __future__ import annotations
@@ -1042,6 +1042,8 @@ async def _serve(args: argparse.Namespace) -> None:
     fake = FakeReplicate(
         token=args.token, latency_s=args.latency, webhook_secret=args.webhook_secret
     )
+    if args.strict:
+        fake.strict(seed=args.seed)
     url = await fake.start(args.host, args.port)
     print(f"fake replicate listening on {url}", flush=True)
     try:
@@ -1059,6 +1061,12 @@ def main() -> None:
     )
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--webhook-secret", default="")
+    parser.add_argument(
+        "--strict", action="store_true", help="the real API's unkindness (see strict())"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the strict mode's random timings"
+    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(parser.parse_args()))
 
