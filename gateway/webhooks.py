@@ -25,7 +25,7 @@ async def replicate_webhook(request: web.Request) -> web.Response:
                 f"header {name} is not valid UTF-8", [(f"headers.{name}", "not valid UTF-8")]
             )
     message = generator_pb2.HandleProviderWebhookRequest(
-        provider="replicate", headers=headers, body=body
+        provider="replicate", headers=headers, body=body, item_tag=request.query.get("item", "")
     )
     upstreams = request.app[UPSTREAMS_KEY]
     response = await upstreams.unary(_HANDLE_WEBHOOK, message, request[REQUEST_ID])

@@ -715,10 +715,15 @@ class HandleProviderWebhookRequest(_message.Message):
     PROVIDER_FIELD_NUMBER: _builtins.int
     HEADERS_FIELD_NUMBER: _builtins.int
     BODY_FIELD_NUMBER: _builtins.int
+    ITEM_TAG_FIELD_NUMBER: _builtins.int
     provider: _builtins.str
     """"replicate"."""
     body: _builtins.bytes
     """The raw request body, exactly as received (signatures cover it)."""
+    item_tag: _builtins.str
+    """The `item` query parameter of the URL the delivery came to (the generator tags each
+    prediction's webhook URL with its item id). A hint only: the URL is not signed.
+    """
     @_builtins.property
     def headers(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """HTTP headers, names lower-case (webhook-id, webhook-timestamp, webhook-signature)."""
@@ -729,10 +734,11 @@ class HandleProviderWebhookRequest(_message.Message):
         provider: _builtins.str = ...,
         headers: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         body: _builtins.bytes = ...,
+        item_tag: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "headers", b"headers", "provider", b"provider"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "headers", b"headers", "item_tag", b"item_tag", "provider", b"provider"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -109,6 +109,8 @@ class WebhookHandler:
             return pb.HandleProviderWebhookResponse(
                 accepted=True, duplicate=True, prediction_id=prediction.id
             )
-        # 4. Wake the item waiting on it; it decides (once) what the new status means.
-        await self._engine.apply_prediction_update(prediction)
+        # 4. Wake the item waiting on it; it decides (once) what the new status means. The URL's
+        # item tag lets a create whose answer was lost be adopted (Replicate's body may not
+        # echo the webhook URL); the engine checks the signed body matches that item.
+        await self._engine.apply_prediction_update(prediction, item_id=request.item_tag)
         return pb.HandleProviderWebhookResponse(accepted=True, prediction_id=prediction.id)

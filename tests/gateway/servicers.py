@@ -103,7 +103,9 @@ class EchoGenerator(generator_pb2_grpc.GeneratorServiceServicer):
         if request.headers.get("webhook-signature") != "v1,good":
             raise errors.Unauthenticated("webhook signature does not verify")
         prediction = json.loads(request.body)["id"]
-        return _J.HandleProviderWebhookResponse(accepted=True, prediction_id=prediction)
+        # The URL's item tag, when there is one, comes back in the id (the test reads it there).
+        tagged = f"{prediction}@{request.item_tag}" if request.item_tag else prediction
+        return _J.HandleProviderWebhookResponse(accepted=True, prediction_id=tagged)
 
 
 # The error table: a product name picks what GenerateMoods raises.

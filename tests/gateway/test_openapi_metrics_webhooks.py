@@ -91,6 +91,16 @@ async def test_webhook_passes_raw_body_and_lower_cased_headers(
     assert await response.json() == {"accepted": True, "duplicate": False, "predictionId": "pred-7"}
 
 
+async def test_webhook_passes_the_urls_item_tag(client: TestClient[Any, Any]) -> None:
+    response = await client.post(
+        "/api/webhooks/replicate?item=item-42",
+        data=json.dumps({"id": "pred-8", "status": "succeeded"}).encode(),
+        headers={"Webhook-Signature": "v1,good"},
+    )
+    assert response.status == 200
+    assert (await response.json())["predictionId"] == "pred-8@item-42"
+
+
 async def test_webhook_with_a_bad_signature_is_401(client: TestClient[Any, Any]) -> None:
     response = await client.post(
         "/api/webhooks/replicate", data=b"{}", headers={"Webhook-Signature": "v1,forged"}
