@@ -306,21 +306,22 @@ class ItemRunner:
 
         Replicate's list shows a new prediction only after a while, so it is read again
         until LIST_CONSISTENCY_S after the create was sent (or the deadline); a webhook
-        tagged with this item's id ends the search at once.
+        tagged with this item's id ends the search at once. Only a whole search that began
+        after that window and read every page proves nothing was created: a search that
+        could not read the list proves nothing, so it goes on (until the deadline) rather
+        than letting the item create, and pay, a second time.
         """
         item = self.item
         since = item.submit_started_at - _CLOCK_SKEW_S
-        look_until = min(
-            item.submit_started_at + self._settings.list_consistency_s,
-            item.deadline_at or float("inf"),
-        )
+        look_until = item.submit_started_at + self._settings.list_consistency_s
         intervals = poll_intervals(self._settings)
         taken: set[str] = set()  # found, but held by another item
         while True:
-            found, self._adopted = self._adopted, None
-            if found is None:
-                found = await self._find_created(since, taken)
-            if found is not None:
+            started = time.time()
+            adopted, self._adopted = self._adopted, None
+            outcome = adopted if adopted is not None else await self._search(since, taken)
+            if isinstance(outcome, Prediction):
+                found = outcome
                 _LOGGER.info(
                     "item %s: found prediction %s created by a lost answer", item.id, found.id
                 )
@@ -329,11 +330,29 @@ class ItemRunner:
                 except _OwnedElsewhere:
                     taken.add(found.id)  # another item took it meanwhile
                     continue
-            remaining = look_until - time.time()
-            if remaining <= 0 or self._stopped:
+            if (outcome is _ABSENT and started >= look_until) or self._stopped:
                 return None
-            if (adopted := await self._pause(min(next(intervals), remaining))) is not None:
-                self._adopted = adopted
+            if item.deadline_at and time.time() >= item.deadline_at:
+                raise ProviderError(
+                    self._deadline_text("could not find out whether the lost create ran"),
+                    retryable=False,
+                )
+            pause = next(intervals)
+            if started < look_until:
+                pause = min(pause, max(look_until - time.time(), 0.0))
+            self._adopted = await self._pause(pause)
+
+    async def _search(self, since: float, taken: set[str]) -> Prediction | object:
+        """One search of the list: the prediction, _ABSENT, or _UNREAD when it could not be read."""
+        try:
+            return await self._find_created(since, taken) or _ABSENT
+        except ProviderError as error:
+            if not error.retryable:
+                raise
+            _LOGGER.warning(
+                "item %s: could not read Replicate's list (%s); looking again", self.item.id, error
+            )
+            return _UNREAD
 
     async def _find_created(self, since: float, taken: set[str]) -> Prediction | None:
         item = self.item
@@ -577,6 +596,11 @@ def item_tag(webhook_url: str) -> str:
     """The item id a prediction's webhook URL names (``?item=<id>``), or ""."""
     values = parse_qs(urlsplit(webhook_url).query).get("item", [])
     return values[0] if values else ""
+
+
+# Outcomes of one search of the prediction list besides finding the prediction.
+_ABSENT = object()  # every page read, not there
+_UNREAD = object()  # the list could not be read: proves nothing
 
 
 class _OwnedElsewhere(Exception):

@@ -214,3 +214,27 @@ async def test_a_refusal_on_resume_says_so_and_cancels(
     assert done.state == pb.JOB_STATE_FAILED
     assert "403" in error and "canceled" in error, error
     assert fake.cancels == 1, "a prediction nobody can read any more is not left running"
+
+
+async def test_a_list_that_cannot_be_read_is_no_proof_the_lost_create_did_not_happen(
+    fake: FakeReplicate, make_settings: MakeSettings
+) -> None:
+    # The create answer is lost, and then every list read fails for a while (an outage, or
+    # unlucky faults on each page and lookup). Giving up the search and creating again would
+    # pay twice: the search goes on until it can read, then adopts the lost prediction.
+    fake.fail("lost-drop", times=1)
+    outage = fake.chaos(1.0, kinds=("500",), calls=("list",))
+    settings = make_settings(retry_max_attempts=3, list_consistency_s=0.5)
+    async with generator(settings) as stub:
+        job = await stub.GenerateClips(clips(1), timeout=5)
+        await wait_until(
+            lambda: outage.injected["list", "500"] >= 3 * settings.retry_max_attempts
+            or fake.creates > 1,
+            what="the search to outlast its retries and the consistency window",
+        )
+        assert fake.creates == 1, "created again while the list could not be read"
+        fake.chaos(0.0)  # Replicate reads again
+        done = await wait_for_job(stub, job.id)
+    assert done.state == pb.JOB_STATE_SUCCEEDED, done.items[0].error
+    assert fake.creates == 1, "the lost prediction was adopted, not paid for again"
+    assert done.items[0].prediction_id in fake.predictions
