@@ -228,8 +228,10 @@ async def test_a_list_that_cannot_be_read_is_no_proof_the_lost_create_did_not_ha
     async with generator(settings) as stub:
         job = await stub.GenerateClips(clips(1), timeout=5)
         await wait_until(
-            lambda: outage.injected["list", "500"] >= 3 * settings.retry_max_attempts
-            or fake.creates > 1,
+            lambda: (
+                outage.injected["list", "500"] >= 3 * settings.retry_max_attempts
+                or fake.creates > 1
+            ),
             what="the search to outlast its retries and the consistency window",
         )
         assert fake.creates == 1, "created again while the list could not be read"
