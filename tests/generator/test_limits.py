@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from reelforge.v1 import generator_pb2 as pb
+from services.generator.limits import RateLimiter
 from tests.fakes.replicate_server import FakeReplicate
 from tests.generator.conftest import MakeSettings, clips, generator, wait_for_job
 
@@ -84,3 +86,17 @@ async def test_max_parallel_per_model_bounds_each_model_not_the_total(
     assert set(peaks.per_model.values()) == {per_model}, peaks
     # Both models at their limit together: the per-model limit does not cap the total.
     assert peaks.overall == 2 * per_model, peaks
+
+
+async def test_the_create_rate_limit_holds_in_every_window() -> None:
+    # REPLICATE_CREATES_PER_MINUTE as a RateLimiter: at most `calls` in any `period_s` window.
+    calls, period_s = 3, 0.4
+    limiter = RateLimiter(calls, period_s)
+    stamps = []
+    for _ in range(3 * calls):
+        await limiter.acquire()
+        stamps.append(time.monotonic())
+    # Any calls + 1 consecutive acquisitions span at least one whole period (load only slows).
+    spans = [stamps[i + calls] - stamps[i] for i in range(len(stamps) - calls)]
+    assert min(spans) >= period_s * 0.999, spans
+    assert stamps[calls - 1] - stamps[0] < period_s, "the first `calls` were not held back"

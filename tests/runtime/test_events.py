@@ -28,3 +28,17 @@ async def test_fan_out_to_many_watchers() -> None:
         hub.publish("job", value)
     assert await asyncio.gather(*tasks) == [[1, 2, 3]] * 3
     assert hub.watchers("job") == 0
+
+
+async def test_a_slow_watcher_gets_fewer_snapshots_never_a_stale_one_last() -> None:
+    hub: Broadcaster[int] = Broadcaster()
+    published = 500  # far more than a watcher's queue holds
+    with hub.subscribe("job") as updates:
+        for value in range(published):
+            hub.publish("job", value)  # never blocks, however slow the watcher
+        seen = [await anext(updates)]
+        while seen[-1] != published - 1:
+            seen.append(await anext(updates))
+    assert len(seen) < published, "a slow watcher's backlog is bounded"
+    assert seen == sorted(seen), "snapshots arrive in order: never an older after a newer"
+    assert seen[-1] == published - 1, "the newest snapshot always arrives"
