@@ -7,7 +7,6 @@ import contextlib
 import signal
 import socket
 import sys
-import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,10 @@ from tests.generator.conftest import MakeSettings, clips, wait_for_job, wait_unt
 
 if TYPE_CHECKING:
     from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub
+
+# A deadline for steps that must happen, not a pass bound (resume speed is
+# tests/reliability/test_crash_resume.py's claim).
+STEP_DEADLINE_S = 60.0
 
 
 def _free_port() -> int:
@@ -70,7 +73,7 @@ async def _items(stub: Stub, job_id: str) -> list[pb.JobItem]:
 async def test_sigkill_while_running_then_restart_completes_without_new_creates(
     fake: FakeReplicate, make_settings: MakeSettings, subprocess_env: dict[str, str]
 ) -> None:
-    fake.latency_s = 3.0
+    fake.latency_s = 3600  # predictions end only when the test says so
     settings = make_settings()
     async with generator_process(settings, subprocess_env) as (proc, stub):
         job = await stub.GenerateClips(clips(4), timeout=10)
@@ -79,12 +82,12 @@ async def test_sigkill_while_running_then_restart_completes_without_new_creates(
             return all(item.prediction_id for item in await _items(stub, job.id))
 
         await wait_until(all_ids_stored, what="every prediction id stored")
-        killed_at = time.monotonic()
         await _kill(proc)
     assert fake.creates == 4
-    assert time.monotonic() - killed_at < fake.latency_s, "killed while predictions still ran"
+    assert not any(p.terminal for p in fake.predictions.values()), "killed while they ran"
     async with generator_process(settings, subprocess_env) as (_, stub):
-        done = await wait_for_job(stub, job.id, timeout_s=30)
+        fake.finish_now()
+        done = await wait_for_job(stub, job.id, timeout_s=STEP_DEADLINE_S)
     assert done.state == pb.JOB_STATE_SUCCEEDED, done.error
     assert fake.creates == 4, "resumed items looked their predictions up instead of creating them"
 
@@ -106,6 +109,6 @@ async def test_sigkill_during_a_lost_create_then_restart_reconciles(
         assert not (await _items(stub, job.id))[1].prediction_id
         await _kill(proc)
     async with generator_process(settings, subprocess_env) as (_, stub):
-        done = await wait_for_job(stub, job.id, timeout_s=30)
+        done = await wait_for_job(stub, job.id, timeout_s=STEP_DEADLINE_S)
     assert done.state == pb.JOB_STATE_SUCCEEDED, done.error
     assert fake.creates == 3, "the lost prediction was found, not created again"
