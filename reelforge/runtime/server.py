@@ -85,12 +85,19 @@ async def build_host(
     return ServiceHost(server, health_servicer, service_names), port
 
 
-async def serve(host: ServiceHost, port: int, grace_s: float) -> None:
-    """Runs until SIGTERM or SIGINT, then shuts down gracefully."""
+def stop_on_signals() -> asyncio.Event:
+    """An event SIGTERM and SIGINT set. Installed before start-up begins: a signal that lands
+    while the port is bound but work is still being resumed is a graceful stop too, not death
+    by the signal's default action."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def serve(host: ServiceHost, port: int, grace_s: float, stop: asyncio.Event) -> None:
+    """Runs until ``stop`` is set (see stop_on_signals), then shuts down gracefully."""
     await host.start()
     _LOGGER.info("serving on port %s", port, extra={"port": port})
     await stop.wait()
@@ -106,7 +113,8 @@ def run(
     """Process entry point shared by every service's ``__main__``."""
 
     async def main() -> None:
+        stop = stop_on_signals()
         host, port = await create_server(settings)
-        await serve(host, port, settings.grace_period_s)
+        await serve(host, port, settings.grace_period_s, stop)
 
     asyncio.run(main())
