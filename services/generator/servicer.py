@@ -13,14 +13,6 @@ from reelforge.runtime.errors import InvalidArgument
 from reelforge.runtime.validation import Violations
 from reelforge.v1 import generator_pb2 as pb
 from reelforge.v1 import generator_pb2_grpc
-from reelforge.validation.generator import (
-    Catalog,
-    check_clips,
-    check_images,
-    check_job_id,
-    check_list_jobs,
-    check_music,
-)
 from services.generator.catalog import PROVIDERS, Kind, known_models
 from services.generator.job_builder import (
     GenerateRequest,
@@ -30,11 +22,11 @@ from services.generator.job_builder import (
 )
 from services.generator.records import TERMINAL_JOB_STATES
 from services.generator.snapshots import job_to_proto
+from services.generator.validation import Catalog, check_generate, check_job_id, check_list_jobs
 from services.generator.wiring import Generator
 
 _Context = ServicerContext[Any, Any]
 _DEFAULT_PAGE = 20
-_CHECKS = {Kind.IMAGES: check_images, Kind.CLIPS: check_clips, Kind.MUSIC: check_music}
 
 
 class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
@@ -117,7 +109,7 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
 
     def _validate(self, kind: Kind, request: GenerateRequest, prefix: str = "") -> None:
         catalog = Catalog(PROVIDERS, known_models(kind), self._settings.allow_networks)
-        violations = _CHECKS[kind](request, catalog, prefix)  # type: ignore[operator]
+        violations = check_generate(request, catalog, prefix)
         self._check_artifacts_exist(kind, request, violations, prefix)
         violations.raise_if_any()
 

@@ -151,6 +151,22 @@ def check_music(
     return v
 
 
+GenerateRequest = (
+    generator_pb2.GenerateImagesRequest
+    | generator_pb2.GenerateClipsRequest
+    | generator_pb2.GenerateMusicRequest
+)
+
+
+def check_generate(request: GenerateRequest, catalog: Catalog, prefix: str = "") -> Violations:
+    """The rules of whichever job kind ``request`` asks for."""
+    if isinstance(request, generator_pb2.GenerateImagesRequest):
+        return check_images(request, catalog, prefix)
+    if isinstance(request, generator_pb2.GenerateClipsRequest):
+        return check_clips(request, catalog, prefix)
+    return check_music(request, catalog, prefix)
+
+
 LIST_PAGE_TOKEN_HINT = "not a token from a previous ListJobs answer"
 
 
