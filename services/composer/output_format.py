@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from reelforge.runtime.settings import Environment
 from reelforge.v1 import common_pb2, composer_pb2
-from reelforge.validation.composer import (
+from services.composer.validation import (
     DEFAULT_FPS,
     DEFAULT_LUFS,
     DEFAULT_TRANSITION,

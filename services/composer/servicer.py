@@ -9,11 +9,11 @@ from grpc.aio import ServicerContext
 
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
-from reelforge.validation.composer import compose_violations, validate_id, validate_list
 from services.composer.convert import state_name, to_proto
 from services.composer.manager import CompositionManager
 from services.composer.preflight import check_stored_inputs
 from services.composer.repository import CompositionRepository
+from services.composer.validation import compose_violations, validate_id, validate_list
 
 _Context = ServicerContext[Any, Any]
 _DEFAULT_PAGE_SIZE = 20

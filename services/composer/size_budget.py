@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reelforge.validation.composer import MIN_VIDEO_KBPS
 from services.composer.render_errors import RenderFailed
+from services.composer.validation import MIN_VIDEO_KBPS
 
 # The MP4 container and x264's rate control overshoot a little; aim this far under the bound.
 _HEADROOM = 0.94

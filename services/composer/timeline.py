@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reelforge.runtime.media import MediaInfo
-from reelforge.validation.composer import MAX_CLIP_S, MAX_TOTAL_S, MIN_CLIP_S
 from services.composer.render_errors import RenderFailed
+from services.composer.validation import MAX_CLIP_S, MAX_TOTAL_S, MIN_CLIP_S
 
 # Containers round durations; a clip this much shorter than its target still counts as long enough.
 _SHORT_TOLERANCE_S = 0.05

@@ -9,7 +9,7 @@ import pytest
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.runtime.errors import InvalidArgument
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
-from reelforge.validation.composer import XFADE_TRANSITIONS, validate_compose
+from services.composer.validation import XFADE_TRANSITIONS, validate_compose
 from tests.composer.conftest import Media, put
 from tests.grpc_helpers import field_violations
 
