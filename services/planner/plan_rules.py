@@ -17,7 +17,7 @@ from reelforge.v1 import common_pb2
 MIN_SCENES = 5
 MAX_SCENES = 7
 MAX_CAPTION_CHARS = 200
-# The generator takes a clip's camera motion only up to this (reelforge/validation/generator.py).
+# The generator takes a clip's camera motion only up to this (services/generator/validation.py).
 MAX_CAMERA_MOTION_CHARS = 200
 SUM_TOLERANCE_S = 0.01
 REFERENCE_TOTAL_S = 30.0  # the role ranges below are stated for a 30-second ad
