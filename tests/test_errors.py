@@ -16,6 +16,7 @@ from reelforge.v1 import planner_pb2, planner_pb2_grpc
 from services.planner.server import SERVICE_NAME
 from services.planner.servicer import PlannerServicer
 from services.planner.settings import PlannerSettings
+from services.planner.wiring import build_planner
 from tests.grpc_helpers import field_violations
 
 
@@ -36,7 +37,7 @@ class _FailingPlanner(PlannerServicer):
 
 async def _start(data_dir: Path) -> tuple[object, grpc.aio.Channel]:
     settings = PlannerSettings(port=0, host="127.0.0.1", data_dir=data_dir)
-    servicer = _FailingPlanner(settings)
+    servicer = _FailingPlanner(build_planner(settings).planner)
     host, port = await build_host(
         settings,
         [lambda s: planner_pb2_grpc.add_PlannerServiceServicer_to_server(servicer, s)],

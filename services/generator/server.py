@@ -1,4 +1,4 @@
-"""Builds the generator gRPC server: `create_server(settings) -> (host, port)`."""
+"""Builds the generator gRPC server: `create_server(settings) -> (host, port)`; constructs only."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ SERVICE_NAME = generator_pb2.DESCRIPTOR.services_by_name["GeneratorService"].ful
 
 
 async def create_server(settings: GeneratorSettings) -> tuple[ServiceHost, int]:
-    generator = await build_generator(settings)
+    generator = build_generator(settings)
     servicer = GeneratorServicer(generator)
-    host, port = await build_host(
+    return await build_host(
         settings,
         [
             lambda server: generator_pb2_grpc.add_GeneratorServiceServicer_to_server(
@@ -22,8 +22,5 @@ async def create_server(settings: GeneratorSettings) -> tuple[ServiceHost, int]:
             )
         ],
         [SERVICE_NAME],
+        generator,
     )
-    host.add_cleanup(generator.aclose)
-    # Unfinished items from an earlier run continue now (each looks its prediction up first).
-    await generator.engine.resume()
-    return host, port

@@ -1,4 +1,8 @@
-"""Builds the service's parts from settings (database, store, providers, engine) and closes them."""
+"""The generator's composition root: builds its parts from settings, in order, opening nothing.
+
+Resources open in :meth:`Generator.open` (called by the host at start), each close registered
+as it opens; unfinished items resume in :meth:`Generator.resume` once the server serves.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from reelforge.runtime.database import create_engine, database_url
 from reelforge.runtime.events import Broadcaster
 from reelforge.runtime.leases import Leases, process_owner_id
 from reelforge.runtime.pg_notify import PgListener, asyncpg_dsn
+from reelforge.runtime.server import Resources
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.engine import JobEngine
 from services.generator.item_runner import RunnerDeps
@@ -36,23 +41,32 @@ class Generator:
     listener: PgListener | None  # PostgreSQL: other replicas' changes reach watchers here
     pruner: WebhookPruner
 
-    async def aclose(self) -> None:
-        """Runners stop first (their state stays for the next start), then connections close."""
-        await self.pruner.aclose()
-        if self.listener is not None:
-            await self.listener.aclose()
-        await self.engine.shutdown()
+    async def open(self, resources: Resources) -> None:
+        """Closes run newest first: the pruner and listener stop, then the runners (their state
+        stays for the next start), then clients and the database close."""
+        # These exist since construction (none has connected yet): their closes come first.
+        resources.on_close(self.database.dispose)
+        resources.on_close(self.deps.fetcher.aclose)
+        resources.on_close(self.deps.local.aclose)
         if self.deps.remote is not None:
-            await self.deps.remote.aclose()
-        await self.deps.local.aclose()
-        await self.deps.fetcher.aclose()
-        await self.database.dispose()
+            resources.on_close(self.deps.remote.aclose)
+        await self.repo.create_schema()
+        resources.on_close(self.engine.shutdown)
+        if self.listener is not None:
+            await self.listener.start()
+            resources.on_close(self.listener.aclose)
+        self.pruner.start()
+        resources.on_close(self.pruner.aclose)
+
+    async def resume(self) -> None:
+        """Unfinished items from an earlier run continue (each looks its prediction up first)."""
+        await self.engine.resume()
 
 
-async def build_generator(settings: GeneratorSettings) -> Generator:
+def build_generator(settings: GeneratorSettings) -> Generator:
+    """Builds every part in order; opens nothing (see :meth:`Generator.open`)."""
     database = create_engine(database_url(settings.database_url, settings.data_dir, "generator"))
     repo = Repository(database, settings.generator_table_prefix)
-    await repo.create_schema()
     store = ArtifactStore(settings.artifacts_path)
     fetcher = OutputFetcher(store, settings.allow_networks, settings.download_max_bytes)
     remote = ReplicateProvider(settings, store) if settings.replicate_api_token else None
@@ -79,15 +93,12 @@ async def build_generator(settings: GeneratorSettings) -> Generator:
     )
     engine = JobEngine(deps, Broadcaster[pb.Job](), leases)
     listener = _listener(database, repo, engine)
-    if listener is not None:
-        await listener.start()
     webhooks = WebhookHandler(settings, repo, engine)
     pruner = WebhookPruner(
         repo,
         retention_s=max(settings.webhook_retention_s, settings.webhook_tolerance_s),
         interval_s=settings.webhook_prune_interval_s,
     )
-    pruner.start()
     return Generator(settings, database, repo, engine, webhooks, deps, listener, pruner)
 
 

@@ -58,7 +58,7 @@ class Planner:
 
     def __init__(self, provider: PlannerProvider, settings: PlannerSettings) -> None:
         self.provider = provider
-        self._settings = settings
+        self.settings = settings
 
     def converse(self, turns: Sequence[ChatTurn], budget: Budget) -> AsyncIterator[str]:
         return self.provider.converse(turns, budget)
@@ -71,7 +71,7 @@ class Planner:
         self, brief: common_pb2.CreativeBrief, count: int, budget: Budget
     ) -> MoodsOutcome:
         wanted = count or DEFAULT_MOOD_COUNT
-        images = self._settings.mood_image_count
+        images = self.settings.mood_image_count
         moods = await self.provider.generate_moods(brief, wanted, images, budget)
         return MoodsOutcome(*normalize_moods(moods, brief, wanted, images))
 
@@ -94,7 +94,7 @@ class Planner:
         notes: list[planner_pb2.Repair] = []
         problems: list[str] = []
         attempts = 0
-        while attempts <= self._settings.planner_max_reasks:
+        while attempts <= self.settings.planner_max_reasks:
             if best is not None and not budget.affords_another_call():
                 notes.append(_note(f"no re-ask: too little time left within {budget.source}"))
                 break

@@ -15,9 +15,7 @@ from reelforge.validation.planner import (
 )
 from services.planner.budget import Budget
 from services.planner.planning import Planner
-from services.planner.providers.base import ChatRole, ChatTurn, PlannerProvider
-from services.planner.providers.registry import build_provider
-from services.planner.settings import PlannerSettings
+from services.planner.providers.base import ChatRole, ChatTurn
 
 _Context = ServicerContext[Any, Any]
 _ROLES: dict[int, ChatRole] = {
@@ -29,12 +27,8 @@ _ROLES: dict[int, ChatRole] = {
 
 
 class PlannerServicer(planner_pb2_grpc.PlannerServiceServicer):
-    def __init__(self, settings: PlannerSettings, provider: PlannerProvider | None = None) -> None:
-        self._settings = settings
-        self._planner = Planner(provider or build_provider(settings), settings)
-
-    async def aclose(self) -> None:
-        await self._planner.provider.aclose()
+    def __init__(self, planner: Planner) -> None:
+        self._planner = planner
 
     async def Converse(
         self, request: planner_pb2.ConverseRequest, context: _Context
@@ -89,7 +83,7 @@ class PlannerServicer(planner_pb2_grpc.PlannerServiceServicer):
 
     def _budget(self, context: _Context) -> Budget:
         """All model calls of this RPC must end within the caller's gRPC deadline."""
-        return Budget.for_call(context.time_remaining(), self._settings)
+        return Budget.for_call(context.time_remaining(), self._planner.settings)
 
 
 def _turns(messages: Sequence[planner_pb2.ChatMessage]) -> list[ChatTurn]:
