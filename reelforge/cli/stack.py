@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from reelforge.cli.errors import CliError
 
@@ -88,9 +88,14 @@ async def _pump(name: str, stream: asyncio.StreamReader, quiet: bool) -> None:
 
 async def _grpc_ready(port: int) -> bool:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
+        # The typeshed HealthStub declares no methods, so call Check by its path, typed.
+        check = channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
+        )
         try:
-            answer = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)  # type: ignore[attr-defined]
+            answer = await check(health_pb2.HealthCheckRequest(), timeout=1)
         except grpc.aio.AioRpcError:
             return False
         return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)

@@ -19,6 +19,9 @@ REQUEST_ID_HEADER = "x-request-id"
 
 _UnaryHandler = Callable[[Any, ServicerContext[Any, Any]], Awaitable[Any]]
 _StreamHandler = Callable[[Any, ServicerContext[Any, Any]], AsyncIterator[Any]]
+# What grpc.RpcMethodHandler holds: the stubs type it as a sync callable, but on a grpc.aio
+# server it is the servicer's coroutine (unary) or async generator (streaming) method.
+_Behaviour = Callable[..., Any]
 _Deserializer = Callable[[bytes], Any]
 
 
@@ -94,7 +97,7 @@ class _Call:
         request_id_var.reset(self.token)
 
 
-def _wrap_unary(method: str, inner: _UnaryHandler) -> _UnaryHandler:
+def _wrap_unary(method: str, inner: _Behaviour) -> _UnaryHandler:
     async def handler(request: Any, context: ServicerContext[Any, Any]) -> Any:
         call = _Call(method, context)
         try:
@@ -113,7 +116,7 @@ def _wrap_unary(method: str, inner: _UnaryHandler) -> _UnaryHandler:
     return handler
 
 
-def _wrap_stream(method: str, inner: _StreamHandler) -> _StreamHandler:
+def _wrap_stream(method: str, inner: _Behaviour) -> _StreamHandler:
     async def handler(request: Any, context: ServicerContext[Any, Any]) -> AsyncIterator[Any]:
         call = _Call(method, context)
         try:
@@ -148,14 +151,13 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                # The stubs type handlers as sync callables; on a grpc.aio server they are async.
-                _wrap_unary(method, handler.unary_unary),  # type: ignore[arg-type]
+                _wrap_unary(method, handler.unary_unary),
                 request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(method, handler.unary_stream),  # type: ignore[arg-type]
+                _wrap_stream(method, handler.unary_stream),
                 request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
