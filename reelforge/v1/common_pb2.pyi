@@ -161,6 +161,7 @@ class CreativeBrief(_message.Message):
     KEY_MESSAGES_FIELD_NUMBER: _builtins.int
     CALL_TO_ACTION_FIELD_NUMBER: _builtins.int
     DURATION_SECONDS_FIELD_NUMBER: _builtins.int
+    VOICE_FIELD_NUMBER: _builtins.int
     product_name: _builtins.str
     """Required; ≤ 2,000 characters."""
     product_description: _builtins.str
@@ -173,6 +174,8 @@ class CreativeBrief(_message.Message):
     """Required, e.g. "Shop now"; ≤ 2,000 characters."""
     duration_seconds: _builtins.float
     """Length of the ad in seconds, 6–120; 0 means 30."""
+    voice: _builtins.str
+    """Voice-over: "none" (any case) turns it off; empty = on, the default voice; ≤ 2,000 characters."""
     @_builtins.property
     def visual_style_keywords(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Optional, ≤ 20 keywords of ≤ 2,000 characters each."""
@@ -192,10 +195,11 @@ class CreativeBrief(_message.Message):
         key_messages: _abc.Iterable[_builtins.str] | None = ...,
         call_to_action: _builtins.str = ...,
         duration_seconds: _builtins.float = ...,
+        voice: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_to_action", b"call_to_action", "duration_seconds", b"duration_seconds", "key_messages", b"key_messages", "product_description", b"product_description", "product_name", b"product_name", "target_audience", b"target_audience", "tone", b"tone", "visual_style_keywords", b"visual_style_keywords"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_to_action", b"call_to_action", "duration_seconds", b"duration_seconds", "key_messages", b"key_messages", "product_description", b"product_description", "product_name", b"product_name", "target_audience", b"target_audience", "tone", b"tone", "visual_style_keywords", b"visual_style_keywords", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -272,6 +276,8 @@ class Scene(_message.Message):
     STYLE_PROMPT_FIELD_NUMBER: _builtins.int
     CAPTION_FIELD_NUMBER: _builtins.int
     CAMERA_MOTION_FIELD_NUMBER: _builtins.int
+    IMAGE_PROMPT_FIELD_NUMBER: _builtins.int
+    VOICE_LINE_FIELD_NUMBER: _builtins.int
     index: _builtins.int
     """0-based position in the plan."""
     type: Global___SceneType.ValueType
@@ -283,9 +289,13 @@ class Scene(_message.Message):
     style_prompt: _builtins.str
     """Prompt for the seed image and clip; non-empty, ≤ 2,000 characters."""
     caption: _builtins.str
-    """On-screen text (may be empty); ≤ 200 characters."""
+    """On-screen text, at most 6 words (may be empty); ≤ 200 characters."""
     camera_motion: _builtins.str
-    """e.g. "slow push in"; may be empty."""
+    """e.g. "slow push in"; may be empty; ≤ 200 characters."""
+    image_prompt: _builtins.str
+    """Prompt for the scene's seed image: style prompt + mood look + style keywords, written by the planner; ≤ 2,000 characters."""
+    voice_line: _builtins.str
+    """Voice-over spoken during the scene: at most 2.3 words per second of it (floor); the call-to-action scene's line says the brief's call to action; empty when the brief's voice is "none"."""
     def __init__(
         self,
         *,
@@ -296,10 +306,12 @@ class Scene(_message.Message):
         style_prompt: _builtins.str = ...,
         caption: _builtins.str = ...,
         camera_motion: _builtins.str = ...,
+        image_prompt: _builtins.str = ...,
+        voice_line: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_motion", b"camera_motion", "caption", b"caption", "description", b"description", "duration_seconds", b"duration_seconds", "index", b"index", "style_prompt", b"style_prompt", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_motion", b"camera_motion", "caption", b"caption", "description", b"description", "duration_seconds", b"duration_seconds", "image_prompt", b"image_prompt", "index", b"index", "style_prompt", b"style_prompt", "type", b"type", "voice_line", b"voice_line"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -314,10 +326,13 @@ class ScenePlan(_message.Message):
     SCENES_FIELD_NUMBER: _builtins.int
     TOTAL_DURATION_SECONDS_FIELD_NUMBER: _builtins.int
     MOOD_ID_FIELD_NUMBER: _builtins.int
+    MUSIC_PROMPT_FIELD_NUMBER: _builtins.int
     total_duration_seconds: _builtins.float
     """Sum of the scene durations, seconds."""
     mood_id: _builtins.str
     """The mood the plan was made for (may be empty)."""
+    music_prompt: _builtins.str
+    """Prompt for the background track: the brief's tone + the mood's keywords, written by the planner; ≤ 2,000 characters."""
     @_builtins.property
     def scenes(self) -> _containers.RepeatedCompositeFieldContainer[Global___Scene]:
         """5–7 scenes in order."""
@@ -328,10 +343,11 @@ class ScenePlan(_message.Message):
         scenes: _abc.Iterable[Global___Scene] | None = ...,
         total_duration_seconds: _builtins.float = ...,
         mood_id: _builtins.str = ...,
+        music_prompt: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["mood_id", b"mood_id", "scenes", b"scenes", "total_duration_seconds", b"total_duration_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mood_id", b"mood_id", "music_prompt", b"music_prompt", "scenes", b"scenes", "total_duration_seconds", b"total_duration_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
