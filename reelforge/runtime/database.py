@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+_T = TypeVar("_T")
+# SQLite allows at most 999 bound variables per statement before 3.32 (32766 after); 500 ids
+# per ``IN (...)`` leave room for the statement's other parameters on every version.
+IN_LIST_SIZE = 500
 
 
 def database_url(configured: str | None, data_dir: Path, name: str) -> str:
@@ -37,3 +43,11 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def chunks(seq: Sequence[_T], size: int = IN_LIST_SIZE) -> list[Sequence[_T]]:
+    """``seq`` in consecutive slices of at most ``size``, for ``IN (...)`` lists that SQLite's
+    bound-variable limit would otherwise refuse (no slices for an empty ``seq``)."""
+    if size < 1:
+        raise ValueError(f"chunk size must be at least 1, not {size}")
+    return [seq[start : start + size] for start in range(0, len(seq), size)]

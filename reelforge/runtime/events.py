@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import AsyncIterator, Hashable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Generic, TypeVar
 
 _T = TypeVar("_T")
@@ -21,19 +21,23 @@ class Broadcaster(Generic[_T]):
     """Publishes snapshots per key (a job id, a composition id) to any number of subscribers."""
 
     def __init__(self) -> None:
-        self._subscribers: defaultdict[Hashable, set[asyncio.Queue[_T]]] = defaultdict(set)
+        self._subscribers: defaultdict[str, set[asyncio.Queue[_T]]] = defaultdict(set)
 
-    def publish(self, key: Hashable, message: _T) -> None:
+    def publish(self, key: str, message: _T) -> None:
         for queue in self._subscribers.get(key, ()):
             if queue.full():
                 queue.get_nowait()  # drop the oldest snapshot; the newer ones supersede it
             queue.put_nowait(message)
 
-    def watchers(self, key: Hashable) -> int:
+    def watchers(self, key: str) -> int:
         return len(self._subscribers.get(key, ()))
 
+    def watched_keys(self) -> list[str]:
+        """Every key with at least one subscriber now (a copy: safe to iterate while publishing)."""
+        return list(self._subscribers)
+
     @contextlib.contextmanager
-    def subscribe(self, key: Hashable) -> Iterator[AsyncIterator[_T]]:
+    def subscribe(self, key: str) -> Iterator[AsyncIterator[_T]]:
         """Subscribe before reading the snapshot, so no change between the two is missed."""
         queue: asyncio.Queue[_T] = asyncio.Queue(_QUEUE_SIZE)
         self._subscribers[key].add(queue)

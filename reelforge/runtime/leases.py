@@ -22,18 +22,21 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, Float, String, Table, inspect, or_, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.sql.elements import ColumnElement
 
+from reelforge.runtime.database import chunks
+from reelforge.runtime.tasks import cancel_and_wait, periodic
+
 _LOGGER = logging.getLogger(__name__)
-_IN_CHUNK = 500  # ids per IN (...) list
 
 WriteTransaction = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 OnClaimed = Callable[[list[str]], Awaitable[None]]
@@ -135,7 +138,7 @@ class Leases:
         )
         async with self._write() as conn:
             ids = [str(value) for value in (await conn.execute(query)).scalars()]
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 await conn.execute(
                     update(t)
                     .where(t.c.id.in_(chunk))
@@ -157,7 +160,7 @@ class Leases:
             self._valid_until = started + self.ttl_s
             return held
         async with self._write() as conn:
-            for chunk in _chunks(sorted(ids)):
+            for chunk in chunks(sorted(ids)):
                 statement = (
                     update(t)
                     .where(t.c.id.in_(chunk), t.c.owner == self.owner, self._leased.active)
@@ -172,19 +175,27 @@ class Leases:
         """Gives rows back at once (graceful stop), so another replica need not wait for expiry."""
         t = self._table
         async with self._write() as conn:
-            for chunk in _chunks(sorted(ids)):
+            for chunk in chunks(sorted(ids)):
                 await conn.execute(
                     update(t)
                     .where(t.c.id.in_(chunk), t.c.owner == self.owner)
                     .values(owner=None, lease_expires_at=0.0)
                 )
 
+    async def hand_back(self, ids: Collection[str]) -> None:
+        """Releases ``ids`` at shutdown. A database already unreachable then only delays the
+        takeover (the leases expire within a TTL), so the failure is logged, not raised."""
+        try:
+            await self.release(ids)
+        except (OSError, SQLAlchemyError) as error:
+            _LOGGER.warning("could not release %s leases (%s); they expire", len(ids), error)
+
     async def owners(self, ids: Collection[str]) -> dict[str, str | None]:
         """The current owner of each row (None: released)."""
         t = self._table
         found: dict[str, str | None] = {}
         async with self._write() as conn:
-            for chunk in _chunks(sorted(ids)):
+            for chunk in chunks(sorted(ids)):
                 rows = await conn.execute(select(t.c.id, t.c.owner).where(t.c.id.in_(chunk)))
                 found.update({str(row.id): row.owner for row in rows})
         return found
@@ -211,27 +222,24 @@ class LeaseKeeper:
         """Claims what is free now (start-up resume), then keeps renewing and claiming."""
         claimed = await self._claim_round()
         ttl = self.leases.ttl_s
+        # A round that fails (a database hiccup) is logged and the next one tries again:
+        # leases last a whole TTL, three heartbeats.
         self._tasks = [
-            asyncio.create_task(self._every(ttl / 3, self._heartbeat), name="lease-heartbeat"),
-            asyncio.create_task(self._every(ttl / 2, self._claim_round), name="lease-claims"),
+            asyncio.create_task(
+                periodic(ttl / 3, self._heartbeat, what="lease heartbeat", logger=_LOGGER),
+                name="lease-heartbeat",
+            ),
+            asyncio.create_task(
+                periodic(ttl / 2, self._claim_round, what="lease claim round", logger=_LOGGER),
+                name="lease-claims",
+            ),
         ]
         return claimed
 
     async def stop(self) -> None:
         """Stops renewing and claiming (idempotent); held rows keep their leases until released."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks = []
-
-    async def _every(self, interval_s: float, step: Callable[[], Awaitable[Any]]) -> None:
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                await step()
-            except Exception:
-                # A database hiccup: the next round tries again (leases last a whole TTL).
-                _LOGGER.exception("lease %s failed", getattr(step, "__name__", "step"))
 
     async def _heartbeat(self) -> None:
         held = set(self._held())
@@ -249,7 +257,3 @@ class LeaseKeeper:
             _LOGGER.info("claimed %s rows", len(claimed), extra={"claimed": len(claimed)})
             await self._on_claimed(claimed)
         return len(claimed)
-
-
-def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
-    return [ids[start : start + _IN_CHUNK] for start in range(0, len(ids), _IN_CHUNK)]

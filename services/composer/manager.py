@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from reelforge.runtime.errors import redact_paths
 from reelforge.runtime.events import Broadcaster
 from reelforge.runtime.leases import LeaseKeeper, LeaseLost, Leases
+from reelforge.runtime.tasks import cancel_and_wait
 from reelforge.v1 import composer_pb2
 from services.composer.convert import to_proto
 from services.composer.render_errors import RenderFailed
@@ -66,7 +63,6 @@ class CompositionManager:
         self._keeper = LeaseKeeper(
             leases, held=lambda: list(self._tasks), on_claimed=self._resume, on_lost=self._stop_lost
         )
-        self._watched: Counter[str] = Counter()  # composition id → open watch streams here
         self._refreshes: set[asyncio.Task[None]] = set()
 
     async def submit(self, request: composer_pb2.ComposeRequest) -> CompositionRow:
@@ -90,7 +86,7 @@ class CompositionManager:
 
     def republish_watched(self) -> None:
         """After a LISTEN reconnection: changes in the gap were not heard, so re-read what is watched."""
-        for composition_id in list(self._watched):
+        for composition_id in self._hub.watched_keys():
             self.on_changed(composition_id)
 
     async def cancel(self, composition_id: str) -> CompositionRow:
@@ -117,7 +113,7 @@ class CompositionManager:
 
     async def watch(self, composition_id: str) -> AsyncIterator[composer_pb2.Composition]:
         """The current snapshot, then every newer one, until a terminal state."""
-        with self._subscribe(composition_id) as updates:
+        with self._hub.subscribe(composition_id) as updates:
             row = await self._repository.get(composition_id)
             yield to_proto(row)
             if row.terminal:
@@ -136,26 +132,8 @@ class CompositionManager:
         the next start-up) renders it again."""
         await self._keeper.stop()
         held = list(self._tasks)
-        tasks = [*self._tasks.values(), *self._refreshes]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)
-        try:
-            await self._leases.release(held)
-        except (OSError, SQLAlchemyError) as error:
-            _LOGGER.warning("could not release %s leases (%s); they expire", len(held), error)
-
-    @contextlib.contextmanager
-    def _subscribe(self, composition_id: str) -> Iterator[AsyncIterator[Snapshot]]:
-        self._watched[composition_id] += 1
-        try:
-            with self._hub.subscribe(composition_id) as updates:
-                yield updates
-        finally:
-            self._watched[composition_id] -= 1
-            if not self._watched[composition_id]:
-                del self._watched[composition_id]
+        await cancel_and_wait([*self._tasks.values(), *self._refreshes])
+        await self._leases.hand_back(held)
 
     async def _republish(self, composition_id: str) -> None:
         try:

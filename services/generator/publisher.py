@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from reelforge.runtime.events import Broadcaster
+from reelforge.runtime.tasks import cancel_and_wait
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.repository import Repository
 from services.generator.snapshots import job_to_proto
@@ -41,6 +42,4 @@ class SnapshotPublisher:
             self._tasks.pop(job_id, None)
 
     async def aclose(self) -> None:
-        for task in list(self._tasks.values()):
-            task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        await cancel_and_wait(list(self._tasks.values()))

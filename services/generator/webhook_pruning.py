@@ -7,10 +7,10 @@ so its id is only needed for that long; the retention keeps a generous margin.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
+from reelforge.runtime.tasks import cancel_and_wait, periodic
 from services.generator.repository import Repository
 
 _LOGGER = logging.getLogger(__name__)
@@ -26,23 +26,17 @@ class WebhookPruner:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="webhook-pruner")
+        # A failed prune only delays the next one; it must not stop the service.
+        loop = periodic(
+            self._interval_s, self.prune_once, what="pruning webhook delivery ids", logger=_LOGGER
+        )
+        self._task = asyncio.create_task(loop, name="webhook-pruner")
 
     async def prune_once(self, now: float | None = None) -> None:
         cutoff = (time.time() if now is None else now) - self._retention_s
         await self._repo.forget_webhooks_before(cutoff)
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval_s)
-            try:
-                await self.prune_once()
-            except Exception:
-                # A failed prune only delays the next one; it must not stop the service.
-                _LOGGER.exception("pruning webhook delivery ids failed")
-
     async def aclose(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
+            self._task = None

@@ -42,3 +42,14 @@ async def test_a_slow_watcher_gets_fewer_snapshots_never_a_stale_one_last() -> N
     assert len(seen) < published, "a slow watcher's backlog is bounded"
     assert seen == sorted(seen), "snapshots arrive in order: never an older after a newer"
     assert seen[-1] == published - 1, "the newest snapshot always arrives"
+
+
+def test_watched_keys_are_the_keys_someone_subscribes_to_now() -> None:
+    hub: Broadcaster[int] = Broadcaster()
+    assert hub.watched_keys() == []
+    with hub.subscribe("a"), hub.subscribe("b"), hub.subscribe("b"):
+        assert sorted(hub.watched_keys()) == ["a", "b"]
+        with hub.subscribe("c"):
+            assert sorted(hub.watched_keys()) == ["a", "b", "c"]
+        assert sorted(hub.watched_keys()) == ["a", "b"], "a key goes with its last watcher"
+    assert hub.watched_keys() == []
