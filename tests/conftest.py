@@ -1,7 +1,7 @@
 """Shared fixtures: settings that keep every test's data in its own temporary folder.
 
-Also the rule for PostgreSQL tests: skipped on a machine without PostgreSQL, but under
-``CI=true`` such a test fails instead, and the end of every run prints how many tests skipped.
+Also the hooks of the PostgreSQL rule (tests/helpers.py): under ``CI=true`` a run that skipped
+a PostgreSQL test fails, and the end of every run prints how many tests skipped.
 """
 
 from __future__ import annotations
@@ -9,25 +9,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import in_ci
+
 VENV_BIN = Path(sys.executable).parent
-
-POSTGRES_UNREACHABLE = "PostgreSQL at 127.0.0.1:5432 is not reachable"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def postgres_unreachable() -> NoReturn:
-    """Skips the calling PostgreSQL test; under CI=true fails it (all lease coverage is there)."""
-    if in_ci():
-        pytest.fail(f"{POSTGRES_UNREACHABLE} (CI=true: PostgreSQL tests may not skip)", False)
-    pytest.skip(POSTGRES_UNREACHABLE)
 
 
 def _skipped_reports(session: pytest.Session) -> list[pytest.TestReport]:

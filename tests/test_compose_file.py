@@ -11,7 +11,7 @@ from gateway.settings import GatewaySettings
 from services.composer.settings import ComposerSettings
 from services.generator.settings import GeneratorSettings
 from services.planner.settings import PlannerSettings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 SETTINGS: dict[str, type[BaseSettings]] = {
     "planner": PlannerSettings,

@@ -1,5 +1,5 @@
-"""The rule in tests/conftest.py: a PostgreSQL test skips on a laptop, fails under CI=true, and
-every run ends with the number of skipped tests."""
+"""The rule in tests/helpers.py and tests/conftest.py: a PostgreSQL test skips on a laptop,
+fails under CI=true, and every run ends with the number of skipped tests."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 _TESTS = """
-from tests.conftest import postgres_unreachable
+from tests.helpers import postgres_unreachable
 
 def test_needs_postgres():
     postgres_unreachable()

@@ -11,19 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT, free_port
 
 MODULES = ["services.planner", "services.generator", "services.composer", "gateway"]
 GRACE_S = 3
 # Interpreter teardown after the grace period; generous for a loaded 2-core machine. "Exits
 # within its grace" means GRACE_S + this (an idle service exits well before GRACE_S).
 EXIT_MARGIN_S = 5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_port(

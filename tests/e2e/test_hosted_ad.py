@@ -11,10 +11,10 @@ import pytest
 
 from reelforge.cli.stack import StackPorts, local_stack
 from reelforge.runtime.media import probe
-from tests.conftest import ROOT
 from tests.e2e.test_offline_ad import write_brief
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.replicate_server import DEFAULT_TOKEN, FakeReplicate
+from tests.helpers import ROOT
 
 
 def hosted_env(

@@ -12,11 +12,11 @@ import aiohttp
 import pytest
 
 from reelforge.cli.stack import StackPorts, local_stack
-from tests.conftest import ROOT
 from tests.e2e.test_hosted_ad import hosted_env
 from tests.e2e.test_offline_ad import write_brief
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.replicate_server import FakeReplicate
+from tests.helpers import ROOT
 
 
 async def wait_for_running_job(gateway: str, timeout_s: float = 60) -> str:

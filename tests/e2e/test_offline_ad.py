@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from reelforge.runtime.media import probe
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 TINY = {"ANIMATIC_DRAFT_HEIGHT": "320", "ANIMATIC_FPS": "12", "ENVIRONMENT": "development"}
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 # A service whose start-up takes a while after binding its port (as the generator's does while
 # it claims and resumes work); it says "bound" when a signal would land mid-start-up.
