@@ -16,7 +16,7 @@ from reelforge.cli.brief_input import load_brief_file
 from reelforge.cli.errors import CliError
 from reelforge.cli.gateway_client import GatewayClient
 from reelforge.cli.storyboard import StoryboardScene, render_storyboard
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 @given(

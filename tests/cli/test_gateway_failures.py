@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 # The command needs a second or two to start; this bounds a run that should end by itself.
 _RUN_LIMIT_S = 60
