@@ -12,8 +12,8 @@ import pytest
 
 from services.planner import schemas
 from services.planner.plan_rules import check_plan
-from tests.conftest import ROOT
 from tests.fakes.openai_server import FakeOpenAI, answer_text
+from tests.helpers import ROOT
 
 
 @pytest.fixture
