@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from reelforge.runtime.artifacts import ArtifactMeta, ArtifactStore
-from tests.gateway.conftest import Servicers
+from tests.gateway.helpers import Servicers
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
 ARTIFACT_ID = hashlib.sha256(DATA).hexdigest()

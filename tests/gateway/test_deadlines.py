@@ -4,7 +4,7 @@ UPSTREAM_TIMEOUT_S, and the gRPC deadline the service sees is the route's deadli
 from __future__ import annotations
 
 from gateway.settings import GatewaySettings
-from tests.gateway.conftest import ClientFactory, Servicers
+from tests.gateway.helpers import ClientFactory, Servicers
 
 LLM_ROUTES = {
     "ExtractBrief": ("/api/brief/extract", {"messages": [{"role": "ROLE_USER", "content": "x"}]}),

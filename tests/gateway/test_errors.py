@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.gateway.conftest import ClientFactory
+from tests.gateway.helpers import ClientFactory
 
 # product name (selects the servicer's error) → HTTP status, error code
 TABLE = [

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from gateway.app import create_app
 from gateway.proto_bindings import RestBinding, bindings_from
-from tests.gateway.conftest import AiohttpClient, Servicers, gateway_settings
+from tests.gateway.helpers import AiohttpClient, Servicers, gateway_settings
 
 BINDINGS = bindings_from()
 SEED_ROUTES = {

@@ -20,12 +20,9 @@ from schemathesis.core.result import Ok
 
 from gateway.app import create_app
 from reelforge.runtime.settings import ServiceSettings
-from reelforge.v1 import composer_pb2_grpc, generator_pb2_grpc
-from services.composer.server import SERVICE_NAME as COMPOSER
-from services.generator.server import SERVICE_NAME as GENERATOR
 from services.planner.server import create_server as create_planner
 from services.planner.settings import PlannerSettings
-from tests.gateway.conftest import (
+from tests.gateway.helpers import (
     AiohttpClient,
     Servicers,
     gateway_settings,
@@ -43,18 +40,8 @@ async def mixed_ports(servicers: Servicers, data_dir: Path) -> AsyncIterator[dic
     settings = ServiceSettings(**common)
     hosts = [
         await create_planner(PlannerSettings(**common, planner_provider="offline")),
-        await servicer_host(
-            settings,
-            servicers.generator,
-            generator_pb2_grpc.add_GeneratorServiceServicer_to_server,
-            GENERATOR,
-        ),
-        await servicer_host(
-            settings,
-            servicers.composer,
-            composer_pb2_grpc.add_ComposerServiceServicer_to_server,
-            COMPOSER,
-        ),
+        await servicer_host(settings, servicers, "generator"),
+        await servicer_host(settings, servicers, "composer"),
     ]
     async with running_hosts(hosts) as ports:
         yield ports

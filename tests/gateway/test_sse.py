@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
-from tests.gateway.conftest import Servicers
+from tests.gateway.helpers import Servicers
 
 
 async def _events(response: ClientResponse) -> list[dict[str, str]]:
