@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.v1 import common_pb2, composer_pb2, composer_pb2_grpc
-from tests.composer.conftest import Media, put, watch_all
+from tests.composer.helpers import Media, put, watch_all
 
 if TYPE_CHECKING:
     Stub = composer_pb2_grpc.ComposerServiceAsyncStub

@@ -11,7 +11,7 @@ import pytest
 
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.v1 import composer_pb2 as S
-from tests.composer.conftest import Media, compose_and_wait, put
+from tests.composer.helpers import Media, compose_and_wait, put
 
 if TYPE_CHECKING:
     from reelforge.v1.composer_pb2_grpc import ComposerServiceAsyncStub as Stub

@@ -13,7 +13,7 @@ from reelforge.runtime.database import database_url as resolve_url
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
 from services.composer.repository import CompositionRepository
 from services.composer.server import create_server
-from tests.composer.conftest import Media, composer_settings, put, watch_all
+from tests.composer.helpers import Media, composer_settings, put, watch_all
 from tests.grpc_helpers import field_violations, running_service
 
 S = composer_pb2

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.runtime.media import probe
 from reelforge.v1 import common_pb2, composer_pb2, composer_pb2_grpc
-from tests.composer.conftest import Media, compose_and_wait, put
+from tests.composer.helpers import Media, compose_and_wait, put
 from tests.composer.media import pcm, rms, top_level_boxes
 
 if TYPE_CHECKING:

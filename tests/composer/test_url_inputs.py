@@ -11,7 +11,7 @@ from aiohttp import web
 
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
 from services.composer.server import create_server
-from tests.composer.conftest import Media, compose_and_wait, composer_settings
+from tests.composer.helpers import Media, compose_and_wait, composer_settings
 from tests.grpc_helpers import running_service
 
 if TYPE_CHECKING:

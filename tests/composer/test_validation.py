@@ -10,7 +10,7 @@ from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.runtime.errors import InvalidArgument
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
 from services.composer.validation import XFADE_TRANSITIONS, validate_compose
-from tests.composer.conftest import Media, put
+from tests.composer.helpers import Media, put
 from tests.grpc_helpers import field_violations
 
 if TYPE_CHECKING:
