@@ -1,37 +1,22 @@
-"""Fixtures of the generator tests: the fake Replicate, settings, databases, a running service."""
+"""Fixtures of the generator tests: the fake Replicate, settings and databases."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import grpc
 import pytest
 from sqlalchemy.exc import SQLAlchemyError
 
 from reelforge.runtime.database import create_engine, database_url
-from reelforge.v1 import generator_pb2 as pb
-from reelforge.v1 import generator_pb2_grpc
-from services.generator.records import TERMINAL_JOB_STATES
 from services.generator.repository import Repository
-from services.generator.server import create_server
 from services.generator.settings import GeneratorSettings
-from tests.conftest import postgres_unreachable
 from tests.fakes.replicate_server import FakeReplicate
-from tests.grpc_helpers import running_service
-
-if TYPE_CHECKING:
-    from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub
-
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-MakeSettings = Callable[..., GeneratorSettings]
+from tests.generator.helpers import MakeSettings
+from tests.helpers import POSTGRES_URL, postgres_unreachable
 
 
 async def _postgres_reachable() -> bool:
@@ -95,45 +80,3 @@ async def make_settings(
     engine = create_engine(database_url(url, data_dir, "generator"))
     await Repository(engine, prefix).drop_schema()
     await engine.dispose()
-
-
-@contextlib.asynccontextmanager
-async def generator(
-    settings: GeneratorSettings,
-) -> AsyncIterator[Stub]:
-    async with running_service(create_server, settings) as (channel, _port):
-        yield generator_pb2_grpc.GeneratorServiceStub(channel)
-
-
-async def wait_for_job(stub: Stub, job_id: str, *, timeout_s: float = 20.0) -> pb.Job:
-    """Polls GetJob until the job is terminal (or fails the test at the deadline)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        job = await stub.GetJob(pb.GetJobRequest(job_id=job_id), timeout=5)
-        if job.state in TERMINAL_JOB_STATES:
-            return job
-        assert time.monotonic() < deadline, f"job still {pb.JobState.Name(job.state)}: {job}"
-        await asyncio.sleep(0.05)
-
-
-async def wait_until(
-    condition: Callable[[], Any], *, timeout_s: float = 20.0, what: str = ""
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await _value(condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
-        await asyncio.sleep(0.05)
-
-
-async def _value(result: Any) -> Any:
-    return await result if asyncio.iscoroutine(result) else result
-
-
-def clips(count: int, *, duration: float = 3.0, tag: str = "clip") -> pb.GenerateClipsRequest:
-    return pb.GenerateClipsRequest(
-        clips=[pb.ClipSpec(prompt=f"{tag} {i}", duration_seconds=duration) for i in range(count)]
-    )
-
-
-def rpc_error(error: grpc.aio.AioRpcError) -> tuple[grpc.StatusCode, str]:
-    return error.code(), error.details() or ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.runtime.media import probe
 from reelforge.v1 import generator_pb2 as pb
-from tests.generator.conftest import MakeSettings, generator, wait_for_job
+from tests.generator.helpers import MakeSettings, generator, wait_for_job
 
 
 async def test_images_clips_and_music_offline(make_settings: MakeSettings) -> None:

@@ -12,7 +12,8 @@ import pytest
 from reelforge.v1 import common_pb2
 from reelforge.v1 import generator_pb2 as pb
 from tests.fakes.replicate_server import NOT_PERMITTED, FakeReplicate, Timing
-from tests.generator.conftest import MakeSettings, generator, wait_for_job, wait_until
+from tests.generator.helpers import MakeSettings, generator, wait_for_job
+from tests.helpers import wait_until
 
 SEEDANCE = "/v1/models/bytedance/seedance-1-lite/predictions"
 GOOD_INPUT = {"prompt": "a bottle", "duration": 2, "resolution": "480p", "aspect_ratio": "9:16"}

@@ -13,7 +13,7 @@ import pytest
 
 from reelforge.v1 import generator_pb2 as pb
 from tests.fakes.replicate_server import FakeReplicate
-from tests.generator.conftest import MakeSettings, clips, generator, wait_for_job
+from tests.generator.helpers import MakeSettings, clips, generator, wait_for_job
 
 LEASE_TTL_S = 1.0
 # Longer than the TTL plus the margin the create checks (TTL/3): the last renewal is stale.

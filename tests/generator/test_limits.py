@@ -16,7 +16,7 @@ import pytest
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.limits import RateLimiter
 from tests.fakes.replicate_server import FakeReplicate
-from tests.generator.conftest import MakeSettings, clips, generator, wait_for_job
+from tests.generator.helpers import MakeSettings, clips, generator, wait_for_job
 
 # Each prediction runs this long, so a pair running together is seen by the sampler many times
 # over and an excess could not slip between two samples.

@@ -9,14 +9,8 @@ import pytest
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.webhooks import signature_for
 from tests.fakes.replicate_server import FakeReplicate
-from tests.generator.conftest import (
-    WEBHOOK_SECRET,
-    MakeSettings,
-    clips,
-    generator,
-    wait_for_job,
-    wait_until,
-)
+from tests.generator.helpers import WEBHOOK_SECRET, MakeSettings, clips, generator, wait_for_job
+from tests.helpers import wait_until
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)

@@ -6,7 +6,8 @@ import pytest
 
 from reelforge.v1 import generator_pb2 as pb
 from tests.fakes.replicate_server import NOT_PERMITTED, FakeReplicate
-from tests.generator.conftest import MakeSettings, clips, generator, wait_for_job, wait_until
+from tests.generator.helpers import MakeSettings, clips, generator, wait_for_job
+from tests.helpers import wait_until
 
 
 async def test_identical_items_and_a_lost_create_pay_once_each(

@@ -7,7 +7,8 @@ import pytest
 from reelforge.v1 import common_pb2
 from reelforge.v1 import generator_pb2 as pb
 from tests.fakes.replicate_server import CONTENT_POLICY_ERROR, FakeReplicate
-from tests.generator.conftest import MakeSettings, clips, generator, wait_for_job, wait_until
+from tests.generator.helpers import MakeSettings, clips, generator, wait_for_job
+from tests.helpers import wait_until
 
 
 async def test_seven_clips_run_in_parallel(

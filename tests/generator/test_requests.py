@@ -10,7 +10,7 @@ import pytest
 from reelforge.v1 import common_pb2
 from reelforge.v1 import generator_pb2 as pb
 from tests.fakes.replicate_server import FakeReplicate
-from tests.generator.conftest import MakeSettings, clips, generator, wait_for_job
+from tests.generator.helpers import MakeSettings, clips, generator, wait_for_job
 from tests.grpc_helpers import field_violations
 
 _CLIP = {"prompt": "p", "duration_seconds": 3.0}

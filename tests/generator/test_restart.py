@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -15,9 +14,9 @@ import grpc
 from reelforge.v1 import generator_pb2 as pb
 from reelforge.v1 import generator_pb2_grpc
 from services.generator.settings import GeneratorSettings
-from tests.conftest import ROOT
 from tests.fakes.replicate_server import FakeReplicate
-from tests.generator.conftest import MakeSettings, clips, wait_for_job, wait_until
+from tests.generator.helpers import MakeSettings, clips, wait_for_job
+from tests.helpers import ROOT, free_port, wait_until
 
 if TYPE_CHECKING:
     from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub
@@ -25,12 +24,6 @@ if TYPE_CHECKING:
 # A deadline for steps that must happen, not a pass bound (resume speed is
 # tests/reliability/test_crash_resume.py's claim).
 STEP_DEADLINE_S = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(settings: GeneratorSettings, base: dict[str, str], port: int) -> dict[str, str]:
@@ -46,7 +39,7 @@ async def generator_process(
     settings: GeneratorSettings, base_env: dict[str, str]
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, Stub]]:
     """`python -m services.generator` as its own process, with a channel to it."""
-    port = _free_port()
+    port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.generator", cwd=ROOT, env=_env(settings, base_env, port),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,

@@ -10,7 +10,8 @@ import pytest
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.records import TERMINAL_JOB_STATES
 from tests.fakes.replicate_server import FakeReplicate
-from tests.generator.conftest import MakeSettings, clips, generator, wait_until
+from tests.generator.helpers import MakeSettings, clips, generator
+from tests.helpers import wait_until
 
 
 async def test_three_watchers_see_snapshot_changes_and_end(

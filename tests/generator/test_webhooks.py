@@ -14,14 +14,8 @@ from aiohttp import web
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.webhooks import signature_for
 from tests.fakes.replicate_server import FakeReplicate, WebhookChaos
-from tests.generator.conftest import (
-    WEBHOOK_SECRET,
-    MakeSettings,
-    clips,
-    generator,
-    wait_for_job,
-    wait_until,
-)
+from tests.generator.helpers import WEBHOOK_SECRET, MakeSettings, clips, generator, wait_for_job
+from tests.helpers import wait_until
 
 if TYPE_CHECKING:
     from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub

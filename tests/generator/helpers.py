@@ -1,0 +1,54 @@
+"""Helpers of the generator tests: a running service, job polling, requests, error unpacking."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
+
+import grpc
+
+from reelforge.v1 import generator_pb2 as pb
+from reelforge.v1 import generator_pb2_grpc
+from services.generator.records import TERMINAL_JOB_STATES
+from services.generator.server import create_server
+from services.generator.settings import GeneratorSettings
+from tests.grpc_helpers import running_service
+
+if TYPE_CHECKING:
+    from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub
+
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+MakeSettings = Callable[..., GeneratorSettings]
+
+
+@contextlib.asynccontextmanager
+async def generator(
+    settings: GeneratorSettings,
+) -> AsyncIterator[Stub]:
+    async with running_service(create_server, settings) as (channel, _port):
+        yield generator_pb2_grpc.GeneratorServiceStub(channel)
+
+
+async def wait_for_job(stub: Stub, job_id: str, *, timeout_s: float = 20.0) -> pb.Job:
+    """Polls GetJob until the job is terminal (or fails the test at the deadline)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job = await stub.GetJob(pb.GetJobRequest(job_id=job_id), timeout=5)
+        if job.state in TERMINAL_JOB_STATES:
+            return job
+        assert time.monotonic() < deadline, f"job still {pb.JobState.Name(job.state)}: {job}"
+        await asyncio.sleep(0.05)
+
+
+def clips(count: int, *, duration: float = 3.0, tag: str = "clip") -> pb.GenerateClipsRequest:
+    return pb.GenerateClipsRequest(
+        clips=[pb.ClipSpec(prompt=f"{tag} {i}", duration_seconds=duration) for i in range(count)]
+    )
+
+
+def rpc_error(error: grpc.aio.AioRpcError) -> tuple[grpc.StatusCode, str]:
+    return error.code(), error.details() or ""
