@@ -17,8 +17,8 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from reelforge.cli.stack import LocalStack, StackPorts
-from tests.conftest import ROOT
 from tests.fakes.replicate_server import FakeReplicate
+from tests.helpers import ROOT
 
 MODULES = {
     "planner": "services.planner",

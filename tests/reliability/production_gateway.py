@@ -17,7 +17,7 @@ from aiohttp.web_runner import BaseRunner
 from gateway.app import create_app
 from gateway.http_server import GatewayRunner
 from gateway.settings import GatewaySettings
-from tests.reliability.conftest import Stack
+from tests.reliability.helpers import Stack
 
 
 class ProductionServer(TestServer):

@@ -23,9 +23,8 @@ from reelforge.v1 import composer_pb2, composer_pb2_grpc, generator_pb2_grpc
 from reelforge.v1 import generator_pb2 as pb
 from tests.composer.media import make_clip
 from tests.fakes.replicate_server import FakeReplicate
-from tests.reliability.conftest import wait_until
+from tests.helpers import free_port, wait_until
 from tests.reliability.processes import ServiceProcess, hosted_generator_env
-from tests.scaleout.conftest import free_port
 
 # The services' default lease TTL: a restart that waited out the dead owner's lease takes this long.
 DEFAULT_LEASE_TTL_S = 30.0

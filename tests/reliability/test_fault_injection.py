@@ -14,7 +14,7 @@ from reelforge.v1 import generator_pb2 as pb
 from services.generator.records import TERMINAL_JOB_STATES
 from services.generator.settings import GeneratorSettings
 from tests.fakes.replicate_server import FakeReplicate
-from tests.generator.conftest import generator
+from tests.generator.helpers import generator
 
 if TYPE_CHECKING:
     from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from reelforge.v1 import generator_pb2 as pb
 from reelforge.v1 import generator_pb2_grpc
 from tests.fakes.replicate_server import sign_webhook
-from tests.reliability.conftest import in_process_stack
+from tests.reliability.helpers import in_process_stack
 from tests.reliability.production_gateway import production_gateway
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

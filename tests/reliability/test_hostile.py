@@ -19,7 +19,7 @@ from google.protobuf.descriptor import MethodDescriptor
 
 from reelforge.v1 import composer_pb2, generator_pb2, planner_pb2
 from tests.fakes.replicate_server import sign_webhook
-from tests.reliability.conftest import Stack, in_process_stack
+from tests.reliability.helpers import Stack, in_process_stack
 from tests.reliability.production_gateway import production_gateway
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -21,7 +21,8 @@ from reelforge.v1 import composer_pb2 as cpb
 from reelforge.v1 import generator_pb2 as pb
 from tests.fakes.openai_server import FakeOpenAI, http_error
 from tests.fakes.replicate_server import FakeReplicate, sign_webhook
-from tests.reliability.conftest import Stack, TrapServer, in_process_stack, wait_until
+from tests.helpers import wait_until
+from tests.reliability.helpers import Stack, TrapServer, in_process_stack
 
 
 def aiohttp_session() -> aiohttp.ClientSession:

@@ -26,7 +26,7 @@ from reelforge.v1 import planner_pb2, planner_pb2_grpc
 from tests.fakes.openai_server import FakeOpenAI, slow
 from tests.fakes.replicate_server import FakeReplicate
 from tests.gateway.servicers import ErrorPlanner
-from tests.reliability.conftest import wait_until
+from tests.helpers import wait_until
 from tests.reliability.processes import ServiceProcess, service_processes
 
 GRACE_S = 3.0

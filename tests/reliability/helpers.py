@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,16 +137,3 @@ class TrapServer:
     @property
     def total(self) -> int:
         return sum(self.hits.values())
-
-
-async def wait_until(
-    condition: Callable[[], Awaitable[Any]], *, timeout_s: float, what: str
-) -> Any:
-    """Polls an async condition until it returns something truthy (fails the test at the deadline)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = await condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out after {timeout_s:g} s waiting for {what}"
-        await asyncio.sleep(0.05)
