@@ -4,87 +4,28 @@ behind one gateway that balances over both (gRPC `ipv4:` targets, round_robin)."
 from __future__ import annotations
 
 import contextlib
-import socket
-import uuid
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from tests.conftest import postgres_unreachable
 from tests.fakes.replicate_server import FakeReplicate
+from tests.helpers import free_port, fresh_database
 from tests.reliability.processes import ServiceProcess
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-LEASE_TTL_S = 3.0
-REPLICAS = ("a", "b")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _admin(statement: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN, timeout=3)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+from tests.scaleout.helpers import LEASE_TTL_S, REPLICAS, Cluster
 
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
     """A fresh PostgreSQL database for the test (both services' tables), dropped afterwards."""
-    try:
-        await _admin("SELECT 1")
-    except (OSError, TimeoutError, asyncpg.PostgresError):
-        postgres_unreachable()
-    name = f"scaleout_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with fresh_database("scaleout") as url:
+        yield url
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeReplicate]:
     async with FakeReplicate(latency_s=0.3) as server:
         yield server
-
-
-@dataclass
-class Cluster:
-    """Replicas by label ("generator-a", "composer-b", ...) and the gateway in front of them."""
-
-    replicas: dict[str, ServiceProcess]
-    gateway: ServiceProcess
-    artifacts: Path
-    database_url: str
-
-    @property
-    def gateway_url(self) -> str:
-        return f"http://127.0.0.1:{self.gateway.port}"
-
-    def label_of(self, owner: str) -> str:
-        """The replica whose process wrote a lease owner id ("host:pid:nonce")."""
-        pid = int(owner.split(":")[-2])
-        return next(
-            label
-            for label, replica in self.replicas.items()
-            if replica.proc is not None and replica.proc.pid == pid
-        )
-
-    async def query(self, sql: str, *args: object) -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(self.database_url)
-        try:
-            return list(await conn.fetch(sql, *args))
-        finally:
-            await conn.close()
 
 
 def _replica_env(

@@ -11,10 +11,10 @@ import grpc
 
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
-from tests.composer.conftest import put
+from tests.composer.helpers import put
 from tests.composer.media import make_clip
-from tests.generator.conftest import wait_until
-from tests.scaleout.conftest import LEASE_TTL_S, Cluster
+from tests.helpers import wait_until
+from tests.scaleout.helpers import LEASE_TTL_S, Cluster
 
 S = composer_pb2
 # The claim: a crashed replica's render is taken over within TTL × 1.5 (expiry, then at most one

@@ -23,14 +23,14 @@ from reelforge.v1 import generator_pb2 as pb
 from services.composer.server import create_server as create_composer
 from services.generator.server import create_server
 from services.generator.settings import GeneratorSettings
-from tests.composer.conftest import composer_settings
+from tests.composer.helpers import composer_settings
 from tests.composer.media import make_clip
 from tests.composer.test_lifecycle import ffmpeg_pids_under
 from tests.fakes.replicate_server import FakeReplicate
-from tests.generator.conftest import wait_for_job, wait_until
+from tests.generator.helpers import wait_for_job
 from tests.grpc_helpers import running_service
+from tests.helpers import free_port, wait_until
 from tests.reliability.processes import ServiceProcess, hosted_generator_env
-from tests.scaleout.conftest import free_port
 
 if TYPE_CHECKING:
     from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub

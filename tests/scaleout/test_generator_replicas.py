@@ -15,8 +15,8 @@ from reelforge.v1 import generator_pb2 as pb
 from reelforge.v1 import generator_pb2_grpc
 from services.generator.records import TERMINAL_JOB_STATES
 from tests.fakes.replicate_server import FakeReplicate
-from tests.generator.conftest import wait_until
-from tests.scaleout.conftest import LEASE_TTL_S, Cluster
+from tests.helpers import wait_until
+from tests.scaleout.helpers import LEASE_TTL_S, Cluster
 
 if TYPE_CHECKING:
     from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub
