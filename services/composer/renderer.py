@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Protocol, TypeAlias
 
 from reelforge.runtime.artifacts import ArtifactMeta, ArtifactStore
+from reelforge.runtime.ffmpeg import FfmpegFailed, run_ffmpeg
 from reelforge.runtime.media import MediaError, MediaInfo, probe
 from reelforge.runtime.settings import Environment
 from reelforge.v1 import composer_pb2
-from services.composer.ffmpeg_runner import run_ffmpeg
 from services.composer.filter_graph import Encode, build_command
 from services.composer.inputs import Fetcher, fetch_inputs
 from services.composer.output_format import OutputFormat, output_format
-from services.composer.progress import phase_percent
+from services.composer.progress import ProgressParser, phase_percent
 from services.composer.render_errors import RenderFailed
 from services.composer.size_budget import Bitrates, fit_bitrates, refit
 from services.composer.timeline import ProbedInput, Timeline, build_timeline
@@ -152,10 +152,15 @@ async def _pass(
     verb: str,
 ) -> None:
     total = job.timeline.total_s
+    parser = ProgressParser(job.fmt.fps)
 
-    def on_progress(done_s: float) -> None:
-        percent = phase_percent(done_s, total, *span)
-        reporter.progress(percent, f"{verb} {min(done_s, total):.1f} s of {total:.1f} s")
+    def on_progress_line(line: str) -> None:
+        if (done_s := parser.feed(line)) is not None:
+            percent = phase_percent(done_s, total, *span)
+            reporter.progress(percent, f"{verb} {min(done_s, total):.1f} s of {total:.1f} s")
 
     argv = build_command(job.timeline, job.music, job.fmt, job.output, encode)
-    await run_ffmpeg(argv, job.fmt.fps, on_progress, timeout_s=ctx.timeout_s)
+    try:
+        await run_ffmpeg(argv, timeout_s=ctx.timeout_s, on_stdout_line=on_progress_line)
+    except FfmpegFailed as error:
+        raise RenderFailed(error.message) from None

@@ -184,7 +184,7 @@ async def test_ffmpeg_failure_is_a_render_error(tmp_path: Path, out_dir: Path) -
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"this is not an image")
     dest = out_dir / "clip.mp4"
-    with pytest.raises(RenderError, match=r"ffmpeg failed: .+"):
+    with pytest.raises(RenderError, match=r"FFmpeg failed: .+"):
         await render_clip(image=junk, duration_s=0.5, width=W, height=H, fps=12, seed=1, dest=dest)
     assert entries(out_dir) == []
     with pytest.raises(RenderError, match="cannot read image"):

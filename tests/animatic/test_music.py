@@ -13,9 +13,9 @@ import pytest
 from numpy.typing import NDArray
 
 from reelforge.runtime.media import probe
-from services.generator.animatic import plan_music, render_music, synthesize_music, synthesize_pcm
+from services.generator.animatic import plan_music, render_music, synthesize_pcm
 from services.generator.animatic.music import mood_of
-from tests.animatic.helpers import decode_audio, ffmpeg_children, leftovers
+from tests.animatic.helpers import decode_audio, entries, ffmpeg_children, leftovers
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -68,9 +68,9 @@ def test_pcm_is_deterministic_and_normalised() -> None:
     assert np.array_equal(zero, synthesize_pcm(prompt="calm luxury", duration_s=1.0, seed=0))
 
 
-def test_encoded_file_is_deterministic(tmp_path: Path) -> None:
+async def test_encoded_file_is_deterministic(tmp_path: Path) -> None:
     for name in ("a.m4a", "b.m4a"):
-        synthesize_music(prompt="warm acoustic", duration_s=1.5, seed=2, dest=tmp_path / name)
+        await render_music(prompt="warm acoustic", duration_s=1.5, seed=2, dest=tmp_path / name)
     assert (tmp_path / "a.m4a").read_bytes() == (tmp_path / "b.m4a").read_bytes()
 
 
@@ -155,9 +155,9 @@ async def test_render_music_keeps_the_event_loop_responsive(tmp_path: Path) -> N
     assert ticks_while_encoding > 0, "the event loop did not run while FFmpeg encoded"
 
 
-def test_bad_arguments_are_refused(tmp_path: Path) -> None:
+async def test_bad_arguments_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
-        synthesize_music(prompt="x", duration_s=0, seed=1, dest=tmp_path / "m.m4a")
+        await render_music(prompt="x", duration_s=0, seed=1, dest=tmp_path / "m.m4a")
     with pytest.raises(ValueError):
         synthesize_pcm(prompt="x", duration_s=1, seed=1, sample_rate=100)
-    assert list(tmp_path.iterdir()) == []
+    assert entries(tmp_path) == []

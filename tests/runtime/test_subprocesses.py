@@ -23,10 +23,10 @@ CHILD_GONE_WITHIN_S = 10.0
 _ROOT = Path(__file__).resolve().parents[2]
 
 PARENTS = {
-    "composer run_ffmpeg": (
+    "runtime run_ffmpeg": (
         "import asyncio, sys\n"
-        "from services.composer.ffmpeg_runner import run_ffmpeg\n"
-        "asyncio.run(run_ffmpeg(['sleep', sys.argv[1]], 1.0, lambda s: None, timeout_s=600))\n"
+        "from reelforge.runtime.ffmpeg import run_ffmpeg\n"
+        "asyncio.run(run_ffmpeg(['sleep', sys.argv[1]], timeout_s=600))\n"
     ),
     "subprocess.run in a worker thread": (
         "import asyncio, subprocess, sys\n"

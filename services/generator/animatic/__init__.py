@@ -16,7 +16,6 @@ from services.generator.animatic.music import (
     MusicPlan,
     plan_music,
     render_music,
-    synthesize_music,
     synthesize_pcm,
 )
 
@@ -33,6 +32,5 @@ __all__ = [
     "render_image_async",
     "render_image_bytes",
     "render_music",
-    "synthesize_music",
     "synthesize_pcm",
 ]

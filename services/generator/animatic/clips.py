@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from services.generator.animatic._common import RenderError, check_duration, derive_seed, run_ffmpeg
+from services.generator.animatic._common import (
+    RenderError,
+    check_duration,
+    derive_seed,
+    ffmpeg_to_file,
+)
 
 MAX_SIDE = 4096
 MAX_FPS = 120
@@ -179,7 +184,7 @@ async def render_clip(
         "-movflags", "+faststart",
         "-f", "mp4",
     ]  # fmt: skip
-    await run_ffmpeg(args, dest, what=f"clip {dest.name}")
+    await ffmpeg_to_file(args, dest, what=f"clip {dest.name}")
 
 
 def _read_source(path: Path) -> tuple[Path, str]:

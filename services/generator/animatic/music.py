@@ -20,12 +20,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from services.generator.animatic._common import (
-    check_duration,
-    derive_seed,
-    run_ffmpeg,
-    run_ffmpeg_sync,
-)
+from services.generator.animatic._common import check_duration, derive_seed, ffmpeg_to_file
 
 MAX_DURATION_S = 600.0
 PEAK = 10 ** (-1.0 / 20)  # -1 dBFS
@@ -469,28 +464,6 @@ def _encode_args(sample_rate: int, bitrate: str) -> list[str]:
     ]  # fmt: skip
 
 
-def synthesize_music(
-    *,
-    prompt: str,
-    duration_s: float,
-    seed: int,
-    dest: Path,
-    sample_rate: int = 44100,
-    bitrate: str = "160k",
-) -> None:
-    """Writes the track (see :func:`synthesize_pcm`) as stereo AAC in an .m4a at ``dest``.
-
-    Blocking; from async code use :func:`render_music`. Raises RenderError if FFmpeg fails.
-    """
-    pcm = synthesize_pcm(prompt=prompt, duration_s=duration_s, seed=seed, sample_rate=sample_rate)
-    run_ffmpeg_sync(
-        _encode_args(sample_rate, bitrate),
-        dest,
-        what=f"music {dest.name}",
-        stdin_data=_pcm_bytes(pcm),
-    )
-
-
 async def render_music(
     *,
     prompt: str,
@@ -501,17 +474,18 @@ async def render_music(
     bitrate: str = "160k",
     executor: Executor | None = None,
 ) -> None:
-    """:func:`synthesize_music` without blocking the event loop.
+    """Writes the track (see :func:`synthesize_pcm`) as stereo AAC in an .m4a at ``dest``.
 
     Synthesis runs in ``executor`` (the loop's default thread pool if None; a process pool works
-    too), then FFmpeg encodes as an asyncio subprocess: cancelling kills it and leaves no partial
-    file.
+    too), so the event loop stays free; then FFmpeg encodes as an asyncio subprocess: cancelling
+    kills it and leaves no partial file. Raises RenderError if FFmpeg fails, ValueError on bad
+    arguments.
     """
     loop = asyncio.get_running_loop()
     pcm = await loop.run_in_executor(
         executor, _synthesize_bytes, prompt, duration_s, seed, sample_rate
     )
-    await run_ffmpeg(
+    await ffmpeg_to_file(
         _encode_args(sample_rate, bitrate), dest, what=f"music {dest.name}", stdin_data=pcm
     )
 

@@ -148,11 +148,13 @@ class AnimaticProvider:
         return await self._image(still, workdir / "seed.png")
 
     async def _music(self, values: dict[str, Any], dest: Path) -> Path:
-        await self._in_pool(
-            _renderer("music").synthesize_music,
-            prompt=values["prompt"],
-            duration_s=values["duration_s"],
-            seed=values["seed"],
-            dest=dest,
-        )
+        # Synthesis in the pool, then FFmpeg as a subprocess a canceled item kills.
+        async with self._ffmpeg_slots:
+            await _renderer("music").render_music(
+                prompt=values["prompt"],
+                duration_s=values["duration_s"],
+                seed=values["seed"],
+                dest=dest,
+                executor=self._pool,
+            )
         return dest
