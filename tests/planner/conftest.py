@@ -1,71 +1,12 @@
-"""Planner test fixtures: a fake OpenAI server, settings for either provider, a running planner."""
+"""Planner test fixtures: a fake OpenAI server (helpers are in tests/planner/helpers.py)."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from reelforge.v1 import common_pb2, planner_pb2_grpc
-from services.planner.server import create_server
-from services.planner.settings import PlannerSettings
 from tests.fakes.openai_server import FakeOpenAI
-from tests.grpc_helpers import running_service
-
-TEST_KEY = "sk-test-key"
-
-
-def sample_brief(**overrides: Any) -> common_pb2.CreativeBrief:
-    fields: dict[str, Any] = {
-        "product_name": "Zing",
-        "product_description": "A sparkling energy drink with no sugar crash.",
-        "target_audience": "students cramming for exams",
-        "tone": "energetic, playful",
-        "visual_style_keywords": ["neon", "urban"],
-        "key_messages": ["No sugar crash", "Tastes like real fruit", "Fits in any bag"],
-        "call_to_action": "Grab a can",
-    }
-    fields.update(overrides)
-    return common_pb2.CreativeBrief(**fields)
-
-
-def offline_settings(data_dir: Path, **overrides: Any) -> PlannerSettings:
-    values: dict[str, Any] = {
-        "planner_provider": "offline",
-        "host": "127.0.0.1",
-        "port": 0,
-        "data_dir": data_dir,
-    }
-    return PlannerSettings(**{**values, **overrides})
-
-
-def openai_settings(fake: FakeOpenAI, data_dir: Path, **overrides: Any) -> PlannerSettings:
-    values: dict[str, Any] = {
-        "planner_provider": "openai",
-        "openai_api_key": TEST_KEY,
-        "openai_base_url": fake.base_url,
-        "openai_model": None,
-        "structured_output": "json_schema",
-        "openai_max_retries": 0,
-        "openai_timeout_s": 10.0,
-        "environment": "development",
-        "host": "127.0.0.1",
-        "port": 0,
-        "data_dir": data_dir,
-    }
-    return PlannerSettings(**{**values, **overrides})
-
-
-@contextlib.asynccontextmanager
-async def planner_stub(
-    settings: PlannerSettings,
-) -> AsyncIterator[planner_pb2_grpc.PlannerServiceAsyncStub]:
-    """A real planner server on port 0 and a stub talking to it over a real channel."""
-    async with running_service(create_server, settings) as (channel, _):
-        yield planner_pb2_grpc.PlannerServiceStub(channel)  # an async stub on an aio channel
 
 
 @pytest.fixture

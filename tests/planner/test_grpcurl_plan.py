@@ -13,7 +13,7 @@ from reelforge.v1 import common_pb2
 from services.planner.plan_rules import check_plan
 from services.planner.server import create_server
 from tests.grpc_helpers import running_service
-from tests.planner.conftest import offline_settings
+from tests.planner.helpers import offline_settings
 
 
 async def test_grpcurl_plan_scenes_returns_a_valid_plan(data_dir: Path) -> None:

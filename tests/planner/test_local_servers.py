@@ -30,7 +30,7 @@ from tests.fakes.openai_server import (
     slow,
     stream_text,
 )
-from tests.planner.conftest import openai_settings, planner_stub, sample_brief
+from tests.planner.helpers import openai_settings, plan_scenes_error, planner_stub, sample_brief
 
 _TIMEOUT_S = 10
 # A model that never answers within any deadline used here.
@@ -299,9 +299,7 @@ async def test_an_answer_cut_off_by_the_cap_says_which_setting_to_raise(
     fake_openai: FakeOpenAI, data_dir: Path
 ) -> None:
     settings = openai_settings(fake_openai, data_dir, planner_max_tokens_plan=50)
-    async with planner_stub(settings) as stub:
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.PlanScenes(_plan_request(), timeout=_TIMEOUT_S)
+    caught = await plan_scenes_error(settings, _plan_request(), _TIMEOUT_S)
     assert caught.value.code() == grpc.StatusCode.INTERNAL
     assert "cut off at PLANNER_MAX_TOKENS_PLAN=50 tokens" in (caught.value.details() or "")
     followup = fake_openai.requests[1].body["messages"][-1]["content"]
@@ -309,7 +307,7 @@ async def test_an_answer_cut_off_by_the_cap_says_which_setting_to_raise(
 
 
 async def test_offline_moods_name_their_provider(data_dir: Path) -> None:
-    from tests.planner.conftest import offline_settings
+    from tests.planner.helpers import offline_settings
 
     async with planner_stub(offline_settings(data_dir)) as stub:
         answer = await stub.GenerateMoods(_moods_request(), timeout=_TIMEOUT_S)

@@ -8,7 +8,7 @@ from pathlib import Path
 from reelforge.v1 import common_pb2, planner_pb2
 from services.planner.plan_rules import check_plan
 from services.planner.prompts import BRIEF_COMPLETE, MISSING_FIELD_QUESTIONS
-from tests.planner.conftest import offline_settings, planner_stub, sample_brief
+from tests.planner.helpers import offline_settings, planner_stub, sample_brief
 
 _TIMEOUT_S = 10
 _HEX = re.compile(r"^#[0-9A-F]{6}$")

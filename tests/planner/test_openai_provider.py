@@ -23,7 +23,13 @@ from tests.fakes.openai_server import (
     slow,
     stream_text,
 )
-from tests.planner.conftest import TEST_KEY, openai_settings, planner_stub, sample_brief
+from tests.planner.helpers import (
+    TEST_KEY,
+    openai_settings,
+    plan_scenes_error,
+    planner_stub,
+    sample_brief,
+)
 
 _TIMEOUT_S = 10
 
@@ -115,9 +121,8 @@ async def test_401_is_unauthenticated_naming_the_setting(
     fake_openai: FakeOpenAI, data_dir: Path
 ) -> None:
     fake_openai.api_key = "the-right-key"
-    async with planner_stub(openai_settings(fake_openai, data_dir)) as stub:
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.PlanScenes(_plan_request(), timeout=_TIMEOUT_S)
+    settings = openai_settings(fake_openai, data_dir)
+    caught = await plan_scenes_error(settings, _plan_request(), _TIMEOUT_S)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "OPENAI_API_KEY" in (caught.value.details() or "")
 
@@ -166,9 +171,8 @@ async def test_refusal_is_failed_precondition_with_its_text(
     fake_openai: FakeOpenAI, data_dir: Path
 ) -> None:
     fake_openai.enqueue(refusal("I can't help with that request."))
-    async with planner_stub(openai_settings(fake_openai, data_dir)) as stub:
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.PlanScenes(_plan_request(), timeout=_TIMEOUT_S)
+    settings = openai_settings(fake_openai, data_dir)
+    caught = await plan_scenes_error(settings, _plan_request(), _TIMEOUT_S)
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "I can't help with that request." in (caught.value.details() or "")
 
@@ -177,9 +181,8 @@ async def test_malformed_json_after_reasks_is_internal_with_the_reason(
     fake_openai: FakeOpenAI, data_dir: Path
 ) -> None:
     fake_openai.enqueue(*[answer_text("Sure! Here is your plan: {scenes")] * 3)
-    async with planner_stub(openai_settings(fake_openai, data_dir)) as stub:
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.PlanScenes(_plan_request(), timeout=_TIMEOUT_S)
+    settings = openai_settings(fake_openai, data_dir)
+    caught = await plan_scenes_error(settings, _plan_request(), _TIMEOUT_S)
     assert caught.value.code() == grpc.StatusCode.INTERNAL
     assert "not valid JSON" in (caught.value.details() or "")
     assert len(fake_openai.requests) == 3
@@ -188,9 +191,7 @@ async def test_malformed_json_after_reasks_is_internal_with_the_reason(
 async def test_slow_model_is_deadline_exceeded(fake_openai: FakeOpenAI, data_dir: Path) -> None:
     fake_openai.enqueue(slow(30))
     settings = openai_settings(fake_openai, data_dir, openai_timeout_s=0.2)
-    async with planner_stub(settings) as stub:
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.PlanScenes(_plan_request(), timeout=_TIMEOUT_S)
+    caught = await plan_scenes_error(settings, _plan_request(), _TIMEOUT_S)
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert "OPENAI_TIMEOUT_S" in (caught.value.details() or "")
 
