@@ -1,0 +1,132 @@
+"""Captions: burned in by libass inside the platform's safe zone (pixels compared with a
+caption-free frame), the spoken word highlighted, and SRT/WebVTT sidecars that FFmpeg's own
+subtitle demuxers read back with the same cue times."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.composer.captions import (
+    CaptionStyle,
+    SceneCaption,
+    Word,
+    caption_lines,
+    scenes_document,
+    words_document,
+)
+from services.composer.platforms import PLATFORMS
+from services.composer.sidecars import srt, webvtt
+
+_W, _H = 180, 320
+_WORDS = [
+    Word("Meet", 0.10, 0.40),
+    Word("Lumen", 0.40, 0.90),
+    Word("the", 1.60, 1.75),  # a pause before: a new line
+    Word("bottle", 1.75, 2.10),
+    Word("that", 2.10, 2.30),
+    Word("cleans", 2.30, 2.70),
+    Word("itself", 2.70, 3.20),  # a fifth word in a row: a new line
+]
+
+
+def _frame(ass: Path | None, at_s: float) -> np.ndarray:
+    """One RGB frame at ``at_s`` of a mid-grey 180×320 video, with the ASS burned in."""
+    chain = "" if ass is None else f",ass={ass}"
+    raw = subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-f", "lavfi",
+            "-i", f"color=c=0x808080:size={_W}x{_H}:rate=10:duration=4",
+            "-vf", f"format=rgb24{chain}", "-ss", str(at_s), "-frames:v", "1",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout  # fmt: skip
+    return np.frombuffer(raw, np.uint8).reshape(_H, _W, 3).astype(int)
+
+
+def _changed(ass: Path, at_s: float) -> np.ndarray:
+    return np.abs(_frame(ass, at_s) - _frame(None, at_s)).sum(axis=2) > 30
+
+
+@pytest.mark.parametrize("platform", ["tiktok", "reels"])
+def test_word_captions_are_burned_inside_the_safe_zone(tmp_path: Path, platform: str) -> None:
+    place = PLATFORMS[platform]
+    ass = tmp_path / "captions.ass"
+    ass.write_text(words_document(_WORDS, _W, _H, place, CaptionStyle()))
+
+    changed = _changed(ass, 0.5)  # "Lumen" is being spoken
+    rows, cols = np.nonzero(changed)
+    assert len(rows) > 50, "no caption was drawn"
+    left, top, right, bottom = place.safe_box(_W, _H)
+    assert rows.min() >= top and rows.max() < bottom, (rows.min(), rows.max(), top, bottom)
+    assert cols.min() >= left and cols.max() < right, (cols.min(), cols.max(), left, right)
+    assert not _changed(ass, 1.3).any(), "a line stays up only briefly after its last word"
+
+
+def test_the_spoken_word_is_highlighted(tmp_path: Path) -> None:
+    ass = tmp_path / "captions.ass"
+    style = CaptionStyle(colour="#FFFFFF", highlight="#FFD400")
+    ass.write_text(words_document(_WORDS, _W, _H, PLATFORMS["tiktok"], style))
+
+    def yellow_columns(at_s: float) -> np.ndarray:
+        frame = _frame(ass, at_s)
+        yellow = (frame[..., 0] > 200) & (frame[..., 1] > 170) & (frame[..., 2] < 90)
+        return np.nonzero(yellow.any(axis=0))[0]
+
+    meet, lumen = yellow_columns(0.2), yellow_columns(0.6)
+    assert len(meet) and len(lumen)
+    assert meet.mean() < lumen.mean(), "the highlight moves right with the spoken word"
+
+
+def test_scene_captions_show_over_their_scene(tmp_path: Path) -> None:
+    ass = tmp_path / "scenes.ass"
+    scenes = [SceneCaption("Meet Lumen", 0.0, 2.0), SceneCaption("", 2.0, 4.0)]
+    ass.write_text(scenes_document(scenes, _W, _H, PLATFORMS["shorts"], CaptionStyle()))
+
+    assert _changed(ass, 1.0).sum() > 50
+    assert not _changed(ass, 3.0).any(), "an empty caption draws nothing"
+
+
+def test_lines_break_at_pauses_and_after_four_words() -> None:
+    lines = caption_lines(_WORDS)
+    assert [[w.text for w in line] for line in lines] == [
+        ["Meet", "Lumen"],
+        ["the", "bottle", "that", "cleans"],
+        ["itself"],
+    ]
+
+
+def _cues(path: Path) -> list[tuple[float, float, str]]:
+    """The cues as FFmpeg's subtitle demuxer reads them: (start, end, text)."""
+    answer = subprocess.run(
+        ["ffprobe", "-v", "error", "-of", "json", "-show_packets", "-show_data", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    cues = []
+    for packet in json.loads(answer)["packets"]:
+        start = float(packet["pts_time"])
+        cues.append((start, start + float(packet["duration_time"]), packet.get("data", "")))
+    return cues
+
+
+@pytest.mark.parametrize(("render", "suffix"), [(srt, ".srt"), (webvtt, ".vtt")])
+def test_sidecars_parse_with_the_voice_timings(tmp_path: Path, render, suffix) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / f"captions{suffix}"
+    path.write_text(render(_WORDS))
+
+    cues = _cues(path)
+    lines = caption_lines(_WORDS)
+    assert len(cues) == len(lines)
+    frame_s = 1 / 30
+    for (start, end, _data), line in zip(cues, lines, strict=True):
+        assert start == pytest.approx(line[0].start_s, abs=frame_s)
+        assert end >= line[-1].end_s - frame_s
+    assert cues[0][1] <= cues[1][0], "cues never overlap"
