@@ -295,7 +295,7 @@ class Scene(_message.Message):
     image_prompt: _builtins.str
     """Prompt for the scene's seed image: style prompt + mood look + style keywords, written by the planner; ≤ 2,000 characters."""
     voice_line: _builtins.str
-    """Voice-over spoken during the scene: at most 2.3 words per second of it (floor); the call-to-action scene's line says the brief's call to action; empty when the brief's voice is "none"."""
+    """Voice-over spoken during the scene: at most 2.3 words per second of it (floor); the call-to-action scene's line says the brief's call to action; empty when the brief's voice is "none"; ≤ 2,000 characters."""
     def __init__(
         self,
         *,

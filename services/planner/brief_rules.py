@@ -8,6 +8,7 @@ The offline extractor reads only user messages and understands:
   style / visual style / look / keywords / aesthetic (a list);
   key message(s) / message(s) / feature(s) / benefit(s) (a list);
   cta / call to action; duration / length (seconds, e.g. ``30`` or ``30s``);
+  voice / voice-over / narration (``none``, ``no`` or ``off`` → ``none``: no voice-over);
 * a few phrases in free text, used only when no labelled line gave the field:
   "called X" / "named X", "aimed at X" / "targeting X" / "audience is X",
   "tone is X" / "should feel X", "call to action is X", "N-second" / "N seconds".
@@ -25,6 +26,7 @@ from reelforge.runtime.validation import MAX_TEXT_CHARS
 from reelforge.v1 import common_pb2, planner_pb2
 from services.planner.prompts import MISSING_FIELD_QUESTIONS
 from services.planner.providers.base import ChatTurn
+from services.planner.script_rules import VOICE_OFF
 
 REQUIRED_FIELDS = (
     "product_name",
@@ -60,7 +62,10 @@ _LABELS: dict[str, str] = {
     ),
     **dict.fromkeys(["cta", "call to action"], "call_to_action"),
     **dict.fromkeys(["duration", "length"], "duration_seconds"),
+    **dict.fromkeys(["voice", "voice over", "voiceover", "narration"], "voice"),
 }
+# What people write for "no voice-over"; the contract's word for it is VOICE_OFF.
+_NO_VOICE = frozenset({"none", "no", "off", "false", "without", "no voice", "no voice-over"})
 _LABELLED_LINE = re.compile(r"^\s*[-*]?\s*([A-Za-z][A-Za-z _-]{1,30}?)\s*[:=]\s*(.+?)\s*$")
 _PHRASE_STOP = r"(?=[.!?;\n]|,\s|$)"
 _PHRASES: list[tuple[str, re.Pattern[str]]] = [
@@ -110,6 +115,8 @@ def _apply_labelled_line(brief: common_pb2.CreativeBrief, line: str) -> Iterable
         return ()
     if field in _LIST_FIELDS:
         _extend_unique(getattr(brief, field), _split_list(value))
+    elif field == "voice":
+        brief.voice = VOICE_OFF if value.lower().rstrip(".!") in _NO_VOICE else value
     elif field == "duration_seconds":
         number = re.match(r"\d{1,3}(?:\.\d+)?", value)
         if not number:
@@ -131,7 +138,7 @@ def _apply_phrases(brief: common_pb2.CreativeBrief, text: str, *, skip: set[str]
 def sanitize_brief(brief: common_pb2.CreativeBrief) -> common_pb2.CreativeBrief:
     """Keeps a provider's brief within the contract's limits (text length, list sizes, duration)."""
     clean = common_pb2.CreativeBrief()
-    for name in (*REQUIRED_FIELDS,):
+    for name in (*REQUIRED_FIELDS, "voice"):
         setattr(clean, name, getattr(brief, name).strip()[:MAX_TEXT_CHARS])
     for name, limit in (("visual_style_keywords", 20), ("key_messages", 10)):
         items = [item.strip()[:MAX_TEXT_CHARS] for item in getattr(brief, name)]

@@ -1,4 +1,4 @@
-"""Deterministic repair of a rule-breaking plan: scene count, roles, text, then durations."""
+"""Deterministic repair of a rule-breaking plan: scene count, roles, text, durations, then the script."""
 
 from __future__ import annotations
 
@@ -20,6 +20,16 @@ from services.planner.plan_rules import (
     scene_count_range,
 )
 from services.planner.providers.base import PlanRequest
+from services.planner.script_rules import (
+    MAX_CAPTION_WORDS,
+    WORDS_PER_SECOND,
+    first_words,
+    says,
+    spoken_call_to_action,
+    voice_enabled,
+    word_budget,
+    word_count,
+)
 
 _UNSPECIFIED = common_pb2.SCENE_TYPE_UNSPECIFIED
 
@@ -45,7 +55,53 @@ def repair_plan(scenes: Sequence[common_pb2.Scene], request: PlanRequest) -> Rep
     for index, (scene, duration) in enumerate(zip(fitted, durations, strict=True)):
         scene.index = index
         scene.duration_seconds = duration
+    fit_script(fitted, request, repairs)
     return RepairedPlan(fitted, repairs)
+
+
+def fit_script(
+    scenes: list[common_pb2.Scene], request: PlanRequest, repairs: list[planner_pb2.Repair]
+) -> None:
+    """Each voice line within its scene's word budget, the last one saying the call to action.
+
+    Lines too long are cut, empty ones written from the brief; with ``voice: none`` all are
+    empty. Durations must be final: the budgets follow them.
+    """
+    if not voice_enabled(request.brief):
+        drop_voice(scenes)
+        return
+    messages = _feature_messages(scenes, request.brief)
+    for position, scene in enumerate(scenes):
+        closing = position == len(scenes) - 1
+        fitted = _fitted_line(scene, closing, request.brief, messages[position])
+        if fitted is not None:
+            scene.voice_line, action = fitted
+            repairs.append(_repair(f"plan.scenes[{position}].voice_line", action))
+
+
+def drop_voice(scenes: Sequence[common_pb2.Scene]) -> None:
+    """The brief wants no voice-over (``voice: none``)."""
+    for scene in scenes:
+        scene.voice_line = ""
+
+
+def _fitted_line(
+    scene: common_pb2.Scene, closing: bool, brief: common_pb2.CreativeBrief, message: str
+) -> tuple[str, str] | None:
+    """The scene's new line and why, or None when its line keeps to the rules."""
+    budget = word_budget(scene.duration_seconds)
+    scene_type = CALL_TO_ACTION if closing else scene.type
+    line = scene.voice_line.strip()
+    if not word_count(line):
+        return scene_text.voice_line(scene_type, brief, budget, message), "written from the brief"
+    shorter = first_words(line, budget)
+    if closing and not says(shorter, spoken_call_to_action(brief, budget)):
+        action = "rewritten to say the call to action"
+        return scene_text.voice_line(scene_type, brief, budget), action
+    if shorter != line:
+        rate = f"{WORDS_PER_SECOND:g} words per second of {scene.duration_seconds:g} s"
+        return shorter, f"cut to {budget} words ({rate})"
+    return None
 
 
 def _repair(field: str, action: str) -> planner_pb2.Repair:
@@ -100,15 +156,12 @@ def assign_roles(
 def _fill_text(
     scenes: list[common_pb2.Scene], request: PlanRequest, repairs: list[planner_pb2.Repair]
 ) -> None:
-    messages = [m for m in request.brief.key_messages if m.strip()]
-    feature_number = 0
+    messages = _feature_messages(scenes, request.brief)
     for position, scene in enumerate(scenes):
-        message = ""
-        if scene.type == FEATURE:
-            message = messages[feature_number] if feature_number < len(messages) else ""
-            feature_number += 1
         if not scene.description.strip():
-            scene.description = scene_text.description(scene.type, request.brief, message)
+            scene.description = scene_text.description(
+                scene.type, request.brief, messages[position]
+            )
             repairs.append(
                 _repair(f"plan.scenes[{position}].description", "written from the brief")
             )
@@ -119,18 +172,37 @@ def _fill_text(
             repairs.append(
                 _repair(f"plan.scenes[{position}].style_prompt", "written from the brief and mood")
             )
-        for name, most in (
-            ("description", MAX_TEXT_CHARS),
-            ("style_prompt", MAX_TEXT_CHARS),
-            ("caption", MAX_CAPTION_CHARS),
-            ("camera_motion", MAX_CAMERA_MOTION_CHARS),
-        ):
-            text: str = getattr(scene, name)
-            if len(text) > most:
-                setattr(scene, name, text[:most])
-                repairs.append(
-                    _repair(f"plan.scenes[{position}].{name}", f"shortened to {most} characters")
-                )
+        _shorten(scene, position, repairs)
+
+
+def _shorten(scene: common_pb2.Scene, position: int, repairs: list[planner_pb2.Repair]) -> None:
+    """Text fields cut to their limits (voice lines to their word budgets later, in fit_script)."""
+    for name, most in (
+        ("description", MAX_TEXT_CHARS),
+        ("style_prompt", MAX_TEXT_CHARS),
+        ("caption", MAX_CAPTION_CHARS),
+        ("camera_motion", MAX_CAMERA_MOTION_CHARS),
+        ("voice_line", MAX_TEXT_CHARS),
+    ):
+        text: str = getattr(scene, name)
+        if len(text) > most:
+            setattr(scene, name, text[:most])
+            repairs.append(
+                _repair(f"plan.scenes[{position}].{name}", f"shortened to {most} characters")
+            )
+    if word_count(scene.caption) > MAX_CAPTION_WORDS:
+        scene.caption = first_words(scene.caption, MAX_CAPTION_WORDS)
+        repairs.append(
+            _repair(f"plan.scenes[{position}].caption", f"cut to {MAX_CAPTION_WORDS} words")
+        )
+
+
+def _feature_messages(
+    scenes: Sequence[common_pb2.Scene], brief: common_pb2.CreativeBrief
+) -> list[str]:
+    """Per scene, the key message a feature scene shows (in order); empty for the other roles."""
+    messages = iter(m for m in brief.key_messages if m.strip())
+    return [next(messages, "") if scene.type == FEATURE else "" for scene in scenes]
 
 
 def _weight(scene: common_pb2.Scene, total_s: float, count: int) -> float:

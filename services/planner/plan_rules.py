@@ -1,4 +1,4 @@
-"""The rules every scene plan must satisfy, their check, and the deterministic repair.
+"""The rules every scene plan must satisfy, their check, and exact-sum durations.
 
 Scene bounds depend on the total length T so that a 5-scene plan always fits:
 each scene lasts at least min(2, T/6) and at most max(10, T/5) seconds (both
@@ -13,6 +13,12 @@ from dataclasses import dataclass
 
 from reelforge.runtime.validation import MAX_TEXT_CHARS
 from reelforge.v1 import common_pb2
+from services.planner.script_rules import (
+    MAX_CAPTION_WORDS,
+    WORDS_PER_SECOND,
+    word_budget,
+    word_count,
+)
 
 MIN_SCENES = 5
 MAX_SCENES = 7
@@ -101,8 +107,20 @@ def _scene_problems(number: int, scene: common_pb2.Scene, bounds: Bounds) -> lis
             problems.append(f"scene {number} has an empty {name}")
         elif len(text) > MAX_TEXT_CHARS:
             problems.append(f"scene {number}'s {name} is longer than {MAX_TEXT_CHARS} characters")
+    if len(scene.voice_line) > MAX_TEXT_CHARS:
+        problems.append(f"scene {number}'s voice_line is longer than {MAX_TEXT_CHARS} characters")
     if len(scene.caption) > MAX_CAPTION_CHARS:
         problems.append(f"scene {number}'s caption is longer than {MAX_CAPTION_CHARS} characters")
+    elif (words := word_count(scene.caption)) > MAX_CAPTION_WORDS:
+        problems.append(
+            f"scene {number}'s caption has {words} words; it must have at most {MAX_CAPTION_WORDS}"
+        )
+    budget = word_budget(duration)
+    if (words := word_count(scene.voice_line)) > budget:
+        problems.append(
+            f"scene {number}'s voice_line has {words} words; a {duration:g} s scene fits at most "
+            f"{budget} ({WORDS_PER_SECOND:g} words per second)"
+        )
     if len(scene.camera_motion) > MAX_CAMERA_MOTION_CHARS:
         problems.append(
             f"scene {number}'s camera_motion is longer than {MAX_CAMERA_MOTION_CHARS} characters"

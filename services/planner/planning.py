@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 
 from reelforge.runtime.errors import DomainError, Internal
 from reelforge.v1 import common_pb2, planner_pb2
+from services.planner import scene_text
 from services.planner.brief_rules import missing_fields, sanitize_brief
 from services.planner.budget import Budget
 from services.planner.mood_rules import normalize_moods
-from services.planner.plan_repair import assign_roles, repair_plan
+from services.planner.plan_repair import assign_roles, drop_voice, fit_script, repair_plan
 from services.planner.plan_rules import check_plan
 from services.planner.providers.base import ChatTurn, Correction, PlannerProvider, PlanRequest
+from services.planner.script_rules import check_script, voice_enabled
 from services.planner.settings import PlannerSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ class PlanOutcome:
     attempts: int
     violations: list[str]
     repairs: list[planner_pb2.Repair] = field(default_factory=list)
+    music_prompt: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,11 +112,11 @@ class Planner:
             if answer.scenes is None:
                 problems = [answer.problem]
             else:
-                problems = check_plan(answer.scenes, total)
+                problems = _problems(answer.scenes, request)
                 if not problems:
-                    roles: list[planner_pb2.Repair] = []
-                    scenes = _indexed(answer.scenes, roles)
-                    return PlanOutcome(scenes, False, attempts, [], roles)
+                    fills: list[planner_pb2.Repair] = []
+                    scenes = _completed(answer.scenes, request, fills)
+                    return _outcome(scenes, request, False, attempts, [], fills)
                 if best is None or len(problems) <= len(best.problems):
                     best = _Candidate(answer.scenes, problems, attempts)
             _LOGGER.info("plan attempt %d broke %d rule(s): %s", attempts, len(problems), problems)
@@ -126,19 +129,42 @@ class Planner:
         if best.attempt != attempts:
             notes.append(_note(f"kept the plan of attempt {best.attempt} (fewest broken rules)"))
         repaired = repair_plan(best.scenes, request)
-        return PlanOutcome(
-            repaired.scenes, True, attempts, best.problems, [*notes, *repaired.repairs]
-        )
+        repairs = [*notes, *repaired.repairs]
+        return _outcome(repaired.scenes, request, True, attempts, best.problems, repairs)
 
 
 def _note(action: str) -> planner_pb2.Repair:
     return planner_pb2.Repair(field="plan", action=action)
 
 
-def _indexed(
-    scenes: list[common_pb2.Scene], repairs: list[planner_pb2.Repair]
+def _problems(scenes: list[common_pb2.Scene], request: PlanRequest) -> list[str]:
+    """The rules a model's plan breaks; its voice lines do not count when the brief wants none."""
+    if not voice_enabled(request.brief):
+        drop_voice(scenes)
+    return [*check_plan(scenes, request.total_s), *check_script(scenes, request.brief)]
+
+
+def _completed(
+    scenes: list[common_pb2.Scene], request: PlanRequest, repairs: list[planner_pb2.Repair]
 ) -> list[common_pb2.Scene]:
+    """A valid plan's roles, indexes and missing voice lines filled in."""
     assign_roles(scenes, repairs)
     for index, scene in enumerate(scenes):
         scene.index = index
+    fit_script(scenes, request, repairs)
     return scenes
+
+
+def _outcome(
+    scenes: list[common_pb2.Scene],
+    request: PlanRequest,
+    repaired: bool,
+    attempts: int,
+    violations: list[str],
+    repairs: list[planner_pb2.Repair],
+) -> PlanOutcome:
+    """The plan with the prompts the planner writes itself, so they always match the plan."""
+    for scene in scenes:
+        scene.image_prompt = scene_text.image_prompt(scene, request.brief, request.mood)
+    music = scene_text.music_prompt(request.brief, request.mood)
+    return PlanOutcome(scenes, repaired, attempts, violations, repairs, music)

@@ -22,7 +22,8 @@ EXTRACT_BRIEF_SYSTEM = """\
 You turn a conversation about a video ad into a structured creative brief.
 Use only what the user actually said. Leave a text field as an empty string and a list
 empty when the conversation has not established it; never invent a product, audience,
-tone or call to action. duration_seconds is the ad length the user asked for, or 0."""
+tone or call to action. duration_seconds is the ad length the user asked for, or 0.
+voice is "none" when the user wants no voice-over, else an empty string."""
 
 MOODS_SYSTEM = """\
 You are an art director. Propose distinct visual mood directions (mood boards) for a
@@ -46,7 +47,8 @@ Structure, in this order:
 Each scene has: type (hook, product_intro, feature, call_to_action), duration_seconds,
 description (what happens on screen), style_prompt (a complete text-to-image prompt for
 the scene's first frame in the chosen mood), caption (short on-screen text, at most
-8 words, may be empty) and camera_motion (e.g. "slow push in", "orbit left", "static").
+6 words, may be empty), camera_motion (e.g. "slow push in", "orbit left", "static") and
+voice_line (what the voice-over says during the scene, short enough to say in its time).
 The durations must add up exactly to the requested total."""
 
 JSON_ONLY = """\
@@ -93,13 +95,30 @@ def moods_request(brief_json: str, count: int, images_per_mood: int) -> str:
     )
 
 
+VOICE_LINES = """\
+Voice-over: each voice_line has at most {rate:g} words per second of its scene (a 4-second
+scene: at most {example} words). The last scene's voice_line says the call to action "{cta}"."""
+
+NO_VOICE = "The ad has no voice-over: leave every voice_line empty."
+
+
 def plan_request(
-    brief_json: str, mood_json: str | None, total_s: float, timing: str, scene_counts: str
+    brief_json: str,
+    mood_json: str | None,
+    total_s: float,
+    timing: str,
+    scene_counts: str,
+    voice: str,
 ) -> str:
     mood_part = f"Chosen mood (JSON):\n{mood_json}\n\n" if mood_json else ""
     return (
         f"Creative brief (JSON):\n{brief_json}\n\n{mood_part}"
         f'Plan {scene_counts} scenes for an ad of {total_s:g} seconds ("total_duration_seconds": {total_s:g}).\n'
         f"Timing: {timing}.\n"
-        f"The durations must add up to exactly {total_s:g} seconds."
+        f"The durations must add up to exactly {total_s:g} seconds.\n"
+        f"{voice}"
     )
+
+
+def voice_lines(rate: float, example_words: int, call_to_action: str) -> str:
+    return VOICE_LINES.format(rate=rate, example=example_words, cta=call_to_action)

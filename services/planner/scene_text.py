@@ -1,4 +1,4 @@
-"""Scene text written from the brief and mood: the offline planner's words and the repair's fill-ins."""
+"""Text written from the brief and mood: the offline planner's words, fill-ins, and media prompts."""
 
 from __future__ import annotations
 
@@ -13,8 +13,14 @@ from services.planner.plan_rules import (
     MAX_CAPTION_CHARS,
     PRODUCT_INTRO,
 )
+from services.planner.script_rules import (
+    DEFAULT_CALL_TO_ACTION,
+    MAX_CAPTION_WORDS,
+    first_words,
+    spoken_call_to_action,
+    word_count,
+)
 
-_CAPTION_WORDS = 8
 _FEATURE_MOTIONS = ("slow pan left", "tracking shot", "gentle tilt up", "handheld close-up")
 _CAMERA_MOTIONS: dict[int, str] = {
     HOOK: "fast push in",
@@ -24,7 +30,8 @@ _CAMERA_MOTIONS: dict[int, str] = {
 
 
 def product(brief: common_pb2.CreativeBrief) -> str:
-    return _short(brief.product_name, 80) or "the product"
+    name = _short(brief.product_name, 80)
+    return name if word_count(name) else "the product"
 
 
 def first_tone_word(brief: common_pb2.CreativeBrief) -> str:
@@ -50,7 +57,7 @@ def description(scene_type: int, brief: common_pb2.CreativeBrief, message: str =
         )
     else:
         text = f"{name} in action, showing: {_short(message, 600) or 'what makes it special'}."
-    return _cap(text, MAX_TEXT_CHARS)
+    return cap(text, MAX_TEXT_CHARS)
 
 
 def style_prompt(
@@ -69,7 +76,7 @@ def style_prompt(
     if mood and mood.aesthetic_direction:
         parts.append(_short(mood.aesthetic_direction, 300))
     parts.append("no text in the image")
-    return _cap(", ".join(p for p in parts if p), MAX_TEXT_CHARS)
+    return cap(", ".join(p for p in parts if p), MAX_TEXT_CHARS)
 
 
 def caption(scene_type: int, brief: common_pb2.CreativeBrief, message: str = "") -> str:
@@ -82,8 +89,52 @@ def caption(scene_type: int, brief: common_pb2.CreativeBrief, message: str = "")
         text = call_to_action(brief)
     else:
         text = message or product(brief)
-    words = text.split()
-    return _cap(" ".join(words[:_CAPTION_WORDS]), MAX_CAPTION_CHARS)
+    return cap(first_words(" ".join(text.split()), MAX_CAPTION_WORDS), MAX_CAPTION_CHARS)
+
+
+def voice_line(
+    scene_type: int, brief: common_pb2.CreativeBrief, most_words: int, message: str = ""
+) -> str:
+    """What the voice-over says during a scene of this type, in at most ``most_words`` words.
+
+    The longest of a few wordings that fits; the shortest cut to size when none does.
+    """
+    if most_words <= 0:
+        return ""
+    name = product(brief)
+    if scene_type == CALL_TO_ACTION:
+        phrase = _sentence(spoken_call_to_action(brief, most_words))
+        candidates = [f"{_sentence(name)} {phrase}", phrase]
+    elif scene_type == HOOK:
+        candidates = [f"Ready for something {first_tone_word(brief)}?", "Ready?"]
+    elif scene_type == PRODUCT_INTRO:
+        about = _first_sentence(brief.product_description)
+        candidates = [f"Meet {name}. {about}", f"Meet {name}.", _sentence(name)]
+    else:
+        said = _short(message, 300) if word_count(message) else name
+        candidates = [_sentence(said[:1].upper() + said[1:])]
+    for line in candidates:
+        if word_count(line) <= most_words:
+            return line.strip()
+    return first_words(candidates[-1], most_words)
+
+
+def image_prompt(
+    scene: common_pb2.Scene, brief: common_pb2.CreativeBrief, mood: common_pb2.Mood | None
+) -> str:
+    """The seed image's prompt: the scene's style prompt in the mood's look and keywords."""
+    direction = mood.aesthetic_direction if mood else ""
+    keywords = mood.style_keywords if mood else brief.visual_style_keywords
+    text = f"{scene.style_prompt}. {direction} Style: {', '.join(keywords)}. Vertical 9:16."
+    return cap(text, MAX_TEXT_CHARS)
+
+
+def music_prompt(brief: common_pb2.CreativeBrief, mood: common_pb2.Mood | None) -> str:
+    """The background track's prompt: instrumental, in the brief's tone and the mood's keywords."""
+    keywords = mood.style_keywords if mood else brief.visual_style_keywords
+    return cap(
+        f"Instrumental background music, {brief.tone}, {', '.join(keywords)}", MAX_TEXT_CHARS
+    )
 
 
 def camera_motion(scene_type: int, feature_number: int = 0) -> str:
@@ -93,7 +144,19 @@ def camera_motion(scene_type: int, feature_number: int = 0) -> str:
 
 
 def call_to_action(brief: common_pb2.CreativeBrief) -> str:
-    return _short(brief.call_to_action, 120) or "Learn more"
+    return _short(brief.call_to_action, 120) or DEFAULT_CALL_TO_ACTION
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending as a sentence does."""
+    text = text.strip()
+    return text if not text or text[-1] in ".!?…" else f"{text}."
+
+
+def _first_sentence(text: str) -> str:
+    flat = " ".join(text.split())
+    match = re.match(r".+?[.!?](?=\s|$)", flat)
+    return match.group(0) if match else flat
 
 
 def _short(text: str, limit: int) -> str:
@@ -104,5 +167,6 @@ def _short(text: str, limit: int) -> str:
     return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:") or flat[:limit]
 
 
-def _cap(text: str, limit: int) -> str:
+def cap(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, an ellipsis marking a cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

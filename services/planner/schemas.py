@@ -42,6 +42,7 @@ BRIEF_SCHEMA = _object(
         "key_messages": _STRINGS,
         "call_to_action": _STRING,
         "duration_seconds": _NUMBER,
+        "voice": _STRING,
     }
 )
 _MOOD_SCHEMA = _object(
@@ -63,6 +64,7 @@ _SCENE_SCHEMA = _object(
         "style_prompt": _STRING,
         "caption": _STRING,
         "camera_motion": _STRING,
+        "voice_line": _STRING,
     }
 )
 PLAN_SCHEMA = _object({"scenes": {"type": "array", "items": _SCENE_SCHEMA}})
@@ -91,6 +93,7 @@ class _BriefAnswer(_Lenient):
     key_messages: list[str] = []
     call_to_action: str = ""
     duration_seconds: float = 0.0
+    voice: str = ""
 
 
 class _MoodAnswer(_Lenient):
@@ -113,6 +116,7 @@ class _SceneAnswer(_Lenient):
     style_prompt: str = ""
     caption: str = ""
     camera_motion: str = ""
+    voice_line: str = ""
 
 
 class _PlanAnswer(_Lenient):
@@ -191,6 +195,7 @@ def parse_plan(text: str) -> list[common_pb2.Scene]:
             style_prompt=scene.style_prompt,
             caption=scene.caption,
             camera_motion=scene.camera_motion,
+            voice_line=scene.voice_line,
         )
         for index, scene in enumerate(answer.scenes)
     ]

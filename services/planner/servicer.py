@@ -8,14 +8,14 @@ from typing import Any
 from grpc.aio import ServicerContext
 
 from reelforge.v1 import common_pb2, planner_pb2, planner_pb2_grpc
-from reelforge.validation.planner import (
+from services.planner.budget import Budget
+from services.planner.planning import Planner
+from services.planner.providers.base import ChatRole, ChatTurn
+from services.planner.validation import (
     validate_conversation,
     validate_generate_moods,
     validate_plan_scenes,
 )
-from services.planner.budget import Budget
-from services.planner.planning import Planner
-from services.planner.providers.base import ChatRole, ChatTurn
 
 _Context = ServicerContext[Any, Any]
 _ROLES: dict[int, ChatRole] = {
@@ -71,6 +71,7 @@ class PlannerServicer(planner_pb2_grpc.PlannerServiceServicer):
             scenes=outcome.scenes,
             total_duration_seconds=round(sum(s.duration_seconds for s in outcome.scenes), 2),
             mood_id=mood.id if mood else "",
+            music_prompt=outcome.music_prompt,
         )
         return planner_pb2.PlanScenesResponse(
             plan=plan,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +18,7 @@ from services.planner.plan_rules import (
 )
 from services.planner.providers.base import PlanRequest
 from services.planner.providers.offline import offline_plan
+from services.planner.script_rules import check_script, voice_enabled, word_count
 
 _text = st.text(max_size=300)
 _durations = st.floats(min_value=6, max_value=120, allow_nan=False).map(lambda d: round(d, 2))
@@ -28,6 +31,7 @@ _briefs = st.builds(
     visual_style_keywords=st.lists(_text, max_size=5),
     key_messages=st.lists(_text, max_size=10),
     call_to_action=_text,
+    voice=st.sampled_from(["", "none", " None ", "alloy"]),
 )
 _scenes = st.lists(
     st.builds(
@@ -37,6 +41,7 @@ _scenes = st.lists(
         description=st.text(max_size=50),
         style_prompt=st.text(max_size=50),
         caption=st.text(max_size=250),
+        voice_line=st.text(max_size=400),
     ),
     max_size=12,
 )
@@ -46,7 +51,8 @@ _scenes = st.lists(
 @given(brief=_briefs, total=_durations)
 def test_every_offline_plan_is_valid(brief: common_pb2.CreativeBrief, total: float) -> None:
     scenes = offline_plan(PlanRequest(brief, None, total))
-    assert check_plan(scenes, total) == []
+    assert check_plan(scenes, total) == [] and check_script(scenes, brief) == []
+    _assert_script_fits(scenes, brief, total)
     assert scenes[0].type == common_pb2.SCENE_TYPE_HOOK
     assert scenes[-1].type == common_pb2.SCENE_TYPE_CALL_TO_ACTION
 
@@ -57,8 +63,20 @@ def test_every_repaired_plan_is_valid(
     scenes: list[common_pb2.Scene], brief: common_pb2.CreativeBrief, total: float
 ) -> None:
     repaired = repair_plan(scenes, PlanRequest(brief, None, total)).scenes
-    assert check_plan(repaired, total) == []
+    assert check_plan(repaired, total) == [] and check_script(repaired, brief) == []
     assert [s.index for s in repaired] == list(range(len(repaired)))
+    _assert_script_fits(repaired, brief, total)
+
+
+def _assert_script_fits(
+    scenes: list[common_pb2.Scene], brief: common_pb2.CreativeBrief, total: float
+) -> None:
+    """Every scene speaks (unless the brief says voice: none) and the script fits the ad."""
+    if voice_enabled(brief):
+        assert all(word_count(s.voice_line) > 0 for s in scenes)
+    else:
+        assert all(s.voice_line == "" for s in scenes)
+    assert sum(word_count(s.voice_line) for s in scenes) <= math.floor(2.3 * total + 1e-6)
 
 
 @settings(max_examples=100, deadline=None)
@@ -99,3 +117,19 @@ def test_check_plan_names_each_broken_rule() -> None:
     assert "scene 1 lasts 12 s; each scene must last 2 to 10 s" in problems
     assert "scene 1 has an empty style_prompt" in problems
     assert problems[-1] == "the scene durations add up to 48 s; they must add up to exactly 30 s"
+
+
+def test_check_plan_counts_the_words_of_lines_and_captions() -> None:
+    scene = common_pb2.Scene(
+        duration_seconds=4,
+        description="x",
+        style_prompt="x",
+        caption="one two three four five six seven",
+        voice_line="Eleven words — that is two more than four seconds hold, sadly.",
+    )
+    problems = check_plan([scene] * 5, 20)
+    assert "scene 1's caption has 7 words; it must have at most 6" in problems
+    assert (
+        "scene 1's voice_line has 11 words; a 4 s scene fits at most 9 (2.3 words per second)"
+        in problems
+    )

@@ -9,13 +9,13 @@ import pytest
 
 from reelforge.runtime.errors import InvalidArgument
 from reelforge.v1 import common_pb2, planner_pb2
-from reelforge.validation.planner import (
+from services.planner.validation import (
     validate_conversation,
     validate_generate_moods,
     validate_plan_scenes,
 )
 from tests.grpc_helpers import field_violations
-from tests.planner.conftest import offline_settings, planner_stub, sample_brief
+from tests.planner.helpers import offline_settings, planner_stub, sample_brief
 
 _LONG = "x" * 2001
 
@@ -86,6 +86,7 @@ def test_conversation_limits(messages: list[planner_pb2.ChatMessage], field: str
             planner_pb2.GenerateMoodsRequest(brief=sample_brief(key_messages=["m"] * 11)),
             ["brief.key_messages"],
         ),
+        (planner_pb2.GenerateMoodsRequest(brief=sample_brief(voice=_LONG)), ["brief.voice"]),
     ],
 )
 def test_mood_request_limits(request_: planner_pb2.GenerateMoodsRequest, fields: list[str]) -> None:

@@ -24,6 +24,7 @@ from services.planner.plan_rules import (
 )
 from services.planner.prompts import BRIEF_COMPLETE
 from services.planner.providers.base import ChatTurn, Correction, PlanAnswer, PlanRequest
+from services.planner.script_rules import voice_enabled, word_budget
 
 _WORDS_PER_CHUNK = 3
 _IMAGE_VARIATIONS = ("close-up", "wide angle", "dramatic lighting", "minimalist")
@@ -226,6 +227,7 @@ def offline_plan(request: PlanRequest) -> list[common_pb2.Scene]:
     """Hook, product intro, one feature per key message (2–3, more if needed to fit), call to action."""
     total = request.total_s
     brief = request.brief
+    voice = voice_enabled(brief)
     messages = [m.strip() for m in brief.key_messages if m.strip()][:3]
     fixed = {t: sum(role_range(t, total)) / 2 for t in (HOOK, PRODUCT_INTRO, CALL_TO_ACTION)}
     feature_count = _feature_count(len(messages), total - sum(fixed.values()), total)
@@ -239,6 +241,7 @@ def offline_plan(request: PlanRequest) -> list[common_pb2.Scene]:
         feature_number = index - 2
         message = _feature_message(messages, feature_number) if scene_type == FEATURE else ""
         description = scene_text.description(scene_type, brief, message)
+        words = word_budget(duration) if voice else 0  # no words: no line
         scenes.append(
             common_pb2.Scene(
                 index=index,
@@ -248,6 +251,7 @@ def offline_plan(request: PlanRequest) -> list[common_pb2.Scene]:
                 style_prompt=scene_text.style_prompt(description, brief, request.mood),
                 caption=scene_text.caption(scene_type, brief, message),
                 camera_motion=scene_text.camera_motion(scene_type, feature_number),
+                voice_line=scene_text.voice_line(scene_type, brief, words, message),
             )
         )
     return scenes

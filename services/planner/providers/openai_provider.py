@@ -15,7 +15,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from reelforge.runtime.errors import DomainError, FailedPrecondition, Internal
 from reelforge.v1 import common_pb2
-from services.planner import plan_rules, prompts, schemas
+from services.planner import plan_rules, prompts, schemas, script_rules
 from services.planner.budget import MIN_CALL_S, Budget
 from services.planner.providers.base import ChatTurn, Correction, PlanAnswer, PlanRequest
 from services.planner.providers.openai_errors import (
@@ -298,9 +298,18 @@ def _plan_messages(request: PlanRequest) -> list[ChatCompletionMessageParam]:
     )
     mood_json = _to_json(request.mood, drop=("images",)) if request.mood else None
     text = prompts.plan_request(
-        _to_json(request.brief), mood_json, total, timing, f"{fewest} to {most}"
+        _to_json(request.brief), mood_json, total, timing, f"{fewest} to {most}", _voice(request)
     )
     return [_message("system", prompts.PLAN_SYSTEM), _message("user", text)]
+
+
+def _voice(request: PlanRequest) -> str:
+    """The voice-over's rules for this brief: the word rate and the closing words, or none."""
+    if not script_rules.voice_enabled(request.brief):
+        return prompts.NO_VOICE
+    cta = " ".join(request.brief.call_to_action.split()) or script_rules.DEFAULT_CALL_TO_ACTION
+    example = script_rules.word_budget(4.0)
+    return prompts.voice_lines(script_rules.WORDS_PER_SECOND, example, cta)
 
 
 def _to_json(message: Message, drop: Sequence[str] = ()) -> str:

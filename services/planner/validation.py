@@ -1,12 +1,18 @@
-"""Request rules of the planner service: text ≤ 2,000 characters, 1–50 messages, durations, counts."""
+"""Request rules of the planner service: text ≤ 2,000 characters, 1–50 messages, durations, counts.
+
+Also the limits of a scene plan a client sends back (an edited storyboard): text lengths,
+and voice lines within their scenes' word budgets.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
-from reelforge.runtime.validation import Violations
+from reelforge.runtime.validation import MAX_TEXT_CHARS, Violations
 from reelforge.v1 import common_pb2, planner_pb2
+from services.planner.plan_rules import MAX_CAMERA_MOTION_CHARS, MAX_CAPTION_CHARS
+from services.planner.script_rules import WORDS_PER_SECOND, word_budget, word_count
 
 MAX_MESSAGES = 50
 MIN_DURATION_S, MAX_DURATION_S = 6.0, 120.0
@@ -20,6 +26,15 @@ _BRIEF_TEXT_FIELDS = (
     "target_audience",
     "tone",
     "call_to_action",
+    "voice",
+)
+_SCENE_TEXT_LIMITS = (
+    ("description", MAX_TEXT_CHARS),
+    ("style_prompt", MAX_TEXT_CHARS),
+    ("image_prompt", MAX_TEXT_CHARS),
+    ("caption", MAX_CAPTION_CHARS),
+    ("camera_motion", MAX_CAMERA_MOTION_CHARS),
+    ("voice_line", MAX_TEXT_CHARS),
 )
 _MOOD_TEXT_FIELDS = ("id", "name", "description", "aesthetic_direction")
 
@@ -45,6 +60,28 @@ def validate_plan_scenes(request: planner_pb2.PlanScenesRequest) -> None:
     if request.HasField("mood"):
         _mood(violations, request.mood, "mood")
     violations.raise_if_any()
+
+
+def validate_scene_plan(plan: common_pb2.ScenePlan, field: str) -> None:
+    """A received plan's limits: each scene's text, and its voice line within its word budget."""
+    violations = Violations()
+    for index, scene in enumerate(plan.scenes):
+        _scene(violations, scene, f"{field}.scenes[{index}]")
+    violations.text(plan.music_prompt, f"{field}.music_prompt", required=False)
+    violations.raise_if_any()
+
+
+def _scene(violations: Violations, scene: common_pb2.Scene, prefix: str) -> None:
+    for name, most in _SCENE_TEXT_LIMITS:
+        violations.text(getattr(scene, name), f"{prefix}.{name}", required=False, max_chars=most)
+    budget = word_budget(scene.duration_seconds)
+    words = word_count(scene.voice_line)
+    violations.check(
+        words <= budget,
+        f"{prefix}.voice_line",
+        f"must be at most {budget} words for {scene.duration_seconds:g} s "
+        f"({WORDS_PER_SECOND:g} words per second; got {words})",
+    )
 
 
 def _messages(violations: Violations, messages: Sequence[planner_pb2.ChatMessage]) -> None:
