@@ -26,7 +26,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from reelforge.runtime.media import MediaInfo
+from reelforge.runtime.media import Extent, MediaInfo
 from reelforge.v1 import common_pb2
 
 STALE_TEMP_S = 6 * 3600.0  # no write takes this long without touching its file
@@ -58,14 +58,12 @@ def is_artifact_id(value: str) -> bool:
     return bool(_ID_PATTERN.fullmatch(value))
 
 
-@dataclass(frozen=True)
-class ArtifactMeta:
+@dataclass(frozen=True, kw_only=True)
+class ArtifactMeta(Extent):
+    """A stored file: its id (the sha256 of its bytes), its type and its extent."""
+
     id: str
     mime_type: str
-    size_bytes: int
-    width: int = 0
-    height: int = 0
-    duration_seconds: float = 0.0
 
     def to_proto(self) -> common_pb2.Artifact:
         return common_pb2.Artifact(**asdict(self), uri=f"/api/artifacts/{self.id}")
@@ -145,13 +143,14 @@ class ArtifactStore:
 
     def _put_file(self, src: Path, mime_type: str, info: MediaInfo | None) -> ArtifactMeta:
         artifact_id = _sha256_of(src)
+        media = info or Extent(size_bytes=0)
         meta = ArtifactMeta(
             id=artifact_id,
             mime_type=mime_type,
-            size_bytes=src.stat().st_size,
-            width=info.width if info else 0,
-            height=info.height if info else 0,
-            duration_seconds=info.duration_seconds if info else 0.0,
+            size_bytes=src.stat().st_size,  # the file's own: ffprobe's may count a container less
+            width=media.width,
+            height=media.height,
+            duration_seconds=media.duration_seconds,
         )
         target = self.path_for(artifact_id)
         target.parent.mkdir(parents=True, exist_ok=True)

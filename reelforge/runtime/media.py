@@ -17,13 +17,21 @@ class MediaError(Exception):
     """A file ffprobe cannot read, or one without the expected streams."""
 
 
-@dataclass(frozen=True)
-class MediaInfo:
-    format_name: str
-    duration_seconds: float
+@dataclass(frozen=True, kw_only=True)
+class Extent:
+    """How much media a file holds; 0 where unknown or not applicable (a still has no duration)."""
+
     size_bytes: int
     width: int = 0
     height: int = 0
+    duration_seconds: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaInfo(Extent):
+    """What ffprobe found in a file."""
+
+    format_name: str
     fps: float = 0.0
     video_codec: str = ""
     audio_codec: str = ""

@@ -1,4 +1,10 @@
-"""Opaque list page tokens: base64url of a JSON pair ``[position, id]``, strictly decoded.
+"""List pages, newest first: opaque page tokens and the keyset query behind them.
+
+A token is base64url of a JSON pair ``[position, id]``: the sort position (creation time) and
+id of the row a page ended on. Every list works the same way, in two layers: the servicer
+turns a validated ``page_token`` into a :data:`Position` (:func:`after`) and a fetched page
+into the next token (:func:`next_page`); the repository fetches ``limit`` rows past the
+position (:func:`past`). Keyset pages stay stable while rows are added.
 
 A token comes back from the client, so it is hostile input: decoding is bounded (length,
 nesting, number range, id length) and every failure is one INVALID_ARGUMENT naming
@@ -11,8 +17,16 @@ import base64
 import binascii
 import json
 import math
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, or_
+from sqlalchemy.sql.elements import ColumnElement
 
 from reelforge.runtime.errors import InvalidArgument
+
+_Row = TypeVar("_Row")
+Position = tuple[float, str]  # (sort position, row id) of the last row of a page
 
 MAX_TOKEN_CHARS = 512
 MAX_ID_CHARS = 128
@@ -52,3 +66,28 @@ def decode(token: str, description: str) -> tuple[float, str]:
     if parsed is None:
         raise InvalidArgument.single(FIELD, description)
     return parsed
+
+
+def after(token: str) -> Position | None:
+    """Where the page asked for starts: None for the first page (no token). Validation at the
+    door names the list in its answer; this check only keeps a bad token from the query."""
+    return decode(token, "not a token from a previous answer of this list") if token else None
+
+
+def past(
+    position: ColumnElement[Any], row_id: ColumnElement[Any], start: Position
+) -> ColumnElement[bool]:
+    """The rows after ``start`` in newest-first order (``position`` desc, then ``row_id`` desc)."""
+    # In the column's own type: an integer column (microseconds) must not be bound a float.
+    at = position.type.python_type(start[0])
+    return or_(position < at, and_(position == at, row_id < start[1]))
+
+
+def next_page(
+    rows: Sequence[_Row], size: int, position: Callable[[_Row], Position]
+) -> tuple[list[_Row], str]:
+    """The first ``size`` of ``rows`` (fetched with a limit of ``size + 1``) and the token of
+    the next page, empty when there is none."""
+    page = list(rows[:size])
+    more = len(rows) > size
+    return page, encode(*position(page[-1])) if more else ""

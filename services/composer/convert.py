@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from google.protobuf import timestamp_pb2
 
 from reelforge.runtime.artifacts import ArtifactMeta
+from reelforge.runtime.media import Extent
 from reelforge.v1 import composer_pb2
-from services.composer.repository import CompositionRow
+from services.composer.repository import OUTPUT_MEDIA, CompositionRow
 
 _PREFIX = "COMPOSITION_STATE_"
 
@@ -34,25 +37,17 @@ def to_proto(row: CompositionRow) -> composer_pb2.Composition:
         message=row.message,
         request=composer_pb2.ComposeRequest.FromString(row.request),
         error=row.error,
-        duration_seconds=row.duration_seconds,
-        size_bytes=row.size_bytes,
-        width=row.width,
-        height=row.height,
-        video_codec=row.video_codec,
-        audio_codec=row.audio_codec,
         created_at=_timestamp(row.created_us),
         updated_at=_timestamp(row.updated_us),
+        **{name: getattr(row, name) for name in OUTPUT_MEDIA},
     )
     if row.completed_us:
         message.completed_at.CopyFrom(_timestamp(row.completed_us))
     if row.output_id:
-        artifact = ArtifactMeta(
-            id=row.output_id,
-            mime_type=row.output_mime,
-            size_bytes=row.size_bytes,
-            width=row.width,
-            height=row.height,
-            duration_seconds=row.duration_seconds,
-        )
-        message.output.CopyFrom(artifact.to_proto())
+        message.output.CopyFrom(_output(row, row.output_id).to_proto())
     return message
+
+
+def _output(row: CompositionRow, output_id: str) -> ArtifactMeta:
+    extent = {field.name: getattr(row, field.name) for field in fields(Extent)}
+    return ArtifactMeta(id=output_id, mime_type=row.output_mime, **extent)

@@ -17,7 +17,12 @@ from reelforge.v1 import composer_pb2
 from services.composer.convert import to_proto
 from services.composer.render_errors import RenderFailed
 from services.composer.renderer import RenderContext, RenderResult, render
-from services.composer.repository import CompositionRepository, CompositionRow, now_us
+from services.composer.repository import (
+    OUTPUT_MEDIA,
+    CompositionRepository,
+    CompositionRow,
+    now_us,
+)
 from services.composer.tracker import Tracker
 
 _LOGGER = logging.getLogger(__name__)
@@ -212,7 +217,7 @@ class CompositionManager:
             await tracker.flush()
 
     async def _complete(self, composition_id: str, result: RenderResult) -> None:
-        info = result.info
+        output = {name: getattr(result.info, name) for name in OUTPUT_MEDIA}
         await self._finish(
             composition_id,
             "COMPLETED",
@@ -220,12 +225,7 @@ class CompositionManager:
             percent=100.0,
             output_id=result.artifact.id,
             output_mime=result.artifact.mime_type,
-            duration_seconds=info.duration_seconds,
-            size_bytes=info.size_bytes,
-            width=info.width,
-            height=info.height,
-            video_codec=info.video_codec,
-            audio_codec=info.audio_codec,
+            **output,
         )
 
     async def _finish(self, composition_id: str, state: str, **values: Any) -> CompositionRow:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from reelforge.runtime.artifacts import ArtifactStore, is_artifact_id
 from reelforge.runtime.validation import Violations
 from reelforge.v1 import composer_pb2
-
-# Stored durations come from ffprobe and round; this much short still counts as long enough.
-_SHORT_TOLERANCE_S = 0.05
+from services.composer.timeline import long_enough
 
 
 def _check_clip(
@@ -20,7 +18,7 @@ def _check_clip(
     # A duration of 0 means the store does not know it; the render's probe decides then.
     stored = meta.duration_seconds
     target = clip.target_duration_seconds
-    if stored > 0 and target > 0 and stored + _SHORT_TOLERANCE_S < target and not hold:
+    if stored > 0 and target > 0 and not long_enough(stored, target) and not hold:
         found.add(
             f"clips[{index}].target_duration_seconds",
             f"the clip lasts {stored:.2f} s, shorter than {target:g} s "

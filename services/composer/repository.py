@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
-    or_,
     select,
     update,
 )
@@ -70,6 +68,9 @@ compositions = Table(
     Index("composer_compositions_state", "state"),
 )
 
+# The output's description: copied from its probe (MediaInfo) when the render completes, and
+# into the Composition message, under the same names in all three.
+OUTPUT_MEDIA = ("duration_seconds", "size_bytes", "width", "height", "video_codec", "audio_codec")
 ACTIVE_STATES = ("PENDING", "DOWNLOADING", "COMPOSING", "OPTIMIZING")
 TERMINAL_STATES = ("COMPLETED", "FAILED", "CANCELED")
 # PostgreSQL NOTIFY channel: "this composition changed" (payload: its id) for every replica's watchers.
@@ -181,35 +182,15 @@ class CompositionRepository:
         return await self.get(composition_id)
 
     async def list(
-        self, page_size: int, page_token: str, state: str | None
-    ) -> tuple[list[CompositionRow], str]:
-        """Newest first, ``page_size`` at a time; keyset pages stay stable while rows are added."""
-        query = select(compositions).order_by(
-            compositions.c.created_us.desc(), compositions.c.id.desc()
-        )
+        self, *, limit: int, after: page_tokens.Position | None, state: str | None
+    ) -> list[CompositionRow]:
+        """Newest first, at most ``limit``; ``after`` is the (created_us, id) of the last row of the
+        previous page."""
+        c = compositions.c
+        query = select(compositions).order_by(c.created_us.desc(), c.id.desc()).limit(limit)
         if state:
-            query = query.where(compositions.c.state == state)
-        if page_token:
-            position, row_id = page_tokens.decode(page_token, "not a token from this service")
-            created_us = int(position)
-            query = query.where(
-                or_(
-                    compositions.c.created_us < created_us,
-                    and_(compositions.c.created_us == created_us, compositions.c.id < row_id),
-                )
-            )
+            query = query.where(c.state == state)
+        if after is not None:
+            query = query.where(page_tokens.past(c.created_us, c.id, after))
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query.limit(page_size + 1))).all()
-        items = [CompositionRow(**r._mapping) for r in rows[:page_size]]
-        more = len(rows) > page_size
-        return items, page_tokens.encode(items[-1].created_us, items[-1].id) if more else ""
-
-    async def active_ids(self) -> Sequence[str]:
-        """Compositions not yet finished, oldest first: after a crash these are to be rendered again."""
-        query = (
-            select(compositions.c.id)
-            .where(compositions.c.state.in_(ACTIVE_STATES))
-            .order_by(compositions.c.created_us)
-        )
-        async with self._engine.connect() as conn:
-            return list((await conn.execute(query)).scalars())
+            return [CompositionRow(**row._mapping) for row in await conn.execute(query)]

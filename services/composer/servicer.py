@@ -7,6 +7,7 @@ from typing import Any
 
 from grpc.aio import ServicerContext
 
+from reelforge.runtime import page_tokens
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
 from services.composer.convert import state_name, to_proto
@@ -49,12 +50,15 @@ class ComposerServicer(composer_pb2_grpc.ComposerServiceServicer):
         self, request: composer_pb2.ListCompositionsRequest, context: _Context
     ) -> composer_pb2.ListCompositionsResponse:
         validate_list(request)
-        state = state_name(request.state) if request.state else None
-        rows, token = await self._repository.list(
-            request.page_size or _DEFAULT_PAGE_SIZE, request.page_token, state
+        size = request.page_size or _DEFAULT_PAGE_SIZE
+        rows = await self._repository.list(
+            limit=size + 1,
+            after=page_tokens.after(request.page_token),
+            state=state_name(request.state) if request.state else None,
         )
+        page, token = page_tokens.next_page(rows, size, lambda row: (row.created_us, row.id))
         return composer_pb2.ListCompositionsResponse(
-            compositions=[to_proto(r) for r in rows], next_page_token=token
+            compositions=[to_proto(row) for row in page], next_page_token=token
         )
 
     async def WatchComposition(

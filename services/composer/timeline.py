@@ -9,8 +9,14 @@ from reelforge.runtime.media import MediaInfo
 from services.composer.render_errors import RenderFailed
 from services.composer.validation import MAX_CLIP_S, MAX_TOTAL_S, MIN_CLIP_S
 
-# Containers round durations; a clip this much shorter than its target still counts as long enough.
-_SHORT_TOLERANCE_S = 0.05
+# Containers and ffprobe round durations; a clip this much shorter than its target still counts
+# as long enough (the store's recorded duration and the render's probe use the same rule).
+SHORT_TOLERANCE_S = 0.05
+
+
+def long_enough(duration_s: float, target_s: float) -> bool:
+    """Whether a clip of ``duration_s`` can fill ``target_s`` on screen without holding a frame."""
+    return duration_s + SHORT_TOLERANCE_S >= target_s
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,7 @@ def _segment(clip: ProbedInput, target: float, hold_last_frame: bool) -> Segment
                 clip.field, f"lasts {probed:.2f} s, outside {MIN_CLIP_S:g}–{MAX_CLIP_S:g} s"
             )
         return Segment(clip, probed)
-    if probed + _SHORT_TOLERANCE_S >= target:
+    if long_enough(probed, target):
         return Segment(clip, target)
     if hold_last_frame:
         return Segment(clip, target, hold_s=target - probed)

@@ -126,7 +126,12 @@ class OutputFetcher:
         except MediaError as error:
             raise OutputError(f"output is not readable media: {error}") from None
         if mime_for(info).startswith("image/"):
-            info = MediaInfo(info.format_name, 0.0, info.size_bytes, info.width, info.height)
+            info = MediaInfo(
+                format_name=info.format_name,
+                size_bytes=info.size_bytes,
+                width=info.width,
+                height=info.height,
+            )
         return await self._store.put_file(path, mime_for(info), info)
 
     async def _ingest_one(self, item: Any) -> ArtifactMeta:
