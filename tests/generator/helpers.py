@@ -16,6 +16,7 @@ from services.generator.records import TERMINAL_JOB_STATES
 from services.generator.server import create_server
 from services.generator.settings import GeneratorSettings
 from tests.grpc_helpers import running_service
+from tests.helpers import wait_until
 
 if TYPE_CHECKING:
     from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub
@@ -42,6 +43,27 @@ async def wait_for_job(stub: Stub, job_id: str, *, timeout_s: float = 20.0) -> p
             return job
         assert time.monotonic() < deadline, f"job still {pb.JobState.Name(job.state)}: {job}"
         await asyncio.sleep(0.05)
+
+
+async def run_clips(settings: GeneratorSettings, request: pb.GenerateClipsRequest) -> pb.Job:
+    """Runs one clips job on a fresh service until it is terminal, and returns it."""
+    async with generator(settings) as stub:
+        return await wait_for_job(stub, (await stub.GenerateClips(request, timeout=5)).id)
+
+
+async def submit_until_stored(
+    settings: GeneratorSettings, request: pb.GenerateClipsRequest
+) -> pb.Job:
+    """Submits a clips job and stops the service once every item has its prediction id stored."""
+    async with generator(settings) as stub:
+        job = await stub.GenerateClips(request, timeout=5)
+
+        async def ids_stored() -> bool:
+            current = await stub.GetJob(pb.GetJobRequest(job_id=job.id), timeout=5)
+            return all(item.prediction_id for item in current.items)
+
+        await wait_until(ids_stored, what="prediction ids stored")
+    return job
 
 
 def clips(count: int, *, duration: float = 3.0, tag: str = "clip") -> pb.GenerateClipsRequest:

@@ -9,22 +9,21 @@ import pytest
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.webhooks import signature_for
 from tests.fakes.replicate_server import FakeReplicate
-from tests.generator.helpers import WEBHOOK_SECRET, MakeSettings, clips, generator, wait_for_job
-from tests.helpers import wait_until
+from tests.generator.helpers import (
+    WEBHOOK_SECRET,
+    MakeSettings,
+    clips,
+    generator,
+    submit_until_stored,
+    wait_for_job,
+)
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 async def test_restart_resumes_by_lookup(fake: FakeReplicate, make_settings: MakeSettings) -> None:
     fake.latency_s = 1.5
     settings = make_settings()
-    async with generator(settings) as stub:
-        job = await stub.GenerateClips(clips(3), timeout=5)
-
-        async def ids_stored() -> bool:
-            current = await stub.GetJob(pb.GetJobRequest(job_id=job.id), timeout=5)
-            return all(item.prediction_id for item in current.items)
-
-        await wait_until(ids_stored, what="prediction ids stored")
+    job = await submit_until_stored(settings, clips(3))
     # The service stopped mid-job; a new one on the same database finishes it.
     async with generator(settings) as stub:
         done = await wait_for_job(stub, job.id)

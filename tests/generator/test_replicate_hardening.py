@@ -6,7 +6,14 @@ import pytest
 
 from reelforge.v1 import generator_pb2 as pb
 from tests.fakes.replicate_server import NOT_PERMITTED, FakeReplicate
-from tests.generator.helpers import MakeSettings, clips, generator, wait_for_job
+from tests.generator.helpers import (
+    MakeSettings,
+    clips,
+    generator,
+    run_clips,
+    submit_until_stored,
+    wait_for_job,
+)
 from tests.helpers import wait_until
 
 
@@ -21,8 +28,7 @@ async def test_identical_items_and_a_lost_create_pay_once_each(
     request = pb.GenerateClipsRequest(
         clips=[pb.ClipSpec(prompt="same", duration_seconds=3) for _ in range(2)]
     )
-    async with generator(make_settings()) as stub:
-        job = await wait_for_job(stub, (await stub.GenerateClips(request, timeout=5)).id)
+    job = await run_clips(make_settings(), request)
     assert job.state == pb.JOB_STATE_SUCCEEDED, job.error
     assert fake.creates == 2, "one paid prediction per item"
     ids = {item.prediction_id for item in job.items}
@@ -138,8 +144,7 @@ async def test_429_without_retry_after_honours_the_body_and_a_time_budget(
     fake.rate_limit_reset_s = 1  # the body says "Your rate limit resets in ~1s."
     fake.fail("429", times=3)
     # Counting alone would give up after 2 tries; rate limits are budgeted by time.
-    async with generator(make_settings(retry_max_attempts=2)) as stub:
-        job = await wait_for_job(stub, (await stub.GenerateClips(clips(1), timeout=5)).id)
+    job = await run_clips(make_settings(retry_max_attempts=2), clips(1))
     assert job.state == pb.JOB_STATE_SUCCEEDED, job.error
     assert fake.create_requests == 4 and fake.creates == 1
     gaps = [b - a for a, b in zip(fake.create_times, fake.create_times[1:], strict=False)]
@@ -150,8 +155,7 @@ async def test_provider_errors_are_one_line(
     fake: FakeReplicate, make_settings: MakeSettings
 ) -> None:
     fake.fail("422", detail="input.duration: must be\nless than or equal to 12\n\ttry again")
-    async with generator(make_settings()) as stub:
-        job = await wait_for_job(stub, (await stub.GenerateClips(clips(1), timeout=5)).id)
+    job = await run_clips(make_settings(), clips(1))
     error = job.items[0].error
     assert job.state == pb.JOB_STATE_FAILED
     assert "\n" not in error and "\t" not in error and "must be less than or equal to 12" in error
@@ -188,8 +192,7 @@ async def test_outputs_deleted_before_the_download_say_so(
     fake: FakeReplicate, make_settings: MakeSettings
 ) -> None:
     fake.output_ttl_s = 0.0  # as when a resume comes more than an hour after the end
-    async with generator(make_settings()) as stub:
-        job = await wait_for_job(stub, (await stub.GenerateClips(clips(1), timeout=5)).id)
+    job = await run_clips(make_settings(), clips(1))
     error = job.items[0].error
     assert job.state == pb.JOB_STATE_FAILED
     assert "deleted the outputs" in error and "RetryJob" in error, error
@@ -200,14 +203,7 @@ async def test_a_refusal_on_resume_says_so_and_cancels(
 ) -> None:
     fake.latency_s = 3600
     settings = make_settings()
-    async with generator(settings) as stub:
-        job = await stub.GenerateClips(clips(1), timeout=5)
-
-        async def id_stored() -> bool:
-            current = await stub.GetJob(pb.GetJobRequest(job_id=job.id), timeout=5)
-            return bool(current.items[0].prediction_id)
-
-        await wait_until(id_stored, what="prediction id stored")
+    job = await submit_until_stored(settings, clips(1))
     fake.get_refusal = 403  # the token lost read access while the service was down
     async with generator(settings) as stub:
         done = await wait_for_job(stub, job.id)

@@ -7,7 +7,7 @@ import pytest
 from reelforge.v1 import common_pb2
 from reelforge.v1 import generator_pb2 as pb
 from tests.fakes.replicate_server import CONTENT_POLICY_ERROR, FakeReplicate
-from tests.generator.helpers import MakeSettings, clips, generator, wait_for_job
+from tests.generator.helpers import MakeSettings, clips, generator, run_clips, wait_for_job
 from tests.helpers import wait_until
 
 
@@ -35,8 +35,7 @@ async def test_429_then_success(
 ) -> None:
     fake.rate_limit_reset_s = 1  # the body says "resets in ~1s"
     fake.fail("429", times=2, retry_after_s=retry_after)
-    async with generator(make_settings()) as stub:
-        job = await wait_for_job(stub, (await stub.GenerateClips(clips(1), timeout=5)).id)
+    job = await run_clips(make_settings(), clips(1))
     assert job.state == pb.JOB_STATE_SUCCEEDED, job.error
     assert job.items[0].attempts == 3
     assert fake.creates == 1 and fake.create_requests == 3
@@ -46,8 +45,7 @@ async def test_500_then_success_creates_once(
     fake: FakeReplicate, make_settings: MakeSettings
 ) -> None:
     fake.fail("500")
-    async with generator(make_settings()) as stub:
-        job = await wait_for_job(stub, (await stub.GenerateClips(clips(1), timeout=5)).id)
+    job = await run_clips(make_settings(), clips(1))
     assert job.state == pb.JOB_STATE_SUCCEEDED, job.error
     assert fake.creates == 1
 
@@ -57,8 +55,7 @@ async def test_lost_create_answer_is_reconciled_not_resubmitted(
     fake: FakeReplicate, make_settings: MakeSettings, kind: str
 ) -> None:
     fake.fail(kind, match="clip 1")
-    async with generator(make_settings()) as stub:
-        job = await wait_for_job(stub, (await stub.GenerateClips(clips(3), timeout=5)).id)
+    job = await run_clips(make_settings(), clips(3))
     assert job.state == pb.JOB_STATE_SUCCEEDED, job.error
     assert fake.creates == 3, "a lost create answer must not lead to a second paid prediction"
 
@@ -93,8 +90,7 @@ async def test_failed_and_aborted_predictions(
     fake: FakeReplicate, make_settings: MakeSettings, status: str, expected: str
 ) -> None:
     fake.end_with("clip 0", status)
-    async with generator(make_settings()) as stub:
-        job = await wait_for_job(stub, (await stub.GenerateClips(clips(2), timeout=5)).id)
+    job = await run_clips(make_settings(), clips(2))
     assert job.state == pb.JOB_STATE_FAILED
     assert expected in job.items[0].error
     assert job.items[0].attempts == 1, "a failed prediction is not resubmitted"
@@ -120,8 +116,7 @@ async def test_deadline_cancels_the_prediction(
     fake: FakeReplicate, make_settings: MakeSettings
 ) -> None:
     fake.latency_s = 30.0
-    async with generator(make_settings(item_deadline_s=0.5)) as stub:
-        job = await wait_for_job(stub, (await stub.GenerateClips(clips(1), timeout=5)).id)
+    job = await run_clips(make_settings(item_deadline_s=0.5), clips(1))
     assert job.state == pb.JOB_STATE_FAILED
     assert "no result within 0.5 s" in job.items[0].error
     assert fake.cancels == 1
