@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -57,22 +58,34 @@ def route_template(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
+Observe = Callable[[int, float], None]  # (status, seconds)
+
+
+async def observed(request: web.Request, handler: Handler, observe: Observe) -> web.StreamResponse:
+    """Runs ``handler``, then ``observe(status, seconds)`` even when it raised: the status is the
+    one the client gets (an HTTPException's own, 500 for any other error)."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as error:
+        status = error.status
+        raise
+    finally:
+        observe(status, time.perf_counter() - started)
+
+
 def make_metrics_middleware(metrics: GatewayMetrics) -> Middleware:
     @web.middleware
     async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await handler(request)
-            status = response.status
-            return response
-        except web.HTTPException as error:
-            status = error.status
-            raise
-        finally:
+        def observe(status: int, seconds: float) -> None:
             route = route_template(request)
             metrics.requests.labels(request.method, route, str(status)).inc()
-            metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+            metrics.latency.labels(request.method, route).observe(seconds)
+
+        return await observed(request, handler, observe)
 
     return metrics_middleware
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import uuid
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from gateway.metrics import observed
 from reelforge.runtime.logs import request_id_var
 
 _LOGGER = logging.getLogger("gateway.access")
@@ -29,30 +29,26 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     request_id = _request_id(request)
     request[REQUEST_ID] = request_id
     token = request_id_var.set(request_id)
-    started = time.perf_counter()
-    status = 500
     try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as error:
-        status = error.status
-        raise
+        return await observed(request, handler, lambda status, s: _log_access(request, status, s))
     finally:
-        _LOGGER.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            status,
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                "remote": request.remote,
-            },
-        )
         request_id_var.reset(token)
+
+
+def _log_access(request: web.Request, status: int, seconds: float) -> None:
+    _LOGGER.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        status,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
+            "remote": request.remote,
+        },
+    )
 
 
 async def add_request_id_header(request: web.Request, response: web.StreamResponse) -> None:
