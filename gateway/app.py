@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway import artifacts, docs, webhooks
+from gateway import artifacts, docs, uploads, webhooks
 from gateway.auth import make_auth_middleware
 from gateway.cors import make_cors_headers, make_cors_middleware
 from gateway.errors import error_middleware
@@ -48,6 +48,7 @@ def _add_fixed_routes(router: web.UrlDispatcher, metrics: GatewayMetrics) -> Non
     router.add_get("/openapi.json", docs.openapi_json)
     router.add_get("/docs", docs.docs_page)
     router.add_get("/api/artifacts/{id}", artifacts.get_artifact)
+    router.add_post("/api/artifacts", uploads.upload_artifact)
     router.add_get("/api/composition/download/{id}", artifacts.download_composition)
     router.add_post("/api/webhooks/replicate", webhooks.replicate_webhook)
 

@@ -76,6 +76,10 @@ async def _send(
         "Accept-Ranges": "bytes",
         # Content-addressed: the bytes behind an id can never change.
         "Cache-Control": "public, max-age=31536000, immutable",
+        # Uploaded files are served from the web studio's origin: a browser must never run
+        # one as a page (an SVG opened directly), nor guess another type than the stored one.
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
     }
     if disposition:
         headers["Content-Disposition"] = disposition

@@ -10,7 +10,8 @@ from google.protobuf.descriptor import Descriptor
 from gateway.openapi_schemas import Schema, SchemaCollector, ref
 from gateway.proto_bindings import RestBinding
 from gateway.sse import EVENT_STREAM, NDJSON
-from reelforge.v1 import generator_pb2
+from gateway.uploads import ALLOWED_TYPES
+from reelforge.v1 import common_pb2, generator_pb2
 
 _ERROR = "Error"
 _ERROR_SCHEMA: Schema = {
@@ -114,6 +115,7 @@ def _fixed_paths(schemas: SchemaCollector) -> dict[str, Schema]:
     }
     id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     webhook_out = schemas.message(generator_pb2.HandleProviderWebhookResponse.DESCRIPTOR)
+    artifact = schemas.message(common_pb2.Artifact.DESCRIPTOR)
     ok_json = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
     return {
         "/health": {
@@ -147,6 +149,30 @@ def _fixed_paths(schemas: SchemaCollector) -> dict[str, Schema]:
                     "200": binary,
                     "206": binary,
                     "304": {"description": "Not modified"},
+                    "default": _ERROR_RESPONSE,
+                },
+            }
+        },
+        "/api/artifacts": {
+            "post": {
+                "operationId": "uploadArtifact",
+                "tags": ["artifacts"],
+                "description": (
+                    "Stores a brand file (the body is the file): PNG, JPEG, WebP, SVG, TTF or OTF, "
+                    "checked by its bytes; at most UPLOAD_MAX_BYTES. The same bytes give the same id."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        mime: {"schema": {"type": "string", "format": "binary"}}
+                        for mime in ALLOWED_TYPES
+                    },
+                },
+                "responses": {
+                    "201": {
+                        "description": "Stored",
+                        "content": {"application/json": {"schema": artifact}},
+                    },
                     "default": _ERROR_RESPONSE,
                 },
             }

@@ -19,6 +19,7 @@ class GatewaySettings(CommonSettings):
     )
     generator_address: str = "localhost:50052"
     composer_address: str = "localhost:50053"
+    studio_address: str = "localhost:50054"  # the studio (ads); host:port like the others
     # Deadline of every unary upstream call, sent upstream as the gRPC deadline...
     upstream_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     # ...except the planner's model calls (moods, scene plans, brief extraction), which take
@@ -28,6 +29,12 @@ class GatewaySettings(CommonSettings):
     header_timeout_s: float = Field(default=15.0, gt=0, le=600)
     grace_period_s: float = Field(default=10.0, ge=0, le=300)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)  # larger request bodies → 413
+    # POST /api/artifacts (logos, product images, fonts) streams past MAX_BODY_BYTES up to this.
+    upload_max_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1,
+        description="Largest file POST /api/artifacts accepts (logos, product images, fonts); larger → 413",
+    )
     sse_heartbeat_s: float = Field(default=15.0, gt=0, le=300)  # comment line on idle streams
     # Comma-separated bearer keys; empty means the API is open. Never logged.
     gateway_api_keys: SecretStr = SecretStr("")
