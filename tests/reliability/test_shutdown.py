@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,10 @@ ALLOWED_STREAM_ERRORS = {"UNAVAILABLE", "CANCELLED"}
 ACTIVE_ITEM_STATES = (1, 2, 3, 4)  # QUEUED, SUBMITTING, RUNNING, DOWNLOADING
 
 
+# What a running stack gives a test: the service processes, the gateway URL, an HTTP session.
+Running = tuple[dict[str, ServiceProcess], str, aiohttp.ClientSession]
+
+
 @pytest.fixture
 async def fakes() -> AsyncIterator[tuple[FakeOpenAI, FakeReplicate]]:
     async with FakeOpenAI() as openai, FakeReplicate(latency_s=PREDICTION_LATENCY_S) as replicate:
@@ -63,7 +68,7 @@ async def stack(
     logs: Path,
     grace_s: float = GRACE_S,
     **extra: str,
-) -> AsyncIterator[tuple[dict[str, ServiceProcess], str, aiohttp.ClientSession]]:
+) -> AsyncIterator[Running]:
     openai, replicate = fakes
     hosted = {
         **env,
@@ -85,6 +90,27 @@ async def stack(
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,
     ):
         yield services, f"http://127.0.0.1:{services['gateway'].port}", http
+
+
+StartStack = Callable[..., contextlib.AbstractAsyncContextManager[Running]]
+
+
+@pytest.fixture
+def start_stack(
+    subprocess_env: dict[str, str], tmp_path: Path, fakes: tuple[FakeOpenAI, FakeReplicate]
+) -> StartStack:
+    """``stack`` over this test's environment, fakes and folder (grace and extra env vary)."""
+    return functools.partial(stack, subprocess_env, fakes, tmp_path)
+
+
+@pytest.fixture
+def openai(fakes: tuple[FakeOpenAI, FakeReplicate]) -> FakeOpenAI:
+    return fakes[0]
+
+
+@pytest.fixture
+def replicate(fakes: tuple[FakeOpenAI, FakeReplicate]) -> FakeReplicate:
+    return fakes[1]
 
 
 async def _hammer(
@@ -195,13 +221,9 @@ async def _back_in_service(
 
 @pytest.mark.timeout(180)
 async def test_generator_sigterm_with_jobs_running_then_resume(
-    subprocess_env: dict[str, str],
-    data_dir: Path,
-    tmp_path: Path,
-    fakes: tuple[FakeOpenAI, FakeReplicate],
+    data_dir: Path, start_stack: StartStack, replicate: FakeReplicate
 ) -> None:
-    _, replicate = fakes
-    async with stack(subprocess_env, fakes, tmp_path) as (services, url, http):
+    async with start_stack() as (services, url, http):
         jobs = []
         for j in range(3):
             body = {"images": [{"prompt": f"drain job {j} image {k}"} for k in range(2)]}
@@ -266,12 +288,8 @@ async def test_generator_sigterm_with_jobs_running_then_resume(
 
 @pytest.mark.timeout(120)
 async def test_composer_sigterm_mid_render_then_resume(
-    subprocess_env: dict[str, str],
-    data_dir: Path,
-    tmp_path: Path,
-    fakes: tuple[FakeOpenAI, FakeReplicate],
+    data_dir: Path, start_stack: StartStack, replicate: FakeReplicate
 ) -> None:
-    _, replicate = fakes
     clip = f"{replicate.base_url}/files/clip.mp4"
     request = {
         "clips": [{"source": clip, "targetDurationSeconds": 4} for _ in range(6)],
@@ -281,7 +299,7 @@ async def test_composer_sigterm_mid_render_then_resume(
     }
     # A short grace and one FFmpeg thread: the render outlasts the drain, so the restart must redo it.
     slow_render = {"FFMPEG_THREADS": "1"}
-    async with stack(subprocess_env, fakes, tmp_path, 1.0, **slow_render) as (services, url, http):
+    async with start_stack(1.0, **slow_render) as (services, url, http):
         async with http.post(f"{url}/api/composition/compose", json=request) as answer:
             composition = await answer.json()
             assert answer.status == 200, composition
@@ -337,14 +355,11 @@ async def test_composer_sigterm_mid_render_then_resume(
 
 @pytest.mark.timeout(120)
 async def test_planner_and_gateway_sigterm_finish_calls_in_flight(
-    subprocess_env: dict[str, str],
-    tmp_path: Path,
-    fakes: tuple[FakeOpenAI, FakeReplicate],
+    start_stack: StartStack, openai: FakeOpenAI
 ) -> None:
-    openai, _ = fakes
     brief = {"messages": [{"role": "ROLE_USER", "content": "An ad for a bike lamp."}]}
     calls = 4
-    async with stack(subprocess_env, fakes, tmp_path) as (services, url, http):
+    async with start_stack() as (services, url, http):
         for target in ("planner", "gateway"):
             # Each call is held for a third of the grace: in flight at SIGTERM, done well within.
             openai.enqueue(*(slow(GRACE_S / 3) for _ in range(calls)))
