@@ -1,4 +1,5 @@
-"""Compositions in the database (SQLAlchemy Core; SQLite or PostgreSQL), tables prefixed ``composer_``."""
+"""Compositions in the database (SQLAlchemy Core; SQLite or PostgreSQL), tables named with a
+configurable prefix (``COMPOSER_TABLE_PREFIX``, default "composer_")."""
 
 from __future__ import annotations
 
@@ -37,47 +38,66 @@ from reelforge.runtime.leases import (
 from reelforge.runtime.pg_notify import notify
 from reelforge.v1 import composer_pb2
 
-metadata = MetaData()
-
-compositions = Table(
-    "composer_compositions",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("state", String(16), nullable=False),
-    Column("percent", Float, nullable=False, default=0.0),
-    Column("message", Text, nullable=False, default=""),
-    Column("request", LargeBinary, nullable=False),  # the ComposeRequest, serialised
-    Column("error", Text, nullable=False, default=""),
-    Column("output_id", String(64)),
-    Column("output_mime", String(64), nullable=False, default=""),
-    Column("duration_seconds", Float, nullable=False, default=0.0),
-    Column("size_bytes", BigInteger, nullable=False, default=0),
-    Column("width", Integer, nullable=False, default=0),
-    Column("height", Integer, nullable=False, default=0),
-    Column("video_codec", String(32), nullable=False, default=""),
-    Column("audio_codec", String(32), nullable=False, default=""),
-    Column(
-        "version", Integer, nullable=False, default=1
-    ),  # bumps on every change; orders snapshots
-    Column("created_us", BigInteger, nullable=False),  # microseconds since the epoch
-    Column("updated_us", BigInteger, nullable=False),
-    Column("completed_us", BigInteger),
-    # Which replica renders it, until when (reelforge.runtime.leases).
-    *lease_columns(),
-    Index("composer_compositions_newest", "created_us", "id"),
-    Index("composer_compositions_state", "state"),
-)
-
+DEFAULT_PREFIX = "composer_"
 # The output's description: copied from its probe (MediaInfo) when the render completes, and
 # into the Composition message, under the same names in all three.
 OUTPUT_MEDIA = ("duration_seconds", "size_bytes", "width", "height", "video_codec", "audio_codec")
 ACTIVE_STATES = ("PENDING", "DOWNLOADING", "COMPOSING", "OPTIMIZING")
 TERMINAL_STATES = ("COMPLETED", "FAILED", "CANCELED")
-# PostgreSQL NOTIFY channel: "this composition changed" (payload: its id) for every replica's watchers.
-CHANGES_CHANNEL = "composer_changes"
-LEASED = LeasedTable(
-    compositions, compositions.c.state.in_(ACTIVE_STATES), compositions.c.created_us
-)
+
+
+@dataclass(frozen=True)
+class ComposerTables:
+    """The composer's tables under one name prefix, and what goes with them."""
+
+    metadata: MetaData
+    compositions: Table
+    leased: LeasedTable  # which rows are work, for reelforge.runtime.leases
+    # PostgreSQL NOTIFY channel: "this composition changed" (payload: its id), for every
+    # replica's watchers.
+    changes_channel: str
+
+
+def build_tables(prefix: str) -> ComposerTables:
+    """Storage conventions (docs/ARCHITECTURE.md): times in integer microseconds since the
+    epoch (``*_us``), states by name."""
+    metadata = MetaData()
+    compositions = Table(
+        f"{prefix}compositions",
+        metadata,
+        Column("id", String(32), primary_key=True),
+        Column("state", String(16), nullable=False),
+        Column("percent", Float, nullable=False, default=0.0),
+        Column("message", Text, nullable=False, default=""),
+        Column("request", LargeBinary, nullable=False),  # the ComposeRequest, serialised
+        Column("error", Text, nullable=False, default=""),
+        Column("output_id", String(64)),
+        Column("output_mime", String(64), nullable=False, default=""),
+        Column("duration_seconds", Float, nullable=False, default=0.0),
+        Column("size_bytes", BigInteger, nullable=False, default=0),
+        Column("width", Integer, nullable=False, default=0),
+        Column("height", Integer, nullable=False, default=0),
+        Column("video_codec", String(32), nullable=False, default=""),
+        Column("audio_codec", String(32), nullable=False, default=""),
+        # Bumps on every change; orders snapshots.
+        Column("version", Integer, nullable=False, default=1),
+        Column("created_us", BigInteger, nullable=False),
+        Column("updated_us", BigInteger, nullable=False),
+        Column("completed_us", BigInteger),
+        # Which replica renders it, until when (reelforge.runtime.leases).
+        *lease_columns(),
+        Index(f"{prefix}compositions_newest", "created_us", "id"),
+        Index(f"{prefix}compositions_state", "state"),
+    )
+    active = compositions.c.state.in_(ACTIVE_STATES)
+    leased = LeasedTable(compositions, active, compositions.c.created_us)
+    return ComposerTables(metadata, compositions, leased, f"{prefix}changes")
+
+
+# The tables under the default prefix, for tests and tools that read them directly.
+_DEFAULT = build_tables(DEFAULT_PREFIX)
+compositions = _DEFAULT.compositions
+LEASED = _DEFAULT.leased
 
 
 @dataclass(frozen=True)
@@ -115,15 +135,17 @@ def now_us() -> int:
 class CompositionRepository:
     """Reads and writes composition rows; every write returns the row as it now is."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, prefix: str = DEFAULT_PREFIX) -> None:
         self._engine = engine
+        self.tables = build_tables(prefix)
+        self._table = self.tables.compositions
 
     async def create_schema(self) -> None:
         """Creates the table, or adds the columns newer versions need to one made by an older one."""
         async with self._engine.begin() as conn:
-            await lock_schema(conn, compositions.name)
-            await conn.run_sync(metadata.create_all)
-            await add_missing_columns(conn, compositions)
+            await lock_schema(conn, self._table.name)
+            await conn.run_sync(self.tables.metadata.create_all)
+            await add_missing_columns(conn, self._table)
 
     def write_transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
         return self._engine.begin()
@@ -144,14 +166,14 @@ class CompositionRepository:
             **(lease or {}),
         }
         async with self._engine.begin() as conn:
-            await conn.execute(compositions.insert().values(**values))
-            await notify(conn, CHANGES_CHANNEL, values["id"])
+            await conn.execute(self._table.insert().values(**values))
+            await notify(conn, self.tables.changes_channel, values["id"])
         return await self.get(values["id"])
 
     async def get(self, composition_id: str) -> CompositionRow:
         async with self._engine.connect() as conn:
             row = (
-                await conn.execute(select(compositions).where(compositions.c.id == composition_id))
+                await conn.execute(select(self._table).where(self._table.c.id == composition_id))
             ).one_or_none()
         if row is None:
             raise NotFound(f"composition {composition_id!r} not found")
@@ -167,16 +189,16 @@ class CompositionRepository:
         """
         stamp = now_us()
         statement = (
-            update(compositions)
-            .where(compositions.c.id == composition_id)
-            .values(**values, updated_us=stamp, version=compositions.c.version + 1)
+            update(self._table)
+            .where(self._table.c.id == composition_id)
+            .values(**values, updated_us=stamp, version=self._table.c.version + 1)
         )
         if fence is not None:
-            statement = statement.where(compositions.c.owner == fence)
+            statement = statement.where(self._table.c.owner == fence)
         async with self._engine.begin() as conn:
             changed = (await conn.execute(statement)).rowcount == 1
             if changed:
-                await notify(conn, CHANGES_CHANNEL, composition_id)
+                await notify(conn, self.tables.changes_channel, composition_id)
         if not changed and fence is not None:
             raise LeaseLost(composition_id)
         return await self.get(composition_id)
@@ -186,8 +208,8 @@ class CompositionRepository:
     ) -> list[CompositionRow]:
         """Newest first, at most ``limit``; ``after`` is the (created_us, id) of the last row of the
         previous page."""
-        c = compositions.c
-        query = select(compositions).order_by(c.created_us.desc(), c.id.desc()).limit(limit)
+        c = self._table.c
+        query = select(self._table).order_by(c.created_us.desc(), c.id.desc()).limit(limit)
         if state:
             query = query.where(c.state == state)
         if after is not None:

@@ -19,7 +19,7 @@ from reelforge.runtime.server import Resources
 from services.composer.inputs import Fetcher
 from services.composer.manager import CompositionManager
 from services.composer.renderer import RenderContext
-from services.composer.repository import CHANGES_CHANNEL, LEASED, CompositionRepository
+from services.composer.repository import CompositionRepository
 from services.composer.settings import ComposerSettings
 
 
@@ -51,11 +51,11 @@ class Composer:
 
 def build_composer(settings: ComposerSettings) -> Composer:
     database = create_engine(database_url(settings.database_url, settings.data_dir, "composer"))
-    repository = CompositionRepository(database)
+    repository = CompositionRepository(database, settings.composer_table_prefix)
     store = ArtifactStore(settings.artifacts_path)
     context = _render_context(settings, store)
     leases = Leases(
-        LEASED,
+        repository.tables.leased,
         owner=process_owner_id(),
         ttl_s=settings.lease_ttl_s,
         write=repository.write_transaction,
@@ -73,7 +73,7 @@ def build_composer(settings: ComposerSettings) -> Composer:
     if database.dialect.name == "postgresql":
         listener = PgListener(
             asyncpg_dsn(database.url),
-            {CHANGES_CHANNEL: manager.on_changed},
+            {repository.tables.changes_channel: manager.on_changed},
             on_reconnect=manager.republish_watched,
         )
     return Composer(database, repository, store, context, manager, listener)

@@ -12,12 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from reelforge.runtime.database import create_engine, database_url
 from reelforge.runtime.leases import Leases
 from reelforge.v1 import composer_pb2
-from services.composer.repository import LEASED, CompositionRepository
+from services.composer.repository import CompositionRepository
 
 
 def _leases(engine: AsyncEngine) -> Leases:
-    write = CompositionRepository(engine).write_transaction
-    return Leases(LEASED, owner="me", ttl_s=30.0, write=write, exclusive=True)
+    repository = CompositionRepository(engine)
+    return Leases(
+        repository.tables.leased,
+        owner="me",
+        ttl_s=30.0,
+        write=repository.write_transaction,
+        exclusive=True,
+    )
 
 
 async def test_hand_back_releases_the_rows(data_dir: Path) -> None:
