@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
+from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from reelforge.cli.errors import CliError
 
 JSON = dict[str, Any]
+_M = TypeVar("_M", bound=Message)
 _STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
 # Longer than the gateway's deadline for LLM routes (UPSTREAM_LLM_TIMEOUT_S, 300 s), so a slow
 # model ends with the gateway's own error rather than with ours.
@@ -43,6 +46,16 @@ class GatewayClient:
 
     async def get(self, path: str) -> JSON:
         return await self._call("GET", path, None)
+
+    async def post_as(self, path: str, body: JSON | Message, answer: type[_M]) -> _M:
+        """POST with a JSON or message body; the answer as the generated type ``answer``."""
+        json_body = to_json(body) if isinstance(body, Message) else body
+        return parse_answer(await self.post(path, json_body), answer, f"POST {path}")
+
+    async def events_as(self, path: str, message: type[_M]) -> AsyncIterator[_M]:
+        """``events`` of a Watch* route, each as the generated type ``message``."""
+        async for event in self.events(path):
+            yield parse_answer(event, message, f"GET {path}")
 
     async def _call(self, method: str, path: str, body: JSON | None) -> JSON:
         try:
@@ -123,6 +136,19 @@ class GatewayClient:
                     handle.write(chunk)
                     size += len(chunk)
         return size
+
+
+def parse_answer(answer: JSON, message: type[_M], where: str) -> _M:
+    """A gateway answer as its protobuf type; fields this CLI does not know yet are skipped."""
+    try:
+        return json_format.ParseDict(answer, message(), ignore_unknown_fields=True)
+    except json_format.ParseError as error:
+        raise CliError(f"{where}: unexpected answer: {one_line(str(error))}") from None
+
+
+def to_json(message: Message) -> JSON:
+    """A request body in the gateway's JSON (camelCase names, defaults left out)."""
+    return json_format.MessageToDict(message)
 
 
 def _error_line(method: str, path: str, status: int, payload: Any) -> str:

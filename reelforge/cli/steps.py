@@ -9,7 +9,8 @@ from typing import Any
 
 from reelforge.cli.brief_input import load_brief_file
 from reelforge.cli.errors import CliError
-from reelforge.cli.gateway_client import JSON, GatewayClient
+from reelforge.cli.gateway_client import JSON, GatewayClient, parse_answer
+from reelforge.v1 import generator_pb2
 
 
 def add_step_parsers(sub: Any) -> None:
@@ -59,11 +60,13 @@ def _mood(path: Path | None) -> JSON:
 
 
 async def _watch(client: GatewayClient, job_id: str) -> JSON:
+    """Prints each snapshot's state and percent; returns the last snapshot as the gateway sent it."""
+    route = f"/api/jobs/{job_id}/events"
     last: JSON = {}
-    async for last in client.events(f"/api/jobs/{job_id}/events"):
-        print(
-            json.dumps({"state": last.get("state"), "percent": last.get("percent", 0)}), flush=True
-        )
+    async for last in client.events(route):
+        job = parse_answer(last, generator_pb2.Job, f"GET {route}")
+        state = generator_pb2.JobState.Name(job.state)
+        print(json.dumps({"state": state, "percent": job.percent}), flush=True)
     return last
 
 

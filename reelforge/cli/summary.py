@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import fields
+from typing import Any
 
+from google.protobuf import json_format
+from google.protobuf.message import Message
 from rich.console import Console
 from rich.table import Table
 
 from reelforge.cli.autopilot import AdResult
+from reelforge.v1 import common_pb2
 
 
 def _usd(micros: int) -> str:
@@ -17,21 +21,16 @@ def _usd(micros: int) -> str:
 
 def print_summary(result: AdResult, console: Console, as_json: bool) -> None:
     if as_json:
-        data = asdict(result)
-        data["output"] = str(result.output)
-        data["storyboard"] = str(result.storyboard)
-        print(json.dumps(data, indent=2))
+        print(json.dumps(_as_json(result), indent=2))
         return
-    table = Table(title=f"reelforge ad — mood: {result.mood['name']}")
+    table = Table(title=f"reelforge ad — mood: {result.mood.name}")
     table.add_column("#", justify="right")
     table.add_column("type")
     table.add_column("seconds", justify="right")
     table.add_column("description")
     for i, scene in enumerate(result.scenes, 1):
-        kind = str(scene.get("type", "")).removeprefix("SCENE_TYPE_").lower()
-        table.add_row(
-            str(i), kind, f"{float(scene['durationSeconds']):.2f}", scene["description"][:70]
-        )
+        kind = common_pb2.SceneType.Name(scene.type).removeprefix("SCENE_TYPE_").lower()
+        table.add_row(str(i), kind, f"{scene.duration_seconds:.2f}", scene.description[:70])
     console.print(table)
     console.print(
         f"cost: estimated {_usd(result.estimated_cost_micros)}, actual {_usd(result.actual_cost_micros)}"
@@ -40,3 +39,19 @@ def print_summary(result: AdResult, console: Console, as_json: bool) -> None:
     console.print(
         f"[bold green]ad: {result.output}[/] ({result.size_bytes / 1e6:.2f} MB, {result.duration_s:.2f} s)"
     )
+
+
+def _as_json(result: AdResult) -> dict[str, Any]:
+    """The result with its messages in the gateway's JSON, every field shown (as the gateway does)."""
+    data = {field.name: getattr(result, field.name) for field in fields(result)}
+    data.update(
+        output=str(result.output),
+        storyboard=str(result.storyboard),
+        mood=_message_json(result.mood),
+        scenes=[_message_json(scene) for scene in result.scenes],
+    )
+    return data
+
+
+def _message_json(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
