@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from google.api import annotations_pb2, http_pb2
 from google.protobuf.descriptor import FileDescriptor, MethodDescriptor
 
-from reelforge.v1 import composer_pb2, generator_pb2, planner_pb2
+from reelforge.v1 import composer_pb2, generator_pb2, planner_pb2, studio_pb2
 
 # Every file whose services the gateway fronts; a new annotated RPC in them gets a route.
 SERVICE_FILES: tuple[FileDescriptor, ...] = (
     planner_pb2.DESCRIPTOR,
     generator_pb2.DESCRIPTOR,
     composer_pb2.DESCRIPTOR,
+    studio_pb2.DESCRIPTOR,
 )
 _VERBS = ("get", "put", "post", "delete", "patch")
 # `{field}`, `{field.sub}` or `{field=pattern/*}` in a path template.

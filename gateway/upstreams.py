@@ -69,6 +69,7 @@ class Upstreams:
             "reelforge.v1.PlannerService": settings.planner_address,
             "reelforge.v1.GeneratorService": settings.generator_address,
             "reelforge.v1.ComposerService": settings.composer_address,
+            "reelforge.v1.StudioService": settings.studio_address,
         }
         channels = {
             service: grpc.aio.insecure_channel(channel_target(address), options=_CHANNEL_OPTIONS)

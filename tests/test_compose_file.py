@@ -11,15 +11,17 @@ from gateway.settings import GatewaySettings
 from services.composer.settings import ComposerSettings
 from services.generator.settings import GeneratorSettings
 from services.planner.settings import PlannerSettings
+from services.studio.settings import StudioSettings
 from tests.helpers import ROOT
 
 SETTINGS: dict[str, type[BaseSettings]] = {
     "planner": PlannerSettings,
     "generator": GeneratorSettings,
     "composer": ComposerSettings,
+    "studio": StudioSettings,
     "gateway": GatewaySettings,
 }
-GRPC_PORTS = {"planner": 50051, "generator": 50052, "composer": 50053}
+GRPC_PORTS = {"planner": 50051, "generator": 50052, "composer": 50053, "studio": 50054}
 
 
 def compose() -> dict[str, Any]:
@@ -54,6 +56,17 @@ def test_shared_artifacts_volume_and_postgres_profile() -> None:
     assert "artifacts" in data["volumes"]
     for name in ("generator", "composer"):
         assert "artifacts:/artifacts" in services[name]["volumes"]
+    for name in ("generator", "composer", "studio"):
         assert "DATABASE_URL" in services[name]["environment"]
     assert services["postgres"]["profiles"] == ["postgres"]
     assert "ports" not in services["composer"], "a fixed host port would stop --scale composer=N"
+    assert "ports" not in services["studio"], "a fixed host port would stop --scale studio=N"
+
+
+def test_the_gateway_reaches_the_studio() -> None:
+    services = compose()["services"]
+    assert services["gateway"]["environment"]["STUDIO_ADDRESS"] == "studio:50054"
+    assert "studio" in services["gateway"]["depends_on"]
+    for child in ("planner", "generator", "composer"):
+        address = services["studio"]["environment"][f"{child.upper()}_ADDRESS"]
+        assert address == f"{child}:{GRPC_PORTS[child]}"

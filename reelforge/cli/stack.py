@@ -1,4 +1,4 @@
-"""`reelforge stack up`: planner, generator, composer and gateway as local processes."""
+"""`reelforge stack up`: planner, generator, composer, studio and gateway as local processes."""
 
 from __future__ import annotations
 
@@ -29,11 +29,12 @@ class StackPorts:
     generator: int = 50052
     composer: int = 50053
     gateway: int = 8080
+    studio: int = 50054
 
     @classmethod
     def free(cls) -> StackPorts:
-        """Four ports the OS says are free now (for tests and side-by-side stacks)."""
-        return cls(*(_free_port() for _ in range(4)))
+        """Five ports the OS says are free now (for tests and side-by-side stacks)."""
+        return cls(*(_free_port() for _ in range(5)))
 
 
 @dataclass
@@ -55,12 +56,20 @@ class LocalStack:
             "planner": {**common, "PORT": str(p.planner)},
             "generator": {**common, "PORT": str(p.generator)},
             "composer": {**common, "PORT": str(p.composer)},
+            "studio": {
+                **common,
+                "PORT": str(p.studio),
+                "PLANNER_ADDRESS": f"127.0.0.1:{p.planner}",
+                "GENERATOR_ADDRESS": f"127.0.0.1:{p.generator}",
+                "COMPOSER_ADDRESS": f"127.0.0.1:{p.composer}",
+            },
             "gateway": {
                 **common,
                 "PORT": str(p.gateway),
                 "PLANNER_ADDRESS": f"127.0.0.1:{p.planner}",
                 "GENERATOR_ADDRESS": f"127.0.0.1:{p.generator}",
                 "COMPOSER_ADDRESS": f"127.0.0.1:{p.composer}",
+                "STUDIO_ADDRESS": f"127.0.0.1:{p.studio}",
             },
         }
 
@@ -69,6 +78,7 @@ _MODULES = {
     "planner": "services.planner",
     "generator": "services.generator",
     "composer": "services.composer",
+    "studio": "services.studio",
     "gateway": "gateway",
 }
 
@@ -119,6 +129,7 @@ async def _wait_ready(stack: LocalStack) -> None:
         "planner": lambda: _grpc_ready(stack.ports.planner),
         "generator": lambda: _grpc_ready(stack.ports.generator),
         "composer": lambda: _grpc_ready(stack.ports.composer),
+        "studio": lambda: _grpc_ready(stack.ports.studio),
         "gateway": lambda: _http_ready(f"{stack.gateway_url}/health"),
     }
     while pending:
@@ -157,7 +168,7 @@ async def local_stack(
     quiet: bool = False,
     cwd: Path | None = None,
 ) -> AsyncIterator[LocalStack]:
-    """Starts the four processes, waits for readiness, and stops them all on exit."""
+    """Starts the five processes, waits for readiness, and stops them all on exit."""
     stack = LocalStack(ports)
     environments = stack.environments(env if env is not None else os.environ)
     try:

@@ -17,6 +17,7 @@ from services.generator.server import create_server as create_generator
 from services.generator.settings import GeneratorSettings
 from services.planner.server import create_server as create_planner
 from services.planner.settings import PlannerSettings
+from services.studio.server import create_server as create_studio
 from tests.gateway.helpers import (
     AiohttpClient,
     ClientFactory,
@@ -24,6 +25,7 @@ from tests.gateway.helpers import (
     gateway_settings,
     running_hosts,
     servicer_host,
+    studio_for,
 )
 from tests.gateway.servicers import EchoComposer, EchoGenerator, ErrorPlanner
 
@@ -37,6 +39,7 @@ async def real_ports(data_dir: Path) -> AsyncIterator[dict[str, int]]:
         await create_generator(GeneratorSettings(**common)),
         await create_composer(ComposerSettings(**common)),
     ]
+    started.append(await create_studio(studio_for(started, data_dir)))
     async with running_hosts(started) as ports:
         yield ports
 

@@ -22,12 +22,14 @@ from gateway.app import create_app
 from reelforge.runtime.settings import ServiceSettings
 from services.planner.server import create_server as create_planner
 from services.planner.settings import PlannerSettings
+from services.studio.server import create_server as create_studio
 from tests.gateway.helpers import (
     AiohttpClient,
     Servicers,
     gateway_settings,
     running_hosts,
     servicer_host,
+    studio_for,
 )
 
 _MAX_EXAMPLES = 10
@@ -43,6 +45,7 @@ async def mixed_ports(servicers: Servicers, data_dir: Path) -> AsyncIterator[dic
         await servicer_host(settings, servicers, "generator"),
         await servicer_host(settings, servicers, "composer"),
     ]
+    hosts.append(await create_studio(studio_for(hosts, data_dir)))
     async with running_hosts(hosts) as ports:
         yield ports
 

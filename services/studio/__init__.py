@@ -1,0 +1,1 @@
+"""Studio service: the ad as a durable server-side resource."""

@@ -1,0 +1,248 @@
+"""Runs ads in the background: create, act at the gates, cancel, watch, resume after a crash.
+
+Only RUNNING ads are work (leased, like the composer's compositions); an ad at a gate or
+finished holds nothing but its row. A user action (ChooseMood, RegenerateScene, ...) that
+sets an ad running leases it to the replica that took the call, which runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from reelforge.runtime.errors import Aborted, FailedPrecondition, redact_paths
+from reelforge.runtime.events import Broadcaster
+from reelforge.runtime.leases import LeaseKeeper, LeaseLost, Leases
+from reelforge.v1 import studio_pb2
+from services.studio.children import Children
+from services.studio.pipeline import Mutation, Pipeline, end
+from services.studio.repository import AdRepository, AdRow, VersionConflict, state_name
+
+_LOGGER = logging.getLogger(__name__)
+_S = studio_pb2
+TERMINAL = frozenset({_S.AD_STATE_COMPLETED, _S.AD_STATE_FAILED, _S.AD_STATE_CANCELED})
+_RELEASED = {"owner": None, "lease_expires_at": 0.0}
+_WRITE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int
+    ad: studio_pb2.Ad
+
+
+def describe_state(ad: studio_pb2.Ad) -> str:
+    """e.g. "AWAITING_INPUT at step APPROVE_STORYBOARD", for FAILED_PRECONDITION messages."""
+    step = _S.AdStep.Name(ad.step).removeprefix("AD_STEP_")
+    return f"{state_name(ad.state)} at step {step}"
+
+
+class AdManager:
+    """Owns the pipeline tasks of this process: the ads it holds leases on."""
+
+    def __init__(self, repository: AdRepository, children: Children, leases: Leases) -> None:
+        self._repository = repository
+        self._children = children
+        self._leases = leases
+        self._pipeline = Pipeline(children, self)
+        self._hub: Broadcaster[Snapshot] = Broadcaster()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._canceling: set[str] = set()
+        self._keeper = LeaseKeeper(
+            leases, held=lambda: list(self._tasks), on_claimed=self._resume, on_lost=self._stop_lost
+        )
+        self._watched: Counter[str] = Counter()
+        self._refreshes: set[asyncio.Task[None]] = set()
+
+    async def create(self, ad: studio_pb2.Ad) -> studio_pb2.Ad:
+        """Persists a new ad leased to this process and starts it (or returns the ad already
+        made for its request id)."""
+        row, created = await self._repository.create(ad, self._leases.fresh())
+        if created:
+            self._start(row.id)
+        return row.ad()
+
+    async def get(self, ad_id: str) -> studio_pb2.Ad:
+        return (await self._repository.get(ad_id)).ad()
+
+    async def act(self, ad_id: str, action: Mutation) -> studio_pb2.Ad:
+        """Applies a user's change (``action`` raises when the ad's state does not allow it);
+        an ad it sets running is leased to this process and started here."""
+        for _ in range(_WRITE_ATTEMPTS):
+            row = await self._repository.get(ad_id)
+            ad = row.ad()
+            action(ad)
+            running = ad.state == _S.AD_STATE_RUNNING
+            lease = self._leases.fresh() if running else _RELEASED
+            try:
+                row = await self._repository.replace(ad, expected_version=row.version, lease=lease)
+            except VersionConflict:
+                continue
+            self._publish(row)
+            if running:
+                self._start(ad_id)
+            return row.ad()
+        raise Aborted(f"ad {ad_id} kept changing while it was being updated; try again")
+
+    async def cancel(self, ad_id: str) -> studio_pb2.Ad:
+        """Stops the ad's run here (if it runs here), marks it CANCELED, and cancels the
+        generator jobs / composition its current step started."""
+        ad = await self.get(ad_id)
+        if ad.state in TERMINAL:
+            raise FailedPrecondition(f"ad {ad_id} is {describe_state(ad)}: it cannot be canceled")
+        task = self._tasks.get(ad_id)
+        if task is not None:
+            self._canceling.add(ad_id)
+            task.cancel()
+            await asyncio.wait({task})
+            self._canceling.discard(ad_id)
+
+        def mark(a: studio_pb2.Ad) -> None:
+            if a.state in TERMINAL:
+                raise FailedPrecondition(
+                    f"ad {ad_id} is {describe_state(a)}: it cannot be canceled"
+                )
+            end(a, _S.AD_STATE_CANCELED, "canceled")
+
+        canceled = await self.act(ad_id, mark)
+        await self._cancel_children(canceled)
+        return canceled
+
+    async def watch(self, ad_id: str) -> AsyncIterator[studio_pb2.Ad]:
+        """The current snapshot, then every newer one, until a terminal state."""
+        with self._subscribe(ad_id) as updates:
+            ad = await self.get(ad_id)
+            yield ad
+            seen = ad.version
+            while ad.state not in TERMINAL:
+                snapshot = await anext(updates)
+                if snapshot.version > seen:
+                    seen, ad = snapshot.version, snapshot.ad
+                    yield ad
+
+    async def resume_interrupted(self) -> int:
+        return await self._keeper.start()
+
+    def on_changed(self, ad_id: str) -> None:
+        """An ad changed on some replica (PostgreSQL NOTIFY): re-read it for watchers here."""
+        if not self._hub.watchers(ad_id):
+            return
+        task = asyncio.create_task(self._republish(ad_id))
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshes.discard)
+
+    def republish_watched(self) -> None:
+        for ad_id in list(self._watched):
+            self.on_changed(ad_id)
+
+    async def shutdown(self) -> None:
+        """Stops every run without marking it and hands its lease back (resumed elsewhere or at
+        the next start-up)."""
+        await self._keeper.stop()
+        held = list(self._tasks)
+        tasks = [*self._tasks.values(), *self._refreshes]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        try:
+            await self._leases.release(held)
+        except (OSError, SQLAlchemyError) as error:
+            _LOGGER.warning("could not release %s leases (%s); they expire", len(held), error)
+
+    # AdWriter, for the pipeline.
+
+    async def read(self, ad_id: str) -> studio_pb2.Ad:
+        return await self.get(ad_id)
+
+    async def write(self, ad_id: str, mutate: Mutation) -> studio_pb2.Ad:
+        """Applies ``mutate`` while this process still holds the ad's lease (else LeaseLost);
+        an ad that stops running gives its lease back in the same write."""
+        for _ in range(_WRITE_ATTEMPTS):
+            row = await self._repository.get(ad_id)
+            if row.owner != self._leases.owner:
+                raise LeaseLost(ad_id)
+            ad = row.ad()
+            mutate(ad)
+            lease = None if ad.state == _S.AD_STATE_RUNNING else _RELEASED
+            try:
+                row = await self._repository.replace(
+                    ad, expected_version=row.version, owner=self._leases.owner, lease=lease
+                )
+            except VersionConflict:
+                continue
+            self._publish(row)
+            return row.ad()
+        raise LeaseLost(ad_id)
+
+    # Internals.
+
+    def _publish(self, row: AdRow) -> None:
+        self._hub.publish(row.id, Snapshot(row.version, row.ad()))
+
+    @contextlib.contextmanager
+    def _subscribe(self, ad_id: str) -> Iterator[AsyncIterator[Snapshot]]:
+        self._watched[ad_id] += 1
+        try:
+            with self._hub.subscribe(ad_id) as updates:
+                yield updates
+        finally:
+            self._watched[ad_id] -= 1
+            if not self._watched[ad_id]:
+                del self._watched[ad_id]
+
+    async def _republish(self, ad_id: str) -> None:
+        try:
+            self._publish(await self._repository.get(ad_id))
+        except Exception:
+            _LOGGER.exception("re-reading ad %s failed", ad_id)
+
+    async def _resume(self, ad_ids: list[str]) -> None:
+        for ad_id in ad_ids:
+            if ad_id not in self._tasks:
+                self._start(ad_id)
+        _LOGGER.info("resuming %s interrupted ads", len(ad_ids))
+
+    async def _stop_lost(self, ad_ids: set[str]) -> None:
+        owners = await self._leases.owners(ad_ids)
+        for ad_id in ad_ids:
+            task = self._tasks.get(ad_id)
+            if task is not None and owners.get(ad_id) != self._leases.owner:
+                _LOGGER.warning("ad %s: lease lost; stopping its run", ad_id)
+                task.cancel()
+
+    def _start(self, ad_id: str) -> None:
+        if ad_id in self._tasks:
+            return
+        task = asyncio.create_task(self._run(ad_id), name=f"ad-{ad_id}")
+        self._tasks[ad_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(ad_id, None))
+
+    async def _run(self, ad_id: str) -> None:
+        try:
+            await self._pipeline.run(ad_id)
+        except LeaseLost:
+            _LOGGER.warning("ad %s: lease lost; another replica (or a cancel) has it", ad_id)
+        except asyncio.CancelledError:
+            raise  # shutting down (the row stays RUNNING, resumed later) or canceled by cancel()
+        except Exception as error:
+            _LOGGER.exception("ad %s crashed", ad_id)
+            message = redact_paths(f"internal error: {error}")
+            with contextlib.suppress(LeaseLost):
+                await self.write(ad_id, lambda a: end(a, _S.AD_STATE_FAILED, message))
+
+    async def _cancel_children(self, ad: studio_pb2.Ad) -> None:
+        """Best effort: work the last step started stops costing money."""
+        record = ad.steps[-1] if ad.steps else studio_pb2.StepRecord()
+        for job_id in record.job_ids:
+            with contextlib.suppress(Exception):
+                await self._children.cancel_job(job_id)
+        if record.composition_id:
+            with contextlib.suppress(Exception):
+                await self._children.cancel_composition(record.composition_id)

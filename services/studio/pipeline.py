@@ -1,0 +1,358 @@
+"""The ad's steps as persisted states, run server-side.
+
+moods + samples → (gate: choose mood) → plan → (gate: approve storyboard) → seed images →
+clips + music (in parallel) → compose → done; RegenerateScene adds regenerate → compose.
+
+Each step is idempotent across restarts: a generator job's id is written to the step's
+record (``Ad.steps[-1].job_ids``, in a fixed order per step) before the step waits for it, and
+a composition's id to the render it makes; a resumed step re-attaches to the ids it finds
+instead of starting (and paying for) the work again. A step's results and the move to the
+next step are one write, so a crash never leaves a step half-finished in the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from google.protobuf import timestamp_pb2
+
+from reelforge.v1 import composer_pb2, generator_pb2, planner_pb2, studio_pb2
+from services.studio import prompts
+from services.studio.children import ChildRefused, Children
+
+S = studio_pb2
+Mutation = Callable[[studio_pb2.Ad], None]
+_DEFAULT_MOODS = 3
+
+
+class StepFailed(Exception):
+    """A step cannot go on (a job failed, the cost cap): the ad fails with this message."""
+
+
+class AdWriter(Protocol):
+    """Reads the ad, and writes a change to it while this process runs it (fenced by its lease)."""
+
+    async def read(self, ad_id: str) -> studio_pb2.Ad: ...
+
+    async def write(self, ad_id: str, mutate: Mutation) -> studio_pb2.Ad: ...
+
+
+def _now() -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.GetCurrentTime()
+    return stamp
+
+
+def enter(
+    ad: studio_pb2.Ad,
+    step: studio_pb2.AdStep.ValueType,
+    state: studio_pb2.AdState.ValueType = S.AD_STATE_RUNNING,
+) -> None:
+    """Ends the current step's record and starts ``step``'s."""
+    if ad.steps and not ad.steps[-1].HasField("finished_at"):
+        ad.steps[-1].finished_at.CopyFrom(_now())
+    ad.step = step
+    ad.state = state
+    ad.steps.add(step=step, started_at=_now())
+    if step == S.AD_STEP_COMPOSE:
+        ad.renders.add(number=len(ad.renders) + 1, options=ad.options.render, created_at=_now())
+    if state == S.AD_STATE_COMPLETED:
+        ad.completed_at.CopyFrom(_now())
+    elif state == S.AD_STATE_RUNNING:
+        ad.ClearField("completed_at")
+
+
+def end(ad: studio_pb2.Ad, state: studio_pb2.AdState.ValueType, error: str = "") -> None:
+    """Ends the ad's run: FAILED (with the step's error) or CANCELED."""
+    record = ad.steps[-1] if ad.steps else ad.steps.add(step=ad.step)
+    record.error = error
+    if not record.HasField("finished_at"):
+        record.finished_at.CopyFrom(_now())
+    ad.state = state
+    ad.error = error
+    ad.completed_at.CopyFrom(_now())
+
+
+def _add_cost(ad: studio_pb2.Ad, job: generator_pb2.Job) -> None:
+    ad.actual_cost_micros += job.actual_cost_micros
+
+
+def _succeeded(job: generator_pb2.Job, what: str) -> generator_pb2.Job:
+    if job.state != generator_pb2.JOB_STATE_SUCCEEDED:
+        state = generator_pb2.JobState.Name(job.state).removeprefix("JOB_STATE_").lower()
+        raise StepFailed(f"{what} job {job.id} {state}: {job.error or 'no reason given'}")
+    return job
+
+
+class Pipeline:
+    """Runs one ad's steps until it completes, fails, or stops at a gate."""
+
+    def __init__(self, children: Children, store: AdWriter) -> None:
+        self._children = children
+        self._store = store
+        self._steps: dict[int, Callable[[studio_pb2.Ad], Awaitable[None]]] = {
+            S.AD_STEP_MOODS: self._moods,
+            S.AD_STEP_PLAN: self._plan,
+            S.AD_STEP_SEED_IMAGES: self._seed_images,
+            S.AD_STEP_CLIPS_AND_MUSIC: self._clips_and_music,
+            S.AD_STEP_REGENERATE: self._regenerate,
+            S.AD_STEP_COMPOSE: self._compose,
+        }
+
+    async def run(self, ad_id: str) -> None:
+        while True:
+            ad = await self._store.read(ad_id)
+            if ad.state != S.AD_STATE_RUNNING:
+                return
+            step = self._steps.get(ad.step)
+            try:
+                if step is None:
+                    raise StepFailed(f"step {S.AdStep.Name(ad.step)} cannot run")
+                await step(ad)
+            except (StepFailed, ChildRefused) as error:
+                await self._fail(ad_id, str(error))
+                return
+
+    async def _fail(self, ad_id: str, message: str) -> None:
+        await self._store.write(ad_id, lambda a: end(a, S.AD_STATE_FAILED, message))
+
+    # Steps.
+
+    async def _moods(self, ad: studio_pb2.Ad) -> None:
+        if not ad.moods:
+            count = ad.options.mood_count or _DEFAULT_MOODS
+            answer = await self._children.moods(
+                planner_pb2.GenerateMoodsRequest(brief=ad.brief, count=count)
+            )
+            ad = await self._store.write(ad.id, lambda a: a.moods.extend(answer.moods))
+        specs = [prompts.mood_sample(m, i) for i, m in enumerate(ad.moods)]
+        job = await self._job(ad.id, 0, "mood samples", self._images(specs))
+
+        def done(a: studio_pb2.Ad) -> None:
+            for mood, item in zip(a.moods, job.items, strict=True):
+                mood.images.extend(item.outputs[:1])
+            _add_cost(a, job)
+            if a.options.gate_mood:
+                enter(a, S.AD_STEP_CHOOSE_MOOD, S.AD_STATE_AWAITING_INPUT)
+            else:
+                a.chosen_mood_id = a.moods[0].id
+                enter(a, S.AD_STEP_PLAN)
+
+        await self._store.write(ad.id, done)
+
+    async def _plan(self, ad: studio_pb2.Ad) -> None:
+        mood = prompts.chosen_mood(ad)
+        answer = await self._children.plan(
+            planner_pb2.PlanScenesRequest(
+                brief=ad.brief, mood=mood, duration_seconds=ad.options.duration_seconds
+            )
+        )
+
+        def done(a: studio_pb2.Ad) -> None:
+            del a.storyboard[:]
+            for scene in answer.plan.scenes:
+                a.storyboard.add(scene=scene)
+            a.music_prompt = answer.plan.music_prompt or prompts.music_prompt(a.brief, mood)
+            if a.options.gate_storyboard:
+                enter(a, S.AD_STEP_APPROVE_STORYBOARD, S.AD_STATE_AWAITING_INPUT)
+            else:
+                enter(a, S.AD_STEP_SEED_IMAGES)
+
+        await self._store.write(ad.id, done)
+
+    async def _seed_images(self, ad: studio_pb2.Ad) -> None:
+        mood = prompts.chosen_mood(ad)
+        specs = [prompts.seed_image(s.scene, mood, i) for i, s in enumerate(ad.storyboard)]
+        job = await self._job(ad.id, 0, "seed images", self._images(specs))
+
+        def done(a: studio_pb2.Ad) -> None:
+            for scene, item in zip(a.storyboard, job.items, strict=True):
+                scene.versions.add(
+                    number=1,
+                    image=item.outputs[0],
+                    image_job_id=job.id,
+                    actual_cost_micros=item.actual_cost_micros,
+                    created_at=_now(),
+                )
+                scene.seed_image.CopyFrom(item.outputs[0])
+                scene.actual_cost_micros += item.actual_cost_micros
+            _add_cost(a, job)
+            enter(a, S.AD_STEP_CLIPS_AND_MUSIC)
+
+        await self._store.write(ad.id, done)
+
+    async def _clips_and_music(self, ad: studio_pb2.Ad) -> None:
+        specs = [
+            prompts.clip(s.scene, s.seed_image.id, target, i)
+            for i, (s, target) in enumerate(zip(ad.storyboard, prompts.targets(ad), strict=True))
+        ]
+        # Both jobs are started (and their ids written) before either is waited for.
+        clips_id = await self._start(ad.id, 0, self._clips(specs))
+        music_id = await self._start(ad.id, 1, self._music(prompts.music(ad)))
+        clips, music = await asyncio.gather(
+            self._wait(clips_id, "clips"), self._wait(music_id, "music")
+        )
+
+        def done(a: studio_pb2.Ad) -> None:
+            for scene, item in zip(a.storyboard, clips.items, strict=True):
+                version = scene.versions[-1]
+                version.clip.CopyFrom(item.outputs[0])
+                version.clip_job_id = clips.id
+                version.actual_cost_micros += item.actual_cost_micros
+                scene.clip.CopyFrom(item.outputs[0])
+                scene.actual_cost_micros += item.actual_cost_micros
+            a.music.CopyFrom(music.items[0].outputs[0])
+            a.music_job_id = music.id
+            _add_cost(a, clips)
+            _add_cost(a, music)
+            enter(a, S.AD_STEP_COMPOSE)
+
+        await self._store.write(ad.id, done)
+
+    async def _regenerate(self, ad: studio_pb2.Ad) -> None:
+        reg = ad.regeneration
+        index, what = reg.scene, reg.what or S.REGENERATE_WHAT_BOTH
+        current = ad.storyboard[index]
+        number = len(current.versions) + 1
+        slot = 0
+        image, image_job = current.seed_image, None
+        if what in (S.REGENERATE_WHAT_IMAGE, S.REGENERATE_WHAT_BOTH):
+            spec = prompts.seed_image(
+                current.scene, prompts.chosen_mood(ad), index, number, reg.hint
+            )
+            image_job = await self._job(ad.id, slot, "scene image", self._images([spec]))
+            image = image_job.items[0].outputs[0]
+            slot += 1
+        clip, clip_job = current.clip, None
+        if what in (S.REGENERATE_WHAT_CLIP, S.REGENERATE_WHAT_BOTH):
+            target = prompts.targets(ad)[index]
+            spec_clip = prompts.clip(current.scene, image.id, target, index, number, reg.hint)
+            clip_job = await self._job(ad.id, slot, "scene clip", self._clips([spec_clip]))
+            clip = clip_job.items[0].outputs[0]
+
+        def done(a: studio_pb2.Ad) -> None:
+            scene = a.storyboard[index]
+            version = scene.versions.add(
+                number=number, image=image, clip=clip, hint=reg.hint, created_at=_now()
+            )
+            for job, field in ((image_job, "image_job_id"), (clip_job, "clip_job_id")):
+                if job is not None:
+                    setattr(version, field, job.id)
+                    version.actual_cost_micros += job.actual_cost_micros
+                    _add_cost(a, job)
+            scene.seed_image.CopyFrom(image)
+            scene.clip.CopyFrom(clip)
+            scene.actual_cost_micros += version.actual_cost_micros
+            a.ClearField("regeneration")
+            enter(a, S.AD_STEP_COMPOSE)
+
+        await self._store.write(ad.id, done)
+
+    async def _compose(self, ad: studio_pb2.Ad) -> None:
+        render = ad.renders[-1]
+        composition_id = render.composition_id
+        if not composition_id:
+            started = await self._children.compose(prompts.compose(ad, render.options))
+            composition_id = started.id
+
+            def record(a: studio_pb2.Ad) -> None:
+                a.renders[-1].composition_id = started.id
+                a.renders[-1].state = started.state
+                a.renders[-1].download_uri = f"/api/composition/download/{started.id}"
+                a.steps[-1].composition_id = started.id
+
+            await self._store.write(ad.id, record)
+        composition = await self._children.wait_composition(composition_id)
+
+        def done(a: studio_pb2.Ad) -> None:
+            _fill_render(a.renders[-1], composition)
+            if composition.state == composer_pb2.COMPOSITION_STATE_COMPLETED:
+                enter(a, S.AD_STEP_DONE, S.AD_STATE_COMPLETED)
+            else:
+                end(a, S.AD_STATE_FAILED, f"render {composition.id}: {composition.error}")
+
+        await self._store.write(ad.id, done)
+
+    # Generator jobs.
+
+    def _cap(self, ad: studio_pb2.Ad) -> int:
+        """The generator's max_cost for the next job: what is left under the ad's cap."""
+        cap = ad.options.max_cost_micros
+        if not cap:
+            return 0
+        left = cap - ad.estimated_cost_micros
+        if left <= 0:
+            raise StepFailed(f"stopped at the cost cap ({cap} micro-USD estimated so far)")
+        return left
+
+    def _images(self, specs: list[generator_pb2.ImageSpec]) -> StartJob:
+        def start(ad: studio_pb2.Ad) -> Awaitable[generator_pb2.Job]:
+            o = ad.options
+            return self._children.images(
+                generator_pb2.GenerateImagesRequest(
+                    images=specs,
+                    tier=o.tier,
+                    aspect_ratio=o.aspect_ratio,
+                    max_cost_micros=self._cap(ad),
+                )
+            )
+
+        return start
+
+    def _clips(self, specs: list[generator_pb2.ClipSpec]) -> StartJob:
+        def start(ad: studio_pb2.Ad) -> Awaitable[generator_pb2.Job]:
+            o = ad.options
+            return self._children.clips(
+                generator_pb2.GenerateClipsRequest(
+                    clips=specs,
+                    tier=o.tier,
+                    aspect_ratio=o.aspect_ratio,
+                    max_cost_micros=self._cap(ad),
+                )
+            )
+
+        return start
+
+    def _music(self, request: generator_pb2.GenerateMusicRequest) -> StartJob:
+        def start(ad: studio_pb2.Ad) -> Awaitable[generator_pb2.Job]:
+            request.max_cost_micros = self._cap(ad)
+            return self._children.music(request)
+
+        return start
+
+    async def _job(self, ad_id: str, slot: int, what: str, start: StartJob) -> generator_pb2.Job:
+        """The step's ``slot``-th job, started unless its id is on record, once succeeded."""
+        return await self._wait(await self._start(ad_id, slot, start), what)
+
+    async def _start(self, ad_id: str, slot: int, start: StartJob) -> str:
+        ad = await self._store.read(ad_id)
+        record = ad.steps[-1]
+        if len(record.job_ids) > slot:
+            return str(record.job_ids[slot])  # started before a restart: re-attach
+        job = await start(ad)
+
+        def keep(a: studio_pb2.Ad) -> None:
+            a.steps[-1].job_ids.append(job.id)
+            a.estimated_cost_micros += job.estimated_cost_micros
+
+        await self._store.write(ad_id, keep)
+        return job.id
+
+    async def _wait(self, job_id: str, what: str) -> generator_pb2.Job:
+        return _succeeded(await self._children.wait_job(job_id), what)
+
+
+StartJob = Callable[[studio_pb2.Ad], Awaitable[generator_pb2.Job]]
+
+
+def _fill_render(render: studio_pb2.Render, composition: composer_pb2.Composition) -> None:
+    render.state = composition.state
+    render.output.CopyFrom(composition.output)
+    render.duration_seconds = composition.duration_seconds
+    render.width = composition.width
+    render.height = composition.height
+    render.video_codec = composition.video_codec
+    render.audio_codec = composition.audio_codec
+    render.error = composition.error

@@ -1,0 +1,127 @@
+"""What the studio asks the generator and composer for: prompts, seeds and clip lengths.
+
+The planner writes a scene's ``image_prompt`` and the plan's ``music_prompt``; when an older
+planner left them empty they are built here, so no client ever builds a prompt.
+"""
+
+from __future__ import annotations
+
+import math
+
+from reelforge.v1 import common_pb2, composer_pb2, generator_pb2, studio_pb2
+
+DEFAULT_TRANSITION_S = 0.5
+# Seeds: fixed per scene, so a rerun of the same ad is served from the generator's cache; a
+# regenerated version gets another seed, so it is a new picture (and a new paid prediction).
+_SAMPLE_SEED, _IMAGE_SEED, _CLIP_SEED, _MUSIC_SEED = 500, 1000, 2000, 7
+_VERSION_STRIDE = 100
+
+
+def clip_targets(durations: list[float], transition_s: float) -> list[float]:
+    """Per-clip lengths whose crossfaded total equals the plan's total exactly.
+
+    The composer's output is Σ targets − (n−1)·transition; spreading the (n−1)
+    overlaps evenly over the n clips keeps every scene close to its planned length.
+    """
+    n = len(durations)
+    extra = transition_s * (n - 1) / n if n else 0.0
+    return [d + extra for d in durations]
+
+
+def transition_seconds(options: studio_pb2.RenderOptions) -> float:
+    if options.HasField("transition_seconds"):
+        return options.transition_seconds
+    return DEFAULT_TRANSITION_S
+
+
+def chosen_mood(ad: studio_pb2.Ad) -> common_pb2.Mood:
+    for mood in ad.moods:
+        if mood.id == ad.chosen_mood_id:
+            return mood
+    return common_pb2.Mood()
+
+
+def mood_sample(mood: common_pb2.Mood, index: int) -> generator_pb2.ImageSpec:
+    return generator_pb2.ImageSpec(
+        prompt=(list(mood.image_prompts) or [mood.description])[0],
+        color_palette=mood.color_palette,
+        caption=mood.name,
+        seed=_SAMPLE_SEED + index,
+    )
+
+
+def image_prompt(scene: common_pb2.Scene, mood: common_pb2.Mood, hint: str = "") -> str:
+    base = scene.image_prompt or (
+        f"{scene.style_prompt}. {mood.aesthetic_direction} "
+        f"Style: {', '.join(mood.style_keywords)}. Vertical 9:16."
+    )
+    return f"{base} {hint}".strip() if hint else base
+
+
+def seed_image(
+    scene: common_pb2.Scene, mood: common_pb2.Mood, index: int, version: int = 1, hint: str = ""
+) -> generator_pb2.ImageSpec:
+    return generator_pb2.ImageSpec(
+        prompt=image_prompt(scene, mood, hint),
+        color_palette=mood.color_palette,
+        caption=scene.caption or scene.description[:120],
+        seed=_IMAGE_SEED + index + _VERSION_STRIDE * (version - 1),
+    )
+
+
+def clip(
+    scene: common_pb2.Scene,
+    image_id: str,
+    target_s: float,
+    index: int,
+    version: int = 1,
+    hint: str = "",
+) -> generator_pb2.ClipSpec:
+    return generator_pb2.ClipSpec(
+        prompt=f"{scene.style_prompt} {hint}".strip() if hint else scene.style_prompt,
+        image=image_id,
+        # Round up to the centisecond so a clip is never shorter than its target.
+        duration_seconds=math.ceil(target_s * 100) / 100,
+        camera_motion=scene.camera_motion,
+        seed=_CLIP_SEED + index + _VERSION_STRIDE * (version - 1),
+    )
+
+
+def music_prompt(brief: common_pb2.CreativeBrief, mood: common_pb2.Mood) -> str:
+    return f"Instrumental background music, {brief.tone}, {', '.join(mood.style_keywords)}"
+
+
+def music(ad: studio_pb2.Ad) -> generator_pb2.GenerateMusicRequest:
+    return generator_pb2.GenerateMusicRequest(
+        prompt=ad.music_prompt,
+        duration_seconds=ad.options.duration_seconds,
+        tier=ad.options.tier,
+        seed=_MUSIC_SEED,
+    )
+
+
+def targets(ad: studio_pb2.Ad) -> list[float]:
+    """Each scene's clip length for the ad's current render options."""
+    durations = [s.scene.duration_seconds for s in ad.storyboard]
+    return clip_targets(durations, transition_seconds(ad.options.render))
+
+
+def compose(ad: studio_pb2.Ad, options: studio_pb2.RenderOptions) -> composer_pb2.ComposeRequest:
+    lengths = clip_targets(
+        [s.scene.duration_seconds for s in ad.storyboard], transition_seconds(options)
+    )
+    request = composer_pb2.ComposeRequest(
+        clips=[
+            composer_pb2.ClipInput(source=s.clip.id, target_duration_seconds=length)
+            for s, length in zip(ad.storyboard, lengths, strict=True)
+        ],
+        music=ad.music.id,
+        transition=options.transition or "fade",
+        transition_seconds=transition_seconds(options),
+        aspect_ratio=ad.options.aspect_ratio,
+        height=options.height,
+        fps=options.fps,
+        tier=ad.options.tier,
+        hold_last_frame=True,
+    )
+    return request

@@ -1,0 +1,213 @@
+"""Ads in the database (SQLAlchemy Core; SQLite or PostgreSQL), table ``studio_ads``.
+
+A row is the ``Ad`` message itself (``document``) plus the columns that select rows: state and
+step (filters, leases), the CreateAd request id (idempotency) and the creation time (pages).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    and_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from reelforge.runtime import page_tokens
+from reelforge.runtime.errors import NotFound
+from reelforge.runtime.leases import LeasedTable, add_missing_columns, lease_columns, lock_schema
+from reelforge.runtime.pg_notify import notify
+from reelforge.v1 import studio_pb2
+
+metadata = MetaData()
+
+ads = Table(
+    "studio_ads",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("request_id", String(128), unique=True, nullable=True),
+    Column("state", String(24), nullable=False),
+    Column("step", String(32), nullable=False),
+    Column("document", LargeBinary, nullable=False),  # the Ad message, serialised
+    Column("version", Integer, nullable=False, default=1),  # bumps on every change
+    Column("created_us", BigInteger, nullable=False),  # microseconds since the epoch
+    Column("updated_us", BigInteger, nullable=False),
+    *lease_columns(),
+    Index("studio_ads_newest", "created_us", "id"),
+    Index("studio_ads_state", "state"),
+)
+
+# Only a RUNNING ad is work a replica holds; an ad at a gate waits with nothing but its row.
+RUNNING = "RUNNING"
+CHANGES_CHANNEL = "studio_changes"
+LEASED = LeasedTable(ads, ads.c.state == RUNNING, ads.c.created_us)
+
+
+class VersionConflict(Exception):
+    """The row changed since it was read (or is no longer this owner's)."""
+
+
+@dataclass(frozen=True)
+class AdRow:
+    id: str
+    request_id: str | None
+    state: str
+    step: str
+    document: bytes
+    version: int
+    created_us: int
+    updated_us: int
+    owner: str | None = None
+    lease_expires_at: float = 0.0
+
+    def ad(self) -> studio_pb2.Ad:
+        """The Ad message with the row's id, version and timestamps."""
+        ad = studio_pb2.Ad.FromString(self.document)
+        ad.id = self.id
+        ad.version = self.version
+        ad.created_at.FromMicroseconds(self.created_us)
+        ad.updated_at.FromMicroseconds(self.updated_us)
+        return ad
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def state_name(state: studio_pb2.AdState.ValueType) -> str:
+    return studio_pb2.AdState.Name(state).removeprefix("AD_STATE_")
+
+
+def step_name(step: studio_pb2.AdStep.ValueType) -> str:
+    return studio_pb2.AdStep.Name(step).removeprefix("AD_STEP_")
+
+
+def _columns(ad: studio_pb2.Ad) -> dict[str, Any]:
+    return {
+        "state": state_name(ad.state),
+        "step": step_name(ad.step),
+        "document": ad.SerializeToString(deterministic=True),
+    }
+
+
+class AdRepository:
+    """Reads and writes ad rows; every write returns the row as it now is."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create_schema(self) -> None:
+        async with self._engine.begin() as conn:
+            await lock_schema(conn, ads.name)
+            await conn.run_sync(metadata.create_all)
+            await add_missing_columns(conn, ads)
+
+    def write_transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        return self._engine.begin()
+
+    async def create(self, ad: studio_pb2.Ad, lease: Mapping[str, Any]) -> tuple[AdRow, bool]:
+        """Inserts ``ad`` under a new id; returns (row, created). With a request id already
+        used, returns the ad made for it and False."""
+        if ad.request_id:
+            existing = await self.find_request(ad.request_id)
+            if existing is not None:
+                return existing, False
+        stamp = now_us()
+        values = {
+            "id": uuid.uuid4().hex,
+            "request_id": ad.request_id or None,
+            "version": 1,
+            "created_us": stamp,
+            "updated_us": stamp,
+            **_columns(ad),
+            **lease,
+        }
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(ads.insert().values(**values))
+                await notify(conn, CHANGES_CHANNEL, values["id"])
+        except IntegrityError:
+            # The same request id inserted concurrently (a replayed call racing the first).
+            existing = await self.find_request(ad.request_id)
+            if existing is None:
+                raise
+            return existing, False
+        return await self.get(values["id"]), True
+
+    async def find_request(self, request_id: str) -> AdRow | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(ads).where(ads.c.request_id == request_id))
+            ).one_or_none()
+        return None if row is None else AdRow(**row._mapping)
+
+    async def get(self, ad_id: str) -> AdRow:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(ads).where(ads.c.id == ad_id))).one_or_none()
+        if row is None:
+            raise NotFound(f"ad {ad_id!r} not found")
+        return AdRow(**row._mapping)
+
+    async def replace(
+        self,
+        ad: studio_pb2.Ad,
+        *,
+        expected_version: int,
+        owner: str | None = None,
+        lease: Mapping[str, Any] | None = None,
+    ) -> AdRow:
+        """Writes ``ad`` over the row if it is still at ``expected_version`` (and, with
+        ``owner``, still leased to it); else VersionConflict. ``lease`` sets the lease columns."""
+        statement = (
+            update(ads)
+            .where(ads.c.id == ad.id, ads.c.version == expected_version)
+            .values(**_columns(ad), **(lease or {}), updated_us=now_us(), version=ads.c.version + 1)
+        )
+        if owner is not None:
+            statement = statement.where(ads.c.owner == owner)
+        async with self._engine.begin() as conn:
+            changed = (await conn.execute(statement)).rowcount == 1
+            if changed:
+                await notify(conn, CHANGES_CHANNEL, ad.id)
+        if not changed:
+            raise VersionConflict(ad.id)
+        return await self.get(ad.id)
+
+    async def list(
+        self, page_size: int, page_token: str, state: str | None
+    ) -> tuple[list[AdRow], str]:
+        """Newest first, ``page_size`` at a time; keyset pages stay stable while ads are added."""
+        query = select(ads).order_by(ads.c.created_us.desc(), ads.c.id.desc())
+        if state:
+            query = query.where(ads.c.state == state)
+        if page_token:
+            position, row_id = page_tokens.decode(page_token, "not a token from this service")
+            created_us = int(position)
+            query = query.where(
+                or_(
+                    ads.c.created_us < created_us,
+                    and_(ads.c.created_us == created_us, ads.c.id < row_id),
+                )
+            )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.limit(page_size + 1))).all()
+        items = [AdRow(**r._mapping) for r in rows[:page_size]]
+        more = len(rows) > page_size
+        return items, page_tokens.encode(items[-1].created_us, items[-1].id) if more else ""

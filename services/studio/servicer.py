@@ -1,0 +1,163 @@
+"""gRPC servicer of the studio: validation at the door, the work in AdManager."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from grpc.aio import ServicerContext
+
+from reelforge.runtime.errors import FailedPrecondition
+from reelforge.v1 import studio_pb2, studio_pb2_grpc
+from services.studio import validation as check
+from services.studio.estimate import Estimator
+from services.studio.manager import AdManager
+from services.studio.pipeline import enter
+from services.studio.repository import AdRepository, state_name
+
+_Context = ServicerContext[Any, Any]
+_S = studio_pb2
+_DEFAULT_PAGE_SIZE = 20
+
+
+class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
+    def __init__(self, repository: AdRepository, manager: AdManager, estimator: Estimator) -> None:
+        self._repository = repository
+        self._manager = manager
+        self._estimator = estimator
+
+    async def CreateAd(
+        self, request: studio_pb2.CreateAdRequest, context: _Context
+    ) -> studio_pb2.Ad:
+        check.validate_create(request)
+        if request.request_id:
+            existing = await self._repository.find_request(request.request_id)
+            if existing is not None:
+                return existing.ad()  # a replay: no second quote, no second ad
+        options = studio_pb2.AdOptions()
+        options.CopyFrom(request.options)
+        options.duration_seconds = check.ad_duration(request.brief, request.options)
+        if options.max_cost_micros:
+            quote = await self._estimator.quote(request.brief, options)
+            if quote.estimated_cost_micros > options.max_cost_micros:
+                raise FailedPrecondition(
+                    f"the ad's quote is {quote.estimated_cost_micros} micro-USD, over "
+                    f"options.max_cost_micros ({options.max_cost_micros}); nothing was started",
+                    reason="OVER_COST_CAP",
+                )
+        ad = studio_pb2.Ad(brief=request.brief, options=options, request_id=request.request_id)
+        enter(ad, _S.AD_STEP_MOODS)
+        return await self._manager.create(ad)
+
+    async def GetAd(self, request: studio_pb2.GetAdRequest, context: _Context) -> studio_pb2.Ad:
+        check.validate_id(request.id)
+        return await self._manager.get(request.id)
+
+    async def ListAds(
+        self, request: studio_pb2.ListAdsRequest, context: _Context
+    ) -> studio_pb2.ListAdsResponse:
+        check.validate_list(request)
+        state = state_name(request.state) if request.state else None
+        rows, token = await self._repository.list(
+            request.page_size or _DEFAULT_PAGE_SIZE, request.page_token, state
+        )
+        return studio_pb2.ListAdsResponse(ads=[r.ad() for r in rows], next_page_token=token)
+
+    async def WatchAd(
+        self, request: studio_pb2.WatchAdRequest, context: _Context
+    ) -> AsyncIterator[studio_pb2.Ad]:
+        check.validate_id(request.id)
+        async for ad in self._manager.watch(request.id):
+            yield ad
+
+    async def CancelAd(
+        self, request: studio_pb2.CancelAdRequest, context: _Context
+    ) -> studio_pb2.Ad:
+        check.validate_id(request.id)
+        return await self._manager.cancel(request.id)
+
+    async def ChooseMood(
+        self, request: studio_pb2.ChooseMoodRequest, context: _Context
+    ) -> studio_pb2.Ad:
+        check.validate_id(request.id)
+
+        def choose(ad: studio_pb2.Ad) -> None:
+            check.require(ad, "ChooseMood", _S.AD_STATE_AWAITING_INPUT, _S.AD_STEP_CHOOSE_MOOD)
+            check.check_mood(ad, request.mood_id)
+            ad.chosen_mood_id = request.mood_id
+            enter(ad, _S.AD_STEP_PLAN)
+
+        return await self._manager.act(request.id, choose)
+
+    async def UpdateStoryboard(
+        self, request: studio_pb2.UpdateStoryboardRequest, context: _Context
+    ) -> studio_pb2.Ad:
+        check.validate_id(request.id)
+
+        def update(ad: studio_pb2.Ad) -> None:
+            check.require(
+                ad, "UpdateStoryboard", _S.AD_STATE_AWAITING_INPUT, _S.AD_STEP_APPROVE_STORYBOARD
+            )
+            scenes = check.edited_storyboard(ad, list(request.scenes))
+            del ad.storyboard[:]
+            for scene in scenes:
+                ad.storyboard.add(scene=scene)
+
+        return await self._manager.act(request.id, update)
+
+    async def ApproveStoryboard(
+        self, request: studio_pb2.ApproveStoryboardRequest, context: _Context
+    ) -> studio_pb2.Ad:
+        check.validate_id(request.id)
+
+        def approve(ad: studio_pb2.Ad) -> None:
+            check.require(
+                ad, "ApproveStoryboard", _S.AD_STATE_AWAITING_INPUT, _S.AD_STEP_APPROVE_STORYBOARD
+            )
+            enter(ad, _S.AD_STEP_SEED_IMAGES)
+
+        return await self._manager.act(request.id, approve)
+
+    async def RegenerateScene(
+        self, request: studio_pb2.RegenerateSceneRequest, context: _Context
+    ) -> studio_pb2.Ad:
+        check.validate_regenerate(request)
+
+        def regenerate(ad: studio_pb2.Ad) -> None:
+            check.require(ad, "RegenerateScene", _S.AD_STATE_COMPLETED)
+            check.check_scene_index(ad, request.scene)
+            ad.regeneration.CopyFrom(
+                studio_pb2.Regeneration(scene=request.scene, what=request.what, hint=request.hint)
+            )
+            ad.error = ""
+            enter(ad, _S.AD_STEP_REGENERATE)
+
+        return await self._manager.act(request.id, regenerate)
+
+    async def RenderAd(
+        self, request: studio_pb2.RenderAdRequest, context: _Context
+    ) -> studio_pb2.Ad:
+        check.validate_render(request)
+
+        def render(ad: studio_pb2.Ad) -> None:
+            check.require(ad, "RenderAd", _S.AD_STATE_COMPLETED)
+            ad.options.render.CopyFrom(request.options)
+            enter(ad, _S.AD_STEP_COMPOSE)
+
+        return await self._manager.act(request.id, render)
+
+    async def ListRenders(
+        self, request: studio_pb2.ListRendersRequest, context: _Context
+    ) -> studio_pb2.ListRendersResponse:
+        check.validate_id(request.id)
+        ad = await self._manager.get(request.id)
+        return studio_pb2.ListRendersResponse(renders=ad.renders)
+
+    async def EstimateAd(
+        self, request: studio_pb2.EstimateAdRequest, context: _Context
+    ) -> studio_pb2.EstimateAdResponse:
+        check.validate_estimate(request)
+        options = studio_pb2.AdOptions()
+        options.CopyFrom(request.options)
+        options.duration_seconds = check.ad_duration(request.brief, request.options)
+        return await self._estimator.quote(request.brief, options)
