@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NotRequired, TypedDict, Unpack
 
 import numpy as np
 from numpy.typing import NDArray
@@ -475,17 +476,29 @@ def _draw_scene_text(img: Image.Image, prompt: str) -> None:
 # Entry points
 
 
-def compose_image(
-    *,
-    prompt: str,
-    caption: str,
-    palette: Sequence[str],
-    width: int,
-    height: int,
-    seed: int,
-    scene_text: bool = True,
-) -> Image.Image:
-    """The frame as an RGB image (see :func:`render_image`)."""
+class Frame(TypedDict):
+    """What a frame is drawn from (the keyword arguments of every ``render_image*``).
+
+    ``palette``: "#RRGGBB" colours (unparseable ones are skipped); empty derives one from the
+    prompt. ``seed`` 0 derives the composition from the prompt alone. ``caption`` (may be empty)
+    is wrapped and scaled to the frame on a contrasting panel; ``scene_text`` adds a small label
+    of the prompt.
+    """
+
+    prompt: str
+    caption: str
+    palette: Sequence[str]
+    width: int
+    height: int
+    seed: int
+    scene_text: NotRequired[bool]
+
+
+def compose_image(**frame: Unpack[Frame]) -> Image.Image:
+    """The frame as an RGB image (see :class:`Frame`)."""
+    prompt, caption, palette = frame["prompt"], frame["caption"], frame["palette"]
+    width, height, seed = frame["width"], frame["height"], frame["seed"]
+    scene_text = frame.get("scene_text", True)
     if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
         raise ValueError(f"width and height must be 1–{MAX_SIDE} px, got {width}×{height}")
     rng = random.Random(derive_seed(seed, "image", prompt))
@@ -512,72 +525,21 @@ def compose_image(
     return img
 
 
-def render_image_bytes(
-    *,
-    prompt: str,
-    caption: str,
-    palette: Sequence[str],
-    width: int,
-    height: int,
-    seed: int,
-    scene_text: bool = True,
-) -> bytes:
+def render_image_bytes(**frame: Unpack[Frame]) -> bytes:
     """The frame as PNG bytes; identical arguments give identical bytes."""
-    img = compose_image(
-        prompt=prompt,
-        caption=caption,
-        palette=palette,
-        width=width,
-        height=height,
-        seed=seed,
-        scene_text=scene_text,
-    )
     buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=6)
+    compose_image(**frame).save(buf, format="PNG", compress_level=6)
     return buf.getvalue()
 
 
-def render_image(
-    *,
-    prompt: str,
-    caption: str,
-    palette: Sequence[str],
-    width: int,
-    height: int,
-    seed: int,
-    dest: Path,
-    scene_text: bool = True,
-) -> None:
-    """Writes a ``width``×``height`` PNG animatic frame to ``dest`` (atomically).
-
-    ``palette``: "#RRGGBB" colours (unparseable ones are skipped); empty derives one from the
-    prompt. ``seed`` 0 derives the composition from the prompt alone. ``caption`` (may be empty)
-    is wrapped and scaled to the frame on a contrasting panel; ``scene_text`` adds a small label
-    of the prompt.
-    """
-    data = render_image_bytes(
-        prompt=prompt,
-        caption=caption,
-        palette=palette,
-        width=width,
-        height=height,
-        seed=seed,
-        scene_text=scene_text,
-    )
-    write_atomic(data, dest)
+def render_image(*, dest: Path, **frame: Unpack[Frame]) -> None:
+    """Writes a ``width``×``height`` PNG animatic frame (see :class:`Frame`) to ``dest``
+    (atomically)."""
+    write_atomic(render_image_bytes(**frame), dest)
 
 
 async def render_image_async(
-    *,
-    prompt: str,
-    caption: str,
-    palette: Sequence[str],
-    width: int,
-    height: int,
-    seed: int,
-    dest: Path,
-    scene_text: bool = True,
-    executor: Executor | None = None,
+    *, dest: Path, executor: Executor | None = None, **frame: Unpack[Frame]
 ) -> None:
     """:func:`render_image` off the event loop, in ``executor`` (the loop's default if None).
 
@@ -585,15 +547,7 @@ async def render_image_async(
     atomically in a thread, so a cancelled call never leaves a partial PNG.
     """
     loop = asyncio.get_running_loop()
-    work = functools.partial(
-        render_image_bytes,
-        prompt=prompt,
-        caption=caption,
-        palette=list(palette),
-        width=width,
-        height=height,
-        seed=seed,
-        scene_text=scene_text,
-    )
+    frame["palette"] = list(frame["palette"])  # picklable, for a process pool
+    work = functools.partial(render_image_bytes, **frame)
     data = await loop.run_in_executor(executor, work)
     await asyncio.to_thread(write_atomic, data, dest)
