@@ -43,3 +43,9 @@ class ComposerSettings(ServiceSettings):
         "dead replica's renders are claimed by another once its lease expires (renewed every "
         "TTL/3, claims every TTL/2).",
     )
+    composer_table_prefix: str = Field(
+        default="composer_",
+        pattern=r"^[a-z][a-z0-9_]{0,40}$",
+        description="Prefix of the composer's table names and NOTIFY channel, so several "
+        "deployments (or tests) can share one PostgreSQL database.",
+    )
