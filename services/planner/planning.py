@@ -138,7 +138,7 @@ def _note(action: str) -> planner_pb2.Repair:
 
 
 def _problems(scenes: list[common_pb2.Scene], request: PlanRequest) -> list[str]:
-    """The rules a model's plan breaks; its voice lines do not count when the brief wants none."""
+    """The rules a model's plan breaks, after dropping its voice lines if the brief wants none."""
     if not voice_enabled(request.brief):
         drop_voice(scenes)
     return [*check_plan(scenes, request.total_s), *check_script(scenes, request.brief)]
