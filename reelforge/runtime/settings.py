@@ -19,12 +19,25 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
-    environment: Environment = "development"  # development → draft tier; production → full quality
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "text"] = "json"
-    data_dir: Path = Path("data")  # databases and (by default) the artifact store live here
-    artifacts_dir: Path | None = (
-        None  # default: DATA_DIR/artifacts; a shared volume when scaled out
+    environment: Environment = Field(
+        default="development",
+        description="`development` → draft tier (cheaper models, ≤720p, 1 image per mood); "
+        "`production` → full quality.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe log level written."
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="`json`: one object per line, with request ids; `text`."
+    )
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Databases and (unless ARTIFACTS_DIR is set) the artifact store live here.",
+    )
+    artifacts_dir: Path | None = Field(
+        default=None,
+        description="The artifact store; unset → DATA_DIR/artifacts. A shared volume when "
+        "scaled out.",
     )
 
     @property
@@ -35,16 +48,33 @@ class CommonSettings(BaseSettings):
 class ServiceSettings(CommonSettings):
     """Settings of a gRPC service process."""
 
-    host: str = "0.0.0.0"
-    port: int = Field(default=0, ge=0, le=65535)  # each service sets its own default
+    host: str = Field(default="0.0.0.0", description="Listening address.")
+    port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Listening port (0: any free one); each service overrides the default.",
+    )
     grace_period_s: float = Field(
-        default=10.0, ge=0, le=300
-    )  # in-flight calls get this long on SIGTERM
-    max_concurrent_rpcs: int = Field(default=1000, ge=1)
-    database_url: str | None = None  # PostgreSQL URL; unset → SQLite in DATA_DIR
-    # Networks that URL inputs may reach although private/loopback (SSRF guard), e.g. "127.0.0.0/8,::1".
-    fetch_allow_networks: str = ""
-    download_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)  # per downloaded file
+        default=10.0, ge=0, le=300, description="How long in-flight calls may finish after SIGTERM."
+    )
+    max_concurrent_rpcs: int = Field(
+        default=1000,
+        ge=1,
+        description="Calls served at once; gRPC refuses more with RESOURCE_EXHAUSTED.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (`postgresql://…`); unset → SQLite in DATA_DIR.",
+    )
+    fetch_allow_networks: str = Field(
+        default="",
+        description="Comma-separated networks that URL inputs may reach although private or "
+        "loopback (the SSRF guard refuses them otherwise), e.g. `127.0.0.0/8,::1`.",
+    )
+    download_max_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1, description="Size limit of each downloaded file."
+    )
 
     @field_validator("fetch_allow_networks")
     @classmethod
