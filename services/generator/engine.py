@@ -5,46 +5,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from reelforge.runtime.errors import FailedPrecondition, NotFound
 from reelforge.runtime.events import Broadcaster
 from reelforge.runtime.leases import LeaseKeeper, Leases
 from reelforge.v1 import generator_pb2 as pb
-from services.generator.item_runner import ItemRunner, RunnerDeps, item_tag
+from services.generator.item_updates import ItemUpdate
 from services.generator.providers.base import Prediction
 from services.generator.publisher import SnapshotPublisher
 from services.generator.records import TERMINAL_JOB_STATES, ItemRecord, JobRecord
+from services.generator.runner.context import item_tag
+from services.generator.runner.deps import RunnerDeps
+from services.generator.runner.runner import ItemRunner
 from services.generator.snapshots import job_to_proto
 
 _LOGGER = logging.getLogger(__name__)
-# Phases in which cancelling the runner's task is safe (no create in flight whose id would be lost).
-_TASK_CANCELABLE = frozenset({"queued", "downloading", "local"})
 
 
 class JobEngine:
     """Runs the items this process holds leases on; watchers see every replica's changes."""
 
-    def __init__(self, deps: RunnerDeps, broadcaster: Broadcaster[pb.Job], leases: Leases) -> None:
+    def __init__(
+        self,
+        deps: RunnerDeps,
+        leases: Leases,
+        broadcaster: Broadcaster[pb.Job],
+        publisher: SnapshotPublisher,
+    ) -> None:
         self._deps = deps
-        self._repo = deps.repo
-        self.broadcaster = broadcaster
-        self._publisher = SnapshotPublisher(deps.repo, broadcaster)
         self._leases = leases
-        deps.notify = self._publisher.notify
-        deps.owner = leases.owner
-        deps.lease_safe = leases.safe_for
-        self._runners: dict[str, tuple[ItemRunner, asyncio.Task[None]]] = {}
+        self._broadcaster = broadcaster
+        self._publisher = publisher
+        self._runners: dict[str, ItemRunner] = {}
         self._keeper = LeaseKeeper(
             leases,
             held=lambda: list(self._runners),
             on_claimed=self._run_claimed,
             on_lost=self._stop_lost,
         )
-        self._watched: Counter[str] = Counter()  # job id → open WatchJob streams here
 
     async def resume(self) -> int:
         """Claims every unfinished item nobody holds and runs it; keeps claiming every TTL/2.
@@ -55,7 +54,7 @@ class JobEngine:
 
     async def submit(self, job: JobRecord) -> pb.Job:
         """Persists the job and its items (leased to this process), starts them, and answers at once."""
-        await self._repo.insert_job(job, self._leases.fresh())
+        await self._deps.repo.insert_job(job, self._leases.fresh())
         for item in job.items:
             self._spawn(item)
         return job_to_proto(job)
@@ -67,15 +66,13 @@ class JobEngine:
         job = await self._load(job_id)
         if job.state in TERMINAL_JOB_STATES:
             return job_to_proto(job)
-        await self._repo.mark_job_canceled(job_id)
+        await self._deps.repo.mark_job_canceled(job_id)
         for item in job.items:
             if item.terminal:
                 continue
             # The durable verdict first; runners only ever write to active items.
-            await self._repo.update_item(
-                item, state=pb.ITEM_STATE_CANCELED, error="canceled by request"
-            )
-            self._stop_runner(item)
+            await self._deps.repo.update_item(item, ItemUpdate.canceled("canceled by request"))
+            self._cancel_runner(item.id)
         self._publisher.notify(job_id)
         return await self.get(job_id)
 
@@ -87,7 +84,8 @@ class JobEngine:
             )
         failed = [pb.ITEM_STATE_FAILED]
         reset = {
-            item.id for item in await self._repo.reset_items(job_id, failed, self._leases.fresh())
+            item.id
+            for item in await self._deps.repo.reset_items(job_id, failed, self._leases.fresh())
         }
         job = await self._load(job_id)
         for item in job.items:
@@ -109,25 +107,19 @@ class JobEngine:
         # Nobody here waits on this id: maybe its create answer was lost. The item id in the
         # webhook URL names the owner; if that item is still submitting here, it adopts it.
         owner = self._runners.get(item_id or item_tag(prediction.webhook))
-        if owner is not None and owner[0].adopt(prediction):
+        if owner is not None and owner.adopt(prediction):
             _LOGGER.info(
-                "item %s adopts prediction %s from its webhook", owner[0].item.id, prediction.id
+                "item %s adopts prediction %s from its webhook", owner.item.id, prediction.id
             )
             return
         # Its item may run on another replica: that one polls the prediction now.
-        await self._repo.wake_elsewhere(prediction.id)
+        await self._deps.repo.wake_elsewhere(prediction.id)
 
     @contextlib.contextmanager
     def subscribe(self, job_id: str) -> Iterator[AsyncIterator[pb.Job]]:
         """A watcher's snapshots (subscribed before the first read, so nothing is missed)."""
-        self._watched[job_id] += 1
-        try:
-            with self.broadcaster.subscribe(job_id) as updates:
-                yield updates
-        finally:
-            self._watched[job_id] -= 1
-            if not self._watched[job_id]:
-                del self._watched[job_id]
+        with self._broadcaster.subscribe(job_id) as updates:
+            yield updates
 
     def on_job_changed(self, job_id: str) -> None:
         """A job changed on some replica (PostgreSQL NOTIFY): watchers here get a fresh snapshot."""
@@ -139,26 +131,22 @@ class JobEngine:
 
     def republish_watched(self) -> None:
         """After a LISTEN reconnection: changes in the gap were not heard, so re-read every watched job."""
-        for job_id in list(self._watched):
+        for job_id in self._broadcaster.watched_keys():
             self._publisher.notify(job_id)
 
     async def shutdown(self) -> None:
         """Stops runners without touching their state, then hands their leases back for others."""
         await self._keeper.stop()
-        held = list(self._runners)
-        tasks = [task for _, task in self._runners.values()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        try:
-            await self._leases.release(held)
-        except (OSError, SQLAlchemyError) as error:
-            _LOGGER.warning("could not release %s leases (%s); they expire", len(held), error)
+        runners = list(self._runners.values())
+        await asyncio.gather(*(runner.stop() for runner in runners))
+        await self._leases.hand_back([runner.item.id for runner in runners])
         await self._publisher.aclose()
 
     async def _run_claimed(self, item_ids: list[str]) -> None:
         """Items just claimed (at start-up, or from a replica whose lease expired) start here."""
-        items = [i for i in await self._repo.items_by_ids(item_ids) if i.id not in self._runners]
+        items = [
+            i for i in await self._deps.repo.items_by_ids(item_ids) if i.id not in self._runners
+        ]
         for item in items:
             if not item.terminal:
                 self._spawn(item)
@@ -167,38 +155,32 @@ class JobEngine:
     async def _stop_lost(self, item_ids: set[str]) -> None:
         """Items whose lease did not renew: finished or canceled (by any replica) stop as a cancel
         does; items another replica took over stop at once and write nothing."""
-        for item in await self._repo.items_by_ids(item_ids):
-            entry = self._runners.get(item.id)
-            if entry is None:
+        for item in await self._deps.repo.items_by_ids(item_ids):
+            runner = self._runners.get(item.id)
+            if runner is None:
                 continue
             if item.terminal:
-                self._stop_runner(item)
+                runner.cancel()
                 continue
             _LOGGER.warning("item %s: lease taken over by another replica; stopping", item.id)
-            entry[1].cancel()
+            runner.abandon()
 
     async def _load(self, job_id: str) -> JobRecord:
-        job = await self._repo.load_job(job_id) if job_id else None
+        job = await self._deps.repo.load_job(job_id) if job_id else None
         if job is None:
             raise NotFound(f"job {job_id!r} not found", reason="JOB_NOT_FOUND")
         return job
 
     def _spawn(self, item: ItemRecord) -> None:
         runner = ItemRunner(item, self._deps)
-        task = asyncio.create_task(runner.run(), name=f"item-{item.id}")
-        self._runners[item.id] = (runner, task)
-        task.add_done_callback(lambda _: self._forget(item.id, task))
+        self._runners[item.id] = runner
+        runner.start(on_done=self._forget)
 
-    def _forget(self, item_id: str, task: asyncio.Task[None]) -> None:
-        current = self._runners.get(item_id)
-        if current is not None and current[1] is task:
-            del self._runners[item_id]
+    def _forget(self, runner: ItemRunner) -> None:
+        if self._runners.get(runner.item.id) is runner:
+            del self._runners[runner.item.id]
 
-    def _stop_runner(self, item: ItemRecord) -> None:
-        entry = self._runners.get(item.id)
-        if entry is None:
-            return
-        runner, task = entry
-        runner.request_cancel()
-        if runner.phase in _TASK_CANCELABLE:
-            task.cancel()
+    def _cancel_runner(self, item_id: str) -> None:
+        runner = self._runners.get(item_id)
+        if runner is not None:
+            runner.cancel()

@@ -1,23 +1,31 @@
-"""Rows of the generator's database as typed records, and the item/job state rules."""
+"""Rows of the generator's database as typed records, and the item/job state rules.
+
+States and tiers are stored as the contract's enum numbers (integer columns); records carry
+them as the enums' typed values, converted once where rows are read (``rows.py``).
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from reelforge.runtime.artifacts import ArtifactMeta
+from reelforge.v1 import common_pb2
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.catalog import Kind
 
-TERMINAL_ITEM_STATES: frozenset[int] = frozenset(
+ItemState: TypeAlias = pb.ItemState.ValueType
+JobState: TypeAlias = pb.JobState.ValueType
+Tier: TypeAlias = common_pb2.Tier.ValueType
+
+TERMINAL_ITEM_STATES: frozenset[ItemState] = frozenset(
     {pb.ITEM_STATE_SUCCEEDED, pb.ITEM_STATE_FAILED, pb.ITEM_STATE_CANCELED}
 )
-TERMINAL_JOB_STATES: frozenset[int] = frozenset(
+TERMINAL_JOB_STATES: frozenset[JobState] = frozenset(
     {pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELED}
 )
 # How far along an item is, for the job's percent.
-_ITEM_PROGRESS: dict[int, float] = {
+_ITEM_PROGRESS: dict[ItemState, float] = {
     pb.ITEM_STATE_QUEUED: 0.0,
     pb.ITEM_STATE_SUBMITTING: 10.0,
     pb.ITEM_STATE_RUNNING: 40.0,
@@ -31,7 +39,7 @@ class ItemRecord:
     job_id: str
     index: int
     kind: Kind
-    state: int
+    state: ItemState
     provider: str
     model: str
     spec: dict[str, Any]
@@ -58,16 +66,13 @@ class ItemRecord:
         """The item's request path, e.g. "clips[2]"; music has a single spec."""
         return "music" if self.kind is Kind.MUSIC else f"{self.kind.value}[{self.index}]"
 
-    def outputs_json(self) -> str:
-        return json.dumps([vars(meta) for meta in self.outputs])
-
 
 @dataclass
 class JobRecord:
     id: str
     kind: Kind
-    state: int
-    tier: int
+    state: JobState
+    tier: Tier
     aspect_ratio: int
     provider: str
     model: str
@@ -78,11 +83,7 @@ class JobRecord:
     items: list[ItemRecord] = field(default_factory=list)
 
 
-def outputs_from_json(text: str) -> list[ArtifactMeta]:
-    return [ArtifactMeta(**value) for value in json.loads(text or "[]")]
-
-
-def derive_job_state(item_states: list[int], canceled: bool) -> int:
+def derive_job_state(item_states: list[ItemState], canceled: bool) -> JobState:
     """The job's state from its items: pending, running, or a terminal verdict."""
     if not all(state in TERMINAL_ITEM_STATES for state in item_states):
         if all(state == pb.ITEM_STATE_QUEUED for state in item_states) and not canceled:

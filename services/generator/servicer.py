@@ -117,7 +117,7 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
         self, kind: Kind, request: GenerateRequest, v: Violations, prefix: str
     ) -> None:
         """Artifact ids must name stored files: a seed image is read from the store at submission."""
-        store = self._generator.deps.store
+        store = self._generator.providers.store
         refs: list[tuple[str, str]] = []
         if isinstance(request, pb.GenerateClipsRequest):
             refs = [

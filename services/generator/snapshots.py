@@ -18,7 +18,7 @@ def item_to_proto(item: ItemRecord) -> pb.JobItem:
     return pb.JobItem(
         id=item.id,
         index=item.index,
-        state=item.state,  # type: ignore[arg-type]
+        state=item.state,
         provider=item.provider,
         model=item.model,
         prediction_id=item.prediction_id,
@@ -48,12 +48,12 @@ def job_to_proto(job: JobRecord) -> pb.Job:
     return pb.Job(
         id=job.id,
         kind=job.kind.job_kind,
-        state=job.state,  # type: ignore[arg-type]
+        state=job.state,
         items=[item_to_proto(item) for item in items],
         percent=progress_percent(items),
         estimated_cost_micros=job.estimated_cost_micros,
         actual_cost_micros=sum(item.actual_cost_micros for item in items),
-        tier=job.tier,  # type: ignore[arg-type]
+        tier=job.tier,
         provider=job.provider,
         model=job.model,
         error=error_summary(items),

@@ -11,7 +11,7 @@ import logging
 import time
 
 from reelforge.runtime.tasks import cancel_and_wait, periodic
-from services.generator.repository import Repository
+from services.generator.webhook_deliveries import WebhookDeliveries
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -19,8 +19,10 @@ _LOGGER = logging.getLogger(__name__)
 class WebhookPruner:
     """Every ``interval_s``, deletes delivery ids received more than ``retention_s`` ago."""
 
-    def __init__(self, repo: Repository, *, retention_s: float, interval_s: float) -> None:
-        self._repo = repo
+    def __init__(
+        self, deliveries: WebhookDeliveries, *, retention_s: float, interval_s: float
+    ) -> None:
+        self._deliveries = deliveries
         self._retention_s = retention_s
         self._interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
@@ -34,7 +36,7 @@ class WebhookPruner:
 
     async def prune_once(self, now: float | None = None) -> None:
         cutoff = (time.time() if now is None else now) - self._retention_s
-        await self._repo.forget_webhooks_before(cutoff)
+        await self._deliveries.forget_before(cutoff)
 
     async def aclose(self) -> None:
         if self._task is not None:

@@ -16,8 +16,8 @@ from reelforge.runtime.errors import FailedPrecondition, InvalidArgument, Unauth
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.engine import JobEngine
 from services.generator.providers.replicate_status import prediction_from_json
-from services.generator.repository import Repository
 from services.generator.settings import GeneratorSettings
+from services.generator.webhook_deliveries import WebhookDeliveries
 
 _LOGGER = logging.getLogger(__name__)
 # Standard Webhooks: the timestamp is integer unix seconds. Ten digits today; at most 12 keeps
@@ -74,9 +74,11 @@ def verify(
 
 
 class WebhookHandler:
-    def __init__(self, settings: GeneratorSettings, repo: Repository, engine: JobEngine) -> None:
+    def __init__(
+        self, settings: GeneratorSettings, deliveries: WebhookDeliveries, engine: JobEngine
+    ) -> None:
         self._settings = settings
-        self._repo = repo
+        self._deliveries = deliveries
         self._engine = engine
 
     async def handle(
@@ -105,7 +107,7 @@ class WebhookHandler:
         except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: deep nesting
             raise InvalidArgument.single("body", "not a prediction object") from None
         # 3. Each delivery once: redeliveries and replays share the webhook-id.
-        if not await self._repo.remember_webhook(webhook_id, prediction.id):
+        if not await self._deliveries.remember(webhook_id, prediction.id):
             return pb.HandleProviderWebhookResponse(
                 accepted=True, duplicate=True, prediction_id=prediction.id
             )

@@ -1,10 +1,11 @@
-"""SQLite group commit and coalesced cache lookups: batched writes behave as if each ran alone."""
+"""Item writes: SQLite's group commit behaves as if each write ran alone, both dialects honour the
+lease fence, and cache lookups at once share a query."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,14 @@ from sqlalchemy.exc import IntegrityError
 
 from reelforge.runtime.artifacts import ArtifactMeta
 from reelforge.runtime.database import create_engine, database_url
+from reelforge.v1 import common_pb2
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.catalog import Kind
+from services.generator.item_updates import ItemUpdate
 from services.generator.records import ItemRecord, JobRecord
 from services.generator.repository import Repository
+from services.generator.settings import GeneratorSettings
+from services.generator.webhook_deliveries import WebhookDeliveries
 
 
 @pytest.fixture
@@ -29,7 +34,9 @@ async def repo(data_dir: Path) -> AsyncIterator[Repository]:
 
 def _job(job_id: str, items: int, *, cache_key: str = "") -> JobRecord:
     now = time.time()
-    job = JobRecord(job_id, Kind.CLIPS, pb.JOB_STATE_PENDING, 1, 1, "replicate", "m/n", 0)
+    job = JobRecord(
+        job_id, Kind.CLIPS, pb.JOB_STATE_PENDING, common_pb2.TIER_DRAFT, 1, "replicate", "m/n", 0
+    )
     job.created_at = job.updated_at = now
     job.items = [
         ItemRecord(
@@ -52,11 +59,15 @@ def _job(job_id: str, items: int, *, cache_key: str = "") -> JobRecord:
     return job
 
 
+def _submitting() -> ItemUpdate:
+    return ItemUpdate.submitting(attempts=1, started_at=time.time(), deadline_at=time.time() + 60)
+
+
 async def test_a_batch_of_item_writes_refreshes_the_job(repo: Repository) -> None:
     job = _job("j1", 3)
     await repo.insert_job(job)
     changed = await asyncio.gather(
-        *(repo.update_item(item, state=pb.ITEM_STATE_RUNNING, prediction_id=f"p{i}")
+        *(repo.update_item(item, ItemUpdate.running(f"p{i}"))
           for i, item in enumerate(job.items))
     )  # fmt: skip
     assert changed == [True, True, True]
@@ -74,9 +85,9 @@ async def test_a_cancel_queued_first_wins_over_the_runner_in_the_same_batch(
     item, other = job.items
     runner_view = ItemRecord(**{**vars(item), "outputs": []})  # the runner's own copy
     cancel, runner, neighbour = await asyncio.gather(
-        repo.update_item(item, state=pb.ITEM_STATE_CANCELED, error="canceled by request"),
-        repo.update_item(runner_view, state=pb.ITEM_STATE_SUBMITTING, attempts=1),
-        repo.update_item(other, state=pb.ITEM_STATE_SUBMITTING, attempts=1),
+        repo.update_item(item, ItemUpdate.canceled("canceled by request")),
+        repo.update_item(runner_view, _submitting()),
+        repo.update_item(other, _submitting()),
     )
     assert (cancel, runner, neighbour) == (True, False, True)
     loaded = await repo.load_job("j2")
@@ -86,7 +97,7 @@ async def test_a_cancel_queued_first_wins_over_the_runner_in_the_same_batch(
         (pb.ITEM_STATE_SUBMITTING, 1),
     ]
     # Writes that do not require an active item (keeping a late prediction id) still land.
-    assert await repo.update_item(item, only_if_active=False, prediction_id="late")
+    assert await repo.update_item(item, ItemUpdate.prediction_kept("late"))
     assert (await repo.item_by_prediction("late")) is not None
 
 
@@ -97,8 +108,8 @@ async def test_two_writes_to_one_item_in_a_batch_land_in_order(repo: Repository)
     copy = ItemRecord(**{**vars(item), "outputs": []})
     outputs = [ArtifactMeta(id="a" * 64, mime_type="video/mp4", size_bytes=1)]
     await asyncio.gather(
-        repo.update_item(item, state=pb.ITEM_STATE_DOWNLOADING),
-        repo.update_item(copy, state=pb.ITEM_STATE_SUCCEEDED, outputs=outputs),
+        repo.update_item(item, ItemUpdate.downloading()),
+        repo.update_item(copy, ItemUpdate.succeeded(outputs, cost_micros=0)),
     )
     loaded = await repo.load_job("j3")
     assert loaded is not None and loaded.state == pb.JOB_STATE_SUCCEEDED
@@ -107,13 +118,14 @@ async def test_two_writes_to_one_item_in_a_batch_land_in_order(repo: Repository)
 
 
 async def test_webhook_ids_are_remembered_once_even_within_a_batch(repo: Repository) -> None:
+    deliveries = WebhookDeliveries(repo.writes, repo.tables.webhooks)
     first, again, other = await asyncio.gather(
-        repo.remember_webhook("msg_1", "p1"),
-        repo.remember_webhook("msg_1", "p1"),
-        repo.remember_webhook("msg_2", "p2"),
+        deliveries.remember("msg_1", "p1"),
+        deliveries.remember("msg_1", "p1"),
+        deliveries.remember("msg_2", "p2"),
     )
     assert (first, again, other) == (True, False, True)
-    assert not await repo.remember_webhook("msg_2", "p2")
+    assert not await deliveries.remember("msg_2", "p2")
 
 
 async def test_cache_lookups_at_once_share_a_query_and_find_the_newest(repo: Repository) -> None:
@@ -121,7 +133,7 @@ async def test_cache_lookups_at_once_share_a_query_and_find_the_newest(repo: Rep
     await repo.insert_job(job)
     outputs = [ArtifactMeta(id="b" * 64, mime_type="video/mp4", size_bytes=1)]
     for record in job.items:
-        await repo.update_item(record, state=pb.ITEM_STATE_SUCCEEDED, outputs=outputs)
+        await repo.update_item(record, ItemUpdate.succeeded(outputs, cost_micros=0))
     newer = job.items[1]  # created a second after the first
     queries = 0
     fetch = repo._find_cached_many
@@ -143,9 +155,9 @@ async def test_one_conflicting_write_does_not_fail_its_batch(repo: Repository) -
     job = _job("j9", 3)
     await repo.insert_job(job)
     results = await asyncio.gather(
-        repo.update_item(job.items[0], state=pb.ITEM_STATE_RUNNING, prediction_id="p-same"),
-        repo.update_item(job.items[1], state=pb.ITEM_STATE_RUNNING, prediction_id="p-same"),
-        repo.update_item(job.items[2], state=pb.ITEM_STATE_RUNNING, prediction_id="p-other"),
+        repo.update_item(job.items[0], ItemUpdate.running("p-same")),
+        repo.update_item(job.items[1], ItemUpdate.running("p-same")),
+        repo.update_item(job.items[2], ItemUpdate.running("p-other")),
         return_exceptions=True,
     )
     assert results[0] is True and results[2] is True
@@ -153,3 +165,30 @@ async def test_one_conflicting_write_does_not_fail_its_batch(repo: Repository) -
     stored = await repo.load_job("j9")
     assert stored is not None
     assert [item.prediction_id for item in stored.items] == ["p-same", "", "p-other"]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_a_write_fenced_by_a_stale_owner_does_not_land(
+    make_settings: Callable[..., GeneratorSettings],
+) -> None:
+    # The item's lease passed to another replica: the old owner's write must not land, on
+    # SQLite's group commit as on PostgreSQL, even batched with the new owner's write.
+    settings = make_settings()
+    engine = create_engine(database_url(settings.database_url, settings.data_dir, "generator"))
+    repository = Repository(engine, settings.generator_table_prefix)
+    try:
+        await repository.create_schema()
+        job = _job("j-fence", 2)
+        await repository.insert_job(job, {"owner": "new", "lease_expires_at": time.time() + 30})
+        stale, current = job.items
+        results = await asyncio.gather(
+            repository.update_item(stale, ItemUpdate.running("p-stale"), fence="old"),
+            repository.update_item(current, ItemUpdate.running("p-new"), fence="new"),
+        )
+        assert list(results) == [False, True]
+        loaded = await repository.load_job("j-fence")
+        assert loaded is not None
+        assert [item.prediction_id for item in loaded.items] == ["", "p-new"]
+        assert stale.state == pb.ITEM_STATE_QUEUED, "a refused write leaves the record alone"
+    finally:
+        await engine.dispose()

@@ -77,36 +77,38 @@ class ProviderError(Exception):
         return self.status == 429
 
 
+@dataclass(frozen=True)
+class CreateRequest:
+    model: str
+    model_input: dict[str, Any]
+    webhook: str  # the item-tagged webhook URL ("" without webhooks)
+    cancel_after_s: float | None = None  # asks the provider to end the prediction by then
+
+
+@dataclass(frozen=True)
+class LostCreate:
+    """What identifies a prediction whose create answer never arrived."""
+
+    request: CreateRequest
+    since: float  # unix s: it was created no earlier than this
+    exclude: Collection[str]  # prediction ids other items already hold
+
+
 class RemoteProvider(Protocol):
     """A hosted API that runs predictions asynchronously (create → poll/webhook → outputs)."""
 
     name: str
 
-    async def create(
-        self,
-        *,
-        model: str,
-        model_input: dict[str, Any],
-        webhook: str,
-        cancel_after_s: float | None = None,
-    ) -> Prediction:
-        """Starts a prediction; ``cancel_after_s`` asks the provider to end it by then."""
+    async def create(self, request: CreateRequest) -> Prediction:
+        """Starts a prediction."""
         ...  # fmt: skip
 
     async def get(self, prediction_id: str) -> Prediction: ...
 
     async def cancel(self, prediction_id: str) -> Prediction: ...
 
-    async def find_created(
-        self,
-        *,
-        model: str,
-        model_input: dict[str, Any],
-        webhook: str,
-        since: float,
-        exclude: Collection[str],
-    ) -> Prediction | None:
-        """A prediction created since ``since`` (unix s) for this model, input and tag; None if none."""
+    async def find_created(self, lost: LostCreate) -> Prediction | None:
+        """The prediction a lost create started, if the provider lists it; None if none."""
         ...  # fmt: skip
 
     async def aclose(self) -> None: ...

@@ -7,7 +7,7 @@ import base64
 import contextvars
 import logging
 import weakref
-from collections.abc import Awaitable, Collection
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -19,7 +19,12 @@ from replicate.exceptions import ReplicateError
 from reelforge.runtime.artifacts import ArtifactStore, is_artifact_id
 from services.generator.catalog import base_model, needs_version
 from services.generator.providers.aiohttp_transport import AiohttpTransport
-from services.generator.providers.base import Prediction, ProviderError
+from services.generator.providers.base import (
+    CreateRequest,
+    LostCreate,
+    Prediction,
+    ProviderError,
+)
 from services.generator.providers.replicate_inputs import IMAGE_KEYS, same_input
 from services.generator.providers.replicate_status import (
     error_from_status,
@@ -116,20 +121,14 @@ class ReplicateProvider:
         """Builds this loop's client now: the first create of a burst should not pay for it."""
         self._loop_client()
 
-    async def create(
-        self,
-        *,
-        model: str,
-        model_input: dict[str, Any],
-        webhook: str,
-        cancel_after_s: float | None = None,
-    ) -> Prediction:
+    async def create(self, request: CreateRequest) -> Prediction:
         client = self._client()
-        params: dict[str, Any] = {"input": await self._inline_images(model_input)}
-        if webhook:
+        params: dict[str, Any] = {"input": await self._inline_images(request.model_input)}
+        if request.webhook:
             # Only the verdict matters to us: a "start" delivery would cost a request and a
             # database write per prediction and change nothing.
-            params.update(webhook=webhook, webhook_events_filter=["completed"])
+            params.update(webhook=request.webhook, webhook_events_filter=["completed"])
+        model = request.model
         if needs_version(model):
             model = f"{model}:{await self._latest_version(model)}"
         if ":" in model:
@@ -137,6 +136,7 @@ class ReplicateProvider:
             call = client.predictions.async_create(version=model, **params)
         else:
             call = client.models.predictions.async_create(model=model, **params)
+        cancel_after_s = request.cancel_after_s
         token = _cancel_after.set(
             cancel_after_header(cancel_after_s) if cancel_after_s is not None else None
         )
@@ -178,32 +178,26 @@ class ReplicateProvider:
             "POST", path, self._client().predictions.async_cancel(prediction_id)
         )
 
-    async def find_created(
-        self,
-        *,
-        model: str,
-        model_input: dict[str, Any],
-        webhook: str,
-        since: float,
-        exclude: Collection[str],
-    ) -> Prediction | None:
+    async def find_created(self, lost: LostCreate) -> Prediction | None:
         cursor: str | None = "/v1/predictions"
         for _ in range(_MAX_LIST_PAGES):
             if cursor is None:
                 return None
             page, cursor = await self._list_page(cursor)
             for prediction in page:
-                if _created_at(prediction) < since:
+                if _created_at(prediction) < lost.since:
                     return None  # newest first: everything further is older
-                if prediction.id in exclude or base_model(prediction.model) != base_model(model):
+                if prediction.id in lost.exclude:
+                    continue
+                if base_model(prediction.model) != base_model(lost.request.model):
                     continue
                 if not prediction.input and not prediction.webhook:
                     # Replicate's list leaves input and webhook out: read the prediction itself.
                     prediction = await self.get(prediction.id)
-                if webhook and prediction.webhook:
-                    if prediction.webhook == webhook:
+                if lost.request.webhook and prediction.webhook:
+                    if prediction.webhook == lost.request.webhook:
                         return prediction
-                elif same_input(model_input, prediction.input):
+                elif same_input(lost.request.model_input, prediction.input):
                     return prediction
         return None
 
