@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from tests.runtime.processes import processes
+
 
 async def ffmpeg_stdout(*args: str) -> bytes:
     proc = await asyncio.create_subprocess_exec(
@@ -48,20 +50,12 @@ async def count_frames(path: Path) -> int:
 
 
 def ffmpeg_children() -> list[int]:
-    """Pids of ffmpeg processes whose parent is this test process (Linux /proc)."""
-    me, found = os.getpid(), []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        # A zombie (exited, never waited for) counts too: it is a leaked child.
-        if fields.get("PPid", "").strip() == str(me) and fields.get("Name", "").strip() == "ffmpeg":
-            found.append(int(entry.name))
-    return found
+    """Pids of ffmpeg processes whose parent is this test process.
+
+    A zombie (exited, never waited for) counts too: it is a leaked child.
+    """
+    me = os.getpid()
+    return [p.pid for p in processes() if p.parent == me and p.name == "ffmpeg"]
 
 
 def leftovers(folder: Path) -> list[str]:

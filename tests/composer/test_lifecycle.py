@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.v1 import common_pb2, composer_pb2, composer_pb2_grpc
 from tests.composer.helpers import Media, put, watch_all
+from tests.runtime.processes import processes
 
 if TYPE_CHECKING:
     Stub = composer_pb2_grpc.ComposerServiceAsyncStub
@@ -49,18 +50,12 @@ async def test_watchers_see_rising_percent_and_the_end(
 
 
 def ffmpeg_pids_under(folder: Path) -> list[int]:
-    """FFmpeg processes whose command line mentions ``folder`` (read from /proc, no psutil)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue  # the process ended while we looked
-        if argv and argv[0].endswith(b"ffmpeg") and str(folder).encode() in b" ".join(argv):
-            pids.append(int(entry.name))
-    return pids
+    """FFmpeg processes whose command line mentions ``folder``."""
+    return [
+        p.pid
+        for p in processes()
+        if p.argv[:1] and p.argv[0].endswith("ffmpeg") and p.mentions(str(folder))
+    ]
 
 
 def _alive(pids: list[int]) -> list[int]:

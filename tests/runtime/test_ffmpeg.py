@@ -10,25 +10,15 @@ from pathlib import Path
 import pytest
 
 from reelforge.runtime.ffmpeg import FfmpegFailed, run_ffmpeg
+from tests.runtime.processes import processes
 
 START_DEADLINE_S = 30.0
 GONE_DEADLINE_S = 5.0
 
 
 def _processes(marker: str) -> list[tuple[int, int]]:
-    """(pid, process group) of live processes whose command line contains ``marker`` (/proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended while we looked
-        if marker.encode() in cmdline and fields[0] != "Z":
-            found.append((int(entry.name), int(fields[2])))
-    return found
+    """(pid, process group) of live processes whose command line mentions ``marker``."""
+    return [(p.pid, p.group) for p in processes() if p.mentions(marker) and not p.zombie]
 
 
 async def _until(condition: object, deadline_s: float) -> bool:

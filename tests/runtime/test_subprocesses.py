@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.runtime.processes import processes
+
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or shutil.which("setpriv") is None,
     reason="PR_SET_PDEATHSIG is Linux only, requested through util-linux's setpriv",
@@ -39,18 +41,11 @@ PARENTS = {
 
 def _children_running(marker: str) -> list[int]:
     """Pids of live (non-zombie) processes whose command line is `sleep <marker>`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if b"sleep" in argv[0] and argv[1:2] == [marker.encode()] and state != "Z":
-            found.append(int(entry.name))
-    return found
+    return [
+        p.pid
+        for p in processes()
+        if p.argv[:1] and "sleep" in p.argv[0] and p.argv[1:2] == [marker] and not p.zombie
+    ]
 
 
 def _wait_for(condition: object, timeout_s: float) -> bool:
