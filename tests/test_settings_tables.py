@@ -1,5 +1,5 @@
 """The settings tables in the READMEs are what scripts/settings_tables.py renders from the
-settings classes' ``Field(description=...)`` today."""
+settings classes' field descriptions (their docstrings) today."""
 
 from __future__ import annotations
 

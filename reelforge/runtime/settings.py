@@ -17,28 +17,22 @@ Environment = Literal["development", "production"]
 class CommonSettings(BaseSettings):
     """Settings every process has. Names are the environment variables, upper-cased."""
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+    # A field's docstring is its description: scripts/settings_tables.py puts it in the READMEs.
+    model_config = SettingsConfigDict(
+        env_prefix="", extra="ignore", frozen=True, use_attribute_docstrings=True
+    )
 
-    environment: Environment = Field(
-        default="development",
-        description="`development` → draft tier (cheaper models, ≤720p, 1 image per mood); "
-        "`production` → full quality.",
-    )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO", description="Least severe log level written."
-    )
-    log_format: Literal["json", "text"] = Field(
-        default="json", description="`json`: one object per line, with request ids; `text`."
-    )
-    data_dir: Path = Field(
-        default=Path("data"),
-        description="Databases and (unless ARTIFACTS_DIR is set) the artifact store live here.",
-    )
-    artifacts_dir: Path | None = Field(
-        default=None,
-        description="The artifact store; unset → DATA_DIR/artifacts. A shared volume when "
-        "scaled out.",
-    )
+    environment: Environment = "development"
+    """`development` → draft tier (cheaper models, ≤720p, 1 image per mood); `production` → full
+    quality."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Least severe log level written."""
+    log_format: Literal["json", "text"] = "json"
+    """`json`: one object per line, with request ids; `text`."""
+    data_dir: Path = Path("data")
+    """Databases and (unless ARTIFACTS_DIR is set) the artifact store live here."""
+    artifacts_dir: Path | None = None
+    """The artifact store; unset → DATA_DIR/artifacts. A shared volume when scaled out."""
 
     @property
     def artifacts_path(self) -> Path:
@@ -48,33 +42,21 @@ class CommonSettings(BaseSettings):
 class ServiceSettings(CommonSettings):
     """Settings of a gRPC service process."""
 
-    host: str = Field(default="0.0.0.0", description="Listening address.")
-    port: int = Field(
-        default=0,
-        ge=0,
-        le=65535,
-        description="Listening port (0: any free one); each service overrides the default.",
-    )
-    grace_period_s: float = Field(
-        default=10.0, ge=0, le=300, description="How long in-flight calls may finish after SIGTERM."
-    )
-    max_concurrent_rpcs: int = Field(
-        default=1000,
-        ge=1,
-        description="Calls served at once; gRPC refuses more with RESOURCE_EXHAUSTED.",
-    )
-    database_url: str | None = Field(
-        default=None,
-        description="PostgreSQL URL (`postgresql://…`); unset → SQLite in DATA_DIR.",
-    )
-    fetch_allow_networks: str = Field(
-        default="",
-        description="Comma-separated networks that URL inputs may reach although private or "
-        "loopback (the SSRF guard refuses them otherwise), e.g. `127.0.0.0/8,::1`.",
-    )
-    download_max_bytes: int = Field(
-        default=512 * 1024 * 1024, ge=1, description="Size limit of each downloaded file."
-    )
+    host: str = "0.0.0.0"
+    """Listening address."""
+    port: int = Field(default=0, ge=0, le=65535)
+    """Listening port (0: any free one); each service overrides the default."""
+    grace_period_s: float = Field(default=10.0, ge=0, le=300)
+    """How long in-flight calls may finish after SIGTERM."""
+    max_concurrent_rpcs: int = Field(default=1000, ge=1)
+    """Calls served at once; gRPC refuses more with RESOURCE_EXHAUSTED."""
+    database_url: str | None = None
+    """PostgreSQL URL (`postgresql://…`); unset → SQLite in DATA_DIR."""
+    fetch_allow_networks: str = ""
+    """Comma-separated networks that URL inputs may reach although private or loopback (the SSRF
+    guard refuses them otherwise), e.g. `127.0.0.0/8,::1`."""
+    download_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    """Size limit of each downloaded file."""
 
     @field_validator("fetch_allow_networks")
     @classmethod
