@@ -91,10 +91,9 @@ def _duration(v: Violations, value: float, field: str, high: float) -> None:
         v.add(field, f"must be > 0 and ≤ {high:g} seconds (got {value:g})")
 
 
-def check_images(
-    request: generator_pb2.GenerateImagesRequest, catalog: Catalog, prefix: str = ""
-) -> Violations:
-    v = Violations()
+def _images(
+    v: Violations, request: generator_pb2.GenerateImagesRequest, catalog: Catalog, prefix: str
+) -> None:
     _count(v, len(request.images), f"{prefix}images")
     for i, spec in enumerate(request.images[:MAX_ITEMS]):
         at = f"{prefix}images[{i}]"
@@ -116,15 +115,11 @@ def check_images(
             v.check(
                 bool(_HEX_COLOUR.match(colour)), f"{at}.color_palette[{j}]", "must be '#RRGGBB'"
             )
-    _enums(v, request.tier, request.aspect_ratio, prefix)
-    _common(v, request.provider, request.model, request.max_cost_micros, catalog, prefix)
-    return v
 
 
-def check_clips(
-    request: generator_pb2.GenerateClipsRequest, catalog: Catalog, prefix: str = ""
-) -> Violations:
-    v = Violations()
+def _clips(
+    v: Violations, request: generator_pb2.GenerateClipsRequest, catalog: Catalog, prefix: str
+) -> None:
     _count(v, len(request.clips), f"{prefix}clips")
     for i, spec in enumerate(request.clips[:MAX_ITEMS]):
         at = f"{prefix}clips[{i}]"
@@ -135,20 +130,11 @@ def check_clips(
         _duration(v, spec.duration_seconds, f"{at}.duration_seconds", MAX_CLIP_SECONDS)
         if spec.image:
             _image_ref(v, spec.image, f"{at}.image", catalog)
-    _enums(v, request.tier, request.aspect_ratio, prefix)
-    _common(v, request.provider, request.model, request.max_cost_micros, catalog, prefix)
-    return v
 
 
-def check_music(
-    request: generator_pb2.GenerateMusicRequest, catalog: Catalog, prefix: str = ""
-) -> Violations:
-    v = Violations()
+def _music(v: Violations, request: generator_pb2.GenerateMusicRequest, prefix: str) -> None:
     v.text(request.prompt, f"{prefix}prompt", required=True)
     _duration(v, request.duration_seconds, f"{prefix}duration_seconds", MAX_MUSIC_SECONDS)
-    _enums(v, request.tier, None, prefix)
-    _common(v, request.provider, request.model, request.max_cost_micros, catalog, prefix)
-    return v
 
 
 GenerateRequest = (
@@ -159,12 +145,20 @@ GenerateRequest = (
 
 
 def check_generate(request: GenerateRequest, catalog: Catalog, prefix: str = "") -> Violations:
-    """The rules of whichever job kind ``request`` asks for."""
+    """The rules of the job kind ``request`` asks for, then those every kind shares."""
+    v = Violations()
+    aspect: int | None = None  # music has no picture
     if isinstance(request, generator_pb2.GenerateImagesRequest):
-        return check_images(request, catalog, prefix)
-    if isinstance(request, generator_pb2.GenerateClipsRequest):
-        return check_clips(request, catalog, prefix)
-    return check_music(request, catalog, prefix)
+        _images(v, request, catalog, prefix)
+        aspect = request.aspect_ratio
+    elif isinstance(request, generator_pb2.GenerateClipsRequest):
+        _clips(v, request, catalog, prefix)
+        aspect = request.aspect_ratio
+    else:
+        _music(v, request, prefix)
+    _enums(v, request.tier, aspect, prefix)
+    _common(v, request.provider, request.model, request.max_cost_micros, catalog, prefix)
+    return v
 
 
 LIST_PAGE_TOKEN_HINT = "not a token from a previous ListJobs answer"
