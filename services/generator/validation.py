@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from reelforge.runtime import page_tokens
 from reelforge.runtime.artifacts import is_artifact_id
@@ -25,6 +26,7 @@ MAX_CLIP_SECONDS = 60.0
 MAX_MUSIC_SECONDS = 180.0
 _MODEL_REF = re.compile(r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*(:[0-9a-f]{64})?$")
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_Spec = TypeVar("_Spec", generator_pb2.ImageSpec, generator_pb2.ClipSpec)
 
 
 @dataclass(frozen=True)
@@ -91,45 +93,44 @@ def _duration(v: Violations, value: float, field: str, high: float) -> None:
         v.add(field, f"must be > 0 and ≤ {high:g} seconds (got {value:g})")
 
 
-def _images(
-    v: Violations, request: generator_pb2.GenerateImagesRequest, catalog: Catalog, prefix: str
+def _each(
+    v: Violations,
+    specs: Sequence[_Spec],
+    field: str,
+    check: Callable[[Violations, _Spec, str, Catalog], None],
+    catalog: Catalog,
 ) -> None:
-    _count(v, len(request.images), f"{prefix}images")
-    for i, spec in enumerate(request.images[:MAX_ITEMS]):
-        at = f"{prefix}images[{i}]"
-        v.text(spec.prompt, f"{at}.prompt", required=True)
-        v.text(spec.caption, f"{at}.caption", required=False, max_chars=MAX_CAPTION_CHARS)
-        v.check(
-            len(spec.reference_images) <= MAX_REFERENCE_IMAGES,
-            f"{at}.reference_images",
-            f"at most {MAX_REFERENCE_IMAGES}",
-        )
-        for j, ref in enumerate(spec.reference_images[:MAX_REFERENCE_IMAGES]):
-            _image_ref(v, ref, f"{at}.reference_images[{j}]", catalog)
-        v.check(
-            len(spec.color_palette) <= MAX_PALETTE,
-            f"{at}.color_palette",
-            f"at most {MAX_PALETTE} colours",
-        )
-        for j, colour in enumerate(spec.color_palette[:MAX_PALETTE]):
-            v.check(
-                bool(_HEX_COLOUR.match(colour)), f"{at}.color_palette[{j}]", "must be '#RRGGBB'"
-            )
+    """1 to MAX_ITEMS specs, each checked under its own path (``clips[2]``)."""
+    _count(v, len(specs), field)
+    for i, spec in enumerate(specs[:MAX_ITEMS]):
+        check(v, spec, f"{field}[{i}]", catalog)
 
 
-def _clips(
-    v: Violations, request: generator_pb2.GenerateClipsRequest, catalog: Catalog, prefix: str
-) -> None:
-    _count(v, len(request.clips), f"{prefix}clips")
-    for i, spec in enumerate(request.clips[:MAX_ITEMS]):
-        at = f"{prefix}clips[{i}]"
-        v.text(spec.prompt, f"{at}.prompt", required=True)
-        v.text(
-            spec.camera_motion, f"{at}.camera_motion", required=False, max_chars=MAX_CAPTION_CHARS
-        )
-        _duration(v, spec.duration_seconds, f"{at}.duration_seconds", MAX_CLIP_SECONDS)
-        if spec.image:
-            _image_ref(v, spec.image, f"{at}.image", catalog)
+def _image(v: Violations, spec: generator_pb2.ImageSpec, at: str, catalog: Catalog) -> None:
+    v.text(spec.prompt, f"{at}.prompt", required=True)
+    v.text(spec.caption, f"{at}.caption", required=False, max_chars=MAX_CAPTION_CHARS)
+    v.check(
+        len(spec.reference_images) <= MAX_REFERENCE_IMAGES,
+        f"{at}.reference_images",
+        f"at most {MAX_REFERENCE_IMAGES}",
+    )
+    for j, ref in enumerate(spec.reference_images[:MAX_REFERENCE_IMAGES]):
+        _image_ref(v, ref, f"{at}.reference_images[{j}]", catalog)
+    v.check(
+        len(spec.color_palette) <= MAX_PALETTE,
+        f"{at}.color_palette",
+        f"at most {MAX_PALETTE} colours",
+    )
+    for j, colour in enumerate(spec.color_palette[:MAX_PALETTE]):
+        v.check(bool(_HEX_COLOUR.match(colour)), f"{at}.color_palette[{j}]", "must be '#RRGGBB'")
+
+
+def _clip(v: Violations, spec: generator_pb2.ClipSpec, at: str, catalog: Catalog) -> None:
+    v.text(spec.prompt, f"{at}.prompt", required=True)
+    v.text(spec.camera_motion, f"{at}.camera_motion", required=False, max_chars=MAX_CAPTION_CHARS)
+    _duration(v, spec.duration_seconds, f"{at}.duration_seconds", MAX_CLIP_SECONDS)
+    if spec.image:
+        _image_ref(v, spec.image, f"{at}.image", catalog)
 
 
 def _music(v: Violations, request: generator_pb2.GenerateMusicRequest, prefix: str) -> None:
@@ -149,10 +150,10 @@ def check_generate(request: GenerateRequest, catalog: Catalog, prefix: str = "")
     v = Violations()
     aspect: int | None = None  # music has no picture
     if isinstance(request, generator_pb2.GenerateImagesRequest):
-        _images(v, request, catalog, prefix)
+        _each(v, request.images, f"{prefix}images", _image, catalog)
         aspect = request.aspect_ratio
     elif isinstance(request, generator_pb2.GenerateClipsRequest):
-        _clips(v, request, catalog, prefix)
+        _each(v, request.clips, f"{prefix}clips", _clip, catalog)
         aspect = request.aspect_ratio
     else:
         _music(v, request, prefix)
