@@ -13,14 +13,21 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import asyncpg
+import grpc
 import pytest
 
+from reelforge.runtime.server import ServiceHost
+from reelforge.runtime.settings import ServiceSettings
+from tests.grpc_helpers import running_service
+
 ROOT = Path(__file__).resolve().parent.parent
+_Settings = TypeVar("_Settings", bound=ServiceSettings)
+_Stub = TypeVar("_Stub")
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_UNREACHABLE = "PostgreSQL at 127.0.0.1:5432 is not reachable"
@@ -59,6 +66,17 @@ async def fresh_database(prefix: str) -> AsyncIterator[str]:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     finally:
         await postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.asynccontextmanager
+async def service_stub(
+    create_server: Callable[[_Settings], Awaitable[tuple[ServiceHost, int]]],
+    settings: _Settings,
+    stub: Callable[[grpc.aio.Channel], _Stub],
+) -> AsyncIterator[_Stub]:
+    """A real server on port 0 and ``stub`` (a generated ``*ServiceStub``) over a real channel."""
+    async with running_service(create_server, settings) as (channel, _port):
+        yield stub(channel)
 
 
 def free_port() -> int:

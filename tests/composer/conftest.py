@@ -13,8 +13,7 @@ from services.composer.server import create_server
 from services.composer.settings import ComposerSettings
 from tests.composer.helpers import Media, composer_settings
 from tests.composer.media import make_clip, make_music
-from tests.grpc_helpers import running_service
-from tests.helpers import fresh_database
+from tests.helpers import fresh_database, service_stub
 
 
 @pytest.fixture(scope="session")
@@ -56,5 +55,5 @@ def settings(data_dir: Path) -> ComposerSettings:
 async def stub(
     settings: ComposerSettings,
 ) -> AsyncIterator[composer_pb2_grpc.ComposerServiceAsyncStub]:
-    async with running_service(create_server, settings) as (channel, _port):
-        yield composer_pb2_grpc.ComposerServiceStub(channel)  # an async stub on an aio channel
+    async with service_stub(create_server, settings, composer_pb2_grpc.ComposerServiceStub) as stub:
+        yield stub

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import grpc
@@ -15,8 +15,7 @@ from reelforge.v1 import generator_pb2_grpc
 from services.generator.records import TERMINAL_JOB_STATES
 from services.generator.server import create_server
 from services.generator.settings import GeneratorSettings
-from tests.grpc_helpers import running_service
-from tests.helpers import wait_until
+from tests.helpers import service_stub, wait_until
 
 if TYPE_CHECKING:
     from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub
@@ -26,12 +25,9 @@ WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 MakeSettings = Callable[..., GeneratorSettings]
 
 
-@contextlib.asynccontextmanager
-async def generator(
-    settings: GeneratorSettings,
-) -> AsyncIterator[Stub]:
-    async with running_service(create_server, settings) as (channel, _port):
-        yield generator_pb2_grpc.GeneratorServiceStub(channel)
+def generator(settings: GeneratorSettings) -> contextlib.AbstractAsyncContextManager[Stub]:
+    """A real generator server on port 0 and a stub talking to it over a real channel."""
+    return service_stub(create_server, settings, generator_pb2_grpc.GeneratorServiceStub)
 
 
 async def wait_for_job(stub: Stub, job_id: str, *, timeout_s: float = 20.0) -> pb.Job:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from reelforge.v1 import common_pb2, planner_pb2, planner_pb2_grpc
 from services.planner.server import create_server
 from services.planner.settings import PlannerSettings
 from tests.fakes.openai_server import FakeOpenAI
-from tests.grpc_helpers import running_service
+from tests.helpers import service_stub
 
 TEST_KEY = "sk-test-key"
 
@@ -60,13 +59,11 @@ def openai_settings(fake: FakeOpenAI, data_dir: Path, **overrides: Any) -> Plann
     return PlannerSettings(**{**values, **overrides})
 
 
-@contextlib.asynccontextmanager
-async def planner_stub(
+def planner_stub(
     settings: PlannerSettings,
-) -> AsyncIterator[planner_pb2_grpc.PlannerServiceAsyncStub]:
+) -> contextlib.AbstractAsyncContextManager[planner_pb2_grpc.PlannerServiceAsyncStub]:
     """A real planner server on port 0 and a stub talking to it over a real channel."""
-    async with running_service(create_server, settings) as (channel, _):
-        yield planner_pb2_grpc.PlannerServiceStub(channel)  # an async stub on an aio channel
+    return service_stub(create_server, settings, planner_pb2_grpc.PlannerServiceStub)
 
 
 async def plan_scenes_error(
