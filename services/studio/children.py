@@ -2,14 +2,23 @@
 
 A child that is unavailable (restarting, or not up yet) is waited for: the ad pauses, it does
 not fail. Any other refusal is the step's failure, with the child's message.
+
+Starting paid work is the delicate call: a create whose answer never arrived (the studio died
+before saving the new id, or the call broke off) may have made the job anyway, and the child
+services take no request id yet. So a create sent again first makes sure the earlier attempt's
+work cannot be paid twice: a generator job it may have made is waited out (the identical new
+request is then served from the generator's cache at no cost), a composition of the identical
+request is adopted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 import grpc
@@ -32,8 +41,18 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
+JobRequest = (
+    generator_pb2.GenerateImagesRequest
+    | generator_pb2.GenerateClipsRequest
+    | generator_pb2.GenerateMusicRequest
+)
 # Codes that mean "the child is not there right now", not "the child said no".
 _TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
+# A create that ends so may or may not have made the work.
+_OUTCOME_UNKNOWN = _TRANSIENT | {grpc.StatusCode.DEADLINE_EXCEEDED}
+# The children's clocks may differ from ours: work made "before" a send is looked for this far back.
+_CLOCK_SKEW_S = 120.0
+_LIST_PAGE = 100
 _CHANNEL_OPTIONS = (
     ("grpc.lb_policy_name", "round_robin"),
     ("grpc.initial_reconnect_backoff_ms", 250),
@@ -53,6 +72,11 @@ _COMPOSITION_TERMINAL = frozenset(
         composer_pb2.COMPOSITION_STATE_FAILED,
         composer_pb2.COMPOSITION_STATE_CANCELED,
     }
+)
+# A composition worth adopting: not failed, not canceled.
+_ADOPTABLE = frozenset(
+    set(composer_pb2.CompositionState.values())
+    - {composer_pb2.COMPOSITION_STATE_FAILED, composer_pb2.COMPOSITION_STATE_CANCELED}
 )
 
 
@@ -129,20 +153,53 @@ class Children:
 
     # Generator.
 
-    async def images(self, request: generator_pb2.GenerateImagesRequest) -> generator_pb2.Job:
-        return await self._call(
-            "generator", lambda: self.stubs.generator.GenerateImages(request, timeout=self._timeout)
+    async def start_job(self, request: JobRequest, sent_before: float | None) -> generator_pb2.Job:
+        """Starts a generator job. ``sent_before`` (unix seconds): an earlier attempt of this
+        very request was sent then and its answer never saved."""
+        kind, count = _job_shape(request)
+        return await self._create(
+            "generator",
+            partial(self._generate, request),
+            partial(self._settle_jobs, kind, count),
+            sent_before,
         )
 
-    async def clips(self, request: generator_pb2.GenerateClipsRequest) -> generator_pb2.Job:
-        return await self._call(
-            "generator", lambda: self.stubs.generator.GenerateClips(request, timeout=self._timeout)
-        )
+    def _generate(self, request: JobRequest) -> Awaitable[generator_pb2.Job]:
+        stub, timeout = self.stubs.generator, self._timeout
+        if isinstance(request, generator_pb2.GenerateImagesRequest):
+            return stub.GenerateImages(request, timeout=timeout)
+        if isinstance(request, generator_pb2.GenerateClipsRequest):
+            return stub.GenerateClips(request, timeout=timeout)
+        return stub.GenerateMusic(request, timeout=timeout)
 
-    async def music(self, request: generator_pb2.GenerateMusicRequest) -> generator_pb2.Job:
-        return await self._call(
-            "generator", lambda: self.stubs.generator.GenerateMusic(request, timeout=self._timeout)
-        )
+    async def _settle_jobs(
+        self, kind: generator_pb2.JobKind.ValueType, count: int, since: float
+    ) -> None:
+        """Waits until every job an attempt sent at ``since`` may have made has ended: jobs of
+        its kind and size made since then (give or take the clocks). Jobs show no request, so
+        others' lookalikes are waited for too; that costs time, never money."""
+        bound_us = int((since - _CLOCK_SKEW_S) * 1_000_000)
+        token = ""
+        while True:
+            page = await self._call(
+                "generator",
+                partial(
+                    self.stubs.generator.ListJobs,
+                    generator_pb2.ListJobsRequest(
+                        kind=kind, page_size=_LIST_PAGE, page_token=token
+                    ),
+                    timeout=self._timeout,
+                ),
+            )
+            for job in page.jobs:
+                if job.created_at.ToMicroseconds() < bound_us:
+                    return
+                if len(job.items) == count and job.state not in _JOB_TERMINAL:
+                    _LOGGER.info("waiting out job %s (maybe an unanswered create's)", job.id)
+                    await self.wait_job(job.id)
+            if not page.next_page_token:
+                return
+            token = page.next_page_token
 
     async def estimate(
         self, request: generator_pb2.EstimateCostRequest
@@ -166,10 +223,42 @@ class Children:
 
     # Composer.
 
-    async def compose(self, request: composer_pb2.ComposeRequest) -> composer_pb2.Composition:
-        return await self._call(
-            "composer", lambda: self.stubs.composer.Compose(request, timeout=self._timeout)
+    async def start_composition(
+        self, request: composer_pb2.ComposeRequest, sent_before: float | None
+    ) -> composer_pb2.Composition:
+        """Starts a composition, or adopts the one an earlier attempt sent at ``sent_before``
+        made: the same request gives the same MP4."""
+        return await self._create(
+            "composer",
+            partial(self.stubs.composer.Compose, request, timeout=self._timeout),
+            partial(self._composition_of, request),
+            sent_before,
         )
+
+    async def _composition_of(
+        self, request: composer_pb2.ComposeRequest, since: float
+    ) -> composer_pb2.Composition | None:
+        """A live or finished composition of exactly ``request`` made since ``since``."""
+        bound_us = int((since - _CLOCK_SKEW_S) * 1_000_000)
+        token = ""
+        while True:
+            page = await self._call(
+                "composer",
+                partial(
+                    self.stubs.composer.ListCompositions,
+                    composer_pb2.ListCompositionsRequest(page_size=_LIST_PAGE, page_token=token),
+                    timeout=self._timeout,
+                ),
+            )
+            for composition in page.compositions:
+                if composition.created_at.ToMicroseconds() < bound_us:
+                    return None
+                if composition.request == request and composition.state in _ADOPTABLE:
+                    _LOGGER.info("adopting composition %s (an unanswered create's)", composition.id)
+                    return composition
+            if not page.next_page_token:
+                return None
+            token = page.next_page_token
 
     async def wait_composition(self, composition_id: str) -> composer_pb2.Composition:
         request = composer_pb2.WatchCompositionRequest(id=composition_id)
@@ -186,6 +275,28 @@ class Children:
     @property
     def _timeout(self) -> float:
         return self._settings.call_timeout_s
+
+    async def _create(
+        self,
+        service: str,
+        send: Callable[[], Awaitable[_T]],
+        recover: Callable[[float], Awaitable[_T | None]],
+        sent_before: float | None,
+    ) -> _T:
+        """Sends a create; before sending it again after an attempt whose answer was lost,
+        ``recover(since)`` makes the earlier attempt's work safe (or returns it)."""
+        since = sent_before
+        while True:
+            if since is not None and (found := await recover(since)) is not None:
+                return found
+            sent = time.time()
+            try:
+                return await send()
+            except grpc.aio.AioRpcError as error:
+                if error.code() not in _OUTCOME_UNKNOWN:
+                    raise ChildRefused(service, error) from None
+                await self._pause(service, error)
+                since = sent if since is None else since
 
     async def _call(self, service: str, call: Callable[[], Awaitable[_T]]) -> _T:
         while True:
@@ -218,3 +329,12 @@ class Children:
     async def _pause(self, service: str, error: grpc.aio.AioRpcError) -> None:
         _LOGGER.warning("%s unavailable (%s); trying again", service, error.code().name)
         await asyncio.sleep(self._settings.retry_interval_s)
+
+
+def _job_shape(request: JobRequest) -> tuple[generator_pb2.JobKind.ValueType, int]:
+    """The kind and number of items of the job ``request`` makes."""
+    if isinstance(request, generator_pb2.GenerateImagesRequest):
+        return generator_pb2.JOB_KIND_IMAGES, len(request.images)
+    if isinstance(request, generator_pb2.GenerateClipsRequest):
+        return generator_pb2.JOB_KIND_CLIPS, len(request.clips)
+    return generator_pb2.JOB_KIND_MUSIC, 1

@@ -181,6 +181,15 @@ class AdManager:
             return row.ad()
         raise LeaseLost(ad_id)
 
+    async def mark_call(self, ad_id: str) -> float | None:
+        """Notes that a create for the ad's running step is being sent (fenced by the lease);
+        returns when an earlier attempt sent it, if its answer was never saved."""
+        try:
+            earlier = await self._repository.mark_call(ad_id, self._leases.owner)
+        except VersionConflict:
+            raise LeaseLost(ad_id) from None
+        return None if earlier is None else earlier / 1_000_000
+
     # Internals.
 
     def _publish(self, row: AdRow) -> None:

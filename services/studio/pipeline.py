@@ -8,6 +8,10 @@ record (``Ad.steps[-1].job_ids``, in a fixed order per step) before the step wai
 a composition's id to the render it makes; a resumed step re-attaches to the ids it finds
 instead of starting (and paying for) the work again. A step's results and the move to the
 next step are one write, so a crash never leaves a step half-finished in the record.
+
+The one gap, "create sent, id not saved yet", is marked before each create (``mark_call``);
+a resumed step that finds the mark sends the create again through ``Children``, which first
+makes the earlier attempt's work safe (see children.py).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from google.protobuf import timestamp_pb2
 
 from reelforge.v1 import composer_pb2, generator_pb2, planner_pb2, studio_pb2
 from services.studio import prompts
-from services.studio.children import ChildRefused, Children
+from services.studio.children import ChildRefused, Children, JobRequest
 
 S = studio_pb2
 Mutation = Callable[[studio_pb2.Ad], None]
@@ -37,6 +41,8 @@ class AdWriter(Protocol):
     async def read(self, ad_id: str) -> studio_pb2.Ad: ...
 
     async def write(self, ad_id: str, mutate: Mutation) -> studio_pb2.Ad: ...
+
+    async def mark_call(self, ad_id: str) -> float | None: ...
 
 
 def _now() -> timestamp_pb2.Timestamp:
@@ -254,7 +260,9 @@ class Pipeline:
         render = ad.renders[-1]
         composition_id = render.composition_id
         if not composition_id:
-            started = await self._children.compose(prompts.compose(ad, render.options))
+            started = await self._children.start_composition(
+                prompts.compose(ad, render.options), await self._store.mark_call(ad.id)
+            )
             composition_id = started.id
 
             def record(a: studio_pb2.Ad) -> None:
@@ -287,51 +295,48 @@ class Pipeline:
             raise StepFailed(f"stopped at the cost cap ({cap} micro-USD estimated so far)")
         return left
 
-    def _images(self, specs: list[generator_pb2.ImageSpec]) -> StartJob:
-        def start(ad: studio_pb2.Ad) -> Awaitable[generator_pb2.Job]:
+    def _images(self, specs: list[generator_pb2.ImageSpec]) -> JobFor:
+        def request(ad: studio_pb2.Ad) -> JobRequest:
             o = ad.options
-            return self._children.images(
-                generator_pb2.GenerateImagesRequest(
-                    images=specs,
-                    tier=o.tier,
-                    aspect_ratio=o.aspect_ratio,
-                    max_cost_micros=self._cap(ad),
-                )
+            return generator_pb2.GenerateImagesRequest(
+                images=specs,
+                tier=o.tier,
+                aspect_ratio=o.aspect_ratio,
+                max_cost_micros=self._cap(ad),
             )
 
-        return start
+        return request
 
-    def _clips(self, specs: list[generator_pb2.ClipSpec]) -> StartJob:
-        def start(ad: studio_pb2.Ad) -> Awaitable[generator_pb2.Job]:
+    def _clips(self, specs: list[generator_pb2.ClipSpec]) -> JobFor:
+        def request(ad: studio_pb2.Ad) -> JobRequest:
             o = ad.options
-            return self._children.clips(
-                generator_pb2.GenerateClipsRequest(
-                    clips=specs,
-                    tier=o.tier,
-                    aspect_ratio=o.aspect_ratio,
-                    max_cost_micros=self._cap(ad),
-                )
+            return generator_pb2.GenerateClipsRequest(
+                clips=specs,
+                tier=o.tier,
+                aspect_ratio=o.aspect_ratio,
+                max_cost_micros=self._cap(ad),
             )
 
-        return start
+        return request
 
-    def _music(self, request: generator_pb2.GenerateMusicRequest) -> StartJob:
-        def start(ad: studio_pb2.Ad) -> Awaitable[generator_pb2.Job]:
-            request.max_cost_micros = self._cap(ad)
-            return self._children.music(request)
+    def _music(self, music: generator_pb2.GenerateMusicRequest) -> JobFor:
+        def request(ad: studio_pb2.Ad) -> JobRequest:
+            music.max_cost_micros = self._cap(ad)
+            return music
 
-        return start
+        return request
 
-    async def _job(self, ad_id: str, slot: int, what: str, start: StartJob) -> generator_pb2.Job:
+    async def _job(self, ad_id: str, slot: int, what: str, job_for: JobFor) -> generator_pb2.Job:
         """The step's ``slot``-th job, started unless its id is on record, once succeeded."""
-        return await self._wait(await self._start(ad_id, slot, start), what)
+        return await self._wait(await self._start(ad_id, slot, job_for), what)
 
-    async def _start(self, ad_id: str, slot: int, start: StartJob) -> str:
+    async def _start(self, ad_id: str, slot: int, job_for: JobFor) -> str:
         ad = await self._store.read(ad_id)
         record = ad.steps[-1]
         if len(record.job_ids) > slot:
             return str(record.job_ids[slot])  # started before a restart: re-attach
-        job = await start(ad)
+        request = job_for(ad)
+        job = await self._children.start_job(request, await self._store.mark_call(ad_id))
 
         def keep(a: studio_pb2.Ad) -> None:
             a.steps[-1].job_ids.append(job.id)
@@ -344,7 +349,7 @@ class Pipeline:
         return _succeeded(await self._children.wait_job(job_id), what)
 
 
-StartJob = Callable[[studio_pb2.Ad], Awaitable[generator_pb2.Job]]
+JobFor = Callable[[studio_pb2.Ad], JobRequest]
 
 
 def _fill_render(render: studio_pb2.Render, composition: composer_pb2.Composition) -> None:

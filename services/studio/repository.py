@@ -1,7 +1,9 @@
 """Ads in the database (SQLAlchemy Core; SQLite or PostgreSQL), table ``studio_ads``.
 
 A row is the ``Ad`` message itself (``document``) plus the columns that select rows: state and
-step (filters, leases), the CreateAd request id (idempotency) and the creation time (pages).
+step (filters, leases), the CreateAd request id (idempotency) and the creation time (pages),
+and ``call_sent_us``: when the running step sent a create whose answer (a job or composition
+id) is not in the document yet. Every document write clears it.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ ads = Table(
     Column("version", Integer, nullable=False, default=1),  # bumps on every change
     Column("created_us", BigInteger, nullable=False),  # microseconds since the epoch
     Column("updated_us", BigInteger, nullable=False),
+    Column("call_sent_us", BigInteger, nullable=True),  # a create sent, its answer not saved
     *lease_columns(),
     Index("studio_ads_newest", "created_us", "id"),
     Index("studio_ads_state", "state"),
@@ -76,6 +79,7 @@ class AdRow:
     updated_us: int
     owner: str | None = None
     lease_expires_at: float = 0.0
+    call_sent_us: int | None = None
 
     def ad(self) -> studio_pb2.Ad:
         """The Ad message with the row's id, version and timestamps."""
@@ -178,7 +182,13 @@ class AdRepository:
         statement = (
             update(ads)
             .where(ads.c.id == ad.id, ads.c.version == expected_version)
-            .values(**_columns(ad), **(lease or {}), updated_us=now_us(), version=ads.c.version + 1)
+            .values(
+                **_columns(ad),
+                **(lease or {}),
+                updated_us=now_us(),
+                version=ads.c.version + 1,
+                call_sent_us=None,
+            )
         )
         if owner is not None:
             statement = statement.where(ads.c.owner == owner)
@@ -189,6 +199,20 @@ class AdRepository:
         if not changed:
             raise VersionConflict(ad.id)
         return await self.get(ad.id)
+
+    async def mark_call(self, ad_id: str, owner: str) -> int | None:
+        """Records that ``owner`` is sending a create for the ad's running step; returns when
+        an earlier attempt sent it (its answer never saved), None for a first attempt. The
+        earliest send is kept. VersionConflict when the ad is not ``owner``'s."""
+        mine = and_(ads.c.id == ad_id, ads.c.owner == owner)
+        async with self._engine.begin() as conn:
+            earlier = (await conn.execute(select(ads.c.call_sent_us).where(mine))).one_or_none()
+            if earlier is None:
+                raise VersionConflict(ad_id)
+            if earlier.call_sent_us is None:
+                await conn.execute(update(ads).where(mine).values(call_sent_us=now_us()))
+        sent: int | None = earlier.call_sent_us
+        return sent
 
     async def list(
         self, page_size: int, page_token: str, state: str | None

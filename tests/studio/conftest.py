@@ -1,8 +1,10 @@
-"""Studio fixtures: the whole stack in-process (offline planner, animatic generator, composer,
-studio) at CI size, and a gateway in front of it."""
+"""Studio fixtures: the whole stack in-process (offline planner, generator, composer, studio) at
+CI size, and a gateway in front of it; the generator is offline (animatic) or hosted on the fake
+Replicate, which counts every paid prediction."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ from services.planner.server import create_server as create_planner
 from services.planner.settings import PlannerSettings
 from services.studio.server import create_server as create_studio
 from services.studio.settings import StudioSettings
+from tests.fakes.replicate_server import FakeReplicate
+from tests.helpers import wait_until
 
 Client = TestClient[Any, Any]
 TERMINAL = {"AD_STATE_COMPLETED", "AD_STATE_FAILED", "AD_STATE_CANCELED"}
@@ -46,6 +50,15 @@ class Stack:
     hosts: dict[str, ServiceHost]
     data_dir: Path
 
+    async def restart_studio(self, **overrides: Any) -> None:
+        """Stops the studio (its runs stop unmarked, as in a crash) and starts a new one on the
+        same database and port."""
+        await self.hosts["studio"].stop(0)
+        settings = studio_settings(self.ports, self.data_dir, port=self.ports["studio"])
+        host, _ = await create_studio(settings.model_copy(update=overrides))
+        await host.start()
+        self.hosts["studio"] = host
+
 
 def studio_settings(ports: dict[str, int], data_dir: Path, **overrides: Any) -> StudioSettings:
     values: dict[str, Any] = {
@@ -60,32 +73,74 @@ def studio_settings(ports: dict[str, int], data_dir: Path, **overrides: Any) -> 
     return StudioSettings(**(values | overrides))
 
 
-@pytest.fixture
-async def stack(data_dir: Path) -> AsyncIterator[Stack]:
+def hosted_generator(fake: FakeReplicate) -> dict[str, Any]:
+    """Generator settings for the hosted path: Replicate is the fake, polling is quick."""
+    return {
+        "video_provider": "replicate",
+        "replicate_api_token": fake.token,
+        "replicate_base_url": fake.base_url,
+        "fetch_allow_networks": "127.0.0.0/8",  # the fake serves its outputs on loopback
+        "poll_initial_s": 0.05,
+        "poll_max_s": 0.2,
+    }
+
+
+@contextlib.asynccontextmanager
+async def children(data_dir: Path, generator: dict[str, Any]) -> AsyncIterator[Stack]:
+    """Planner (offline), generator and composer in this process, started; no studio yet."""
     common: dict[str, Any] = {"port": 0, "host": "127.0.0.1", "data_dir": data_dir}
     started = {
         "planner": await create_planner(PlannerSettings(**common, planner_provider="offline")),
-        "generator": await create_generator(GeneratorSettings(**common, **TINY_GENERATOR)),
+        "generator": await create_generator(
+            GeneratorSettings(**common, **(TINY_GENERATOR | generator))
+        ),
         "composer": await create_composer(ComposerSettings(**common)),
     }
-    ports = {name: port for name, (_, port) in started.items()}
-    started["studio"] = await create_studio(studio_settings(ports, data_dir))
-    ports["studio"] = started["studio"][1]
-    hosts = {name: host for name, (host, _) in started.items()}
-    for host in hosts.values():
+    stack = Stack({n: port for n, (_, port) in started.items()}, {}, data_dir)
+    stack.hosts = {name: host for name, (host, _) in started.items()}
+    for host in stack.hosts.values():
         await host.start()
     try:
-        yield Stack(ports, hosts, data_dir)
+        yield stack
     finally:
-        for host in reversed(hosts.values()):
+        for host in reversed(stack.hosts.values()):
             await host.stop(0)
+
+
+@contextlib.asynccontextmanager
+async def whole_stack(
+    data_dir: Path, generator: dict[str, Any] | None = None, **studio: Any
+) -> AsyncIterator[Stack]:
+    """The children and a studio in this process, started; stopped in reverse order."""
+    async with children(data_dir, generator or {}) as stack:
+        host, port = await create_studio(studio_settings(stack.ports, data_dir, **studio))
+        stack.ports["studio"], stack.hosts["studio"] = port, host
+        await host.start()
+        yield stack
+
+
+@pytest.fixture
+async def stack(data_dir: Path) -> AsyncIterator[Stack]:
+    async with whole_stack(data_dir) as running:
+        yield running
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeReplicate]:
+    async with FakeReplicate(latency_s=0.3) as server:
+        yield server
+
+
+@pytest.fixture
+async def hosted_stack(data_dir: Path, fake: FakeReplicate) -> AsyncIterator[Stack]:
+    async with whole_stack(data_dir, hosted_generator(fake)) as running:
+        yield running
 
 
 AiohttpClient = Callable[..., Awaitable[Client]]
 
 
-@pytest.fixture
-async def client(aiohttp_client: AiohttpClient, stack: Stack) -> Client:
+async def gateway_client(aiohttp_client: AiohttpClient, stack: Stack) -> Client:
     p = stack.ports
     settings = GatewaySettings(
         planner_address=f"127.0.0.1:{p['planner']}",
@@ -97,6 +152,16 @@ async def client(aiohttp_client: AiohttpClient, stack: Stack) -> Client:
         sse_heartbeat_s=1,
     )
     return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+async def client(aiohttp_client: AiohttpClient, stack: Stack) -> Client:
+    return await gateway_client(aiohttp_client, stack)
+
+
+@pytest.fixture
+async def hosted_client(aiohttp_client: AiohttpClient, hosted_stack: Stack) -> Client:
+    return await gateway_client(aiohttp_client, hosted_stack)
 
 
 async def create_ad(client: Client, **body: Any) -> dict[str, Any]:
@@ -124,3 +189,20 @@ async def watch_ad(
             if message["state"] in stop:
                 break
     return snapshots
+
+
+async def reachable(client: Client) -> None:
+    """Waits until the gateway reaches the studio again (its channel backs off while it is down)."""
+
+    async def answers() -> bool:
+        return (await client.get("/api/ads?pageSize=1")).status == 200
+
+    await wait_until(answers, timeout_s=20, what="the gateway reaching the restarted studio")
+
+
+def paid_items(ad: dict[str, Any]) -> int:
+    """Predictions an ad's pipeline pays for: a sample image per mood, each scene version's new
+    seed image and new clip (a version names the job that made each), one music track."""
+    versions = [v for s in ad["storyboard"] for v in s["versions"]]
+    made = sum(bool(v.get("imageJobId")) + bool(v.get("clipJobId")) for v in versions)
+    return len(ad["moods"]) + made + 1
