@@ -51,7 +51,8 @@ def _frame(ass: Path | None, at_s: float) -> np.ndarray:
 
 
 def _changed(ass: Path, at_s: float) -> np.ndarray:
-    return np.abs(_frame(ass, at_s) - _frame(None, at_s)).sum(axis=2) > 30
+    difference: np.ndarray = np.abs(_frame(ass, at_s) - _frame(None, at_s)).sum(axis=2)
+    return difference > 30
 
 
 @pytest.mark.parametrize("platform", ["tiktok", "reels"])
