@@ -27,6 +27,7 @@ from services.studio.server import create_server as create_studio
 from services.studio.settings import StudioSettings
 from tests.fakes.replicate_server import FakeReplicate
 from tests.helpers import wait_until
+from tests.reliability import processes
 
 Client = TestClient[Any, Any]
 TERMINAL = {"AD_STATE_COMPLETED", "AD_STATE_FAILED", "AD_STATE_CANCELED"}
@@ -123,6 +124,12 @@ async def whole_stack(
 async def stack(data_dir: Path) -> AsyncIterator[Stack]:
     async with whole_stack(data_dir) as running:
         yield running
+
+
+@pytest.fixture
+def studio_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lets ServiceProcess start the studio (its table of modules predates the studio)."""
+    monkeypatch.setitem(processes.MODULES, "studio", "services.studio")
 
 
 @pytest.fixture

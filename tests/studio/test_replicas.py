@@ -1,0 +1,66 @@
+"""Two studio processes on one PostgreSQL database: an ad created on one is watched through the
+other (LISTEN/NOTIFY), and when the one running it is killed (-9) the other takes it over once
+the lease expires, re-attaching to the jobs on record: the ad completes, each item paid once."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from reelforge.v1 import studio_pb2
+from tests.fakes.replicate_server import FakeReplicate
+from tests.helpers import fresh_database
+from tests.studio.conftest import children, hosted_generator, paid_items
+from tests.studio.processes import (
+    as_json,
+    clips_running,
+    create_request,
+    sigkill,
+    started,
+    studio_process,
+    studio_stub,
+    watch_until,
+)
+
+LEASE_TTL_S = 2.0
+PREDICTION_S = 2.0
+# A dead replica's ads are claimed within ~1.5 × TTL; the rest of the ad takes a few seconds
+# more. Generous for a loaded 2-core machine, far below the default TTL (30 s).
+TAKEOVER_BOUND_S = 25.0
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.usefixtures("studio_module")
+async def test_replica_takes_over_an_ad_whose_studio_was_killed(
+    subprocess_env: dict[str, str], data_dir: Path, tmp_path: Path, fake: FakeReplicate
+) -> None:
+    fake.latency_s = PREDICTION_S
+    async with (
+        fresh_database("studio") as database,
+        children(data_dir, hosted_generator(fake)) as stack,
+    ):
+        extra = {"DATABASE_URL": database, "LEASE_TTL_S": str(LEASE_TTL_S)}
+        a, b = (
+            studio_process(subprocess_env, stack.ports, tmp_path / f"studio-{n}.log", **extra)
+            for n in "ab"
+        )
+        async with started(a, b), studio_stub(a) as on_a, studio_stub(b) as on_b:
+            ad = await on_a.CreateAd(create_request(), timeout=30)
+            # B's watchers see A's writes: the ad moves through its steps while A runs it.
+            seen_on_b = await watch_until(on_b, ad.id, clips_running)
+            await sigkill(a)
+            killed = time.monotonic()
+            final = (await watch_until(on_b, ad.id))[-1]
+            took = time.monotonic() - killed
+            listed = await on_b.ListAds(studio_pb2.ListAdsRequest(), timeout=10)
+
+    steps_seen = {snapshot.step for snapshot in seen_on_b}
+    assert {studio_pb2.AD_STEP_PLAN, studio_pb2.AD_STEP_SEED_IMAGES} <= steps_seen
+    assert final.state == studio_pb2.AD_STATE_COMPLETED, final.error
+    assert list(final.steps[3].job_ids) == list(seen_on_b[-1].steps[-1].job_ids)
+    assert fake.creates == paid_items(as_json(final)), "an item was paid for twice"
+    assert [listed_ad.id for listed_ad in listed.ads] == [ad.id]
+    assert took < TAKEOVER_BOUND_S, f"completed {took:.1f} s after the kill"
+    print(f"\nreplica b completed the ad {took:.1f} s after replica a was killed")
