@@ -162,6 +162,8 @@ class CreativeBrief(_message.Message):
     CALL_TO_ACTION_FIELD_NUMBER: _builtins.int
     DURATION_SECONDS_FIELD_NUMBER: _builtins.int
     VOICE_FIELD_NUMBER: _builtins.int
+    BRAND_FIELD_NUMBER: _builtins.int
+    PRODUCT_IMAGES_FIELD_NUMBER: _builtins.int
     product_name: _builtins.str
     """Required; ≤ 2,000 characters."""
     product_description: _builtins.str
@@ -184,6 +186,14 @@ class CreativeBrief(_message.Message):
     def key_messages(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Optional, ≤ 10 messages of ≤ 2,000 characters each."""
 
+    @_builtins.property
+    def brand(self) -> Global___BrandKit:
+        """Optional: the brand's name, logo, colours, fonts and tone words."""
+
+    @_builtins.property
+    def product_images(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Optional, ≤ 4 photos of the product, the hero shot first: artifact ids (64 hex, from POST /api/artifacts) or https URLs (≤ 4,096 characters)."""
+
     def __init__(
         self,
         *,
@@ -196,14 +206,62 @@ class CreativeBrief(_message.Message):
         call_to_action: _builtins.str = ...,
         duration_seconds: _builtins.float = ...,
         voice: _builtins.str = ...,
+        brand: Global___BrandKit | None = ...,
+        product_images: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["brand", b"brand"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_to_action", b"call_to_action", "duration_seconds", b"duration_seconds", "key_messages", b"key_messages", "product_description", b"product_description", "product_name", b"product_name", "target_audience", b"target_audience", "tone", b"tone", "visual_style_keywords", b"visual_style_keywords", "voice", b"voice"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["brand", b"brand", "call_to_action", b"call_to_action", "duration_seconds", b"duration_seconds", "key_messages", b"key_messages", "product_description", b"product_description", "product_images", b"product_images", "product_name", b"product_name", "target_audience", b"target_audience", "tone", b"tone", "visual_style_keywords", b"visual_style_keywords", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreativeBrief: _TypeAlias = CreativeBrief  # noqa: Y015
+
+@_typing.final
+class BrandKit(_message.Message):
+    """A brand's look and voice, applied to every scene and the end card."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    LOGO_FIELD_NUMBER: _builtins.int
+    PALETTE_FIELD_NUMBER: _builtins.int
+    HEADING_FONT_FIELD_NUMBER: _builtins.int
+    BODY_FONT_FIELD_NUMBER: _builtins.int
+    TONE_WORDS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Brand name as written, e.g. "Acme"; ≤ 200 characters; may be empty."""
+    logo: _builtins.str
+    """Artifact id (64 hex, from POST /api/artifacts) or an https URL (≤ 4,096 characters); PNG/WebP (transparent) or SVG; empty = no logo."""
+    heading_font: _builtins.str
+    """Artifact id of a TTF/OTF file; empty = the bundled default font."""
+    body_font: _builtins.str
+    """Artifact id of a TTF/OTF file; empty = the bundled default font."""
+    @_builtins.property
+    def palette(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """≤ 6 colours as "#RRGGBB", the main colour first; empty = the mood's palette."""
+
+    @_builtins.property
+    def tone_words(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """≤ 10 words, e.g. "bold", "warm"; each ≤ 50 characters."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        logo: _builtins.str = ...,
+        palette: _abc.Iterable[_builtins.str] | None = ...,
+        heading_font: _builtins.str = ...,
+        body_font: _builtins.str = ...,
+        tone_words: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body_font", b"body_font", "heading_font", b"heading_font", "logo", b"logo", "name", b"name", "palette", b"palette", "tone_words", b"tone_words"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BrandKit: _TypeAlias = BrandKit  # noqa: Y015
 
 @_typing.final
 class Mood(_message.Message):
