@@ -53,6 +53,11 @@ _OUTCOME_UNKNOWN = _TRANSIENT | {grpc.StatusCode.DEADLINE_EXCEEDED}
 # The children's clocks may differ from ours: work made "before" a send is looked for this far back.
 _CLOCK_SKEW_S = 120.0
 _LIST_PAGE = 100
+_ESTIMATE_FIELDS = {
+    generator_pb2.JOB_KIND_IMAGES: "images",
+    generator_pb2.JOB_KIND_CLIPS: "clips",
+    generator_pb2.JOB_KIND_MUSIC: "music",
+}
 _CHANNEL_OPTIONS = (
     ("grpc.lb_policy_name", "round_robin"),
     ("grpc.initial_reconnect_backoff_ms", 250),
@@ -163,6 +168,13 @@ class Children:
             partial(self._settle_jobs, kind, count),
             sent_before,
         )
+
+    async def estimate_job(self, request: JobRequest) -> int:
+        """The generator's estimate for ``request``, micro-USD."""
+        kind, _ = _job_shape(request)
+        estimate = generator_pb2.EstimateCostRequest()
+        getattr(estimate, _ESTIMATE_FIELDS[kind]).CopyFrom(request)
+        return (await self.estimate(estimate)).estimated_cost_micros
 
     def _generate(self, request: JobRequest) -> Awaitable[generator_pb2.Job]:
         stub, timeout = self.stubs.generator, self._timeout

@@ -134,6 +134,7 @@ class Pipeline:
             )
             ad = await self._store.write(ad.id, lambda a: a.moods.extend(answer.moods))
         specs = [prompts.mood_sample(m, i) for i, m in enumerate(ad.moods)]
+        await self._afford(ad, [self._images(specs)])
         job = await self._job(ad.id, 0, "mood samples", self._images(specs))
 
         def done(a: studio_pb2.Ad) -> None:
@@ -171,6 +172,7 @@ class Pipeline:
     async def _seed_images(self, ad: studio_pb2.Ad) -> None:
         mood = prompts.chosen_mood(ad)
         specs = [prompts.seed_image(s.scene, mood, i) for i, s in enumerate(ad.storyboard)]
+        await self._afford(ad, [self._images(specs)])
         job = await self._job(ad.id, 0, "seed images", self._images(specs))
 
         def done(a: studio_pb2.Ad) -> None:
@@ -194,9 +196,11 @@ class Pipeline:
             prompts.clip(s.scene, s.seed_image.id, target, i)
             for i, (s, target) in enumerate(zip(ad.storyboard, prompts.targets(ad), strict=True))
         ]
+        clips_for, music_for = self._clips(specs), self._music(prompts.music(ad))
+        await self._afford(ad, [clips_for, music_for])
         # Both jobs are started (and their ids written) before either is waited for.
-        clips_id = await self._start(ad.id, 0, self._clips(specs))
-        music_id = await self._start(ad.id, 1, self._music(prompts.music(ad)))
+        clips_id = await self._start(ad.id, 0, clips_for)
+        music_id = await self._start(ad.id, 1, music_for)
         clips, music = await asyncio.gather(
             self._wait(clips_id, "clips"), self._wait(music_id, "music")
         )
@@ -222,20 +226,30 @@ class Pipeline:
         index, what = reg.scene, reg.what or S.REGENERATE_WHAT_BOTH
         current = ad.storyboard[index]
         number = len(current.versions) + 1
+        remake_image = what in (S.REGENERATE_WHAT_IMAGE, S.REGENERATE_WHAT_BOTH)
+        remake_clip = what in (S.REGENERATE_WHAT_CLIP, S.REGENERATE_WHAT_BOTH)
+        image_for = self._images(
+            [prompts.seed_image(current.scene, prompts.chosen_mood(ad), index, number, reg.hint)]
+        )
+        target = prompts.targets(ad)[index]
+
+        def clip_for(image_id: str) -> JobFor:
+            return self._clips(
+                [prompts.clip(current.scene, image_id, target, index, number, reg.hint)]
+            )
+
+        # The new clip's seed image is not made yet; the current one prices it the same.
+        planned = [image_for] * remake_image + [clip_for(current.seed_image.id)] * remake_clip
+        await self._afford(ad, planned)
         slot = 0
         image, image_job = current.seed_image, None
-        if what in (S.REGENERATE_WHAT_IMAGE, S.REGENERATE_WHAT_BOTH):
-            spec = prompts.seed_image(
-                current.scene, prompts.chosen_mood(ad), index, number, reg.hint
-            )
-            image_job = await self._job(ad.id, slot, "scene image", self._images([spec]))
+        if remake_image:
+            image_job = await self._job(ad.id, slot, "scene image", image_for)
             image = image_job.items[0].outputs[0]
             slot += 1
         clip, clip_job = current.clip, None
-        if what in (S.REGENERATE_WHAT_CLIP, S.REGENERATE_WHAT_BOTH):
-            target = prompts.targets(ad)[index]
-            spec_clip = prompts.clip(current.scene, image.id, target, index, number, reg.hint)
-            clip_job = await self._job(ad.id, slot, "scene clip", self._clips([spec_clip]))
+        if remake_clip:
+            clip_job = await self._job(ad.id, slot, "scene clip", clip_for(image.id))
             clip = clip_job.items[0].outputs[0]
 
         def done(a: studio_pb2.Ad) -> None:
@@ -285,6 +299,24 @@ class Pipeline:
 
     # Generator jobs.
 
+    async def _afford(self, ad: studio_pb2.Ad, jobs: list[JobFor]) -> None:
+        """Stops the ad before a step whose jobs would take its estimated spending over its
+        cap: a step is paid whole or not at all (the generator checks one job at a time)."""
+        cap = ad.options.max_cost_micros
+        if not cap or ad.steps[-1].job_ids:
+            return  # no cap; or the step started before a restart, affordable then
+        cost = 0
+        for job_for in jobs:
+            cost += await self._children.estimate_job(job_for(ad))
+        spent = ad.estimated_cost_micros
+        if spent + cost > cap:
+            step = S.AdStep.Name(ad.step).removeprefix("AD_STEP_")
+            raise StepFailed(
+                f"stopped at the cost cap: step {step} would add {cost} micro-USD to the "
+                f"{spent} estimated so far, over options.max_cost_micros {cap}; "
+                "nothing of it was started"
+            )
+
     def _cap(self, ad: studio_pb2.Ad) -> int:
         """The generator's max_cost for the next job: what is left under the ad's cap."""
         cap = ad.options.max_cost_micros
@@ -292,7 +324,10 @@ class Pipeline:
             return 0
         left = cap - ad.estimated_cost_micros
         if left <= 0:
-            raise StepFailed(f"stopped at the cost cap ({cap} micro-USD estimated so far)")
+            raise StepFailed(
+                f"stopped at the cost cap: {ad.estimated_cost_micros} micro-USD estimated so "
+                f"far, options.max_cost_micros {cap}"
+            )
         return left
 
     def _images(self, specs: list[generator_pb2.ImageSpec]) -> JobFor:
