@@ -24,29 +24,31 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19reelforge/v1/common.proto\x12\x0creelforge.v1\"\x83\x01\n\x08\x41rtifact\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tmime_type\x18\x02 \x01(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12\r\n\x05width\x18\x04 \x01(\x05\x12\x0e\n\x06height\x18\x05 \x01(\x05\x12\x18\n\x10\x64uration_seconds\x18\x06 \x01(\x01\x12\x0b\n\x03uri\x18\x07 \x01(\t\"\x9e\x02\n\rCreativeBrief\x12\x14\n\x0cproduct_name\x18\x01 \x01(\t\x12\x1b\n\x13product_description\x18\x02 \x01(\t\x12\x17\n\x0ftarget_audience\x18\x03 \x01(\t\x12\x0c\n\x04tone\x18\x04 \x01(\t\x12\x1d\n\x15visual_style_keywords\x18\x05 \x03(\t\x12\x14\n\x0ckey_messages\x18\x06 \x03(\t\x12\x16\n\x0e\x63\x61ll_to_action\x18\x07 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x08 \x01(\x01\x12\r\n\x05voice\x18\t \x01(\t\x12%\n\x05\x62rand\x18\n \x01(\x0b\x32\x16.reelforge.v1.BrandKit\x12\x16\n\x0eproduct_images\x18\x0b \x03(\t\"t\n\x08\x42randKit\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04logo\x18\x02 \x01(\t\x12\x0f\n\x07palette\x18\x03 \x03(\t\x12\x14\n\x0cheading_font\x18\x04 \x01(\t\x12\x11\n\tbody_font\x18\x05 \x01(\t\x12\x12\n\ntone_words\x18\x06 \x03(\t\"\xc0\x01\n\x04Mood\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x16\n\x0estyle_keywords\x18\x04 \x03(\t\x12\x15\n\rcolor_palette\x18\x05 \x03(\t\x12\x1b\n\x13\x61\x65sthetic_direction\x18\x06 \x01(\t\x12\x15\n\rimage_prompts\x18\x07 \x03(\t\x12&\n\x06images\x18\x08 \x03(\x0b\x32\x16.reelforge.v1.Artifact\"\xd4\x01\n\x05Scene\x12\r\n\x05index\x18\x01 \x01(\x05\x12%\n\x04type\x18\x02 \x01(\x0e\x32\x17.reelforge.v1.SceneType\x12\x18\n\x10\x64uration_seconds\x18\x03 \x01(\x01\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x14\n\x0cstyle_prompt\x18\x05 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x06 \x01(\t\x12\x15\n\rcamera_motion\x18\x07 \x01(\t\x12\x14\n\x0cimage_prompt\x18\x08 \x01(\t\x12\x12\n\nvoice_line\x18\t \x01(\t\"w\n\tScenePlan\x12#\n\x06scenes\x18\x01 \x03(\x0b\x32\x13.reelforge.v1.Scene\x12\x1e\n\x16total_duration_seconds\x18\x02 \x01(\x01\x12\x0f\n\x07mood_id\x18\x03 \x01(\t\x12\x14\n\x0cmusic_prompt\x18\x04 \x01(\t*A\n\x04Tier\x12\x14\n\x10TIER_UNSPECIFIED\x10\x00\x12\x0e\n\nTIER_DRAFT\x10\x01\x12\x13\n\x0fTIER_PRODUCTION\x10\x02*o\n\x0b\x41spectRatio\x12\x1c\n\x18\x41SPECT_RATIO_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41SPECT_RATIO_9_16\x10\x01\x12\x15\n\x11\x41SPECT_RATIO_16_9\x10\x02\x12\x14\n\x10\x41SPECT_RATIO_1_1\x10\x03*\x91\x01\n\tSceneType\x12\x1a\n\x16SCENE_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSCENE_TYPE_HOOK\x10\x01\x12\x1c\n\x18SCENE_TYPE_PRODUCT_INTRO\x10\x02\x12\x16\n\x12SCENE_TYPE_FEATURE\x10\x03\x12\x1d\n\x19SCENE_TYPE_CALL_TO_ACTION\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19reelforge/v1/common.proto\x12\x0creelforge.v1\"\x83\x01\n\x08\x41rtifact\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tmime_type\x18\x02 \x01(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12\r\n\x05width\x18\x04 \x01(\x05\x12\x0e\n\x06height\x18\x05 \x01(\x05\x12\x18\n\x10\x64uration_seconds\x18\x06 \x01(\x01\x12\x0b\n\x03uri\x18\x07 \x01(\t\"F\n\nWordTiming\x12\x0c\n\x04word\x18\x01 \x01(\t\x12\x15\n\rstart_seconds\x18\x02 \x01(\x01\x12\x13\n\x0b\x65nd_seconds\x18\x03 \x01(\x01\"\x9e\x02\n\rCreativeBrief\x12\x14\n\x0cproduct_name\x18\x01 \x01(\t\x12\x1b\n\x13product_description\x18\x02 \x01(\t\x12\x17\n\x0ftarget_audience\x18\x03 \x01(\t\x12\x0c\n\x04tone\x18\x04 \x01(\t\x12\x1d\n\x15visual_style_keywords\x18\x05 \x03(\t\x12\x14\n\x0ckey_messages\x18\x06 \x03(\t\x12\x16\n\x0e\x63\x61ll_to_action\x18\x07 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x08 \x01(\x01\x12\r\n\x05voice\x18\t \x01(\t\x12%\n\x05\x62rand\x18\n \x01(\x0b\x32\x16.reelforge.v1.BrandKit\x12\x16\n\x0eproduct_images\x18\x0b \x03(\t\"t\n\x08\x42randKit\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04logo\x18\x02 \x01(\t\x12\x0f\n\x07palette\x18\x03 \x03(\t\x12\x14\n\x0cheading_font\x18\x04 \x01(\t\x12\x11\n\tbody_font\x18\x05 \x01(\t\x12\x12\n\ntone_words\x18\x06 \x03(\t\"\xc0\x01\n\x04Mood\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x16\n\x0estyle_keywords\x18\x04 \x03(\t\x12\x15\n\rcolor_palette\x18\x05 \x03(\t\x12\x1b\n\x13\x61\x65sthetic_direction\x18\x06 \x01(\t\x12\x15\n\rimage_prompts\x18\x07 \x03(\t\x12&\n\x06images\x18\x08 \x03(\x0b\x32\x16.reelforge.v1.Artifact\"\xd4\x01\n\x05Scene\x12\r\n\x05index\x18\x01 \x01(\x05\x12%\n\x04type\x18\x02 \x01(\x0e\x32\x17.reelforge.v1.SceneType\x12\x18\n\x10\x64uration_seconds\x18\x03 \x01(\x01\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x14\n\x0cstyle_prompt\x18\x05 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x06 \x01(\t\x12\x15\n\rcamera_motion\x18\x07 \x01(\t\x12\x14\n\x0cimage_prompt\x18\x08 \x01(\t\x12\x12\n\nvoice_line\x18\t \x01(\t\"w\n\tScenePlan\x12#\n\x06scenes\x18\x01 \x03(\x0b\x32\x13.reelforge.v1.Scene\x12\x1e\n\x16total_duration_seconds\x18\x02 \x01(\x01\x12\x0f\n\x07mood_id\x18\x03 \x01(\t\x12\x14\n\x0cmusic_prompt\x18\x04 \x01(\t*A\n\x04Tier\x12\x14\n\x10TIER_UNSPECIFIED\x10\x00\x12\x0e\n\nTIER_DRAFT\x10\x01\x12\x13\n\x0fTIER_PRODUCTION\x10\x02*o\n\x0b\x41spectRatio\x12\x1c\n\x18\x41SPECT_RATIO_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41SPECT_RATIO_9_16\x10\x01\x12\x15\n\x11\x41SPECT_RATIO_16_9\x10\x02\x12\x14\n\x10\x41SPECT_RATIO_1_1\x10\x03*\x91\x01\n\tSceneType\x12\x1a\n\x16SCENE_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSCENE_TYPE_HOOK\x10\x01\x12\x1c\n\x18SCENE_TYPE_PRODUCT_INTRO\x10\x02\x12\x16\n\x12SCENE_TYPE_FEATURE\x10\x03\x12\x1d\n\x19SCENE_TYPE_CALL_TO_ACTION\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'reelforge.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TIER']._serialized_start=1115
-  _globals['_TIER']._serialized_end=1180
-  _globals['_ASPECTRATIO']._serialized_start=1182
-  _globals['_ASPECTRATIO']._serialized_end=1293
-  _globals['_SCENETYPE']._serialized_start=1296
-  _globals['_SCENETYPE']._serialized_end=1441
+  _globals['_TIER']._serialized_start=1187
+  _globals['_TIER']._serialized_end=1252
+  _globals['_ASPECTRATIO']._serialized_start=1254
+  _globals['_ASPECTRATIO']._serialized_end=1365
+  _globals['_SCENETYPE']._serialized_start=1368
+  _globals['_SCENETYPE']._serialized_end=1513
   _globals['_ARTIFACT']._serialized_start=44
   _globals['_ARTIFACT']._serialized_end=175
-  _globals['_CREATIVEBRIEF']._serialized_start=178
-  _globals['_CREATIVEBRIEF']._serialized_end=464
-  _globals['_BRANDKIT']._serialized_start=466
-  _globals['_BRANDKIT']._serialized_end=582
-  _globals['_MOOD']._serialized_start=585
-  _globals['_MOOD']._serialized_end=777
-  _globals['_SCENE']._serialized_start=780
-  _globals['_SCENE']._serialized_end=992
-  _globals['_SCENEPLAN']._serialized_start=994
-  _globals['_SCENEPLAN']._serialized_end=1113
+  _globals['_WORDTIMING']._serialized_start=177
+  _globals['_WORDTIMING']._serialized_end=247
+  _globals['_CREATIVEBRIEF']._serialized_start=250
+  _globals['_CREATIVEBRIEF']._serialized_end=536
+  _globals['_BRANDKIT']._serialized_start=538
+  _globals['_BRANDKIT']._serialized_end=654
+  _globals['_MOOD']._serialized_start=657
+  _globals['_MOOD']._serialized_end=849
+  _globals['_SCENE']._serialized_start=852
+  _globals['_SCENE']._serialized_end=1064
+  _globals['_SCENEPLAN']._serialized_start=1066
+  _globals['_SCENEPLAN']._serialized_end=1185
 # @@protoc_insertion_point(module_scope)

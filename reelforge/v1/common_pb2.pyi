@@ -148,6 +148,36 @@ class Artifact(_message.Message):
 Global___Artifact: _TypeAlias = Artifact  # noqa: Y015
 
 @_typing.final
+class WordTiming(_message.Message):
+    """A spoken word and when it is said, in seconds from the start of the audio that carries it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORD_FIELD_NUMBER: _builtins.int
+    START_SECONDS_FIELD_NUMBER: _builtins.int
+    END_SECONDS_FIELD_NUMBER: _builtins.int
+    word: _builtins.str
+    """The word as written (captions show it); non-empty, ≤ 100 characters."""
+    start_seconds: _builtins.float
+    """When the word starts, ≥ 0."""
+    end_seconds: _builtins.float
+    """When its sound ends, > start_seconds."""
+    def __init__(
+        self,
+        *,
+        word: _builtins.str = ...,
+        start_seconds: _builtins.float = ...,
+        end_seconds: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_seconds", b"end_seconds", "start_seconds", b"start_seconds", "word", b"word"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WordTiming: _TypeAlias = WordTiming  # noqa: Y015
+
+@_typing.final
 class CreativeBrief(_message.Message):
     """The structured creative brief a conversation is turned into."""
 

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from reelforge.v1 import common_pb2 as reelforge_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1breelforge/v1/composer.proto\x12\x0creelforge.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19reelforge/v1/common.proto\"<\n\tClipInput\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x1f\n\x17target_duration_seconds\x18\x02 \x01(\x01\"\xe2\x02\n\x0e\x43omposeRequest\x12&\n\x05\x63lips\x18\x01 \x03(\x0b\x32\x17.reelforge.v1.ClipInput\x12\r\n\x05music\x18\x02 \x01(\t\x12\x12\n\ntransition\x18\x03 \x01(\t\x12\x1f\n\x12transition_seconds\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12/\n\x0c\x61spect_ratio\x18\x05 \x01(\x0e\x32\x19.reelforge.v1.AspectRatio\x12\x0e\n\x06height\x18\x06 \x01(\x05\x12\x0b\n\x03\x66ps\x18\x07 \x01(\x05\x12 \n\x04tier\x18\x08 \x01(\x0e\x32\x12.reelforge.v1.Tier\x12\x1a\n\rloudness_lufs\x18\t \x01(\x01H\x01\x88\x01\x01\x12\x16\n\x0emax_size_bytes\x18\n \x01(\x03\x12\x17\n\x0fhold_last_frame\x18\x0b \x01(\x08\x42\x15\n\x13_transition_secondsB\x10\n\x0e_loudness_lufs\"\xd9\x03\n\x0b\x43omposition\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\x05state\x18\x02 \x01(\x0e\x32\x1e.reelforge.v1.CompositionState\x12\x0f\n\x07percent\x18\x03 \x01(\x01\x12\x0f\n\x07message\x18\x04 \x01(\t\x12-\n\x07request\x18\x05 \x01(\x0b\x32\x1c.reelforge.v1.ComposeRequest\x12&\n\x06output\x18\x06 \x01(\x0b\x32\x16.reelforge.v1.Artifact\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x08 \x01(\x01\x12\x12\n\nsize_bytes\x18\t \x01(\x03\x12\r\n\x05width\x18\n \x01(\x05\x12\x0e\n\x06height\x18\x0b \x01(\x05\x12\x13\n\x0bvideo_codec\x18\x0c \x01(\t\x12\x13\n\x0b\x61udio_codec\x18\r \x01(\t\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"#\n\x15GetCompositionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"o\n\x17ListCompositionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12-\n\x05state\x18\x03 \x01(\x0e\x32\x1e.reelforge.v1.CompositionState\"d\n\x18ListCompositionsResponse\x12/\n\x0c\x63ompositions\x18\x01 \x03(\x0b\x32\x19.reelforge.v1.Composition\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x17WatchCompositionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"&\n\x18\x43\x61ncelCompositionRequest\x12\n\n\x02id\x18\x01 \x01(\t*\x99\x02\n\x10\x43ompositionState\x12!\n\x1d\x43OMPOSITION_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43OMPOSITION_STATE_PENDING\x10\x01\x12!\n\x1d\x43OMPOSITION_STATE_DOWNLOADING\x10\x02\x12\x1f\n\x1b\x43OMPOSITION_STATE_COMPOSING\x10\x03\x12 \n\x1c\x43OMPOSITION_STATE_OPTIMIZING\x10\x04\x12\x1f\n\x1b\x43OMPOSITION_STATE_COMPLETED\x10\x05\x12\x1c\n\x18\x43OMPOSITION_STATE_FAILED\x10\x06\x12\x1e\n\x1a\x43OMPOSITION_STATE_CANCELED\x10\x07\x32\xef\x04\n\x0f\x43omposerService\x12g\n\x07\x43ompose\x12\x1c.reelforge.v1.ComposeRequest\x1a\x19.reelforge.v1.Composition\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/api/composition/compose:\x01*\x12v\n\x0eGetComposition\x12#.reelforge.v1.GetCompositionRequest\x1a\x19.reelforge.v1.Composition\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/composition/status/{id}\x12|\n\x10ListCompositions\x12%.reelforge.v1.ListCompositionsRequest\x1a&.reelforge.v1.ListCompositionsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/api/compositions\x12|\n\x10WatchComposition\x12%.reelforge.v1.WatchCompositionRequest\x1a\x19.reelforge.v1.Composition\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/composition/{id}/events0\x01\x12\x7f\n\x11\x43\x61ncelComposition\x12&.reelforge.v1.CancelCompositionRequest\x1a\x19.reelforge.v1.Composition\"\'\x82\xd3\xe4\x93\x02!\"\x1c/api/composition/{id}/cancel:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1breelforge/v1/composer.proto\x12\x0creelforge.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19reelforge/v1/common.proto\"M\n\tClipInput\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x1f\n\x17target_duration_seconds\x18\x02 \x01(\x01\x12\x0f\n\x07\x63\x61ption\x18\x03 \x01(\t\"\\\n\nVoiceInput\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x15\n\rstart_seconds\x18\x02 \x01(\x01\x12\'\n\x05words\x18\x03 \x03(\x0b\x32\x18.reelforge.v1.WordTiming\"\xa1\x01\n\x0c\x43\x61ptionStyle\x12\x0c\n\x04\x66ont\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x01\x12\x0e\n\x06\x63olour\x18\x03 \x01(\t\x12\x18\n\x10highlight_colour\x18\x04 \x01(\t\x12\x16\n\x0eoutline_colour\x18\x05 \x01(\t\x12\x14\n\x07outline\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x11\n\tuppercase\x18\x07 \x01(\x08\x42\n\n\x08_outline\"d\n\x0e\x43\x61ptionOptions\x12\'\n\x04mode\x18\x01 \x01(\x0e\x32\x19.reelforge.v1.CaptionMode\x12)\n\x05style\x18\x02 \x01(\x0b\x32\x1a.reelforge.v1.CaptionStyle\"\xe1\x03\n\x0e\x43omposeRequest\x12&\n\x05\x63lips\x18\x01 \x03(\x0b\x32\x17.reelforge.v1.ClipInput\x12\r\n\x05music\x18\x02 \x01(\t\x12\x12\n\ntransition\x18\x03 \x01(\t\x12\x1f\n\x12transition_seconds\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12/\n\x0c\x61spect_ratio\x18\x05 \x01(\x0e\x32\x19.reelforge.v1.AspectRatio\x12\x0e\n\x06height\x18\x06 \x01(\x05\x12\x0b\n\x03\x66ps\x18\x07 \x01(\x05\x12 \n\x04tier\x18\x08 \x01(\x0e\x32\x12.reelforge.v1.Tier\x12\x1a\n\rloudness_lufs\x18\t \x01(\x01H\x01\x88\x01\x01\x12\x16\n\x0emax_size_bytes\x18\n \x01(\x03\x12\x17\n\x0fhold_last_frame\x18\x0b \x01(\x08\x12\'\n\x05voice\x18\x0c \x03(\x0b\x32\x18.reelforge.v1.VoiceInput\x12.\n\x08\x63\x61ptions\x18\r \x01(\x0b\x32\x1c.reelforge.v1.CaptionOptions\x12\x10\n\x08platform\x18\x0e \x01(\t\x12\x12\n\nrequest_id\x18\x0f \x01(\tB\x15\n\x13_transition_secondsB\x10\n\x0e_loudness_lufs\"\xb7\x04\n\x0b\x43omposition\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\x05state\x18\x02 \x01(\x0e\x32\x1e.reelforge.v1.CompositionState\x12\x0f\n\x07percent\x18\x03 \x01(\x01\x12\x0f\n\x07message\x18\x04 \x01(\t\x12-\n\x07request\x18\x05 \x01(\x0b\x32\x1c.reelforge.v1.ComposeRequest\x12&\n\x06output\x18\x06 \x01(\x0b\x32\x16.reelforge.v1.Artifact\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x08 \x01(\x01\x12\x12\n\nsize_bytes\x18\t \x01(\x03\x12\r\n\x05width\x18\n \x01(\x05\x12\x0e\n\x06height\x18\x0b \x01(\x05\x12\x13\n\x0bvideo_codec\x18\x0c \x01(\t\x12\x13\n\x0b\x61udio_codec\x18\r \x01(\t\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\rsubtitles_srt\x18\x11 \x01(\x0b\x32\x16.reelforge.v1.Artifact\x12-\n\rsubtitles_vtt\x18\x12 \x01(\x0b\x32\x16.reelforge.v1.Artifact\"#\n\x15GetCompositionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"o\n\x17ListCompositionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12-\n\x05state\x18\x03 \x01(\x0e\x32\x1e.reelforge.v1.CompositionState\"d\n\x18ListCompositionsResponse\x12/\n\x0c\x63ompositions\x18\x01 \x03(\x0b\x32\x19.reelforge.v1.Composition\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x17WatchCompositionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"&\n\x18\x43\x61ncelCompositionRequest\x12\n\n\x02id\x18\x01 \x01(\t*\x99\x02\n\x10\x43ompositionState\x12!\n\x1d\x43OMPOSITION_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43OMPOSITION_STATE_PENDING\x10\x01\x12!\n\x1d\x43OMPOSITION_STATE_DOWNLOADING\x10\x02\x12\x1f\n\x1b\x43OMPOSITION_STATE_COMPOSING\x10\x03\x12 \n\x1c\x43OMPOSITION_STATE_OPTIMIZING\x10\x04\x12\x1f\n\x1b\x43OMPOSITION_STATE_COMPLETED\x10\x05\x12\x1c\n\x18\x43OMPOSITION_STATE_FAILED\x10\x06\x12\x1e\n\x1a\x43OMPOSITION_STATE_CANCELED\x10\x07*r\n\x0b\x43\x61ptionMode\x12\x1c\n\x18\x43\x41PTION_MODE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43\x41PTION_MODE_WORDS\x10\x01\x12\x17\n\x13\x43\x41PTION_MODE_SCENES\x10\x02\x12\x14\n\x10\x43\x41PTION_MODE_OFF\x10\x03\x32\xef\x04\n\x0f\x43omposerService\x12g\n\x07\x43ompose\x12\x1c.reelforge.v1.ComposeRequest\x1a\x19.reelforge.v1.Composition\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/api/composition/compose:\x01*\x12v\n\x0eGetComposition\x12#.reelforge.v1.GetCompositionRequest\x1a\x19.reelforge.v1.Composition\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/composition/status/{id}\x12|\n\x10ListCompositions\x12%.reelforge.v1.ListCompositionsRequest\x1a&.reelforge.v1.ListCompositionsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/api/compositions\x12|\n\x10WatchComposition\x12%.reelforge.v1.WatchCompositionRequest\x1a\x19.reelforge.v1.Composition\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/composition/{id}/events0\x01\x12\x7f\n\x11\x43\x61ncelComposition\x12&.reelforge.v1.CancelCompositionRequest\x1a\x19.reelforge.v1.Composition\"\'\x82\xd3\xe4\x93\x02!\"\x1c/api/composition/{id}/cancel:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,24 +44,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COMPOSERSERVICE'].methods_by_name['WatchComposition']._serialized_options = b'\202\323\344\223\002\036\022\034/api/composition/{id}/events'
   _globals['_COMPOSERSERVICE'].methods_by_name['CancelComposition']._loaded_options = None
   _globals['_COMPOSERSERVICE'].methods_by_name['CancelComposition']._serialized_options = b'\202\323\344\223\002!\"\034/api/composition/{id}/cancel:\001*'
-  _globals['_COMPOSITIONSTATE']._serialized_start=1362
-  _globals['_COMPOSITIONSTATE']._serialized_end=1643
+  _globals['_COMPOSITIONSTATE']._serialized_start=1960
+  _globals['_COMPOSITIONSTATE']._serialized_end=2241
+  _globals['_CAPTIONMODE']._serialized_start=2243
+  _globals['_CAPTIONMODE']._serialized_end=2357
   _globals['_CLIPINPUT']._serialized_start=135
-  _globals['_CLIPINPUT']._serialized_end=195
-  _globals['_COMPOSEREQUEST']._serialized_start=198
-  _globals['_COMPOSEREQUEST']._serialized_end=552
-  _globals['_COMPOSITION']._serialized_start=555
-  _globals['_COMPOSITION']._serialized_end=1028
-  _globals['_GETCOMPOSITIONREQUEST']._serialized_start=1030
-  _globals['_GETCOMPOSITIONREQUEST']._serialized_end=1065
-  _globals['_LISTCOMPOSITIONSREQUEST']._serialized_start=1067
-  _globals['_LISTCOMPOSITIONSREQUEST']._serialized_end=1178
-  _globals['_LISTCOMPOSITIONSRESPONSE']._serialized_start=1180
-  _globals['_LISTCOMPOSITIONSRESPONSE']._serialized_end=1280
-  _globals['_WATCHCOMPOSITIONREQUEST']._serialized_start=1282
-  _globals['_WATCHCOMPOSITIONREQUEST']._serialized_end=1319
-  _globals['_CANCELCOMPOSITIONREQUEST']._serialized_start=1321
-  _globals['_CANCELCOMPOSITIONREQUEST']._serialized_end=1359
-  _globals['_COMPOSERSERVICE']._serialized_start=1646
-  _globals['_COMPOSERSERVICE']._serialized_end=2269
+  _globals['_CLIPINPUT']._serialized_end=212
+  _globals['_VOICEINPUT']._serialized_start=214
+  _globals['_VOICEINPUT']._serialized_end=306
+  _globals['_CAPTIONSTYLE']._serialized_start=309
+  _globals['_CAPTIONSTYLE']._serialized_end=470
+  _globals['_CAPTIONOPTIONS']._serialized_start=472
+  _globals['_CAPTIONOPTIONS']._serialized_end=572
+  _globals['_COMPOSEREQUEST']._serialized_start=575
+  _globals['_COMPOSEREQUEST']._serialized_end=1056
+  _globals['_COMPOSITION']._serialized_start=1059
+  _globals['_COMPOSITION']._serialized_end=1626
+  _globals['_GETCOMPOSITIONREQUEST']._serialized_start=1628
+  _globals['_GETCOMPOSITIONREQUEST']._serialized_end=1663
+  _globals['_LISTCOMPOSITIONSREQUEST']._serialized_start=1665
+  _globals['_LISTCOMPOSITIONSREQUEST']._serialized_end=1776
+  _globals['_LISTCOMPOSITIONSRESPONSE']._serialized_start=1778
+  _globals['_LISTCOMPOSITIONSRESPONSE']._serialized_end=1878
+  _globals['_WATCHCOMPOSITIONREQUEST']._serialized_start=1880
+  _globals['_WATCHCOMPOSITIONREQUEST']._serialized_end=1917
+  _globals['_CANCELCOMPOSITIONREQUEST']._serialized_start=1919
+  _globals['_CANCELCOMPOSITIONREQUEST']._serialized_end=1957
+  _globals['_COMPOSERSERVICE']._serialized_start=2360
+  _globals['_COMPOSERSERVICE']._serialized_end=2983
 # @@protoc_insertion_point(module_scope)

@@ -57,29 +57,164 @@ COMPOSITION_STATE_FAILED: CompositionState.ValueType  # 6
 COMPOSITION_STATE_CANCELED: CompositionState.ValueType  # 7
 Global___CompositionState: _TypeAlias = CompositionState  # noqa: Y015
 
+class _CaptionMode:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CaptionModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CaptionMode.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CAPTION_MODE_UNSPECIFIED: _CaptionMode.ValueType  # 0
+    """WORDS when any voice has word timings, else SCENES when any clip has a caption, else OFF."""
+    CAPTION_MODE_WORDS: _CaptionMode.ValueType  # 1
+    """The spoken words in short lines, the word being spoken highlighted; needs voice word timings."""
+    CAPTION_MODE_SCENES: _CaptionMode.ValueType  # 2
+    """Each clip's caption over that clip."""
+    CAPTION_MODE_OFF: _CaptionMode.ValueType  # 3
+    """No burned-in captions (the subtitle files are still made from voice words)."""
+
+class CaptionMode(_CaptionMode, metaclass=_CaptionModeEnumTypeWrapper):
+    """Which captions are burned into the picture."""
+
+CAPTION_MODE_UNSPECIFIED: CaptionMode.ValueType  # 0
+"""WORDS when any voice has word timings, else SCENES when any clip has a caption, else OFF."""
+CAPTION_MODE_WORDS: CaptionMode.ValueType  # 1
+"""The spoken words in short lines, the word being spoken highlighted; needs voice word timings."""
+CAPTION_MODE_SCENES: CaptionMode.ValueType  # 2
+"""Each clip's caption over that clip."""
+CAPTION_MODE_OFF: CaptionMode.ValueType  # 3
+"""No burned-in captions (the subtitle files are still made from voice words)."""
+Global___CaptionMode: _TypeAlias = CaptionMode  # noqa: Y015
+
 @_typing.final
 class ClipInput(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SOURCE_FIELD_NUMBER: _builtins.int
     TARGET_DURATION_SECONDS_FIELD_NUMBER: _builtins.int
+    CAPTION_FIELD_NUMBER: _builtins.int
     source: _builtins.str
     """An artifact id (64 hex) or an http(s) URL; required."""
     target_duration_seconds: _builtins.float
     """Seconds on screen, 0.5–60; 0 means the clip's probed duration."""
+    caption: _builtins.str
+    """On-screen text over this clip in CAPTION_MODE_SCENES; ≤ 200 characters; may be empty."""
     def __init__(
         self,
         *,
         source: _builtins.str = ...,
         target_duration_seconds: _builtins.float = ...,
+        caption: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["source", b"source", "target_duration_seconds", b"target_duration_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caption", b"caption", "source", b"source", "target_duration_seconds", b"target_duration_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ClipInput: _TypeAlias = ClipInput  # noqa: Y015
+
+@_typing.final
+class VoiceInput(_message.Message):
+    """A voice-over line (or the whole script): spoken over the music, which ducks under it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_FIELD_NUMBER: _builtins.int
+    START_SECONDS_FIELD_NUMBER: _builtins.int
+    WORDS_FIELD_NUMBER: _builtins.int
+    source: _builtins.str
+    """Audio: an artifact id (64 hex) or an http(s) URL; required."""
+    start_seconds: _builtins.float
+    """Where it starts in the ad's timeline, ≥ 0 and before the ad ends; sound past the ad's end is cut."""
+    @_builtins.property
+    def words(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.WordTiming]:
+        """Its words, relative to the start of this audio, in order (≤ 2,000); they drive word captions and the subtitle files."""
+
+    def __init__(
+        self,
+        *,
+        source: _builtins.str = ...,
+        start_seconds: _builtins.float = ...,
+        words: _abc.Iterable[_common_pb2.WordTiming] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["source", b"source", "start_seconds", b"start_seconds", "words", b"words"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VoiceInput: _TypeAlias = VoiceInput  # noqa: Y015
+
+@_typing.final
+class CaptionStyle(_message.Message):
+    """How captions look. Sizes are fractions of the frame height, so every output size looks alike."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FONT_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    COLOUR_FIELD_NUMBER: _builtins.int
+    HIGHLIGHT_COLOUR_FIELD_NUMBER: _builtins.int
+    OUTLINE_COLOUR_FIELD_NUMBER: _builtins.int
+    OUTLINE_FIELD_NUMBER: _builtins.int
+    UPPERCASE_FIELD_NUMBER: _builtins.int
+    font: _builtins.str
+    """Font family; empty means "DejaVu Sans"; a missing family falls back to a font that exists. ≤ 100 characters, no commas."""
+    size: _builtins.float
+    """Text height as a fraction of the frame height, 0.02–0.15; 0 means 0.05."""
+    colour: _builtins.str
+    """Text colour "#RRGGBB"; empty means "#FFFFFF"."""
+    highlight_colour: _builtins.str
+    """The word being spoken, "#RRGGBB"; empty means "#FFD400"."""
+    outline_colour: _builtins.str
+    """"#RRGGBB"; empty means "#000000"."""
+    outline: _builtins.float
+    """Outline width as a fraction of the frame height, 0–0.02; 0 means none; unset means 0.005."""
+    uppercase: _builtins.bool
+    """Show the text in capitals."""
+    def __init__(
+        self,
+        *,
+        font: _builtins.str = ...,
+        size: _builtins.float = ...,
+        colour: _builtins.str = ...,
+        highlight_colour: _builtins.str = ...,
+        outline_colour: _builtins.str = ...,
+        outline: _builtins.float | None = ...,
+        uppercase: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_outline", b"_outline", "outline", b"outline"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_outline", b"_outline", "colour", b"colour", "font", b"font", "highlight_colour", b"highlight_colour", "outline", b"outline", "outline_colour", b"outline_colour", "size", b"size", "uppercase", b"uppercase"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__outline: _TypeAlias = _typing.Literal["outline"]  # noqa: Y015
+    _WhichOneofArgType__outline: _TypeAlias = _typing.Literal["_outline", b"_outline"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__outline) -> _WhichOneofReturnType__outline | None: ...
+
+Global___CaptionStyle: _TypeAlias = CaptionStyle  # noqa: Y015
+
+@_typing.final
+class CaptionOptions(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODE_FIELD_NUMBER: _builtins.int
+    STYLE_FIELD_NUMBER: _builtins.int
+    mode: Global___CaptionMode.ValueType
+    @_builtins.property
+    def style(self) -> Global___CaptionStyle: ...
+    def __init__(
+        self,
+        *,
+        mode: Global___CaptionMode.ValueType = ...,
+        style: Global___CaptionStyle | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["style", b"style"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mode", b"mode", "style", b"style"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaptionOptions: _TypeAlias = CaptionOptions  # noqa: Y015
 
 @_typing.final
 class ComposeRequest(_message.Message):
@@ -96,6 +231,10 @@ class ComposeRequest(_message.Message):
     LOUDNESS_LUFS_FIELD_NUMBER: _builtins.int
     MAX_SIZE_BYTES_FIELD_NUMBER: _builtins.int
     HOLD_LAST_FRAME_FIELD_NUMBER: _builtins.int
+    VOICE_FIELD_NUMBER: _builtins.int
+    CAPTIONS_FIELD_NUMBER: _builtins.int
+    PLATFORM_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     music: _builtins.str
     """Background music: artifact id or http(s) URL; empty for none."""
     transition: _builtins.str
@@ -111,14 +250,26 @@ class ComposeRequest(_message.Message):
     tier: _common_pb2.Tier.ValueType
     """Sets the x264 preset and default size; unspecified means the service's default."""
     loudness_lufs: _builtins.float
-    """Integrated loudness target for the music, −70 to −5 LUFS; unset means −14."""
+    """Integrated loudness of the final mix (voice, music, clip sound), −70 to −5 LUFS, true peak ≤ −1 dBTP; unset means −14."""
     max_size_bytes: _builtins.int
     """Upper bound on the output file size in bytes; 0 means no bound."""
     hold_last_frame: _builtins.bool
     """A clip shorter than its target is held on its last frame instead of refused."""
+    platform: _builtins.str
+    """Where the ad runs, for the caption safe zone: "tiktok", "reels", "shorts", "feed", "square", "landscape"; empty means "tiktok" for 9:16, "square" for 1:1, "landscape" for 16:9."""
+    request_id: _builtins.str
+    """Idempotency key, ≤ 128 printable characters: a Compose with a request_id already used returns that composition (no second render)."""
     @_builtins.property
     def clips(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClipInput]:
         """1–20 clips, in order; total ≤ 180 s."""
+
+    @_builtins.property
+    def voice(self) -> _containers.RepeatedCompositeFieldContainer[Global___VoiceInput]:
+        """Voice-over, 0–40 inputs; none means no voice (music at full level, no subtitle files)."""
+
+    @_builtins.property
+    def captions(self) -> Global___CaptionOptions:
+        """Burned-in captions; unset means the mode's default and the default style."""
 
     def __init__(
         self,
@@ -134,10 +285,14 @@ class ComposeRequest(_message.Message):
         loudness_lufs: _builtins.float | None = ...,
         max_size_bytes: _builtins.int = ...,
         hold_last_frame: _builtins.bool = ...,
+        voice: _abc.Iterable[Global___VoiceInput] | None = ...,
+        captions: Global___CaptionOptions | None = ...,
+        platform: _builtins.str = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs", "_transition_seconds", b"_transition_seconds", "loudness_lufs", b"loudness_lufs", "transition_seconds", b"transition_seconds"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs", "_transition_seconds", b"_transition_seconds", "captions", b"captions", "loudness_lufs", b"loudness_lufs", "transition_seconds", b"transition_seconds"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs", "_transition_seconds", b"_transition_seconds", "aspect_ratio", b"aspect_ratio", "clips", b"clips", "fps", b"fps", "height", b"height", "hold_last_frame", b"hold_last_frame", "loudness_lufs", b"loudness_lufs", "max_size_bytes", b"max_size_bytes", "music", b"music", "tier", b"tier", "transition", b"transition", "transition_seconds", b"transition_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs", "_transition_seconds", b"_transition_seconds", "aspect_ratio", b"aspect_ratio", "captions", b"captions", "clips", b"clips", "fps", b"fps", "height", b"height", "hold_last_frame", b"hold_last_frame", "loudness_lufs", b"loudness_lufs", "max_size_bytes", b"max_size_bytes", "music", b"music", "platform", b"platform", "request_id", b"request_id", "tier", b"tier", "transition", b"transition", "transition_seconds", b"transition_seconds", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__loudness_lufs: _TypeAlias = _typing.Literal["loudness_lufs"]  # noqa: Y015
     _WhichOneofArgType__loudness_lufs: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs"]  # noqa: Y015
@@ -170,6 +325,8 @@ class Composition(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     COMPLETED_AT_FIELD_NUMBER: _builtins.int
+    SUBTITLES_SRT_FIELD_NUMBER: _builtins.int
+    SUBTITLES_VTT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Composition id."""
     state: Global___CompositionState.ValueType
@@ -205,6 +362,14 @@ class Composition(_message.Message):
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def completed_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def subtitles_srt(self) -> _common_pb2.Artifact:
+        """SubRip subtitles of the spoken words (ad times), once completed; absent without voice words."""
+
+    @_builtins.property
+    def subtitles_vtt(self) -> _common_pb2.Artifact:
+        """The same cues as WebVTT."""
+
     def __init__(
         self,
         *,
@@ -224,10 +389,12 @@ class Composition(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         completed_at: _timestamp_pb2.Timestamp | None = ...,
+        subtitles_srt: _common_pb2.Artifact | None = ...,
+        subtitles_vtt: _common_pb2.Artifact | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "created_at", b"created_at", "output", b"output", "request", b"request", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "created_at", b"created_at", "output", b"output", "request", b"request", "subtitles_srt", b"subtitles_srt", "subtitles_vtt", b"subtitles_vtt", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_codec", b"audio_codec", "completed_at", b"completed_at", "created_at", b"created_at", "duration_seconds", b"duration_seconds", "error", b"error", "height", b"height", "id", b"id", "message", b"message", "output", b"output", "percent", b"percent", "request", b"request", "size_bytes", b"size_bytes", "state", b"state", "updated_at", b"updated_at", "video_codec", b"video_codec", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_codec", b"audio_codec", "completed_at", b"completed_at", "created_at", b"created_at", "duration_seconds", b"duration_seconds", "error", b"error", "height", b"height", "id", b"id", "message", b"message", "output", b"output", "percent", b"percent", "request", b"request", "size_bytes", b"size_bytes", "state", b"state", "subtitles_srt", b"subtitles_srt", "subtitles_vtt", b"subtitles_vtt", "updated_at", b"updated_at", "video_codec", b"video_codec", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
