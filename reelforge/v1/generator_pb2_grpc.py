@@ -49,6 +49,11 @@ class GeneratorServiceStub:
                 request_serializer=reelforge_dot_v1_dot_generator__pb2.GenerateMusicRequest.SerializeToString,
                 response_deserializer=reelforge_dot_v1_dot_generator__pb2.Job.FromString,
                 _registered_method=True)
+        self.GenerateVoice = channel.unary_unary(
+                '/reelforge.v1.GeneratorService/GenerateVoice',
+                request_serializer=reelforge_dot_v1_dot_generator__pb2.GenerateVoiceRequest.SerializeToString,
+                response_deserializer=reelforge_dot_v1_dot_generator__pb2.Job.FromString,
+                _registered_method=True)
         self.GetJob = channel.unary_unary(
                 '/reelforge.v1.GeneratorService/GetJob',
                 request_serializer=reelforge_dot_v1_dot_generator__pb2.GetJobRequest.SerializeToString,
@@ -105,6 +110,13 @@ class GeneratorServiceServicer:
 
     def GenerateMusic(self, request, context):
         """Starts a job that writes one instrumental track; returns the job at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GenerateVoice(self, request, context):
+        """Starts a job that speaks one voice-over audio per line, with word timings; returns the job at once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -175,6 +187,11 @@ def add_GeneratorServiceServicer_to_server(servicer, server):
             'GenerateMusic': grpc.unary_unary_rpc_method_handler(
                     servicer.GenerateMusic,
                     request_deserializer=reelforge_dot_v1_dot_generator__pb2.GenerateMusicRequest.FromString,
+                    response_serializer=reelforge_dot_v1_dot_generator__pb2.Job.SerializeToString,
+            ),
+            'GenerateVoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.GenerateVoice,
+                    request_deserializer=reelforge_dot_v1_dot_generator__pb2.GenerateVoiceRequest.FromString,
                     response_serializer=reelforge_dot_v1_dot_generator__pb2.Job.SerializeToString,
             ),
             'GetJob': grpc.unary_unary_rpc_method_handler(
@@ -293,6 +310,33 @@ class GeneratorService:
             target,
             '/reelforge.v1.GeneratorService/GenerateMusic',
             reelforge_dot_v1_dot_generator__pb2.GenerateMusicRequest.SerializeToString,
+            reelforge_dot_v1_dot_generator__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GenerateVoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelforge.v1.GeneratorService/GenerateVoice',
+            reelforge_dot_v1_dot_generator__pb2.GenerateVoiceRequest.SerializeToString,
             reelforge_dot_v1_dot_generator__pb2.Job.FromString,
             options,
             channel_credentials,
