@@ -1,14 +1,20 @@
-"""Load benchmark: concurrent `reelforge ad` pipelines through the gateway, then status-read throughput.
+"""Load benchmark: concurrent ads through the gateway, then status-read throughput.
 
-A local stack (planner, generator, composer, gateway as processes, temporary DATA_DIR) runs
-on the hosted path against fakes: the planner on the fake OpenAI (in this process), the
-generator on the fake Replicate (its own process). Each pipeline is what `reelforge ad`
-does: an Autopilot with its own GatewayClient and a Console writing to /dev/null, on
-examples/brief.yaml with a short duration, composed at 320 px and 12 fps. Then N clients
-hammer GET /api/video/status/{job_id} of the finished jobs for a fixed time.
+A local stack (planner, generator, composer, studio, gateway as processes, temporary
+DATA_DIR) runs on the hosted path against fakes: the planner on the fake OpenAI (in this
+process), the generator on the fake Replicate (its own process). Each ad is made on
+examples/brief.yaml with a short duration, composed at 320 px and 12 fps, one of two ways:
 
-    python -m bench.load_bench [--pipelines 100] [--duration 12] [--latency 1] [--renders 1]
-                               [--clients 32] [--read-seconds 10] [--timeout 3600]
+- ``--mode autopilot`` (default): what the CLI autopilot does, an Autopilot with its own
+  GatewayClient and a Console writing to /dev/null, the pipeline driven from the client;
+- ``--mode studio``: one ``POST /api/ads``, then its ``GET /api/ads/{id}/events`` SSE watched
+  until a terminal state; the pipeline runs in the studio service.
+
+Then N clients hammer GET /api/video/status/{job_id} of the finished jobs for a fixed time.
+
+    python -m bench.load_bench [--mode autopilot|studio] [--pipelines 100] [--duration 12]
+                               [--latency 1] [--renders 1] [--clients 32] [--read-seconds 10]
+                               [--timeout 3600]
 
 Everything listens on and talks to 127.0.0.1 only; processes and temp dirs are cleaned up.
 """
@@ -27,10 +33,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -50,6 +57,7 @@ _TAG = re.compile(r"loadbench-(\d+)")
 # 5 clips, 1 music track.
 _CREATES_PER_PIPELINE = 3 + 5 + 5 + 1
 _TICK_S = 20.0  # progress line while nothing finishes
+_AD_TERMINAL = {"AD_STATE_COMPLETED", "AD_STATE_FAILED", "AD_STATE_CANCELED"}
 
 
 # ---- fakes -------------------------------------------------------------------------------------
@@ -177,18 +185,26 @@ class PipelineRun:
     wall_s: float = 0.0
 
 
-async def one_pipeline(
-    n: int, gateway: str, args: argparse.Namespace, out: Path, null: TextIO, run: PipelineRun
-) -> None:
+def tagged_brief(n: int, args: argparse.Namespace) -> JSON:
     brief = load_brief_file(BRIEF)
     brief["productName"] = f"{brief['productName']} loadbench-{n}"
     brief["durationSeconds"] = args.duration
-    options = AdOptions(brief=brief, output=out / f"p{n}" / "ad.mp4", mood=1, height=320, fps=12)
+    return brief
+
+
+async def one_pipeline(
+    n: int, run: PipelineRun, gateway: str, args: argparse.Namespace, out: Path
+) -> None:
+    """The CLI autopilot's ad: the pipeline driven call by call from the client."""
+    options = AdOptions(
+        brief=tagged_brief(n, args), output=out / f"p{n}" / "ad.mp4", mood=1, height=320, fps=12
+    )
     started = time.perf_counter()
     client = RecordingClient(gateway)
     async with client:
         try:
-            await Autopilot(client, options, Console(file=null, force_terminal=False)).run()
+            console = Console(file=NullFile(), force_terminal=False)
+            await Autopilot(client, options, console).run()
         except Exception as error:  # every failure is a result here, not a crash
             run.errors[n] = f"{type(error).__name__}: {error}"
         else:
@@ -197,30 +213,52 @@ async def one_pipeline(
             run.job_ids.extend(client.job_ids)
 
 
-async def run_pipelines(gateway: str, args: argparse.Namespace, out: Path) -> PipelineRun:
+async def one_studio_ad(n: int, run: PipelineRun, gateway: str, args: argparse.Namespace) -> None:
+    """The studio's ad: one POST /api/ads, then its SSE watched to a terminal state."""
+    body: JSON = {"brief": tagged_brief(n, args), "options": {"render": {"height": 320, "fps": 12}}}
+    started = time.perf_counter()
+    final: JSON = {}
+    async with GatewayClient(gateway) as client:
+        try:
+            final = await client.post("/api/ads", body)
+            async for snapshot in client.events(f"/api/ads/{final['id']}/events"):
+                final = snapshot
+                if snapshot.get("state") in _AD_TERMINAL:
+                    break
+        except Exception as error:  # every failure is a result here, not a crash
+            run.errors[n] = f"{type(error).__name__}: {error}"
+            return
+    run.job_ids.extend(j for step in final.get("steps", []) for j in step.get("jobIds", []))
+    if final.get("state") == "AD_STATE_COMPLETED":
+        run.latencies[n] = time.perf_counter() - started
+    else:
+        run.errors[n] = f"{final.get('state', 'no state')}: {final.get('error', '')}"
+
+
+OneAd = Callable[[int, PipelineRun], Coroutine[Any, Any, None]]
+
+
+async def run_pipelines(one_ad: OneAd, args: argparse.Namespace) -> PipelineRun:
     run = PipelineRun()
     started = time.perf_counter()
-    with NullFile() as null:
-        tasks = {
-            asyncio.create_task(one_pipeline(n, gateway, args, out, null, run)): n
-            for n in range(args.pipelines)
-        }
-        pending = set(tasks)
-        deadline = started + args.timeout
-        while pending and time.perf_counter() < deadline:
-            timeout = min(_TICK_S, deadline - time.perf_counter())
-            finished, pending = await asyncio.wait(
-                pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in finished:
-                _print_finished(tasks[task], run, started, args.pipelines)
-            if not finished:
-                _print_tick(run, started, len(pending))
-        # Past the deadline: cancelling an Autopilot cancels its upstream jobs and render.
-        for task in pending:
-            task.cancel()
-            run.errors[tasks[task]] = f"timed out after {args.timeout:g} s"
-        await asyncio.gather(*pending, return_exceptions=True)
+    tasks = {asyncio.create_task(one_ad(n, run)): n for n in range(args.pipelines)}
+    pending = set(tasks)
+    deadline = started + args.timeout
+    while pending and time.perf_counter() < deadline:
+        timeout = min(_TICK_S, deadline - time.perf_counter())
+        finished, pending = await asyncio.wait(
+            pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in finished:
+            _print_finished(tasks[task], run, started, args.pipelines)
+        if not finished:
+            _print_tick(run, started, len(pending))
+    # Past the deadline: cancelling an Autopilot cancels its upstream jobs and render (a
+    # studio ad keeps running until the stack stops).
+    for task in pending:
+        task.cancel()
+        run.errors[tasks[task]] = f"timed out after {args.timeout:g} s"
+    await asyncio.gather(*pending, return_exceptions=True)
     run.wall_s = time.perf_counter() - started
     return run
 
@@ -295,8 +333,8 @@ def load() -> str:
 
 def report_pipelines(run: PipelineRun, args: argparse.Namespace, creates: int) -> None:
     lat = list(run.latencies.values())
-    print(f"\n== {args.pipelines} pipelines ({args.duration:g} s ads, 320 px, 12 fps, fake "
-          f"Replicate latency {args.latency:g} s, {args.renders} render(s) at once)")  # fmt: skip
+    print(f"\n== {args.pipelines} ads, {args.mode} mode ({args.duration:g} s ads, 320 px, 12 fps, "
+          f"fake Replicate latency {args.latency:g} s, {args.renders} render(s) at once)")  # fmt: skip
     print(f"succeeded {len(lat)}, errors {len(run.errors)}")
     for n, message in sorted(run.errors.items()):
         print(f"  pipeline {n}: {message}")
@@ -336,7 +374,14 @@ async def main(args: argparse.Namespace) -> int:
             async with local_stack(StackPorts.free(), env, quiet=True, cwd=tmp) as stack:
                 print(f"stack up (gateway {stack.gateway_url}); starting {args.pipelines} "
                       f"pipelines", flush=True)  # fmt: skip
-                pipelines = await run_pipelines(stack.gateway_url, args, tmp / "out")
+                one_ad: OneAd = (
+                    partial(one_studio_ad, gateway=stack.gateway_url, args=args)
+                    if args.mode == "studio"
+                    else partial(
+                        one_pipeline, gateway=stack.gateway_url, args=args, out=tmp / "out"
+                    )
+                )
+                pipelines = await run_pipelines(one_ad, args)
                 creates = await replicate.creates()
                 report_pipelines(pipelines, args, creates)
                 if not pipelines.job_ids:
@@ -349,7 +394,13 @@ async def main(args: argparse.Namespace) -> int:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--pipelines", type=int, default=100, help="concurrent `reelforge ad` runs")
+    parser.add_argument(
+        "--mode",
+        choices=("autopilot", "studio"),
+        default="autopilot",
+        help="autopilot: the CLI drives each ad; studio: POST /api/ads + its SSE events",
+    )
+    parser.add_argument("--pipelines", type=int, default=100, help="concurrent ads")
     parser.add_argument("--duration", type=float, default=12.0, help="ad length in seconds")
     parser.add_argument("--latency", type=float, default=1.0, help="fake Replicate latency (s)")
     parser.add_argument("--renders", type=int, default=1, help="MAX_CONCURRENT_RENDERS")
