@@ -26,6 +26,7 @@ from gateway.request_ids import add_request_id_header, request_id_middleware
 from gateway.routes_from_protos import add_proto_routes
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Upstreams
+from gateway.web import add_studio_routes
 from reelforge.runtime.artifacts import ArtifactStore
 
 __all__ = ["SETTINGS_KEY", "create_app"]
@@ -76,6 +77,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app[OPENAPI_KEY] = build_openapi(bindings, security=bool(settings.api_keys))
     _add_fixed_routes(app.router, metrics)
     add_proto_routes(app.router, bindings)
+    add_studio_routes(app.router)  # the web studio: / and /web/*
     app.on_response_prepare.append(add_request_id_header)
     app.on_response_prepare.append(make_cors_headers(settings.allowed_origins))
     app.cleanup_ctx.append(_upstream_channels)

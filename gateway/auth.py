@@ -9,9 +9,10 @@ from aiohttp.typedefs import Handler, Middleware
 
 from gateway.errors import GatewayError
 
-# Probes, scrapers and signed webhooks have their own trust; the docs page is an empty shell
-# that asks for a key before it fetches /openapi.json.
-OPEN_PATHS = frozenset({"/health", "/metrics", "/api/webhooks/replicate", "/docs"})
+# Probes, scrapers and signed webhooks have their own trust; the docs page and the web studio
+# (/ and its files under /web/) are shells that ask for a key before they call the API.
+OPEN_PATHS = frozenset({"/health", "/metrics", "/api/webhooks/replicate", "/docs", "/"})
+OPEN_PREFIX = "/web/"
 
 
 def _key_matches(offered: str, keys: tuple[str, ...]) -> bool:
@@ -33,7 +34,8 @@ def _bearer(request: web.Request) -> str:
 def make_auth_middleware(keys: tuple[str, ...]) -> Middleware:
     @web.middleware
     async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if keys and request.path not in OPEN_PATHS and not _key_matches(_bearer(request), keys):
+        open_path = request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIX)
+        if keys and not open_path and not _key_matches(_bearer(request), keys):
             raise GatewayError(
                 401,
                 "missing or invalid API key (Authorization: Bearer <key>)",

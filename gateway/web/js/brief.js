@@ -1,0 +1,304 @@
+// Step 1, vision & brief: a chat with the planner (streamed Converse tokens), the brief it
+// extracts as an editable summary card, or a brief file; then the ad is created.
+
+import { call, stream } from './api.js';
+import { act, errorBox, h, money, showError } from './dom.js';
+
+const TEXT_FIELDS = [
+  ['productName', 'Product name'],
+  ['productDescription', 'Description'],
+  ['targetAudience', 'Audience'],
+  ['tone', 'Tone'],
+  ['callToAction', 'Call to action'],
+  ['voice', 'Voice-over'],
+];
+const REQUIRED = ['productName', 'productDescription', 'targetAudience', 'tone', 'callToAction'];
+const LIST_FIELDS = [
+  ['visualStyleKeywords', 'Style keywords'],
+  ['keyMessages', 'Key messages'],
+];
+const HEIGHTS = [['', "The tier's"], ['1920', '1920 p'], ['1080', '1080 p'], ['720', '720 p'],
+  ['480', '480 p'], ['320', '320 p (draft)']];
+const ASPECTS = [['ASPECT_RATIO_9_16', '9:16 vertical'], ['ASPECT_RATIO_1_1', '1:1 square'],
+  ['ASPECT_RATIO_16_9', '16:9 landscape']];
+
+function emptyBrief() {
+  return {
+    productName: '', productDescription: '', targetAudience: '', tone: '', callToAction: '',
+    voice: '', visualStyleKeywords: [], keyMessages: [], durationSeconds: 0,
+  };
+}
+
+function tags(values) {
+  return h('ul', { class: 'tags' }, values.map((v) => h('li', {}, v)));
+}
+
+function splitTone(tone) {
+  return tone.split(',').map((t) => t.trim()).filter(Boolean);
+}
+
+/** The summary card's read-only face: tags for tone and style keywords, bullets for messages. */
+function summary(brief) {
+  const row = (label, value) => [h('dt', {}, label), h('dd', {}, value)];
+  return h('dl', { class: 'summary' },
+    row('Product', brief.productName || '—'),
+    row('Description', brief.productDescription || '—'),
+    row('Audience', brief.targetAudience || '—'),
+    row('Tone', brief.tone ? tags(splitTone(brief.tone)) : '—'),
+    row('Style keywords', brief.visualStyleKeywords.length ? tags(brief.visualStyleKeywords) : '—'),
+    row('Key messages', brief.keyMessages.length
+      ? h('ul', { class: 'bullets' }, brief.keyMessages.map((m) => h('li', {}, m))) : '—'),
+    row('Call to action', brief.callToAction || '—'),
+    row('Length', brief.durationSeconds ? `${brief.durationSeconds} s` : '30 s (default)'),
+    row('Voice-over', brief.voice || 'default voice'));
+}
+
+/** A brief file: JSON, or the flat YAML of examples/brief.yaml (scalars, lists, folded text). */
+export function parseBriefFile(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // not JSON: read it as YAML below
+  }
+  const unquote = (v) => v.trim().replace(/^(["'])(.*)\1$/, '$2');
+  const out = {};
+  let key = null;
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.trim() || line.trim().startsWith('#')) continue;
+    const top = line.match(/^([A-Za-z_]\w*)\s*:\s*(.*)$/);
+    const item = line.match(/^\s+-\s+(.*)$/);
+    if (top) {
+      key = top[1];
+      const value = top[2].trim();
+      if (value.startsWith('[')) out[key] = value.slice(1, -1).split(',').map(unquote).filter(Boolean);
+      else out[key] = /^[>|]-?$/.test(value) ? '' : unquote(value);
+    } else if (item && key) {
+      out[key] = [...(Array.isArray(out[key]) ? out[key] : []), unquote(item[1])];
+    } else if (key && typeof out[key] === 'string') {
+      out[key] = `${out[key]} ${line.trim()}`.trim();
+    }
+  }
+  return out;
+}
+
+function camel(name) {
+  return name.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+}
+
+/** A parsed file's known fields, as the brief's (snake_case or camelCase keys). */
+function briefFromFile(data) {
+  const brief = emptyBrief();
+  for (const [name, value] of Object.entries(data || {})) {
+    const field = camel(name);
+    if (!(field in brief) || value == null) continue;
+    if (Array.isArray(brief[field])) brief[field] = [].concat(value).map(String);
+    else if (field === 'durationSeconds') brief[field] = Number(value) || 0;
+    else brief[field] = String(value);
+  }
+  return brief;
+}
+
+function select(id, label, choices, value) {
+  return [h('label', { for: id }, label),
+    h('select', { id }, choices.map(([v, text]) => h('option', { value: v, selected: v === value }, text)))];
+}
+
+/** The new-ad page: chat, summary card, options, estimate, create. */
+export function NewAdView(studio) {
+  const messages = [];
+  let brief = emptyBrief();
+  const edited = new Set(); // fields typed or loaded by hand: later extractions keep them
+  let requestId = newRequestId();
+
+  const log = h('ol', { class: 'messages', role: 'log', 'aria-label': 'Conversation' });
+  const empty = h('p', { class: 'empty' },
+    'Tell the planner about your product: what it is, who it is for, the feel you want.');
+  const input = h('textarea', { id: 'chat-input', rows: 3, required: true });
+  const send = h('button', { type: 'submit', class: 'primary' }, 'Send');
+  const chatError = errorBox('chat-error');
+  const fileInput = h('input', { id: 'brief-file', type: 'file', accept: '.yaml,.yml,.json,.txt' });
+  const card = h('div', { class: 'card-body' });
+  const missing = h('div', { class: 'missing', 'aria-live': 'polite' });
+  const editButton = h('button', { type: 'button', id: 'edit-brief' }, 'Edit');
+  const estimate = h('p', { class: 'estimate', id: 'estimate', 'aria-live': 'polite' });
+  const createError = errorBox('create-error');
+  const create = h('button', { type: 'submit', class: 'primary', id: 'create-ad' }, 'Create the ad');
+  let editing = false;
+
+  const options = h('details', { class: 'options' }, h('summary', {}, 'Options'),
+    h('div', { class: 'fields' },
+      ...select('opt-aspect', 'Aspect ratio', ASPECTS, 'ASPECT_RATIO_9_16'),
+      ...select('opt-tier', 'Quality', [['TIER_UNSPECIFIED', "The studio's default"],
+        ['TIER_DRAFT', 'Draft'], ['TIER_PRODUCTION', 'Production']], 'TIER_UNSPECIFIED'),
+      ...select('opt-height', 'Render height', HEIGHTS, ''),
+      h('label', { for: 'opt-fps' }, 'Frames per second'),
+      h('input', { id: 'opt-fps', type: 'number', min: 1, max: 60, placeholder: '30' })),
+    h('label', { class: 'check' },
+      h('input', { id: 'opt-gates', type: 'checkbox', checked: true }),
+      ' Stop for me to choose the mood and approve the storyboard'));
+
+  function newRequestId() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  function addMessage(role, text) {
+    empty.remove();
+    const body = h('p', {}, text);
+    log.append(h('li', { class: `message ${role}` },
+      h('span', { class: 'who' }, role === 'user' ? 'You' : 'Planner'), body));
+    log.scrollTop = log.scrollHeight;
+    return body;
+  }
+
+  function renderCard() {
+    card.replaceChildren(editing ? form() : summary(brief));
+    editButton.textContent = editing ? 'Done' : 'Edit';
+    editButton.setAttribute('aria-expanded', String(editing));
+    const absent = REQUIRED.filter((f) => !brief[f].trim());
+    create.disabled = absent.length > 0;
+  }
+
+  function form() {
+    const fields = TEXT_FIELDS.map(([name, label]) => {
+      const id = `brief-${name}`;
+      const tag = name === 'productDescription' ? 'textarea' : 'input';
+      return [h('label', { for: id }, label), h(tag, {
+        id, value: brief[name], oninput: (e) => { brief[name] = e.target.value; edited.add(name); },
+        placeholder: name === 'voice' ? 'empty: the default voice; "none": no voice-over' : false,
+      })];
+    });
+    const lists = LIST_FIELDS.map(([name, label]) => {
+      const id = `brief-${name}`;
+      return [h('label', { for: id }, `${label} (one per line)`), h('textarea', {
+        id, rows: 3, value: brief[name].join('\n'),
+        oninput: (e) => {
+          brief[name] = e.target.value.split('\n').map((s) => s.trim()).filter(Boolean);
+          edited.add(name);
+        },
+      })];
+    });
+    const duration = [h('label', { for: 'brief-durationSeconds' }, 'Length (seconds, 6–120)'),
+      h('input', {
+        id: 'brief-durationSeconds', type: 'number', min: 6, max: 120, step: 1,
+        value: brief.durationSeconds || '',
+        oninput: (e) => { brief.durationSeconds = Number(e.target.value) || 0; edited.add('durationSeconds'); },
+      })];
+    return h('div', { class: 'fields' }, fields, lists, duration);
+  }
+
+  function mergeExtracted(extracted, missingFields) {
+    const next = { ...emptyBrief(), ...extracted };
+    for (const field of Object.keys(brief)) if (!edited.has(field)) brief[field] = next[field];
+    missing.replaceChildren();
+    const open = missingFields.filter((m) => !brief[camel(m.field)]?.trim());
+    if (open.length) {
+      missing.append(h('p', {}, 'Still missing:'),
+        h('ul', {}, open.map((m) => h('li', {}, m.question))));
+    } else {
+      missing.append(h('p', { class: 'ok' }, '✓ The brief has everything the ad needs.'));
+    }
+    renderCard();
+  }
+
+  async function converse(text) {
+    messages.push({ role: 'ROLE_USER', content: text });
+    addMessage('user', text);
+    const reply = addMessage('assistant', '');
+    reply.classList.add('streaming');
+    let answer = '';
+    await stream('POST', '/api/brief/converse', {
+      body: { messages },
+      onMessage: (m) => { answer += m.delta || ''; reply.textContent = answer; },
+    });
+    reply.classList.remove('streaming');
+    messages.push({ role: 'ROLE_ASSISTANT', content: answer });
+    const extracted = await call('POST', '/api/brief/extract', { messages });
+    mergeExtracted(extracted.brief || {}, extracted.missing || []);
+  }
+
+  async function loadFile() {
+    const file = fileInput.files[0];
+    if (!file) return;
+    brief = briefFromFile(parseBriefFile(await file.text()));
+    Object.keys(brief).forEach((f) => edited.add(f));
+    mergeExtracted(brief, []);
+  }
+
+  function request() {
+    const value = (id) => document.getElementById(id).value;
+    const gates = document.getElementById('opt-gates').checked;
+    const render = {};
+    if (value('opt-height')) render.height = Number(value('opt-height'));
+    if (value('opt-fps')) render.fps = Number(value('opt-fps'));
+    return {
+      brief,
+      options: {
+        aspectRatio: value('opt-aspect'), tier: value('opt-tier'), render,
+        gateMood: gates, gateStoryboard: gates,
+      },
+    };
+  }
+
+  async function quote() {
+    try {
+      const answer = await call('POST', '/api/ads/estimate', request());
+      estimate.textContent = `Estimated cost: at most ${money(answer.estimatedCostMicros)}`;
+    } catch (error) {
+      estimate.textContent = '';
+    }
+  }
+
+  const chat = h('form', { class: 'chat-form', onsubmit: (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = '';
+    act(send, chatError, () => converse(text));
+  } },
+  h('label', { for: 'chat-input' }, 'Message'), input,
+  h('p', { class: 'hint', id: 'chat-hint' }, 'Enter sends, Shift+Enter starts a new line.'),
+  send, chatError);
+  input.setAttribute('aria-describedby', 'chat-hint');
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      chat.requestSubmit();
+    }
+  });
+  fileInput.addEventListener('change', () => loadFile().catch((error) => showError(chatError, error)));
+  editButton.addEventListener('click', () => { editing = !editing; renderCard(); quote(); });
+  const briefForm = h('form', { class: 'panel brief-card', 'aria-labelledby': 'card-title', onsubmit: (e) => {
+    e.preventDefault();
+    act(create, createError, async () => {
+      const ad = await call('POST', '/api/ads', { ...request(), requestId });
+      requestId = newRequestId();
+      studio.open(ad.id);
+    });
+  } },
+  h('div', { class: 'card-head' }, h('h3', { id: 'card-title' }, 'Creative brief'), editButton),
+  missing, card, options, estimate, create, createError);
+  briefForm.addEventListener('change', quote);
+
+  const el = h('section', { class: 'step-view brief', 'aria-labelledby': 'step-title' },
+    h('h2', { id: 'step-title', tabindex: '-1' }, 'Vision & brief'),
+    h('div', { class: 'columns' },
+      h('div', { class: 'panel chat' }, log, empty, chat,
+        h('p', { class: 'file' }, h('label', { for: 'brief-file' }, 'Or load a brief file (YAML or JSON)'), fileInput)),
+      briefForm));
+  renderCard();
+  return { el };
+}
+
+/** Step 1 of an ad that exists: its brief and options, read-only. */
+export function BriefSummaryView(ad) {
+  const brief = { ...emptyBrief(), ...ad.brief };
+  const o = ad.options;
+  const aspect = ASPECTS.find(([value]) => value === o.aspectRatio)?.[1] || ASPECTS[0][1];
+  const height = o.render?.height ? `${o.render.height} p` : "the tier's height";
+  const el = h('section', { class: 'step-view', 'aria-labelledby': 'step-title' },
+    h('h2', { id: 'step-title', tabindex: '-1' }, 'Vision & brief'),
+    h('div', { class: 'panel brief-card' }, summary(brief),
+      h('p', { class: 'hint', id: 'ad-options' }, `${o.durationSeconds} s · ${aspect} · rendered at ${height}`)));
+  return { el };
+}

@@ -1,0 +1,95 @@
+// Step 4, clips: live progress of each scene's seed image and clip and of the music (the
+// jobs' SSE streams, no polling), the running cost against the estimate, the render, and
+// per-scene errors with a way to try again.
+
+import { call } from './api.js';
+import { itemFailed, itemPercent, itemText, JobProgress, progressRow } from './jobs.js';
+import { act, errorBox, h, media, money, rerender } from './dom.js';
+
+const ORDER = ['AD_STEP_SEED_IMAGES', 'AD_STEP_CLIPS_AND_MUSIC', 'AD_STEP_COMPOSE', 'AD_STEP_DONE'];
+
+/** The jobs a step started, by role: SEED_IMAGES [images], CLIPS_AND_MUSIC [clips, music]. */
+function jobIds(ad, step) {
+  return ad.steps.findLast((s) => s.step === step)?.jobIds || [];
+}
+
+function passed(ad, step) {
+  return ORDER.indexOf(ad.step) > ORDER.indexOf(step);
+}
+
+export function ClipsView(ad, studio) {
+  const el = h('section', { class: 'step-view clips', 'aria-labelledby': 'step-title' });
+  const progress = new JobProgress(() => render());
+  const problem = errorBox('clips-error');
+  let current = ad;
+
+  /** A row's state: from the ad once its step is over, else from the job's item. */
+  function row(label, done, jobId, index) {
+    if (done) return progressRow(label, 100, 'done');
+    const item = jobId ? progress.item(jobId, index) : undefined;
+    return progressRow(label, itemPercent(item), itemText(item), itemFailed(item));
+  }
+
+  function sceneRow(adScene, i) {
+    const [imagesJob] = jobIds(current, 'AD_STEP_SEED_IMAGES');
+    const [clipsJob] = jobIds(current, 'AD_STEP_CLIPS_AND_MUSIC');
+    const image = adScene.seedImage?.uri;
+    return h('li', { class: 'clip-row', id: `clip-${i}` },
+      h('div', { class: 'thumb' }, image ? media('img', image, { alt: `Scene ${i + 1}` }) : null),
+      h('div', { class: 'bars' }, h('strong', {}, `Scene ${i + 1}`),
+        row('Seed image', passed(current, 'AD_STEP_SEED_IMAGES'), imagesJob, i),
+        row('Clip', passed(current, 'AD_STEP_CLIPS_AND_MUSIC'), clipsJob, i)));
+  }
+
+  function musicRow() {
+    const [, musicJob] = jobIds(current, 'AD_STEP_CLIPS_AND_MUSIC');
+    const music = current.music?.uri;
+    return h('li', { class: 'clip-row', id: 'music' },
+      h('div', { class: 'bars' }, h('strong', {}, 'Music'),
+        row('Track', passed(current, 'AD_STEP_CLIPS_AND_MUSIC'), musicJob, 0),
+        music ? media('audio', music, { controls: true, 'aria-label': 'The music' }) : null));
+  }
+
+  function renderRow() {
+    const render = current.renders.at(-1);
+    const state = render?.state?.replace('COMPOSITION_STATE_', '').toLowerCase() || 'waiting';
+    const percent = { running: 50, completed: 100 }[state] ?? 5;
+    return h('li', { class: 'clip-row', id: 'compose' },
+      h('div', { class: 'bars' }, h('strong', {}, 'Final video'),
+        progressRow('Render', percent, render?.error || state, state === 'failed')));
+  }
+
+  function cost() {
+    const live = [...jobIds(current, current.step)];
+    const spent = Number(current.actualCostMicros) + (passed(current, current.step) ? 0 : progress.spent(live));
+    return h('p', { class: 'cost', id: 'cost' },
+      `Spent ${money(spent)} of ${money(current.estimatedCostMicros)} estimated for the work started`);
+  }
+
+  function failure() {
+    if (!['AD_STATE_FAILED', 'AD_STATE_CANCELED'].includes(current.state)) return null;
+    const again = h('button', { type: 'button', class: 'primary', id: 'try-again' }, 'Try again');
+    // The studio has no call to resume a failed ad: a new ad from the same brief and options.
+    again.addEventListener('click', () => act(again, problem, async () => {
+      const created = await call('POST', '/api/ads', { brief: current.brief, options: current.options });
+      studio.open(created.id);
+    }));
+    return h('div', { class: 'panel failed' },
+      h('p', { class: 'error', role: 'alert' }, current.error || 'The ad stopped.'),
+      h('p', {}, 'Try again starts a new ad from the same brief and options.'), again, problem);
+  }
+
+  function render() {
+    rerender(el, h('h2', { id: 'step-title', tabindex: '-1' }, 'Clips'), cost(), failure(),
+      h('ol', { class: 'clip-list' }, current.storyboard.map(sceneRow), musicRow(), renderRow()));
+  }
+
+  function update(next) {
+    current = next;
+    progress.follow([...jobIds(next, 'AD_STEP_SEED_IMAGES'), ...jobIds(next, 'AD_STEP_CLIPS_AND_MUSIC')]);
+    render();
+  }
+
+  update(ad);
+  return { el, update, close: () => progress.close() };
+}
