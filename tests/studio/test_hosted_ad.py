@@ -18,3 +18,27 @@ async def test_a_hosted_ad_pays_each_item_once(hosted_client: Client, fake: Fake
     assert all(int(s["actualCostMicros"]) > 0 for s in final["storyboard"])
     assert int(final["actualCostMicros"]) > 0
     assert int(final["estimatedCostMicros"]) >= int(final["actualCostMicros"])
+
+
+async def test_regenerating_scene_3_pays_only_its_predictions(
+    hosted_client: Client, fake: FakeReplicate
+) -> None:
+    ad = await create_ad(hosted_client)
+    done = (await watch_ad(hosted_client, ad["id"]))[-1]
+    assert done["state"] == "AD_STATE_COMPLETED", done.get("error")
+    paid = fake.creates
+    for what, added in (("REGENERATE_WHAT_BOTH", 2), ("REGENERATE_WHAT_IMAGE", 1)):
+        again = await hosted_client.post(
+            f"/api/ads/{ad['id']}/scenes/2/regenerate", json={"what": what}
+        )
+        assert again.status == 200, await again.text()
+        final = (await watch_ad(hosted_client, ad["id"]))[-1]
+        assert final["state"] == "AD_STATE_COMPLETED", final.get("error")
+        assert fake.creates == paid + added, what
+        paid = fake.creates
+    scenes = final["storyboard"]
+    assert [len(s["versions"]) for s in scenes] == [3 if i == 2 else 1 for i in range(len(scenes))]
+    image_only = scenes[2]["versions"][2]
+    assert image_only["imageJobId"] and not image_only.get("clipJobId")
+    assert fake.creates == paid_items(final)
+    assert len(final["renders"]) == 3
