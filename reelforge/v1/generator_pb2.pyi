@@ -409,6 +409,7 @@ class JobItem(_message.Message):
     CACHED_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    WORDS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Item id (unique across jobs)."""
     index: _builtins.int
@@ -438,6 +439,12 @@ class JobItem(_message.Message):
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def words(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.WordTiming]:
+        """Voice items once succeeded: every spoken word of the line and when it sounds in outputs[0]
+        (offline: espeak-ng's own timings; Replicate: derived inside MiniMax's sentence timings).
+        """
+
     def __init__(
         self,
         *,
@@ -455,10 +462,11 @@ class JobItem(_message.Message):
         cached: _builtins.bool = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        words: _abc.Iterable[_common_pb2.WordTiming] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_micros", b"actual_cost_micros", "attempts", b"attempts", "cached", b"cached", "created_at", b"created_at", "error", b"error", "estimated_cost_micros", b"estimated_cost_micros", "id", b"id", "index", b"index", "model", b"model", "outputs", b"outputs", "prediction_id", b"prediction_id", "provider", b"provider", "state", b"state", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_micros", b"actual_cost_micros", "attempts", b"attempts", "cached", b"cached", "created_at", b"created_at", "error", b"error", "estimated_cost_micros", b"estimated_cost_micros", "id", b"id", "index", b"index", "model", b"model", "outputs", b"outputs", "prediction_id", b"prediction_id", "provider", b"provider", "state", b"state", "updated_at", b"updated_at", "words", b"words"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
