@@ -1,6 +1,7 @@
 """Request rules of the planner service: text ≤ 2,000 characters, 1–50 messages, durations, counts.
 
-Also the limits of a scene plan a client sends back (an edited storyboard): text lengths,
+Also the brief's brand kit and product images (artifact ids or https URLs, colours, counts),
+and the limits of a scene plan a client sends back (an edited storyboard): text lengths,
 and voice lines within their scenes' word budgets.
 """
 
@@ -9,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from reelforge.runtime.validation import MAX_TEXT_CHARS, Violations
+from reelforge.runtime.artifacts import is_artifact_id
+from reelforge.runtime.validation import MAX_TEXT_CHARS, MAX_URL_CHARS, Violations
 from reelforge.v1 import common_pb2, planner_pb2
 from services.planner.plan_rules import MAX_CAMERA_MOTION_CHARS, MAX_CAPTION_CHARS
 from services.planner.script_rules import WORDS_PER_SECOND, word_budget, word_count
@@ -19,6 +21,11 @@ MIN_DURATION_S, MAX_DURATION_S = 6.0, 120.0
 MAX_MOODS = 6
 MAX_STYLE_KEYWORDS = 20
 MAX_KEY_MESSAGES = 10
+MAX_PRODUCT_IMAGES = 4
+MAX_BRAND_COLOURS = 6
+MAX_TONE_WORDS = 10
+MAX_BRAND_NAME_CHARS = 200
+MAX_TONE_WORD_CHARS = 50
 _HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _BRIEF_TEXT_FIELDS = (
     "product_name",
@@ -122,6 +129,56 @@ def _brief(violations: Violations, brief: common_pb2.CreativeBrief, prefix: str)
     )
     _text_list(violations, brief.key_messages, f"{prefix}.key_messages", MAX_KEY_MESSAGES)
     _duration(violations, brief.duration_seconds, f"{prefix}.duration_seconds")
+    _product_images(violations, brief.product_images, f"{prefix}.product_images")
+    if brief.HasField("brand"):
+        _brand(violations, brief.brand, f"{prefix}.brand")
+
+
+def _product_images(violations: Violations, images: Sequence[str], field: str) -> None:
+    _at_most(violations, images, field, MAX_PRODUCT_IMAGES, "images")
+    for index, image in enumerate(images):
+        _file_ref(violations, image, f"{field}[{index}]", urls=True)
+
+
+def _brand(violations: Violations, brand: common_pb2.BrandKit, prefix: str) -> None:
+    violations.text(brand.name, f"{prefix}.name", required=False, max_chars=MAX_BRAND_NAME_CHARS)
+    if brand.logo:
+        _file_ref(violations, brand.logo, f"{prefix}.logo", urls=True)
+    for name in ("heading_font", "body_font"):
+        if value := getattr(brand, name):
+            _file_ref(violations, value, f"{prefix}.{name}", urls=False)
+    _at_most(violations, brand.palette, f"{prefix}.palette", MAX_BRAND_COLOURS, "colours")
+    _colours(violations, brand.palette, f"{prefix}.palette")
+    _at_most(violations, brand.tone_words, f"{prefix}.tone_words", MAX_TONE_WORDS, "words")
+    for index, word in enumerate(brand.tone_words):
+        field = f"{prefix}.tone_words[{index}]"
+        violations.text(word, field, required=True, max_chars=MAX_TONE_WORD_CHARS)
+
+
+def _file_ref(violations: Violations, value: str, field: str, *, urls: bool) -> None:
+    """An uploaded file's artifact id or, where ``urls``, an https URL (fetched later by the
+    generator, which refuses private addresses); plain http is refused: it can be altered in
+    transit and browsers block it as mixed content."""
+    if is_artifact_id(value):
+        return
+    wanted = "an artifact id (an uploaded file's id: 64 lower-case hex characters)"
+    if not urls:
+        violations.add(field, f"must be {wanted} (got {value[:80]!r})")
+    elif not value.startswith("https://") or len(value) <= len("https://"):
+        violations.add(field, f"must be {wanted} or an https:// URL (got {value[:80]!r})")
+    elif len(value) > MAX_URL_CHARS:
+        violations.add(field, f"must be at most {MAX_URL_CHARS} characters (got {len(value)})")
+    elif not value.isprintable() or " " in value:
+        violations.add(field, "must not contain spaces or control characters")
+
+
+def _colours(violations: Violations, colours: Sequence[str], field: str) -> None:
+    for index, colour in enumerate(colours):
+        violations.check(
+            bool(_HEX_COLOUR.match(colour)),
+            f"{field}[{index}]",
+            f'must be a colour like "#1A2B3C" (got {colour[:20]!r})',
+        )
 
 
 def _mood(violations: Violations, mood: common_pb2.Mood, prefix: str) -> None:
@@ -129,18 +186,19 @@ def _mood(violations: Violations, mood: common_pb2.Mood, prefix: str) -> None:
         violations.text(getattr(mood, name), f"{prefix}.{name}", required=False)
     _text_list(violations, mood.style_keywords, f"{prefix}.style_keywords", MAX_STYLE_KEYWORDS)
     _text_list(violations, mood.image_prompts, f"{prefix}.image_prompts", MAX_STYLE_KEYWORDS)
-    for index, colour in enumerate(mood.color_palette):
-        violations.check(
-            bool(_HEX_COLOUR.match(colour)),
-            f"{prefix}.color_palette[{index}]",
-            f'must be a colour like "#1A2B3C" (got {colour[:20]!r})',
-        )
+    _colours(violations, mood.color_palette, f"{prefix}.color_palette")
+
+
+def _at_most(
+    violations: Violations, items: Sequence[str], field: str, most: int, noun: str = "items"
+) -> None:
+    violations.check(
+        len(items) <= most, field, f"must hold at most {most} {noun} (got {len(items)})"
+    )
 
 
 def _text_list(violations: Violations, items: Sequence[str], field: str, most: int) -> None:
-    violations.check(
-        len(items) <= most, field, f"must hold at most {most} items (got {len(items)})"
-    )
+    _at_most(violations, items, field, most)
     for index, item in enumerate(items):
         violations.text(item, f"{field}[{index}]", required=False)
 
