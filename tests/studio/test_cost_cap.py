@@ -45,3 +45,16 @@ async def test_a_running_ad_stops_at_its_cost_cap(
     assert fake.creates == paid_items(final)
     assert len(final["storyboard"][0]["versions"]) == regenerated  # the last one never made
     assert len(final["renders"]) == regenerated
+
+
+async def test_an_ad_quoted_over_its_cap_is_refused_before_anything_is_paid(
+    hosted_client: Client, fake: FakeReplicate
+) -> None:
+    response = await hosted_client.post(
+        "/api/ads", json={"brief": BRIEF, "options": {"render": RENDER, "maxCostMicros": 1000}}
+    )
+    assert response.status == 412, await response.text()  # the gateway's FAILED_PRECONDITION
+    body = await response.text()
+    assert "options.max_cost_micros (1000)" in body and "nothing was started" in body
+    assert (await (await hosted_client.get("/api/ads")).json()).get("ads", []) == []
+    assert fake.creates == 0

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from tests.studio.conftest import Client, create_ad, watch_ad
+import contextlib
+import sqlite3
+from pathlib import Path
+
+from tests.studio.conftest import Client, Stack, create_ad, watch_ad
 
 AWAITING = {"AD_STATE_AWAITING_INPUT"}
 
 
-async def test_gated_ad_waits_for_a_human_then_regenerates_one_scene(client: Client) -> None:
+def lease_of(data_dir: Path, ad_id: str) -> tuple[str | None, float]:
+    with contextlib.closing(sqlite3.connect(data_dir / "studio.db")) as db:
+        query = "SELECT owner, lease_expires_at FROM studio_ads WHERE id = ?"
+        owner, expires = db.execute(query, (ad_id,)).fetchone()
+    return owner, expires
+
+
+async def test_gated_ad_waits_for_a_human_then_regenerates_one_scene(
+    client: Client, stack: Stack
+) -> None:
     created = await create_ad(
         client,
         options={"gateMood": True, "gateStoryboard": True, "render": {"height": 320, "fps": 12}},
@@ -15,6 +28,8 @@ async def test_gated_ad_waits_for_a_human_then_regenerates_one_scene(client: Cli
     ad_id = created["id"]
     waiting = (await watch_ad(client, ad_id, AWAITING | {"AD_STATE_FAILED"}))[-1]
     assert (waiting["state"], waiting["step"]) == ("AD_STATE_AWAITING_INPUT", "AD_STEP_CHOOSE_MOOD")
+    # Waiting at a gate holds nothing but the row: no replica's lease.
+    assert lease_of(stack.data_dir, ad_id) == (None, 0.0)
     mood = waiting["moods"][1]["id"]
     chosen = await client.post(f"/api/ads/{ad_id}/mood", json={"moodId": mood})
     assert chosen.status == 200, await chosen.text()
