@@ -1,4 +1,5 @@
-"""What the renderers share: seed derivation, atomic writes and FFmpeg writing a part file."""
+"""What the renderers share: seed derivation, colour arithmetic, atomic writes and FFmpeg
+writing a part file."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from reelforge.runtime import ffmpeg
 
 FFMPEG = "ffmpeg"
+RGB = tuple[int, int, int]
 
 
 class RenderError(RuntimeError):
@@ -30,6 +32,26 @@ def derive_seed(seed: int, *parts: str | bytes) -> int:
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)
     return int.from_bytes(digest.digest()[:8], "big") >> 1
+
+
+def luminance(colour: RGB) -> float:
+    """Relative luminance (WCAG) of an sRGB colour, 0–1."""
+
+    def channel(c: int) -> float:
+        x = c / 255
+        return x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4
+
+    r, g, b = colour
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def mix(a: RGB, b: RGB, t: float) -> RGB:
+    """The colour a fraction ``t`` of the way from ``a`` to ``b``."""
+    return (
+        round(a[0] + (b[0] - a[0]) * t),
+        round(a[1] + (b[1] - a[1]) * t),
+        round(a[2] + (b[2] - a[2]) * t),
+    )
 
 
 def check_duration(duration_s: float, *, limit_s: float = 600.0) -> float:

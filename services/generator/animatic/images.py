@@ -25,9 +25,9 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from services.generator.animatic._common import derive_seed, write_atomic
+from services.generator.animatic import brand
+from services.generator.animatic._common import RGB, derive_seed, luminance, mix, write_atomic
 
-RGB = tuple[int, int, int]
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 MAX_SIDE = 8192
@@ -130,29 +130,10 @@ def derive_palette(prompt: str) -> list[RGB]:
     return palette[:4]
 
 
-def _luminance(colour: RGB) -> float:
-    """Relative luminance (WCAG) of an sRGB colour, 0–1."""
-
-    def channel(c: int) -> float:
-        x = c / 255
-        return x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4
-
-    r, g, b = colour
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
-def _mix(a: RGB, b: RGB, t: float) -> RGB:
-    return (
-        round(a[0] + (b[0] - a[0]) * t),
-        round(a[1] + (b[1] - a[1]) * t),
-        round(a[2] + (b[2] - a[2]) * t),
-    )
-
-
 def _full_palette(palette: Sequence[str], prompt: str) -> list[RGB]:
     colours = parse_palette(palette)[:8] or derive_palette(prompt)
     if len(colours) == 1:  # A gradient needs two stops: a shade and a tint of the one colour.
-        colours = [colours[0], _mix(colours[0], (0, 0, 0), 0.55), _mix(colours[0], _WHITE, 0.45)]
+        colours = [colours[0], mix(colours[0], (0, 0, 0), 0.55), mix(colours[0], _WHITE, 0.45)]
     return colours
 
 
@@ -425,9 +406,9 @@ def _draw_caption(img: Image.Image, layout: _CaptionLayout, colours: Sequence[RG
     """The caption on a dark panel in the lower third: white text, ≥ 7:1 contrast."""
     width = img.size[0]
     font, size, left, top, box_w = layout.font, layout.size, layout.left, layout.top, layout.width
-    darkest = min(colours, key=_luminance)
+    darkest = min(colours, key=luminance)
     # ≤ 20% of the darkest colour, 90% opaque: even over white, white text on it is ≥ 7:1.
-    panel = _mix(darkest, (0, 0, 0), 0.8)
+    panel = mix(darkest, (0, 0, 0), 0.8)
     accent = max(colours, key=lambda c: colorsys.rgb_to_hsv(*(x / 255 for x in c))[1])
     overlay = Image.new("RGBA", img.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
@@ -482,7 +463,10 @@ class Frame(TypedDict):
     ``palette``: "#RRGGBB" colours (unparseable ones are skipped); empty derives one from the
     prompt. ``seed`` 0 derives the composition from the prompt alone. ``caption`` (may be empty)
     is wrapped and scaled to the frame on a contrasting panel; ``scene_text`` adds a small label
-    of the prompt.
+    of the prompt. ``product`` (a PNG, JPEG or WebP file) becomes the frame's hero: cut out by
+    its alpha channel when it has transparency, else framed; ``logo`` goes in the top-left
+    safe corner (see brand.py). Without them the frame is exactly what it was before either
+    existed: their placement draws on a random stream of its own.
     """
 
     prompt: str
@@ -492,6 +476,8 @@ class Frame(TypedDict):
     height: int
     seed: int
     scene_text: NotRequired[bool]
+    product: NotRequired[Path | None]
+    logo: NotRequired[Path | None]
 
 
 def compose_image(**frame: Unpack[Frame]) -> Image.Image:
@@ -517,11 +503,18 @@ def compose_image(**frame: Unpack[Frame]) -> Image.Image:
     rgba = Image.alpha_composite(rgba, _soft_layer((width, height), colours, rng))
     rgba = Image.alpha_composite(rgba, shadow)
     rgba = Image.alpha_composite(rgba, shapes)
+    if (product := frame.get("product")) is not None:
+        product_rng = random.Random(derive_seed(seed, "product", prompt))
+        hero = brand.load_raster(product, "product image")
+        rgba.alpha_composite(brand.product_layer(rgba.size, hero, stage, colours, product_rng))
     img = rgba.convert("RGB")
     if scene_text and prompt.strip():
         _draw_scene_text(img, prompt)
     if layout is not None:
         _draw_caption(img, layout, colours)
+    if (logo := frame.get("logo")) is not None:
+        mark = brand.logo_layer(img.size, brand.load_raster(logo, "logo"), colours)
+        img = Image.alpha_composite(img.convert("RGBA"), mark).convert("RGB")
     return img
 
 
