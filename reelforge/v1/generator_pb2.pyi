@@ -122,12 +122,16 @@ class ImageSpec(_message.Message):
     COLOR_PALETTE_FIELD_NUMBER: _builtins.int
     CAPTION_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
+    PRODUCT_IMAGES_FIELD_NUMBER: _builtins.int
+    LOGO_FIELD_NUMBER: _builtins.int
     prompt: _builtins.str
     """Required; ≤ 2,000 characters."""
     caption: _builtins.str
     """Text drawn on offline animatic frames; ≤ 200 characters."""
     seed: _builtins.int
     """Seed for reproducible output; 0 lets the provider choose."""
+    logo: _builtins.str
+    """Artifact id of the brand's logo (PNG/JPEG/WebP, ideally transparent); the offline animatic draws it in the top-left safe corner; empty = none."""
     @_builtins.property
     def reference_images(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Artifact ids or http(s) URLs; ≤ 4; used by models that take references."""
@@ -135,6 +139,10 @@ class ImageSpec(_message.Message):
     @_builtins.property
     def color_palette(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """"#RRGGBB" colours (the offline renderer paints with them); ≤ 8."""
+
+    @_builtins.property
+    def product_images(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Artifact ids of the product's photos (PNG/JPEG/WebP), hero first; ≤ 4. The offline animatic draws the first into the frame (cut out by its alpha when it has transparency, else framed); models that take references get them too."""
 
     def __init__(
         self,
@@ -144,10 +152,12 @@ class ImageSpec(_message.Message):
         color_palette: _abc.Iterable[_builtins.str] | None = ...,
         caption: _builtins.str = ...,
         seed: _builtins.int = ...,
+        product_images: _abc.Iterable[_builtins.str] | None = ...,
+        logo: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["caption", b"caption", "color_palette", b"color_palette", "prompt", b"prompt", "reference_images", b"reference_images", "seed", b"seed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caption", b"caption", "color_palette", b"color_palette", "logo", b"logo", "product_images", b"product_images", "prompt", b"prompt", "reference_images", b"reference_images", "seed", b"seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
