@@ -52,6 +52,10 @@ class GatewayClient:
         json_body = to_json(body) if isinstance(body, Message) else body
         return parse_answer(await self.post(path, json_body), answer, f"POST {path}")
 
+    async def get_as(self, path: str, answer: type[_M]) -> _M:
+        """GET; the answer as the generated type ``answer``."""
+        return parse_answer(await self.get(path), answer, f"GET {path}")
+
     async def events_as(self, path: str, message: type[_M]) -> AsyncIterator[_M]:
         """``events`` of a Watch* route, each as the generated type ``message``."""
         async for event in self.events(path):
@@ -79,7 +83,8 @@ class GatewayClient:
             ) from None
 
     async def events(self, path: str) -> AsyncIterator[JSON]:
-        """Server-Sent Events of a Watch* route, one decoded message per event, until the end."""
+        """Server-Sent Events of a Watch* route, one decoded message per event, until the
+        gateway's ``end`` event (or the end of the body)."""
         try:
             async for message in self._events(path):
                 yield message
@@ -109,6 +114,8 @@ class GatewayClient:
                     message = json.loads(data)
                     if event == "error":
                         raise CliError(_error_line("GET", path, 0, message))
+                    if event == "end":
+                        return  # its data ({}) is a marker, not a message
                     yield message
                     event, data = "message", ""
 
@@ -149,6 +156,11 @@ def parse_answer(answer: JSON, message: type[_M], where: str) -> _M:
 def to_json(message: Message) -> JSON:
     """A request body in the gateway's JSON (camelCase names, defaults left out)."""
     return json_format.MessageToDict(message)
+
+
+def message_json(message: Message) -> JSON:
+    """A message as the gateway shows it: every field, defaults included."""
+    return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
 
 
 def _error_line(method: str, path: str, status: int, payload: Any) -> str:

@@ -14,10 +14,11 @@ from typing import Any
 from rich.console import Console
 
 from reelforge.cli import steps
+from reelforge.cli.ads import add_ads_parser, run_ads
 from reelforge.cli.autopilot import DEFAULT_TRANSITION_S, AdOptions, Autopilot
 from reelforge.cli.brief_input import brief_from_text, is_interactive, load_brief_file
-from reelforge.cli.errors import CliError
-from reelforge.cli.gateway_client import DEFAULT_TIMEOUT_S, GatewayClient, one_line
+from reelforge.cli.errors import CliError, Detached
+from reelforge.cli.gateway_client import DEFAULT_TIMEOUT_S, JSON, GatewayClient, one_line
 from reelforge.cli.stack import StackPorts, local_stack, stack_up
 from reelforge.cli.summary import print_summary
 
@@ -44,20 +45,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    ad = sub.add_parser("ad", help="run the whole pipeline: brief → finished MP4")
+    ad = sub.add_parser("ad", help="make an ad in the studio and download it: brief → MP4")
     source = ad.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "brief_file", nargs="?", type=Path, help="YAML brief (see examples/brief.yaml)"
     )
     source.add_argument("--brief", help="the brief as free text")
+    source.add_argument(
+        "--resume", metavar="AD_ID", help="re-attach to an ad of the studio: follow, download"
+    )
     ad.add_argument("-o", "--output", type=Path, default=Path("out/ad.mp4"))
     ad.add_argument("--mood", type=int, help="pick mood N (1-based) instead of asking")
+    ad.add_argument("--duration", type=float, default=0.0, help="seconds (0: the brief's)")
     ad.add_argument("--tier", choices=sorted(_TIERS), default="default")
     ad.add_argument(
         "--transition", type=float, default=DEFAULT_TRANSITION_S, help="crossfade seconds"
     )
     ad.add_argument("--height", type=int, default=0, help="output height in pixels (0: the tier's)")
     ad.add_argument("--fps", type=int, default=0, help="output frame rate (0: 30)")
+    ad.add_argument(
+        "--detach", action="store_true", help="Ctrl-C leaves the ad running (prints its id)"
+    )
     ad.add_argument("--start-stack", action="store_true", help="start a local stack for this run")
     ad.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -65,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     stack.add_argument("action", choices=["up"])
     stack.add_argument("--port", type=int, default=8080, help="gateway port")
 
+    add_ads_parser(sub)
     steps.add_step_parsers(sub)
     return parser
 
@@ -80,6 +89,10 @@ def _seconds(text: str) -> float:
 
 
 async def _ad(args: argparse.Namespace, console: Console) -> None:
+    if args.mood is not None and args.mood < 1:
+        raise CliError("--mood counts from 1")
+    if args.start_stack and args.detach:
+        raise CliError("--detach needs a stack that outlives this command (not --start-stack)")
     if args.start_stack:
         ports = StackPorts.free()
         async with local_stack(ports, quiet=True) as stack:
@@ -91,9 +104,10 @@ async def _ad(args: argparse.Namespace, console: Console) -> None:
 
 async def _run_ad(args: argparse.Namespace, gateway: str, console: Console) -> None:
     async with GatewayClient(gateway, args.api_key, args.timeout) as client:
+        brief: JSON = {}
         if args.brief_file:
             brief = load_brief_file(args.brief_file)
-        else:
+        elif args.brief:
             brief = await brief_from_text(client, args.brief, is_interactive())
         options = AdOptions(
             brief=brief,
@@ -104,8 +118,11 @@ async def _run_ad(args: argparse.Namespace, gateway: str, console: Console) -> N
             height=args.height,
             fps=args.fps,
             interactive=is_interactive(),
+            duration_s=args.duration,
+            detach=args.detach,
         )
-        result = await Autopilot(client, options, console).run()
+        autopilot = Autopilot(client, options, console)
+        result = await (autopilot.resume(args.resume) if args.resume else autopilot.run())
     print_summary(result, console, args.json)
 
 
@@ -119,8 +136,21 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> None:
         await handler()
         return
     async with GatewayClient(args.gateway, args.api_key, args.timeout) as client:
+        if args.command == "ads":
+            await run_ads(args, client, console)
+            return
         answer = await steps.run_step(args, client)
     print(json.dumps(answer, indent=None if args.json else 2))
+
+
+def _detached(ad_id: str, as_json: bool) -> None:
+    """The id on stdout (for scripts), how to come back on stderr; exit status 0."""
+    print(json.dumps({"ad_id": ad_id, "detached": True}) if as_json else ad_id)
+    print(
+        f"reelforge: detached; ad {ad_id} runs on in the studio "
+        f"(re-attach: reelforge ad --resume {ad_id})",
+        file=sys.stderr,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -131,8 +161,10 @@ def main(argv: list[str] | None = None) -> None:
     except CliError as error:
         print(f"reelforge: {error}", file=sys.stderr)
         raise SystemExit(1) from None
+    except Detached as detached:
+        _detached(detached.ad_id, args.json)
     except KeyboardInterrupt:
-        print("reelforge: interrupted; running jobs were canceled", file=sys.stderr)
+        print("reelforge: interrupted", file=sys.stderr)
         raise SystemExit(130) from None
     except Exception as error:
         # Never a traceback: whatever slipped past the typed errors is still one line.

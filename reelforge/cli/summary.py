@@ -6,16 +6,15 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from google.protobuf import json_format
-from google.protobuf.message import Message
 from rich.console import Console
 from rich.table import Table
 
 from reelforge.cli.autopilot import AdResult
+from reelforge.cli.gateway_client import message_json
 from reelforge.v1 import common_pb2
 
 
-def _usd(micros: int) -> str:
+def usd(micros: int) -> str:
     return f"${micros / 1e6:.4f}"
 
 
@@ -33,9 +32,11 @@ def print_summary(result: AdResult, console: Console, as_json: bool) -> None:
         table.add_row(str(i), kind, f"{scene.duration_seconds:.2f}", scene.description[:70])
     console.print(table)
     console.print(
-        f"cost: estimated {_usd(result.estimated_cost_micros)}, actual {_usd(result.actual_cost_micros)}"
+        f"cost: estimated {usd(result.estimated_cost_micros)}, actual {usd(result.actual_cost_micros)}"
     )
     console.print(f"storyboard: {result.storyboard}")
+    if result.ad_id:
+        console.print(f"studio ad: {result.ad_id} (reelforge ads show {result.ad_id})")
     console.print(
         f"[bold green]ad: {result.output}[/] ({result.size_bytes / 1e6:.2f} MB, {result.duration_s:.2f} s)"
     )
@@ -47,11 +48,7 @@ def _as_json(result: AdResult) -> dict[str, Any]:
     data.update(
         output=str(result.output),
         storyboard=str(result.storyboard),
-        mood=_message_json(result.mood),
-        scenes=[_message_json(scene) for scene in result.scenes],
+        mood=message_json(result.mood),
+        scenes=[message_json(scene) for scene in result.scenes],
     )
     return data
-
-
-def _message_json(message: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)

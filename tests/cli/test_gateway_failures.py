@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
+from tests.e2e.helpers import start_cli
 from tests.helpers import ROOT
 
 # The command needs a second or two to start; this bounds a run that should end by itself.
@@ -27,13 +29,14 @@ _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class Run:
     code: int
     stderr: str
+    stdout: str = ""
 
 
 @contextlib.asynccontextmanager
 async def _gateway(handler: _Handler) -> AsyncIterator[str]:
-    """A stand-in gateway answering every POST with ``handler``; yields its base URL."""
+    """A stand-in gateway answering every request with ``handler``; yields its base URL."""
     app = web.Application()
-    app.router.add_post("/{tail:.*}", handler)
+    app.router.add_route("*", "/{tail:.*}", handler)
     # A short shutdown: cleanup cancels a handler still hanging.
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
     await runner.setup()
@@ -46,19 +49,9 @@ async def _gateway(handler: _Handler) -> AsyncIterator[str]:
 
 
 async def _reelforge(*args: str, env: dict[str, str] | None = None) -> Run:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "reelforge.cli.main",
-        *args,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, stderr = await asyncio.wait_for(proc.communicate(), _RUN_LIMIT_S)
-    return Run(proc.returncode or 0, stderr.decode())
+    proc = await start_cli(*args, env={**os.environ, **(env or {})})
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), _RUN_LIMIT_S)
+    return Run(proc.returncode or 0, stderr.decode(), stdout.decode())
 
 
 async def _hang(request: web.Request) -> web.Response:
@@ -90,12 +83,58 @@ async def test_the_timeout_comes_from_the_environment_too() -> None:
     assert "POST /api/scenes/plan: no answer from the gateway within 0.5 s" in _assert_one_line(run)
 
 
-async def test_ad_with_a_slow_planner_is_one_line() -> None:
+async def test_ad_with_a_slow_studio_is_one_line() -> None:
     async with _gateway(_hang) as url:
         run = await _reelforge(
             "--gateway", url, "--timeout", "0.5", "ad", _BRIEF, "--mood", "1", "-o", "/dev/null"
         )
-    assert "no answer from the gateway within 0.5 s" in _assert_one_line(run)
+    assert "POST /api/ads: no answer from the gateway within 0.5 s" in _assert_one_line(run)
+
+
+async def test_ad_asks_the_studio_for_a_mood_gate_only_to_choose_another_mood() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def unavailable(request: web.Request) -> web.Response:
+        sent.append(await request.json())
+        return web.json_response({"code": "UNAVAILABLE", "message": "studio down"}, status=503)
+
+    render = ["--height", "320", "--fps", "12", "--transition", "0.25", "--duration", "9"]
+    async with _gateway(unavailable) as url:
+        for mood in ([], ["--mood", "1"], ["--mood", "2"]):
+            run = await _reelforge("--gateway", url, "ad", _BRIEF, *mood, *render)
+            assert _assert_one_line(run) == "reelforge: POST /api/ads: HTTP 503: studio down"
+    first, second, third = sent
+    # Not on a TTY and no --mood, or mood 1: the studio takes the first mood by itself.
+    assert "gateMood" not in first["options"] and "gateMood" not in second["options"]
+    assert third["options"]["gateMood"] is True
+    assert third["options"]["render"] == {"height": 320, "fps": 12, "transitionSeconds": 0.25}
+    assert third["options"]["durationSeconds"] == 9
+    assert third["brief"]["productName"] == "Lumen Bottle"
+    # A fresh idempotency key per command: a replay of one call, never of another ad.
+    keys = {body["requestId"] for body in sent}
+    assert len(keys) == 3 and all(len(key) == 32 for key in keys)
+
+
+async def test_jobs_watch_prints_each_snapshot_and_stops_at_the_end_event() -> None:
+    async def events(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for n, (state, percent) in enumerate([("RUNNING", 50), ("SUCCEEDED", 100)], 1):
+            data = json.dumps({"id": "j1", "state": f"JOB_STATE_{state}", "percent": percent})
+            await response.write(f"id: {n}\ndata: {data}\n\n".encode())
+        await response.write(b": heartbeat\n\nevent: end\ndata: {}\n\n")
+        return response
+
+    async with _gateway(events) as url:
+        run = await _reelforge("--gateway", url, "jobs", "watch", "j1")
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert [json.loads(line) for line in lines[:2]] == [
+        {"state": "JOB_STATE_RUNNING", "percent": 50},
+        {"state": "JOB_STATE_SUCCEEDED", "percent": 100},
+    ]
+    # Then the last snapshot itself (the end event's empty data is no snapshot).
+    assert json.loads("\n".join(lines[2:]))["state"] == "JOB_STATE_SUCCEEDED"
 
 
 async def test_a_gateway_error_is_one_line_with_its_status() -> None:

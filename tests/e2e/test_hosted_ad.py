@@ -1,38 +1,19 @@
-"""`reelforge ad` on the hosted path: planner on the fake OpenAI, generator on the fake Replicate."""
+"""`reelforge ad` on the hosted path (planner on the fake OpenAI, generator on the fake Replicate):
+the studio makes the ad, the CLI follows it and downloads it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from reelforge.cli.stack import StackPorts, local_stack
 from reelforge.runtime.media import probe
-from tests.e2e.test_offline_ad import write_brief
+from tests.e2e.helpers import get_json, hosted_env, start_cli, write_brief
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.replicate_server import DEFAULT_TOKEN, FakeReplicate
-from tests.helpers import ROOT
-
-
-def hosted_env(
-    base: dict[str, str], openai: FakeOpenAI, replicate: FakeReplicate
-) -> dict[str, str]:
-    return {
-        **base,
-        "PLANNER_PROVIDER": "openai",
-        "OPENAI_API_KEY": "sk-test-fake",
-        "OPENAI_BASE_URL": openai.base_url,
-        "VIDEO_PROVIDER": "replicate",
-        "REPLICATE_API_TOKEN": DEFAULT_TOKEN,
-        "REPLICATE_BASE_URL": replicate.base_url,
-        "FETCH_ALLOW_NETWORKS": "127.0.0.0/8",  # the fake serves outputs on loopback
-        "POLL_INITIAL_S": "0.1",
-        "POLL_MAX_S": "0.3",
-        "LOG_LEVEL": "WARNING",
-    }
+from tests.fakes.replicate_server import FakeReplicate
 
 
 @pytest.mark.timeout(600)
@@ -48,14 +29,15 @@ async def test_hosted_ad_has_the_same_shape_and_a_cost_summary(
     ):
         env = hosted_env(subprocess_env, openai, replicate)
         async with local_stack(StackPorts.free(), env, quiet=True, cwd=tmp_path) as stack:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "reelforge.cli.main", "--gateway", stack.gateway_url,
+            proc = await start_cli(
+                "--gateway", stack.gateway_url,
                 "ad", str(brief), "-o", str(out), "--height", "320", "--fps", "12", "--json",
-                cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                env=env,
             )  # fmt: skip
             stdout, stderr = await asyncio.wait_for(proc.communicate(), 540)
-        assert proc.returncode == 0, stderr.decode()[-3000:]
-        summary = json.loads(stdout)
+            assert proc.returncode == 0, stderr.decode()[-3000:]
+            summary = json.loads(stdout)
+            ad = await get_json(stack.gateway_url, f"/api/ads/{summary['ad_id']}")
         scenes = len(summary["scenes"])
         # Paid once each: a sample per mood, a seed image and a clip per scene, one track.
         assert replicate.creates == 3 + 2 * scenes + 1
@@ -65,3 +47,10 @@ async def test_hosted_ad_has_the_same_shape_and_a_cost_summary(
     assert (info.width, info.height) == (180, 320)
     assert info.video_codec == "h264" and info.audio_codec == "aac"
     assert summary["estimated_cost_micros"] > 0 and summary["actual_cost_micros"] > 0
+    # What was downloaded is the studio's ad: its render, its storyboard, its costs.
+    assert ad["state"] == "AD_STATE_COMPLETED"
+    assert summary["composition_id"] == ad["renders"][-1]["compositionId"]
+    assert [s["description"] for s in summary["scenes"]] == [
+        s["scene"]["description"] for s in ad["storyboard"]
+    ]
+    assert summary["actual_cost_micros"] == int(ad["actualCostMicros"])

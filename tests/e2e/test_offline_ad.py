@@ -8,18 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from reelforge.runtime.media import probe
-from tests.helpers import ROOT
+from tests.e2e.helpers import write_brief
 
 TINY = {"ANIMATIC_DRAFT_HEIGHT": "320", "ANIMATIC_FPS": "12", "ENVIRONMENT": "development"}
-
-
-def write_brief(path: Path, duration_s: float) -> None:
-    brief = yaml.safe_load((ROOT / "examples" / "brief.yaml").read_text())
-    brief["duration_seconds"] = duration_s
-    path.write_text(yaml.safe_dump(brief))
 
 
 @pytest.mark.timeout(600)

@@ -572,7 +572,10 @@ _SCENE_TYPES = ("hook", "product_intro", "feature", "feature", "call_to_action")
 
 
 def default_plan(total_s: float) -> dict[str, Any]:
-    """Five scenes in whole hundredths that add up to ``total_s`` exactly."""
+    """Five scenes in whole hundredths that add up to ``total_s`` exactly.
+
+    Every field of the plan's strict schema is there, as a strict-schema model answers; the
+    voice lines are empty (a model that leaves the script to the planner, which writes it)."""
     cents = round(total_s * 100)
     base, extra = divmod(cents, len(_SCENE_TYPES))
     scenes = [
@@ -583,6 +586,7 @@ def default_plan(total_s: float) -> dict[str, Any]:
             "style_prompt": f"vertical 9:16 cinematic frame, {kind.replace('_', ' ')}, bright light",
             "caption": "" if kind == "feature" else kind.replace("_", " ").title(),
             "camera_motion": "slow push in",
+            "voice_line": "",
         }
         for i, kind in enumerate(_SCENE_TYPES)
     ]

@@ -1,0 +1,64 @@
+"""The studio's routes (`/api/ads`) as typed calls: how the CLI makes, follows and changes ads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import quote, urlencode
+
+from reelforge.cli.gateway_client import GatewayClient
+from reelforge.v1 import studio_pb2
+
+TERMINAL = frozenset(
+    {studio_pb2.AD_STATE_COMPLETED, studio_pb2.AD_STATE_FAILED, studio_pb2.AD_STATE_CANCELED}
+)
+
+
+class AdApi:
+    """StudioService through the gateway; every answer is the generated message type."""
+
+    def __init__(self, client: GatewayClient) -> None:
+        self._client = client
+
+    async def create(self, request: studio_pb2.CreateAdRequest) -> studio_pb2.Ad:
+        return await self._client.post_as("/api/ads", request, studio_pb2.Ad)
+
+    async def get(self, ad_id: str) -> studio_pb2.Ad:
+        return await self._client.get_as(_route(ad_id), studio_pb2.Ad)
+
+    async def list(
+        self,
+        page_size: int = 0,
+        state: studio_pb2.AdState.ValueType = studio_pb2.AD_STATE_UNSPECIFIED,
+        page_token: str = "",
+    ) -> studio_pb2.ListAdsResponse:
+        query = {"page_size": page_size, "page_token": page_token}
+        if state:
+            query["state"] = studio_pb2.AdState.Name(state)
+        wanted = urlencode({k: v for k, v in query.items() if v})
+        path = f"/api/ads?{wanted}" if wanted else "/api/ads"
+        return await self._client.get_as(path, studio_pb2.ListAdsResponse)
+
+    async def watch(self, ad_id: str) -> AsyncIterator[studio_pb2.Ad]:
+        """The current snapshot, then every change, until a terminal state."""
+        async for ad in self._client.events_as(_route(ad_id, "events"), studio_pb2.Ad):
+            yield ad
+
+    async def cancel(self, ad_id: str) -> studio_pb2.Ad:
+        return await self._client.post_as(_route(ad_id, "cancel"), {}, studio_pb2.Ad)
+
+    async def choose_mood(self, ad_id: str, mood_id: str) -> studio_pb2.Ad:
+        body = {"moodId": mood_id}
+        return await self._client.post_as(_route(ad_id, "mood"), body, studio_pb2.Ad)
+
+    async def regenerate(self, request: studio_pb2.RegenerateSceneRequest) -> studio_pb2.Ad:
+        path = _route(request.id, f"scenes/{request.scene}/regenerate")
+        return await self._client.post_as(path, request, studio_pb2.Ad)
+
+    async def render(self, request: studio_pb2.RenderAdRequest) -> studio_pb2.Ad:
+        return await self._client.post_as(_route(request.id, "renders"), request, studio_pb2.Ad)
+
+
+def _route(ad_id: str, tail: str = "") -> str:
+    # The id comes from the user's command line: quoted, so it stays one path segment.
+    path = f"/api/ads/{quote(ad_id, safe='')}"
+    return f"{path}/{tail}" if tail else path

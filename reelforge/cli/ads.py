@@ -1,0 +1,190 @@
+"""`reelforge ads list|show|regenerate|render|download|cancel`: the studio's ads after the fact.
+
+Scenes are numbered from 1 here, as `reelforge ad` and the storyboard sheet show them (the REST
+API counts from 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+
+from reelforge.cli.ad_api import AdApi
+from reelforge.cli.errors import CliError
+from reelforge.cli.gateway_client import GatewayClient, message_json
+from reelforge.cli.summary import usd
+from reelforge.cli.watch import follow
+from reelforge.v1 import composer_pb2, studio_pb2
+
+_S = studio_pb2
+_STATES = ("running", "awaiting_input", "completed", "failed", "canceled")
+_WHAT = {
+    "image": _S.REGENERATE_WHAT_IMAGE,
+    "clip": _S.REGENERATE_WHAT_CLIP,
+    "both": _S.REGENERATE_WHAT_BOTH,
+}
+
+
+def add_ads_parser(sub: Any) -> None:
+    ads = sub.add_parser("ads", help="the studio's ads: list, show, regenerate, render, download")
+    actions = ads.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="ads, newest first")
+    listing.add_argument("--state", choices=_STATES, help="only ads in this state")
+    listing.add_argument("--limit", type=int, default=20, help="how many (1-100)")
+    show = actions.add_parser("show", help="one ad: state, storyboard, renders, costs")
+    regenerate = actions.add_parser(
+        "regenerate", help="a new version of one scene of a completed ad, then a new render"
+    )
+    regenerate.add_argument("scene", type=int, help="scene number, from 1")
+    regenerate.add_argument("--what", choices=sorted(_WHAT), default="both")
+    regenerate.add_argument("--hint", default="", help='what to change, e.g. "warmer light"')
+    render = actions.add_parser("render", help="render a completed ad again (every render is kept)")
+    render.add_argument("--height", type=int, default=0, help="output height (0: the tier's)")
+    render.add_argument("--fps", type=int, default=0, help="frame rate (0: 30)")
+    render.add_argument("--transition", type=float, help="crossfade seconds (default 0.5)")
+    download = actions.add_parser("download", help="download a render's MP4")
+    download.add_argument("-o", "--output", type=Path, default=Path("out/ad.mp4"))
+    download.add_argument("--render", type=int, help="render number (default: the newest done)")
+    cancel = actions.add_parser("cancel", help="stop a running ad and the work it started")
+    for parser in (show, regenerate, render, download, cancel):
+        parser.add_argument("ad_id", metavar="AD_ID")
+    for parser in (regenerate, render):
+        parser.add_argument("--no-wait", action="store_true", help="return once it has started")
+    for parser in (listing, show, regenerate, render, download, cancel):
+        parser.add_argument("--json", action="store_true", help="JSON output")
+
+
+async def run_ads(args: argparse.Namespace, client: GatewayClient, console: Console) -> None:
+    api = AdApi(client)
+    action = args.action
+    if action == "list":
+        state = (
+            _S.AdState.Value(f"AD_STATE_{args.state.upper()}")
+            if args.state
+            else _S.AD_STATE_UNSPECIFIED
+        )
+        answer = await api.list(page_size=args.limit, state=state)
+        _print(answer, args.json, console, lambda: _ads_table(answer))
+    elif action == "show":
+        ad = await api.get(args.ad_id)
+        _print(ad, args.json, console, lambda: _ad_view(ad))
+    elif action in ("regenerate", "render"):
+        ad = await (_regenerate(api, args) if action == "regenerate" else _render(api, args))
+        if not args.no_wait:
+            ad = await _wait(client, ad.id, console)
+        _print(ad, args.json, console, lambda: _ad_view(ad))
+    elif action == "download":
+        await _download(api, client, args)
+    else:
+        ad = await api.cancel(args.ad_id)
+        _print(ad, args.json, console, lambda: f"ad {ad.id} canceled")
+
+
+async def _regenerate(api: AdApi, args: argparse.Namespace) -> studio_pb2.Ad:
+    ad = await api.get(args.ad_id)
+    if not 1 <= args.scene <= len(ad.storyboard):
+        raise CliError(f"scene must be 1-{len(ad.storyboard)}: ad {ad.id} has that many")
+    request = _S.RegenerateSceneRequest(
+        id=ad.id, scene=args.scene - 1, what=_WHAT[args.what], hint=args.hint
+    )
+    return await api.regenerate(request)
+
+
+async def _render(api: AdApi, args: argparse.Namespace) -> studio_pb2.Ad:
+    options = _S.RenderOptions(height=args.height, fps=args.fps)
+    if args.transition is not None:
+        options.transition_seconds = args.transition
+    return await api.render(_S.RenderAdRequest(id=args.ad_id, options=options))
+
+
+async def _wait(client: GatewayClient, ad_id: str, console: Console) -> studio_pb2.Ad:
+    """Follows the new work to its end; Ctrl-C only stops watching (canceling would end the
+    completed ad too)."""
+    try:
+        ad = await follow(client, ad_id, console)
+    except asyncio.CancelledError:
+        console.print(f"stopped watching; ad {ad_id} runs on (reelforge ads show {ad_id})")
+        raise
+    if ad.state != _S.AD_STATE_COMPLETED:
+        raise CliError(f"ad {ad.id} {_name(_S.AdState, ad.state)}: {ad.error or 'no reason given'}")
+    return ad
+
+
+async def _download(api: AdApi, client: GatewayClient, args: argparse.Namespace) -> None:
+    ad = await api.get(args.ad_id)
+    done = [r for r in ad.renders if r.output.id]
+    if args.render is not None:
+        done = [r for r in done if r.number == args.render]
+    if not done:
+        which = f"render {args.render}" if args.render is not None else "a finished render"
+        raise CliError(f"ad {ad.id} has no {which} to download")
+    render = done[-1]
+    size = await client.download(render.download_uri, args.output)
+    result = {"output": str(args.output), "size_bytes": size, "render": render.number}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"{args.output} ({size / 1e6:.2f} MB, render {render.number}, {render.duration_seconds:.2f} s)"
+        )
+
+
+def _print(message: Any, as_json: bool, console: Console, human: Any) -> None:
+    """The answer as the gateway's JSON with --json, else the human view ``human()`` builds."""
+    if as_json:
+        print(json.dumps(message_json(message)))
+    else:
+        console.print(human(), soft_wrap=True)
+
+
+def _ads_table(answer: studio_pb2.ListAdsResponse) -> Table:
+    table = Table(title="ads, newest first")
+    for column in ("id", "state", "step", "product", "renders", "created"):
+        table.add_column(column)
+    for ad in answer.ads:
+        table.add_row(
+            ad.id,
+            _name(_S.AdState, ad.state),
+            _name(_S.AdStep, ad.step),
+            ad.brief.product_name,
+            str(len(ad.renders)),
+            ad.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    return table
+
+
+def _ad_view(ad: studio_pb2.Ad) -> Group:
+    mood = next((m.name for m in ad.moods if m.id == ad.chosen_mood_id), "not chosen yet")
+    title = (
+        f"ad {ad.id}: {_name(_S.AdState, ad.state)} at {_name(_S.AdStep, ad.step)} — "
+        f"{ad.brief.product_name}, mood {mood}"
+    )
+    scenes = Table(title=title)
+    for column in ("scene", "seconds", "versions", "description"):
+        scenes.add_column(column)
+    for i, scene in enumerate(ad.storyboard, 1):
+        s = scene.scene
+        scenes.add_row(
+            str(i), f"{s.duration_seconds:.2f}", str(len(scene.versions)), s.description[:70]
+        )
+    renders = Table(title="renders")
+    for column in ("render", "state", "seconds", "download"):
+        renders.add_column(column)
+    for r in ad.renders:
+        state = _name(composer_pb2.CompositionState, r.state)
+        renders.add_row(
+            str(r.number), state, f"{r.duration_seconds:.2f}", r.download_uri or r.error
+        )
+    costs = f"cost: estimated {usd(ad.estimated_cost_micros)}, actual {usd(ad.actual_cost_micros)}"
+    error = [f"[red]error: {ad.error}[/]"] if ad.error else []
+    return Group(scenes, renders, costs, *error)
+
+
+def _name(enum: Any, value: int) -> str:
+    return str(enum.Name(value)).split("_", 2)[-1].lower()

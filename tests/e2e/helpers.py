@@ -1,0 +1,67 @@
+"""What the end-to-end tests share: a brief file, the hosted path's environment, the `reelforge`
+command as a process, and REST reads of the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.replicate_server import DEFAULT_TOKEN, FakeReplicate
+from tests.helpers import ROOT
+
+
+def write_brief(path: Path, duration_s: float) -> None:
+    brief = yaml.safe_load((ROOT / "examples" / "brief.yaml").read_text())
+    brief["duration_seconds"] = duration_s
+    path.write_text(yaml.safe_dump(brief))
+
+
+def hosted_env(
+    base: dict[str, str], openai: FakeOpenAI, replicate: FakeReplicate
+) -> dict[str, str]:
+    return {
+        **base,
+        "PLANNER_PROVIDER": "openai",
+        "OPENAI_API_KEY": "sk-test-fake",
+        "OPENAI_BASE_URL": openai.base_url,
+        "VIDEO_PROVIDER": "replicate",
+        "REPLICATE_API_TOKEN": DEFAULT_TOKEN,
+        "REPLICATE_BASE_URL": replicate.base_url,
+        "FETCH_ALLOW_NETWORKS": "127.0.0.0/8",  # the fake serves outputs on loopback
+        "POLL_INITIAL_S": "0.1",
+        "POLL_MAX_S": "0.3",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+async def start_cli(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+    """``python -m reelforge.cli.main ARGS`` with its stdout and stderr piped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "reelforge.cli.main", *args,
+        cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def get_json(gateway: str, path: str) -> Any:
+    async with aiohttp.ClientSession() as session, session.get(gateway + path) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def wait_for_running_job(gateway: str, timeout_s: float = 60) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        jobs = (await get_json(gateway, "/api/jobs"))["jobs"]
+        running = [j["id"] for j in jobs if j["state"] == "JOB_STATE_RUNNING"]
+        if running:
+            return str(running[0])
+        await asyncio.sleep(0.1)
+    raise AssertionError("no job started running")
