@@ -146,6 +146,16 @@ def heading(driver: WebDriver) -> str:
     return find(driver, "main h2").text
 
 
+def click(driver: WebDriver, selector: str, what: str) -> None:
+    """Clicks the element once it is there (again, when a re-render replaced it mid-click)."""
+
+    def clicked(d: WebDriver) -> bool:
+        find(d, selector).click()
+        return True
+
+    wait(driver, clicked, what)
+
+
 def showing(title: str) -> Callable[[WebDriver], bool]:
     """The page shows the step (or page) titled ``title``."""
     return lambda driver: heading(driver) == title

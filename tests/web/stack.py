@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ class LiveStack:
     _stop: asyncio.Event | None = None
     _ready: threading.Event = field(default_factory=threading.Event)
     _error: BaseException | None = None
+    _gateways: dict[str, tuple[GatewaySettings, web.AppRunner]] = field(default_factory=dict)
 
     def run_in_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self._thread_main, name="web-stack", daemon=True)
@@ -62,6 +63,21 @@ class LiveStack:
             self._loop.call_soon_threadsafe(self._stop.set)
         thread.join(_START_TIMEOUT_S)
 
+    @contextlib.contextmanager
+    def open_gateway_down(self) -> Iterator[None]:
+        """Stops the open gateway (cutting its streams) and starts it again on the same port."""
+        settings, runner = self._gateways["open"]
+        port = int(runner.addresses[0][1])
+        self._on_loop(runner.cleanup())
+        try:
+            yield
+        finally:
+            self._on_loop(self._serve_gateway("open", settings, port))
+
+    def _on_loop(self, work: Coroutine[Any, Any, Any]) -> Any:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(_START_TIMEOUT_S)
+
     def _thread_main(self) -> None:
         try:
             asyncio.run(self._serve())
@@ -74,8 +90,12 @@ class LiveStack:
         self._stop = asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
             ports = await self._start_services(stack)
-            self.open_url = await self._start_gateway(stack, ports, "")
-            self.keyed_url = await self._start_gateway(stack, ports, API_KEY)
+            stack.push_async_callback(self._stop_gateways)
+            self.open_url = await self._serve_gateway(
+                "open", _gateway_settings(ports, self.data_dir, "")
+            )
+            keyed = _gateway_settings(ports, self.data_dir, API_KEY)
+            self.keyed_url = await self._serve_gateway("keyed", keyed)
             self._ready.set()
             await self._stop.wait()
 
@@ -92,22 +112,27 @@ class LiveStack:
         ports["studio"] = await _started(stack, *(await create_studio(studio)))
         return ports
 
-    async def _start_gateway(
-        self, stack: contextlib.AsyncExitStack, ports: dict[str, int], keys: str
-    ) -> str:
-        settings = GatewaySettings(
-            **_addresses(ports),
-            studio_address=f"127.0.0.1:{ports['studio']}",
-            data_dir=self.data_dir,
-            gateway_api_keys=keys,
-            sse_heartbeat_s=1,
-        )
-        runner = web.AppRunner(create_app(settings), access_log=None)
+    async def _serve_gateway(self, name: str, settings: GatewaySettings, port: int = 0) -> str:
+        # Streams do not finish by themselves: a stopping gateway cuts them at once.
+        runner = web.AppRunner(create_app(settings), access_log=None, shutdown_timeout=0.2)
         await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        self._gateways[name] = (settings, runner)
+        await web.TCPSite(runner, "127.0.0.1", port).start()
         return f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    async def _stop_gateways(self) -> None:
+        for _, runner in self._gateways.values():
+            await runner.cleanup()
+
+
+def _gateway_settings(ports: dict[str, int], data_dir: Path, keys: str) -> GatewaySettings:
+    return GatewaySettings(
+        **_addresses(ports),
+        studio_address=f"127.0.0.1:{ports['studio']}",
+        data_dir=data_dir,
+        gateway_api_keys=keys,
+        sse_heartbeat_s=1,
+    )
 
 
 def _addresses(ports: dict[str, int]) -> dict[str, Any]:

@@ -6,11 +6,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from selenium.webdriver import Chrome
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.web.browser import (
     PHONE,
     ad_when,
+    click,
     completed,
     create_ad,
     fill,
@@ -102,9 +104,30 @@ def test_every_step_fits_a_phone_without_sideways_scrolling(
         wait(browser, lambda d: heading(d) == "Final video", "the finished ad")
         titles = []
         for number, name in enumerate(("brief", "mood", "storyboard", "clips", "final"), 1):
-            find(browser, f"#steps li:nth-child({number}) button").click()
+            click(browser, f"#steps li:nth-child({number}) button", f"step {number}")
             titles.append(heading(browser))
             fits_the_phone(browser, tmp_path, name)
         assert titles == ["Vision & brief", "Choose a mood", "Storyboard", "Clips", "Final video"]
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_reduced_motion_stops_autoplay_and_animations(
+    browser: Chrome, stack: LiveStack, finished_ad: str
+) -> None:
+    ad_when(stack.open_url, finished_ad, completed, "completed")
+    try:
+        for preference, moving in (("reduce", False), ("no-preference", True)):
+            browser.execute_cdp_cmd(
+                "Emulation.setEmulatedMedia",
+                {"features": [{"name": "prefers-reduced-motion", "value": preference}]},
+            )
+            open_page(browser, f"{stack.open_url}/#/ads/{finished_ad}")
+            video = shown(browser, "#final-video", "the player")
+            assert video.get_property("autoplay") is moving, preference
+            click(browser, "#steps li:nth-child(2) button", "the mood step")
+            card = shown(browser, ".mood-card", "a mood card")
+            transition = card.value_of_css_property("transition-duration")
+            assert (transition != "0s") is moving, (preference, transition)
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from selenium.webdriver import Chrome
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -27,7 +28,7 @@ from tests.web.browser import (
     text_of,
     wait,
 )
-from tests.web.stack import LiveStack
+from tests.web.stack import API_KEY, LiveStack
 
 TAB_LIMIT = 40
 LONG_CAPTION = "one two three four five six seven"
@@ -121,3 +122,20 @@ def test_an_ad_reopened_from_the_list_lands_on_its_current_step(
         browser.refresh()  # the state is the server's: a reload lands on the same step
         wait(browser, showing(title), f"the {step} step after a reload")
         assert current_step(browser) == step
+
+
+def test_a_lost_stream_reconnects_and_resumes_from_the_servers_snapshot(
+    browser: Chrome, stack: LiveStack
+) -> None:
+    ad = gated_ad(stack, "AD_STEP_CHOOSE_MOOD")
+    open_page(browser, f"{stack.open_url}/#/ads/{ad['id']}")
+    wait(browser, showing("Choose a mood"), "the mood step")
+    third = ad["moods"][2]
+    with stack.open_gateway_down():
+        wait(browser, text_of("#status", "reconnecting"), "that the connection was lost")
+        # The ad moves on while the page is cut off (through the other gateway: same studio).
+        path = f"/api/ads/{ad['id']}/mood"
+        api(stack.keyed_url, "POST", path, {"moodId": third["id"]}, key=API_KEY)
+    wait(browser, showing("Storyboard"), "the step the ad moved to while the page was away")
+    assert find(browser, "#chosen-mood").text.startswith(f"Mood: {third['name']}")
+    assert find(browser, "#status").text == ""

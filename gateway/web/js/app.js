@@ -59,9 +59,14 @@ function mount(view, where = {}) {
   view.el.querySelector('h2')?.focus({ preventScroll: true });
 }
 
+let stepsShown = '';
+
 function renderSteps(current, showing) {
   const index = STEPS.findIndex((s) => s.name === current);
   const completed = ad?.state === 'AD_STATE_COMPLETED' ? index + 1 : index;
+  const key = `${ad?.id}|${current}|${showing}|${completed}`;
+  if (key === stepsShown) return; // unchanged: keep the buttons (and a focus on one)
+  stepsShown = key;
   stepList.replaceChildren(...STEPS.map((step, i) => {
     const where = i < index ? 'done' : i === index ? 'current' : 'upcoming';
     const parts = [

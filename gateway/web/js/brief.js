@@ -155,8 +155,11 @@ export function NewAdView(studio) {
     card.replaceChildren(editing ? form() : summary(brief));
     editButton.textContent = editing ? 'Done' : 'Edit';
     editButton.setAttribute('aria-expanded', String(editing));
-    const absent = REQUIRED.filter((f) => !brief[f].trim());
-    create.disabled = absent.length > 0;
+    refreshCreate();
+  }
+
+  function refreshCreate() {
+    create.disabled = REQUIRED.some((f) => !brief[f].trim());
   }
 
   function form() {
@@ -164,7 +167,8 @@ export function NewAdView(studio) {
       const id = `brief-${name}`;
       const tag = name === 'productDescription' ? 'textarea' : 'input';
       return [h('label', { for: id }, label), h(tag, {
-        id, value: brief[name], oninput: (e) => { brief[name] = e.target.value; edited.add(name); },
+        id, value: brief[name],
+        oninput: (e) => { brief[name] = e.target.value; edited.add(name); refreshCreate(); },
         placeholder: name === 'voice' ? 'empty: the default voice; "none": no voice-over' : false,
       })];
     });
@@ -203,15 +207,24 @@ export function NewAdView(studio) {
 
   async function converse(text) {
     messages.push({ role: 'ROLE_USER', content: text });
-    addMessage('user', text);
+    const asked = addMessage('user', text);
     const reply = addMessage('assistant', '');
     reply.classList.add('streaming');
     let answer = '';
-    await stream('POST', '/api/brief/converse', {
-      body: { messages },
-      onMessage: (m) => { answer += m.delta || ''; reply.textContent = answer; },
-    });
-    reply.classList.remove('streaming');
+    try {
+      await stream('POST', '/api/brief/converse', {
+        body: { messages },
+        onMessage: (m) => { answer += m.delta || ''; reply.textContent = answer; },
+      });
+    } catch (error) {
+      messages.pop(); // not answered: the message goes back into the box to be sent again
+      asked.closest('li').remove();
+      reply.closest('li').remove();
+      input.value = text;
+      throw error;
+    } finally {
+      reply.classList.remove('streaming');
+    }
     messages.push({ role: 'ROLE_ASSISTANT', content: answer });
     const extracted = await call('POST', '/api/brief/extract', { messages });
     mergeExtracted(extracted.brief || {}, extracted.missing || []);

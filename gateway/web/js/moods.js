@@ -38,7 +38,8 @@ function moodCard(mood, checked, disabled, onPick) {
 
 export function MoodsView(ad, studio) {
   const el = h('section', { class: 'step-view moods', 'aria-labelledby': 'step-title' });
-  const progress = new JobProgress(() => render());
+  // Job progress matters only while the moods are proposed; later it must not redraw the cards.
+  const progress = new JobProgress(() => { if (proposing(current)) render(); });
   let picked = ad.chosenMoodId || '';
   let current = ad;
   let shownVersion = null;

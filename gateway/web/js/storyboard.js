@@ -68,13 +68,17 @@ function sceneIndex({ field, description }) {
   return named ? Number(named[1]) - 1 : -1;
 }
 
+function regenerating(ad) {
+  return ad.state === 'AD_STATE_RUNNING' && ad.step === 'AD_STEP_REGENERATE';
+}
+
 function field(id, label, control) {
   return [h('label', { for: id }, label), control];
 }
 
 export function StoryboardView(ad, studio) {
   const el = h('section', { class: 'step-view storyboard', 'aria-labelledby': 'step-title' });
-  const progress = new JobProgress(() => render());
+  const progress = new JobProgress(() => { if (regenerating(current)) render(); });
   let current = ad;
   let draft = [];
   let dirty = false;
@@ -258,8 +262,7 @@ export function StoryboardView(ad, studio) {
 
   function update(next) {
     current = next;
-    const running = next.state === 'AD_STATE_RUNNING' && next.step === 'AD_STEP_REGENERATE';
-    progress.follow(running ? next.steps.at(-1)?.jobIds || [] : []);
+    progress.follow(regenerating(next) ? next.steps.at(-1)?.jobIds || [] : []);
     if (next.version === shownVersion || (dirty && atGate())) return;
     shownVersion = next.version;
     fromAd();
