@@ -22,10 +22,18 @@ from services.generator.job_builder import (
 )
 from services.generator.records import TERMINAL_JOB_STATES
 from services.generator.snapshots import job_to_proto
-from services.generator.validation import Catalog, check_generate, check_job_id, check_list_jobs
+from services.generator.validation import (
+    Catalog,
+    brand_images,
+    check_generate,
+    check_job_id,
+    check_list_jobs,
+)
 from services.generator.wiring import Generator
 
 _Context = ServicerContext[Any, Any]
+# What the offline animatic draws as a product photo or logo (no SVG rasteriser ships with it).
+_RASTER_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
 _DEFAULT_PAGE = 20
 
 
@@ -129,6 +137,12 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
                 for i, spec in enumerate(request.images)
                 for j, ref in enumerate(spec.reference_images)
             ]
+            for i, spec in enumerate(request.images):
+                for field, ref in brand_images(spec, f"{prefix}images[{i}]"):
+                    meta = store.get(ref) if is_artifact_id(ref) else None
+                    if meta is not None and meta.mime_type not in _RASTER_TYPES:
+                        v.add(field, f"must be a PNG, JPEG or WebP image (got {meta.mime_type})")
+                    refs.append((field, ref))
         for field, value in refs:
             if is_artifact_id(value) and store.get(value) is None:
                 v.add(field, f"artifact {value} not found")

@@ -123,6 +123,20 @@ def _image(v: Violations, spec: generator_pb2.ImageSpec, at: str, catalog: Catal
     )
     for j, colour in enumerate(spec.color_palette[:MAX_PALETTE]):
         v.check(bool(_HEX_COLOUR.match(colour)), f"{at}.color_palette[{j}]", "must be '#RRGGBB'")
+    v.check(
+        len(spec.product_images) <= MAX_REFERENCE_IMAGES,
+        f"{at}.product_images",
+        f"at most {MAX_REFERENCE_IMAGES}",
+    )
+    for field, ref in brand_images(spec, at):
+        v.check(is_artifact_id(ref), field, "must be an artifact id (64 lower-case hex characters)")
+
+
+def brand_images(spec: generator_pb2.ImageSpec, at: str) -> list[tuple[str, str]]:
+    """The spec's product photos and logo under their field paths: artifact ids only, as the
+    offline animatic reads them from the store (PNG, JPEG or WebP: it rasterises no SVG)."""
+    refs = [(f"{at}.product_images[{j}]", ref) for j, ref in enumerate(spec.product_images)]
+    return refs + ([(f"{at}.logo", spec.logo)] if spec.logo else [])
 
 
 def _clip(v: Violations, spec: generator_pb2.ClipSpec, at: str, catalog: Catalog) -> None:

@@ -8,8 +8,31 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image, ImageDraw
 
 from tests.runtime.processes import processes
+
+ORANGE = (255, 120, 0)  # the test product: in no palette the tests use
+GREEN = (0, 255, 0)  # the test product photo's background
+CYAN = (0, 200, 255)  # the test logo
+
+
+def product_png(path: Path, *, transparent: bool) -> Path:
+    """An orange bottle on a green background that is fully transparent when ``transparent``."""
+    img = Image.new("RGBA", (200, 300), (*GREEN, 0 if transparent else 255))
+    draw = ImageDraw.Draw(img)
+    draw.rounded_rectangle((60, 75, 140, 290), radius=20, fill=(*ORANGE, 255))
+    draw.rectangle((85, 20, 115, 80), fill=(*ORANGE, 255))
+    img.save(path)
+    return path
+
+
+def logo_png(path: Path) -> Path:
+    """A cyan 3:1 pill on a transparent background."""
+    img = Image.new("RGBA", (300, 100), (0, 0, 0, 0))
+    ImageDraw.Draw(img).rounded_rectangle((0, 0, 299, 99), radius=30, fill=(*CYAN, 255))
+    img.save(path)
+    return path
 
 
 async def ffmpeg_stdout(*args: str) -> bytes:

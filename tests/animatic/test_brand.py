@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from services.generator.animatic import RenderError
 from services.generator.animatic.images import compose_image, render_image_bytes
+from tests.animatic.helpers import CYAN, GREEN, ORANGE, logo_png, product_png
 
 W, H = 180, 320
 ARGS: dict[str, Any] = {
@@ -24,29 +25,9 @@ ARGS: dict[str, Any] = {
     "height": H,
     "seed": 7,
 }
-ORANGE = (255, 120, 0)  # the product: in no palette above
-GREEN = (0, 255, 0)  # the product photo's background
-CYAN = (0, 200, 255)  # the logo
 # TikTok's UI covers the top 13 % and the right 17 % (services/composer/platforms.py) and
 # the left 6 %; nothing of the logo may be there.
 SAFE_LEFT, SAFE_TOP, SAFE_RIGHT = 0.06, 0.13, 0.83
-
-
-def _product(path: Path, *, transparent: bool) -> Path:
-    """An orange bottle on a green background that is fully transparent when ``transparent``."""
-    img = Image.new("RGBA", (200, 300), (*GREEN, 0 if transparent else 255))
-    draw = ImageDraw.Draw(img)
-    draw.rounded_rectangle((60, 75, 140, 290), radius=20, fill=(*ORANGE, 255))
-    draw.rectangle((85, 20, 115, 80), fill=(*ORANGE, 255))
-    img.save(path)
-    return path
-
-
-def _logo(path: Path) -> Path:
-    img = Image.new("RGBA", (300, 100), (0, 0, 0, 0))
-    ImageDraw.Draw(img).rounded_rectangle((0, 0, 299, 99), radius=30, fill=(*CYAN, 255))
-    img.save(path)
-    return path
 
 
 def _pixels(**frame: Any) -> NDArray[np.int16]:
@@ -65,7 +46,7 @@ def _bbox(mask: Any) -> tuple[int, int, int, int]:
 
 
 def test_a_transparent_product_is_cut_out_by_its_alpha(tmp_path: Path) -> None:
-    pixels = _pixels(product=_product(tmp_path / "p.png", transparent=True))
+    pixels = _pixels(product=product_png(tmp_path / "p.png", transparent=True))
     product = _mask(pixels, ORANGE)
     # The bottle is the hero: ~4,000 px of a 180×320 frame, between the logo row and caption.
     assert product.sum() > 2500
@@ -91,7 +72,7 @@ def _colours_around(pixels: NDArray[np.int16], mask: Any, margin: int = 3) -> se
 
 def test_an_opaque_product_photo_is_framed(tmp_path: Path) -> None:
     """The same picture with an opaque alpha channel is a photo: shown whole, on a card."""
-    pixels = _pixels(product=_product(tmp_path / "p.png", transparent=False))
+    pixels = _pixels(product=product_png(tmp_path / "p.png", transparent=False))
     photo = _mask(pixels, GREEN) | _mask(pixels, ORANGE)
     left, top, right, bottom = _bbox(photo)
     # The photo is the whole rectangle (its green background included) at the source's 2:3.
@@ -111,12 +92,12 @@ def test_an_opaque_product_photo_is_framed(tmp_path: Path) -> None:
 
 def test_a_jpeg_product_is_read(tmp_path: Path) -> None:
     path = tmp_path / "p.jpg"
-    Image.open(_product(tmp_path / "p.png", transparent=False)).convert("RGB").save(path)
+    Image.open(product_png(tmp_path / "p.png", transparent=False)).convert("RGB").save(path)
     assert _mask(_pixels(product=path), ORANGE, tolerance=24).sum() > 2500
 
 
 def test_the_logo_is_inside_the_safe_corner(tmp_path: Path) -> None:
-    pixels = _pixels(logo=_logo(tmp_path / "logo.png"))
+    pixels = _pixels(logo=logo_png(tmp_path / "logo.png"))
     logo = _mask(pixels, CYAN)
     left, top, right, bottom = _bbox(logo)
     assert left >= SAFE_LEFT * W and top >= SAFE_TOP * H and right <= SAFE_RIGHT * W
@@ -130,8 +111,8 @@ def test_product_and_logo_together_are_deterministic_and_move_with_the_seed(
     tmp_path: Path,
 ) -> None:
     brand = {
-        "product": _product(tmp_path / "p.png", transparent=True),
-        "logo": _logo(tmp_path / "logo.png"),
+        "product": product_png(tmp_path / "p.png", transparent=True),
+        "logo": logo_png(tmp_path / "logo.png"),
     }
     first = render_image_bytes(**{**ARGS, **brand})
     assert render_image_bytes(**{**ARGS, **brand}) == first

@@ -59,6 +59,7 @@ def animatic_input(
             "width": width,
             "height": height,
             "seed": seed,
+            **_brand_files(spec),
         }
     if kind is Kind.CLIPS:
         return {
@@ -72,6 +73,13 @@ def animatic_input(
             "seed": seed,
         }
     return {"prompt": spec["prompt"], "duration_s": float(spec["duration_seconds"]), "seed": seed}
+
+
+def _brand_files(spec: dict[str, Any]) -> dict[str, str]:
+    """The hero product photo (the first) and the logo, as artifact ids, only when given: the
+    inputs, and so the cache keys, of frames without them stay what they were."""
+    files = {"product": next(iter(spec.get("product_images") or ()), ""), "logo": spec.get("logo")}
+    return {name: str(value) for name, value in files.items() if value}
 
 
 def _renderer(name: str) -> ModuleType:
@@ -115,9 +123,14 @@ class AnimaticProvider:
             width=values["width"],
             height=values["height"],
             seed=values["seed"],
+            product=self._stored(values.get("product")),
+            logo=self._stored(values.get("logo")),
             dest=dest,
         )
         return dest
+
+    def _stored(self, artifact_id: str | None) -> Path | None:
+        return self._store.path_for(artifact_id) if artifact_id else None
 
     async def _clip(self, values: dict[str, Any], workdir: Path) -> Path:
         # No seed image: paint one from the prompt first, then animate it.

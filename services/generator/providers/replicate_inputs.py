@@ -56,8 +56,10 @@ def image_input(model: str, spec: dict[str, Any], tier: int, aspect: str) -> dic
     seed = int(spec.get("seed", 0))
     if name == "google/nano-banana":
         values: dict[str, Any] = {"prompt": prompt, "aspect_ratio": aspect, "output_format": "png"}
-        if spec.get("reference_images"):
-            values["image_input"] = list(spec["reference_images"])
+        # The product's photos are references too: the model keeps the product as it is.
+        references = [*spec.get("reference_images", ()), *spec.get("product_images", ())]
+        if references:
+            values["image_input"] = references
         return values
     if name == "stability-ai/sdxl":
         width, height = _SDXL_SIZES[aspect][tier]
