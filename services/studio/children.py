@@ -4,11 +4,11 @@ A child that is unavailable (restarting, or not up yet) is waited for: the ad pa
 not fail. Any other refusal is the step's failure, with the child's message.
 
 Starting paid work is the delicate call: a create whose answer never arrived (the studio died
-before saving the new id, or the call broke off) may have made the job anyway, and the child
-services take no request id yet. So a create sent again first makes sure the earlier attempt's
-work cannot be paid twice: a generator job it may have made is waited out (the identical new
-request is then served from the generator's cache at no cost), a composition of the identical
-request is adopted.
+before saving the new id, or the call broke off) may have made the job anyway. A Compose
+carries a request id, so the composer returns the composition it already made. The generator
+takes no request id yet, so a job create sent again first waits out every job the earlier
+attempt may have made: the identical new request is then served from the generator's cache
+at no cost.
 """
 
 from __future__ import annotations
@@ -77,11 +77,6 @@ _COMPOSITION_TERMINAL = frozenset(
         composer_pb2.COMPOSITION_STATE_FAILED,
         composer_pb2.COMPOSITION_STATE_CANCELED,
     }
-)
-# A composition worth adopting: not failed, not canceled.
-_ADOPTABLE = frozenset(
-    set(composer_pb2.CompositionState.values())
-    - {composer_pb2.COMPOSITION_STATE_FAILED, composer_pb2.COMPOSITION_STATE_CANCELED}
 )
 
 
@@ -160,14 +155,21 @@ class Children:
 
     async def start_job(self, request: JobRequest, sent_before: float | None) -> generator_pb2.Job:
         """Starts a generator job. ``sent_before`` (unix seconds): an earlier attempt of this
-        very request was sent then and its answer never saved."""
+        very request was sent then and its answer never saved. Before sending it again (that
+        attempt's, or one cut off here), the jobs it may have made are waited out."""
         kind, count = _job_shape(request)
-        return await self._create(
-            "generator",
-            partial(self._generate, request),
-            partial(self._settle_jobs, kind, count),
-            sent_before,
-        )
+        since = sent_before
+        while True:
+            if since is not None:
+                await self._settle_jobs(kind, count, since)
+            sent = time.time()
+            try:
+                return await self._generate(request)
+            except grpc.aio.AioRpcError as error:
+                if error.code() not in _OUTCOME_UNKNOWN:
+                    raise ChildRefused("generator", error) from None
+                await self._pause("generator", error)
+                since = sent if since is None else since
 
     async def estimate_job(self, request: JobRequest) -> int:
         """The generator's estimate for ``request``, micro-USD."""
@@ -235,42 +237,11 @@ class Children:
 
     # Composer.
 
-    async def start_composition(
-        self, request: composer_pb2.ComposeRequest, sent_before: float | None
-    ) -> composer_pb2.Composition:
-        """Starts a composition, or adopts the one an earlier attempt sent at ``sent_before``
-        made: the same request gives the same MP4."""
-        return await self._create(
-            "composer",
-            partial(self.stubs.composer.Compose, request, timeout=self._timeout),
-            partial(self._composition_of, request),
-            sent_before,
+    async def compose(self, request: composer_pb2.ComposeRequest) -> composer_pb2.Composition:
+        """Starts a composition; safe to repeat, as the request carries its request_id."""
+        return await self._call(
+            "composer", lambda: self.stubs.composer.Compose(request, timeout=self._timeout)
         )
-
-    async def _composition_of(
-        self, request: composer_pb2.ComposeRequest, since: float
-    ) -> composer_pb2.Composition | None:
-        """A live or finished composition of exactly ``request`` made since ``since``."""
-        bound_us = int((since - _CLOCK_SKEW_S) * 1_000_000)
-        token = ""
-        while True:
-            page = await self._call(
-                "composer",
-                partial(
-                    self.stubs.composer.ListCompositions,
-                    composer_pb2.ListCompositionsRequest(page_size=_LIST_PAGE, page_token=token),
-                    timeout=self._timeout,
-                ),
-            )
-            for composition in page.compositions:
-                if composition.created_at.ToMicroseconds() < bound_us:
-                    return None
-                if composition.request == request and composition.state in _ADOPTABLE:
-                    _LOGGER.info("adopting composition %s (an unanswered create's)", composition.id)
-                    return composition
-            if not page.next_page_token:
-                return None
-            token = page.next_page_token
 
     async def wait_composition(self, composition_id: str) -> composer_pb2.Composition:
         request = composer_pb2.WatchCompositionRequest(id=composition_id)
@@ -287,28 +258,6 @@ class Children:
     @property
     def _timeout(self) -> float:
         return self._settings.call_timeout_s
-
-    async def _create(
-        self,
-        service: str,
-        send: Callable[[], Awaitable[_T]],
-        recover: Callable[[float], Awaitable[_T | None]],
-        sent_before: float | None,
-    ) -> _T:
-        """Sends a create; before sending it again after an attempt whose answer was lost,
-        ``recover(since)`` makes the earlier attempt's work safe (or returns it)."""
-        since = sent_before
-        while True:
-            if since is not None and (found := await recover(since)) is not None:
-                return found
-            sent = time.time()
-            try:
-                return await send()
-            except grpc.aio.AioRpcError as error:
-                if error.code() not in _OUTCOME_UNKNOWN:
-                    raise ChildRefused(service, error) from None
-                await self._pause(service, error)
-                since = sent if since is None else since
 
     async def _call(self, service: str, call: Callable[[], Awaitable[_T]]) -> _T:
         while True:

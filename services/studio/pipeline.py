@@ -9,9 +9,10 @@ a composition's id to the render it makes; a resumed step re-attaches to the ids
 instead of starting (and paying for) the work again. A step's results and the move to the
 next step are one write, so a crash never leaves a step half-finished in the record.
 
-The one gap, "create sent, id not saved yet", is marked before each create (``mark_call``);
-a resumed step that finds the mark sends the create again through ``Children``, which first
-makes the earlier attempt's work safe (see children.py).
+The one gap, "create sent, id not saved yet": a Compose carries a request id (the composer
+returns the composition already made for it); a generator create is marked before it is sent
+(``mark_call``), and a resumed step that finds the mark sends it again through ``Children``,
+which first waits out the jobs the earlier attempt may have made (see children.py).
 """
 
 from __future__ import annotations
@@ -274,9 +275,11 @@ class Pipeline:
         render = ad.renders[-1]
         composition_id = render.composition_id
         if not composition_id:
-            started = await self._children.start_composition(
-                prompts.compose(ad, render.options), await self._store.mark_call(ad.id)
-            )
+            request = prompts.compose(ad, render.options)
+            # The composer answers a repeated request id with the composition it made: a
+            # restart between the call and the write below never renders twice.
+            request.request_id = f"studio-{ad.id}-render-{render.number}"
+            started = await self._children.compose(request)
             composition_id = started.id
 
             def record(a: studio_pb2.Ad) -> None:

@@ -2,8 +2,8 @@
 
 A row is the ``Ad`` message itself (``document``) plus the columns that select rows: state and
 step (filters, leases), the CreateAd request id (idempotency) and the creation time (pages),
-and ``call_sent_us``: when the running step sent a create whose answer (a job or composition
-id) is not in the document yet. Every document write clears it.
+and ``call_sent_us``: when the running step sent a generator create whose answer (the job id)
+is not in the document yet. Every document write clears it.
 """
 
 from __future__ import annotations

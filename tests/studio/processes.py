@@ -15,7 +15,7 @@ from google.protobuf import json_format
 from reelforge.v1 import studio_pb2, studio_pb2_grpc
 from tests.helpers import free_port
 from tests.reliability.processes import ServiceProcess
-from tests.studio.conftest import BRIEF, RENDER, TERMINAL
+from tests.studio.helpers import BRIEF, RENDER, TERMINAL, paid_items
 
 _S = studio_pb2
 _TERMINAL = {_S.AdState.Value(name) for name in TERMINAL}
@@ -92,5 +92,25 @@ def clips_running(ad: studio_pb2.Ad) -> bool:
     return ad.step == _S.AD_STEP_CLIPS_AND_MUSIC and len(ad.steps[-1].job_ids) == 2
 
 
-def as_json(ad: studio_pb2.Ad) -> dict[str, Any]:
-    return json_format.MessageToDict(ad)
+async def kill_mid_clips(
+    runner: ServiceProcess,
+    create_on: studio_pb2_grpc.StudioServiceAsyncStub,
+    watch_on: studio_pb2_grpc.StudioServiceAsyncStub,
+) -> list[studio_pb2.Ad]:
+    """Creates an ad (on ``runner``), watches it until mid-clips, kills ``runner`` with
+    SIGKILL; returns the snapshots seen."""
+    ad = await create_on.CreateAd(create_request(), timeout=30)
+    seen = await watch_until(watch_on, ad.id, clips_running)
+    await sigkill(runner)
+    return seen
+
+
+def assert_completed_on_the_same_jobs(
+    final: studio_pb2.Ad, at_kill: studio_pb2.Ad, creates: int
+) -> None:
+    """The ad completed re-attached to the clips and music jobs on record at the kill, and the
+    fake Replicate created each prediction once."""
+    assert final.state == _S.AD_STATE_COMPLETED, final.error
+    clips_step = next(s for s in final.steps if s.step == _S.AD_STEP_CLIPS_AND_MUSIC)
+    assert list(clips_step.job_ids) == list(at_kill.steps[-1].job_ids)
+    assert creates == paid_items(json_format.MessageToDict(final)), "an item was paid twice"

@@ -5,7 +5,7 @@ FAILED with an error naming the cap; the fake Replicate counts nothing more."""
 from __future__ import annotations
 
 from tests.fakes.replicate_server import FakeReplicate
-from tests.studio.conftest import BRIEF, RENDER, Client, create_ad, paid_items, watch_ad
+from tests.studio.helpers import BRIEF, RENDER, Client, create_ad, paid_items, watch_ad
 
 # A 6 s ad's quote leaves room for a couple of regenerations; never this many.
 MOST_REGENERATIONS = 8

@@ -1,6 +1,7 @@
 """A studio that dies between "child work created" and "its id saved in the ad" must not pay for
 (or make) that work again when it resumes the ad: a generator job's twin is served from the
-generator's cache once the first has finished; a composition is adopted."""
+generator's cache once the first has finished; a Compose repeated with its request id returns
+the composition already made."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from reelforge.v1 import composer_pb2, composer_pb2_grpc, generator_pb2
 from services.studio.children import Children
 from tests.fakes.replicate_server import FakeReplicate
-from tests.studio.conftest import Client, Stack, create_ad, paid_items, reachable, watch_ad
+from tests.studio.helpers import Client, Stack, create_ad, paid_items, reachable, watch_ad
 
 # Long enough that the first clips job is still running when the restarted studio resumes.
 PREDICTION_S = 3.0
@@ -28,8 +29,8 @@ def die_after(
     created = asyncio.Event()
     real = getattr(Children, method)
 
-    async def create_then_die(self: Children, request: Any, sent_before: float | None) -> Any:
-        answer = await real(self, request, sent_before)
+    async def create_then_die(self: Children, request: Any, *args: Any) -> Any:
+        answer = await real(self, request, *args)
         if when(request):
             created.set()
             await asyncio.Event().wait()
@@ -69,7 +70,7 @@ async def test_a_crash_after_a_job_create_before_its_id_is_saved_pays_once(
 async def test_a_crash_after_compose_before_its_id_is_saved_composes_once(
     client: Client, stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    composed = die_after(monkeypatch, "start_composition", lambda _: True)
+    composed = die_after(monkeypatch, "compose", lambda _: True)
     ad = await create_ad(client)
     await crash_and_restart(stack, composed, monkeypatch, client)
 

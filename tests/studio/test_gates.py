@@ -6,7 +6,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-from tests.studio.conftest import Client, Stack, create_ad, watch_ad
+from tests.studio.helpers import Client, Stack, create_ad, watch_ad
 
 AWAITING = {"AD_STATE_AWAITING_INPUT"}
 

@@ -4,7 +4,7 @@ Replicate (a sample per mood, a seed image and a clip per scene, one track), and
 from __future__ import annotations
 
 from tests.fakes.replicate_server import FakeReplicate
-from tests.studio.conftest import Client, create_ad, paid_items, watch_ad
+from tests.studio.helpers import Client, create_ad, paid_items, watch_ad
 
 
 async def test_a_hosted_ad_pays_each_item_once(hosted_client: Client, fake: FakeReplicate) -> None:

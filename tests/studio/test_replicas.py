@@ -12,17 +12,8 @@ import pytest
 from reelforge.v1 import studio_pb2
 from tests.fakes.replicate_server import FakeReplicate
 from tests.helpers import fresh_database
-from tests.studio.conftest import children, hosted_generator, paid_items
-from tests.studio.processes import (
-    as_json,
-    clips_running,
-    create_request,
-    sigkill,
-    started,
-    studio_process,
-    studio_stub,
-    watch_until,
-)
+from tests.studio import processes as studio
+from tests.studio.helpers import children, hosted_generator
 
 LEASE_TTL_S = 2.0
 PREDICTION_S = 2.0
@@ -43,24 +34,26 @@ async def test_replica_takes_over_an_ad_whose_studio_was_killed(
     ):
         extra = {"DATABASE_URL": database, "LEASE_TTL_S": str(LEASE_TTL_S)}
         a, b = (
-            studio_process(subprocess_env, stack.ports, tmp_path / f"studio-{n}.log", **extra)
+            studio.studio_process(
+                subprocess_env, stack.ports, tmp_path / f"studio-{n}.log", **extra
+            )
             for n in "ab"
         )
-        async with started(a, b), studio_stub(a) as on_a, studio_stub(b) as on_b:
-            ad = await on_a.CreateAd(create_request(), timeout=30)
-            # B's watchers see A's writes: the ad moves through its steps while A runs it.
-            seen_on_b = await watch_until(on_b, ad.id, clips_running)
-            await sigkill(a)
+        async with (
+            studio.started(a, b),
+            studio.studio_stub(a) as on_a,
+            studio.studio_stub(b) as on_b,
+        ):
+            # Created on A, watched on B: B's watchers see A's writes as A runs the ad.
+            seen_on_b = await studio.kill_mid_clips(a, on_a, on_b)
             killed = time.monotonic()
-            final = (await watch_until(on_b, ad.id))[-1]
+            final = (await studio.watch_until(on_b, seen_on_b[-1].id))[-1]
             took = time.monotonic() - killed
             listed = await on_b.ListAds(studio_pb2.ListAdsRequest(), timeout=10)
 
     steps_seen = {snapshot.step for snapshot in seen_on_b}
     assert {studio_pb2.AD_STEP_PLAN, studio_pb2.AD_STEP_SEED_IMAGES} <= steps_seen
-    assert final.state == studio_pb2.AD_STATE_COMPLETED, final.error
-    assert list(final.steps[3].job_ids) == list(seen_on_b[-1].steps[-1].job_ids)
-    assert fake.creates == paid_items(as_json(final)), "an item was paid for twice"
-    assert [listed_ad.id for listed_ad in listed.ads] == [ad.id]
+    studio.assert_completed_on_the_same_jobs(final, seen_on_b[-1], fake.creates)
+    assert [listed_ad.id for listed_ad in listed.ads] == [final.id]
     assert took < TAKEOVER_BOUND_S, f"completed {took:.1f} s after the kill"
     print(f"\nreplica b completed the ad {took:.1f} s after replica a was killed")

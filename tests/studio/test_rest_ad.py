@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reelforge.runtime.media import probe
-from tests.studio.conftest import AD_SECONDS, BRIEF, Client, create_ad, watch_ad
+from tests.studio.helpers import AD_SECONDS, BRIEF, Client, create_ad, watch_ad
 
 
 async def test_one_post_makes_an_ad(client: Client, tmp_path: Path) -> None:
