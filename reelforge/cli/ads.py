@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console, Group
+from google.protobuf.message import Message
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 
 from reelforge.cli.ad_api import AdApi
@@ -23,7 +25,7 @@ from reelforge.cli.watch import follow
 from reelforge.v1 import composer_pb2, studio_pb2
 
 _S = studio_pb2
-_STATES = ("running", "awaiting_input", "completed", "failed", "canceled")
+_STATES = {n.removeprefix("AD_STATE_").lower(): v for n, v in _S.AdState.items() if v}
 _WHAT = {
     "image": _S.REGENERATE_WHAT_IMAGE,
     "clip": _S.REGENERATE_WHAT_CLIP,
@@ -35,55 +37,55 @@ def add_ads_parser(sub: Any) -> None:
     ads = sub.add_parser("ads", help="the studio's ads: list, show, regenerate, render, download")
     actions = ads.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="ads, newest first")
-    listing.add_argument("--state", choices=_STATES, help="only ads in this state")
+    listing.add_argument("--state", choices=list(_STATES), help="only ads in this state")
     listing.add_argument("--limit", type=int, default=20, help="how many (1-100)")
-    show = actions.add_parser("show", help="one ad: state, storyboard, renders, costs")
-    regenerate = actions.add_parser(
-        "regenerate", help="a new version of one scene of a completed ad, then a new render"
+    show = _one_ad(actions, "show", "one ad: state, storyboard, renders, costs")
+    regenerate = _one_ad(
+        actions, "regenerate", "a new version of one scene of a completed ad, then a new render"
     )
     regenerate.add_argument("scene", type=int, help="scene number, from 1")
     regenerate.add_argument("--what", choices=sorted(_WHAT), default="both")
     regenerate.add_argument("--hint", default="", help='what to change, e.g. "warmer light"')
-    render = actions.add_parser("render", help="render a completed ad again (every render is kept)")
+    render = _one_ad(actions, "render", "render a completed ad again (every render is kept)")
     render.add_argument("--height", type=int, default=0, help="output height (0: the tier's)")
     render.add_argument("--fps", type=int, default=0, help="frame rate (0: 30)")
     render.add_argument("--transition", type=float, help="crossfade seconds (default 0.5)")
-    download = actions.add_parser("download", help="download a render's MP4")
+    download = _one_ad(actions, "download", "download a render's MP4")
     download.add_argument("-o", "--output", type=Path, default=Path("out/ad.mp4"))
     download.add_argument("--render", type=int, help="render number (default: the newest done)")
-    cancel = actions.add_parser("cancel", help="stop a running ad and the work it started")
-    for parser in (show, regenerate, render, download, cancel):
-        parser.add_argument("ad_id", metavar="AD_ID")
+    cancel = _one_ad(actions, "cancel", "stop a running ad and the work it started")
     for parser in (regenerate, render):
         parser.add_argument("--no-wait", action="store_true", help="return once it has started")
     for parser in (listing, show, regenerate, render, download, cancel):
         parser.add_argument("--json", action="store_true", help="JSON output")
 
 
+def _one_ad(actions: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
+    parser.add_argument("ad_id", metavar="AD_ID")
+    return parser
+
+
 async def run_ads(args: argparse.Namespace, client: GatewayClient, console: Console) -> None:
     api = AdApi(client)
     action = args.action
     if action == "list":
-        state = (
-            _S.AdState.Value(f"AD_STATE_{args.state.upper()}")
-            if args.state
-            else _S.AD_STATE_UNSPECIFIED
-        )
+        state = _STATES[args.state] if args.state else _S.AD_STATE_UNSPECIFIED
         answer = await api.list(page_size=args.limit, state=state)
-        _print(answer, args.json, console, lambda: _ads_table(answer))
+        _print(answer, args.json, lambda: _ads_table(answer))
     elif action == "show":
         ad = await api.get(args.ad_id)
-        _print(ad, args.json, console, lambda: _ad_view(ad))
+        _print(ad, args.json, lambda: _ad_view(ad))
     elif action in ("regenerate", "render"):
         ad = await (_regenerate(api, args) if action == "regenerate" else _render(api, args))
         if not args.no_wait:
             ad = await _wait(client, ad.id, console)
-        _print(ad, args.json, console, lambda: _ad_view(ad))
+        _print(ad, args.json, lambda: _ad_view(ad))
     elif action == "download":
         await _download(api, client, args)
     else:
         ad = await api.cancel(args.ad_id)
-        _print(ad, args.json, console, lambda: f"ad {ad.id} canceled")
+        _print(ad, args.json, lambda: f"ad {ad.id} canceled")
 
 
 async def _regenerate(api: AdApi, args: argparse.Namespace) -> studio_pb2.Ad:
@@ -135,12 +137,13 @@ async def _download(api: AdApi, client: GatewayClient, args: argparse.Namespace)
         )
 
 
-def _print(message: Any, as_json: bool, console: Console, human: Any) -> None:
-    """The answer as the gateway's JSON with --json, else the human view ``human()`` builds."""
+def _print(message: Message, as_json: bool, human: Callable[[], RenderableType]) -> None:
+    """The command's answer on stdout: the gateway's JSON with --json, else what ``human``
+    draws (progress and errors go to stderr)."""
     if as_json:
         print(json.dumps(message_json(message)))
     else:
-        console.print(human(), soft_wrap=True)
+        Console(soft_wrap=True).print(human())
 
 
 def _ads_table(answer: studio_pb2.ListAdsResponse) -> Table:
