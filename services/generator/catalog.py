@@ -10,15 +10,21 @@ from services.generator.settings import GeneratorSettings
 
 
 class Kind(enum.StrEnum):
-    """What an item makes; the value is the request's repeated field name (used in error paths)."""
+    """What an item makes; the value is its EstimateCostRequest field (and the stored kind)."""
 
     IMAGES = "images"
     CLIPS = "clips"
     MUSIC = "music"
+    VOICE = "voice"
 
     @property
     def job_kind(self) -> generator_pb2.JobKind.ValueType:
         return _JOB_KINDS[self]
+
+    @property
+    def specs_field(self) -> str:
+        """The request's repeated field of specs, for error paths ("" for music: one spec)."""
+        return {Kind.MUSIC: "", Kind.VOICE: "lines"}.get(self, self.value)
 
     @classmethod
     def from_job_kind(cls, value: int) -> Kind:
@@ -29,6 +35,7 @@ _JOB_KINDS = {
     Kind.IMAGES: generator_pb2.JOB_KIND_IMAGES,
     Kind.CLIPS: generator_pb2.JOB_KIND_CLIPS,
     Kind.MUSIC: generator_pb2.JOB_KIND_MUSIC,
+    Kind.VOICE: generator_pb2.JOB_KIND_VOICE,
 }
 
 REPLICATE = "replicate"
@@ -40,6 +47,7 @@ ANIMATIC_MODELS = {
     Kind.IMAGES: "animatic/still",
     Kind.CLIPS: "animatic/ken-burns",
     Kind.MUSIC: "animatic/synth",
+    Kind.VOICE: "animatic/espeak",
 }
 
 
@@ -66,6 +74,8 @@ REPLICATE_CLIP_MODELS: dict[str, ClipModel] = {
     "minimax/hailuo-02": ClipModel(6, 10, "512p", "1080p", allowed_durations=(6, 10)),
 }
 REPLICATE_MUSIC_MODELS = ("meta/musicgen",)
+# MiniMax text-to-speech: same input schema, billed per input character.
+REPLICATE_VOICE_MODELS = ("minimax/speech-2.6-turbo", "minimax/speech-2.6-hd")
 
 # Models Replicate runs by name ("official" models: POST /v1/models/{owner}/{name}/predictions).
 # Replicate refuses that for every other model: those are created by a version id, either
@@ -79,6 +89,7 @@ OFFICIAL_MODELS = frozenset(
         "bytedance/seedance-1-pro-fast",
         "bytedance/seedance-1-pro",
         "minimax/hailuo-02",
+        *REPLICATE_VOICE_MODELS,
     }
 )
 
@@ -89,6 +100,8 @@ _TIER_DEFAULTS: dict[tuple[Kind, int], str] = {
     (Kind.CLIPS, common_pb2.TIER_PRODUCTION): "bytedance/seedance-1-pro-fast",
     (Kind.MUSIC, common_pb2.TIER_DRAFT): "meta/musicgen",
     (Kind.MUSIC, common_pb2.TIER_PRODUCTION): "meta/musicgen",
+    (Kind.VOICE, common_pb2.TIER_DRAFT): "minimax/speech-2.6-turbo",
+    (Kind.VOICE, common_pb2.TIER_PRODUCTION): "minimax/speech-2.6-hd",
 }
 
 
@@ -108,6 +121,7 @@ def known_models(kind: Kind) -> tuple[str, ...]:
         Kind.IMAGES: REPLICATE_IMAGE_MODELS,
         Kind.CLIPS: tuple(REPLICATE_CLIP_MODELS),
         Kind.MUSIC: REPLICATE_MUSIC_MODELS,
+        Kind.VOICE: REPLICATE_VOICE_MODELS,
     }[kind]
     return (*replicate, ANIMATIC_MODELS[kind])
 
@@ -144,5 +158,6 @@ def resolve_model(
         Kind.IMAGES: settings.replicate_image_model,
         Kind.CLIPS: settings.replicate_model,
         Kind.MUSIC: settings.replicate_music_model,
+        Kind.VOICE: settings.replicate_voice_model,
     }[kind]
     return override or _TIER_DEFAULTS[(kind, tier)]

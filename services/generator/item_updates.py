@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 from reelforge.runtime.artifacts import ArtifactMeta
 from reelforge.v1 import generator_pb2 as pb
-from services.generator.records import TERMINAL_ITEM_STATES, ItemRecord, ItemState
-from services.generator.rows import outputs_json
+from services.generator.records import TERMINAL_ITEM_STATES, ItemRecord, ItemState, TimedWord
+from services.generator.rows import outputs_json, words_json
 
 _T = TypeVar("_T")
 
@@ -25,6 +25,7 @@ class ItemUpdate:
     submit_started_at: float | None = None
     deadline_at: float | None = None
     outputs: tuple[ArtifactMeta, ...] | None = None
+    words: tuple[TimedWord, ...] | None = None
     actual_cost_micros: int | None = None
     cached: bool | None = None
     error: str | None = None
@@ -50,16 +51,29 @@ class ItemUpdate:
         return cls(state=pb.ITEM_STATE_DOWNLOADING)
 
     @classmethod
-    def succeeded(cls, outputs: Sequence[ArtifactMeta], *, cost_micros: int) -> ItemUpdate:
+    def succeeded(
+        cls,
+        outputs: Sequence[ArtifactMeta],
+        *,
+        cost_micros: int,
+        words: Sequence[TimedWord] = (),
+    ) -> ItemUpdate:
         return cls(
-            state=pb.ITEM_STATE_SUCCEEDED, outputs=tuple(outputs), actual_cost_micros=cost_micros
+            state=pb.ITEM_STATE_SUCCEEDED,
+            outputs=tuple(outputs),
+            words=tuple(words),
+            actual_cost_micros=cost_micros,
         )
 
     @classmethod
-    def served_from_cache(cls, outputs: Sequence[ArtifactMeta]) -> ItemUpdate:
-        """An identical earlier item's outputs, at no cost."""
+    def served_from_cache(cls, hit: ItemRecord) -> ItemUpdate:
+        """An identical earlier item's outputs (and word timings), at no cost."""
         return cls(
-            state=pb.ITEM_STATE_SUCCEEDED, outputs=tuple(outputs), actual_cost_micros=0, cached=True
+            state=pb.ITEM_STATE_SUCCEEDED,
+            outputs=tuple(hit.outputs),
+            words=tuple(hit.words),
+            actual_cost_micros=0,
+            cached=True,
         )
 
     @classmethod
@@ -96,6 +110,7 @@ class ItemUpdate:
             "submit_started_at": self.submit_started_at,
             "deadline_at": self.deadline_at,
             "outputs": None if self.outputs is None else outputs_json(self.outputs),
+            "words": None if self.words is None else words_json(self.words),
             "actual_cost_micros": self.actual_cost_micros,
             "cached": self.cached,
             "error": self.error,
@@ -119,6 +134,7 @@ class ItemUpdate:
         item.submit_started_at = _new(self.submit_started_at, item.submit_started_at)
         item.deadline_at = _new(self.deadline_at, item.deadline_at)
         item.outputs = list(_new(self.outputs, item.outputs))
+        item.words = list(_new(self.words, item.words))
         item.actual_cost_micros = _new(self.actual_cost_micros, item.actual_cost_micros)
         item.cached = _new(self.cached, item.cached)
         item.error = _new(self.error, item.error)

@@ -30,7 +30,12 @@ from services.generator.providers.replicate_inputs import model_input
 from services.generator.records import ItemRecord, JobRecord
 from services.generator.settings import GeneratorSettings
 
-GenerateRequest = pb.GenerateImagesRequest | pb.GenerateClipsRequest | pb.GenerateMusicRequest
+GenerateRequest = (
+    pb.GenerateImagesRequest
+    | pb.GenerateClipsRequest
+    | pb.GenerateMusicRequest
+    | pb.GenerateVoiceRequest
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,11 @@ def job_request(kind: Kind, request: GenerateRequest) -> JobRequest:
     elif isinstance(request, pb.GenerateClipsRequest):
         specs = [_spec_dict(spec) for spec in request.clips]
         aspect = request.aspect_ratio
+    elif isinstance(request, pb.GenerateVoiceRequest):
+        # Voice, speed and language are the job's; every line's item carries them.
+        shared = {"voice": request.voice, "speed": request.speed, "language": request.language}
+        specs = [{"text": line.text, **shared} for line in request.lines]
+        aspect = common_pb2.ASPECT_RATIO_9_16  # no picture
     else:
         specs = [
             {

@@ -1,8 +1,9 @@
 """Pricing table (micro-USD) and the estimate/actual cost of one prediction.
 
 Prices come from shared/reference/replicate.md (third-party sources; confirm before
-relying). Three billing shapes exist: per output image, per second of video by
-resolution, and per GPU-second of compute (``metrics.predict_time``).
+relying). Four billing shapes exist: per output image, per second of video by
+resolution, per GPU-second of compute (``metrics.predict_time``), and per input character
+(text-to-speech: MiniMax counts one token per character).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class Price:
     per_output_micros: int = 0
     per_second_micros: Mapping[str, int] = field(default_factory=dict)  # by resolution
     per_gpu_second_micros: int = 0
+    per_char_micros: int = 0  # of the input text
     # For GPU-second models: expected compute seconds per output (images) or per output second (audio).
     expected_gpu_s: float = 0.0
     gpu_s_per_output_second: float = 0.0
@@ -46,6 +48,9 @@ PRICES: dict[str, Price] = {
     "minimax/hailuo-02": Price(per_second_micros=_HAILUO),
     # MusicGen is billed by GPU time; A100 80GB ~$0.0014/s, roughly real-time (unconfirmed).
     "meta/musicgen": Price(per_gpu_second_micros=1_400, gpu_s_per_output_second=1.0),
+    # $0.06 / $0.10 per 1,000 characters of text; the audio itself is free.
+    "minimax/speech-2.6-turbo": Price(per_char_micros=60),
+    "minimax/speech-2.6-hd": Price(per_char_micros=100),
 }
 _FREE = Price()
 
@@ -74,6 +79,11 @@ def estimate(model: str, model_input: Mapping[str, Any]) -> Cost:
     price = price_of(model)
     if price is _FREE:
         return Cost(0, "free (offline animatic)")
+    if price.per_char_micros:
+        chars = len(str(model_input.get("text", "")))
+        return Cost(
+            chars * price.per_char_micros, f"{chars} chars × {_usd(price.per_char_micros)}/char"
+        )
     if price.per_output_micros:
         count = _outputs(model_input)
         return Cost(
@@ -98,10 +108,10 @@ def actual(
 ) -> int:
     """What a finished prediction cost, from the provider's answer (outputs, metrics.predict_time)."""
     price = price_of(model)
+    if price.per_char_micros or price.per_second_micros:
+        return estimate(model, model_input).micros  # billed on the input (text, requested length)
     if price.per_output_micros:
         return outputs * price.per_output_micros
-    if price.per_second_micros:
-        return estimate(model, model_input).micros  # billed on the requested length
     if price.per_gpu_second_micros:
         if predict_time_s is None:
             return estimate(model, model_input).micros

@@ -33,6 +33,15 @@ _ITEM_PROGRESS: dict[ItemState, float] = {
 }
 
 
+@dataclass(frozen=True)
+class TimedWord:
+    """A spoken word of a voice item and when it sounds in the item's audio (seconds)."""
+
+    word: str
+    start_s: float
+    end_s: float
+
+
 @dataclass
 class ItemRecord:
     id: str
@@ -49,6 +58,7 @@ class ItemRecord:
     prediction_id: str = ""
     attempts: int = 0
     outputs: list[ArtifactMeta] = field(default_factory=list)
+    words: list[TimedWord] = field(default_factory=list)  # voice items: timings in the audio
     error: str = ""
     actual_cost_micros: int = 0
     cached: bool = False
@@ -63,8 +73,9 @@ class ItemRecord:
 
     @property
     def label(self) -> str:
-        """The item's request path, e.g. "clips[2]"; music has a single spec."""
-        return "music" if self.kind is Kind.MUSIC else f"{self.kind.value}[{self.index}]"
+        """The item's request path, e.g. "clips[2]" or "lines[0]"; music has a single spec."""
+        field = self.kind.specs_field
+        return f"{field}[{self.index}]" if field else self.kind.value
 
 
 @dataclass

@@ -10,7 +10,14 @@ from sqlalchemy import Row
 
 from reelforge.runtime.artifacts import ArtifactMeta
 from services.generator.catalog import Kind
-from services.generator.records import ItemRecord, ItemState, JobRecord, JobState, Tier
+from services.generator.records import (
+    ItemRecord,
+    ItemState,
+    JobRecord,
+    JobState,
+    Tier,
+    TimedWord,
+)
 
 # Fields stored as they are, in a column of the same name (the others are converted below).
 _JOB_AS_IS = (
@@ -43,6 +50,14 @@ def outputs_json(outputs: Sequence[ArtifactMeta]) -> str:
     return json.dumps([vars(meta) for meta in outputs])
 
 
+def words_json(words: Sequence[TimedWord]) -> str:
+    return json.dumps([[w.word, w.start_s, w.end_s] for w in words])
+
+
+def _words(text: str | None) -> list[TimedWord]:
+    return [TimedWord(word, start, end) for word, start, end in json.loads(text or "[]")]
+
+
 def job_values(job: JobRecord) -> dict[str, Any]:
     return {
         **{name: getattr(job, name) for name in _JOB_AS_IS},
@@ -63,6 +78,7 @@ def item_values(item: ItemRecord) -> dict[str, Any]:
         "input": json.dumps(item.input, sort_keys=True),
         "prediction_id": item.prediction_id or None,  # NULL: the column is unique
         "outputs": outputs_json(item.outputs),
+        "words": words_json(item.words),
         "cached": item.cached,
     }
 
@@ -89,5 +105,6 @@ def item_from_row(row: Row[Any]) -> ItemRecord:
         input=json.loads(m["input"]),
         prediction_id=m["prediction_id"] or "",
         outputs=[ArtifactMeta(**value) for value in json.loads(m["outputs"] or "[]")],
+        words=_words(m["words"]),
         cached=bool(m["cached"]),
     )

@@ -54,6 +54,8 @@ def build_tables(prefix: str) -> Tables:
         Column("prediction_id", String(200), nullable=True, unique=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("outputs", Text, nullable=False, default="[]"),
+        # Voice items' word timings (JSON); the server default lets an older table gain it.
+        Column("words", Text, nullable=False, default="[]", server_default="[]"),
         Column("error", Text, nullable=False, default=""),
         Column("actual_cost_micros", BigInteger, nullable=False, default=0),
         Column("cached", Boolean, nullable=False, default=False),

@@ -13,7 +13,7 @@ from reelforge.runtime.errors import InvalidArgument
 from reelforge.runtime.validation import Violations
 from reelforge.v1 import generator_pb2 as pb
 from reelforge.v1 import generator_pb2_grpc
-from services.generator.catalog import PROVIDERS, Kind, known_models
+from services.generator.catalog import ANIMATIC, PROVIDERS, Kind, known_models, resolve_provider
 from services.generator.job_builder import (
     GenerateRequest,
     build_job,
@@ -29,6 +29,7 @@ from services.generator.validation import (
     check_job_id,
     check_list_jobs,
 )
+from services.generator.voices import offline_voices
 from services.generator.wiring import Generator
 
 _Context = ServicerContext[Any, Any]
@@ -51,6 +52,9 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
 
     async def GenerateMusic(self, request: pb.GenerateMusicRequest, context: _Context) -> pb.Job:
         return await self._start(Kind.MUSIC, request)
+
+    async def GenerateVoice(self, request: pb.GenerateVoiceRequest, context: _Context) -> pb.Job:
+        return await self._start(Kind.VOICE, request)
 
     async def GetJob(self, request: pb.GetJobRequest, context: _Context) -> pb.Job:
         check_job_id(request.job_id)
@@ -99,7 +103,7 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
     ) -> pb.EstimateCostResponse:
         which = request.WhichOneof("request")
         if which is None:
-            raise InvalidArgument.single("request", "set one of images, clips or music")
+            raise InvalidArgument.single("request", "set one of images, clips, music or voice")
         kind = Kind(which)
         inner: GenerateRequest = getattr(request, which)
         self._validate(kind, inner, prefix=f"{which}.")
@@ -116,7 +120,10 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
         return await self._engine.submit(build_job(job_request(kind, request), self._settings))
 
     def _validate(self, kind: Kind, request: GenerateRequest, prefix: str = "") -> None:
-        catalog = Catalog(PROVIDERS, known_models(kind), self._settings.allow_networks)
+        offline = resolve_provider(request.provider, self._settings) == ANIMATIC
+        # Without espeak-ng's list (not installed) the render itself says what is missing.
+        voices = (offline_voices() or None) if kind is Kind.VOICE and offline else None
+        catalog = Catalog(PROVIDERS, known_models(kind), self._settings.allow_networks, voices)
         violations = check_generate(request, catalog, prefix)
         self._check_artifacts_exist(kind, request, violations, prefix)
         violations.raise_if_any()

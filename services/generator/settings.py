@@ -29,6 +29,8 @@ class GeneratorSettings(ServiceSettings):
     """Image model override; empty → the tier's model."""
     replicate_music_model: str = ""
     """Music model override; empty → the tier's model."""
+    replicate_voice_model: str = ""
+    """Voice (text-to-speech) model override; empty → the tier's model."""
     replicate_webhook_secret: str = ""
     """`whsec_…`: the signing secret; required to accept webhooks."""
     replicate_request_timeout_s: float = Field(default=30.0, gt=0, le=600)

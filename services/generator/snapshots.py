@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from google.protobuf import timestamp_pb2
 
+from reelforge.v1 import common_pb2
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.records import ItemRecord, JobRecord, progress_percent
 
@@ -24,6 +25,10 @@ def item_to_proto(item: ItemRecord) -> pb.JobItem:
         prediction_id=item.prediction_id,
         attempts=item.attempts,
         outputs=[meta.to_proto() for meta in item.outputs],
+        words=[
+            common_pb2.WordTiming(word=w.word, start_seconds=w.start_s, end_seconds=w.end_s)
+            for w in item.words
+        ],
         error=item.error,
         estimated_cost_micros=item.estimated_cost_micros,
         actual_cost_micros=item.actual_cost_micros,

@@ -1,4 +1,5 @@
-"""Request rules of the generator: counts, prompts, durations, images, models and providers.
+"""Request rules of the generator: counts, prompts, durations, images, voice lines, models and
+providers.
 
 Every violation names its field path (e.g. ``clips[2].duration_seconds``) so a caller fixes
 all of them at once. Known models and providers are passed in by the service, which owns them.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -17,6 +18,7 @@ from reelforge.runtime.artifacts import is_artifact_id
 from reelforge.runtime.net_guard import BlockedURL, IPNetwork, check_url_literal
 from reelforge.runtime.validation import MAX_URL_CHARS, Violations
 from reelforge.v1 import common_pb2, generator_pb2
+from services.generator.voices import KNOWN_LANGUAGES, LANGUAGE_TAG, offline_voice, primary_language
 
 MAX_ITEMS = 32
 MAX_REFERENCE_IMAGES = 4
@@ -24,9 +26,12 @@ MAX_PALETTE = 8
 MAX_CAPTION_CHARS = 200
 MAX_CLIP_SECONDS = 60.0
 MAX_MUSIC_SECONDS = 180.0
+MAX_LINE_CHARS = 10_000  # MiniMax speech's limit per request
+MAX_VOICE_ID_CHARS = 200
+MIN_SPEED, MAX_SPEED = 0.5, 2.0
 _MODEL_REF = re.compile(r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*(:[0-9a-f]{64})?$")
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_Spec = TypeVar("_Spec", generator_pb2.ImageSpec, generator_pb2.ClipSpec)
+_Spec = TypeVar("_Spec", generator_pb2.ImageSpec, generator_pb2.ClipSpec, generator_pb2.VoiceLine)
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class Catalog:
     providers: Collection[str]
     models: Collection[str]  # "owner/name" (a pinned ":version" of one is accepted too)
     allow_networks: Sequence[IPNetwork] = ()
+    # espeak-ng's voices when the request runs offline (a voice must be one); None otherwise.
+    offline_voices: Mapping[str, str] | None = None
 
 
 def _image_ref(v: Violations, value: str, field: str, catalog: Catalog) -> None:
@@ -152,23 +159,55 @@ def _music(v: Violations, request: generator_pb2.GenerateMusicRequest, prefix: s
     _duration(v, request.duration_seconds, f"{prefix}duration_seconds", MAX_MUSIC_SECONDS)
 
 
+def _line(v: Violations, line: generator_pb2.VoiceLine, at: str, catalog: Catalog) -> None:
+    v.text(line.text, f"{at}.text", required=True, max_chars=MAX_LINE_CHARS)
+    if line.text.strip() and not any(ch.isalnum() for ch in line.text):
+        v.add(f"{at}.text", "must contain a word to speak")
+
+
+def _voice(
+    v: Violations, request: generator_pb2.GenerateVoiceRequest, prefix: str, catalog: Catalog
+) -> None:
+    _each(v, request.lines, f"{prefix}lines", _line, catalog)
+    speed = request.speed
+    if speed and not (math.isfinite(speed) and MIN_SPEED <= speed <= MAX_SPEED):
+        v.add(
+            f"{prefix}speed", f"must be {MIN_SPEED:g} to {MAX_SPEED:g}, or 0 for 1 (got {speed:g})"
+        )
+    language = request.language
+    known_language = not language or (
+        bool(LANGUAGE_TAG.match(language)) and primary_language(language) in KNOWN_LANGUAGES
+    )
+    v.check(known_language, f"{prefix}language",
+            f"unknown language {language!r}: use a code such as en, en-US, fr, pt-BR")  # fmt: skip
+    v.text(request.voice, f"{prefix}voice", required=False, max_chars=MAX_VOICE_ID_CHARS)
+    voices = catalog.offline_voices
+    if voices is not None and known_language and not offline_voice(request.voice, language, voices):
+        field, value = ("voice", request.voice) if request.voice else ("language", language)
+        v.add(f"{prefix}{field}", f"espeak-ng has no voice for {value!r} (offline voices are "
+              "espeak-ng's, e.g. en-us, en-gb, fr, de; `espeak-ng --voices` lists them)")  # fmt: skip
+
+
 GenerateRequest = (
     generator_pb2.GenerateImagesRequest
     | generator_pb2.GenerateClipsRequest
     | generator_pb2.GenerateMusicRequest
+    | generator_pb2.GenerateVoiceRequest
 )
 
 
 def check_generate(request: GenerateRequest, catalog: Catalog, prefix: str = "") -> Violations:
     """The rules of the job kind ``request`` asks for, then those every kind shares."""
     v = Violations()
-    aspect: int | None = None  # music has no picture
+    aspect: int | None = None  # music and voice have no picture
     if isinstance(request, generator_pb2.GenerateImagesRequest):
         _each(v, request.images, f"{prefix}images", _image, catalog)
         aspect = request.aspect_ratio
     elif isinstance(request, generator_pb2.GenerateClipsRequest):
         _each(v, request.clips, f"{prefix}clips", _clip, catalog)
         aspect = request.aspect_ratio
+    elif isinstance(request, generator_pb2.GenerateVoiceRequest):
+        _voice(v, request, prefix, catalog)
     else:
         _music(v, request, prefix)
     _enums(v, request.tier, aspect, prefix)

@@ -8,6 +8,12 @@ controllable schedule, fails on demand (401, 422, 429 with or without Retry-Afte
 ``http:`` outputs it serves itself (tiny real PNG/MP4/M4A made once per machine) or
 ``data:`` URIs, posts Standard-Webhooks-signed webhooks, and counts creates.
 
+Speech models (``minimax/speech-2.6-*``) speak the input text with espeak-ng, one sentence at a
+time, and answer as Replicate publishes the model: ``output`` is one audio URI (an MP3). With
+``subtitle_enable`` the sentence timings are MiniMax's subtitle entries (``text``,
+``time_begin``/``time_end`` in ms, ``text_begin``/``text_end``), printed to the prediction's
+``logs`` — the published output schema has no room for them; that placement is assumed.
+
 Like the real API it refuses to create a non-official model by name (422 "Invalid version
 or not permitted"; ``GET /v1/models/{owner}/{name}`` gives its latest version) and leaves
 ``input`` and ``webhook`` out of list items. Stricter modes, off by default (``strict()``
@@ -23,6 +29,7 @@ Run it alone: ``python -m tests.fakes.replicate_server --port 8787 --latency 2 [
 from __future__ import annotations
 
 import argparse
+import array
 import asyncio
 import base64
 import contextlib
@@ -36,6 +43,7 @@ import secrets
 import subprocess
 import tempfile
 import time
+import wave
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -91,6 +99,8 @@ def ensure_media(root: Path | None = None) -> dict[str, Path]:
 
 def _media_kind(model: str) -> str:
     name = model.lower()
+    if model in SPEECH_MODELS:
+        return "mp3"
     if any(word in name for word in _VIDEO_WORDS):
         return "mp4"
     if any(word in name for word in _AUDIO_WORDS):
@@ -98,7 +108,7 @@ def _media_kind(model: str) -> str:
     return "png"
 
 
-_MIME = {"png": "image/png", "mp4": "video/mp4", "m4a": "audio/mp4"}
+_MIME = {"png": "image/png", "mp4": "video/mp4", "m4a": "audio/mp4", "mp3": "audio/mpeg"}
 # Pixels of the long side of an honoured clip: the shape follows the request, the size stays tiny.
 _TINY_LONG_SIDE = 32
 _ASPECTS = {"9:16": (9, 16), "16:9": (16, 9), "1:1": (1, 1)}
@@ -120,9 +130,91 @@ def sized_clip(root: Path, duration_s: int, aspect: str) -> Path:
     return dest
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+_ESPEAK_WPM = 175  # espeak-ng's own default rate, at speed 1
+
+
+@dataclass(frozen=True)
+class SpokenText:
+    """A speech model's answer: the MP3 and MiniMax's subtitle entries (one per sentence)."""
+
+    audio: Path
+    subtitles: list[dict[str, Any]]
+
+
+def _sound_extent(wav: Path) -> tuple[float, tuple[float, float]]:
+    """The WAV's length and the first and last instants louder than silence (≈ −50 dBFS)."""
+    with wave.open(str(wav)) as audio:
+        rate, samples = audio.getframerate(), array.array("h", audio.readframes(audio.getnframes()))
+    loud = [i for i, sample in enumerate(samples) if abs(sample) > 100]
+    length_s = len(samples) / rate
+    return length_s, ((loud[0] / rate, (loud[-1] + 1) / rate) if loud else (0.0, length_s))
+
+
+def speak_sentences(root: Path, text: str, speed: float) -> SpokenText:
+    """The text spoken by espeak-ng sentence by sentence into one MP3, each sentence timed by
+    its own WAV's length (made once per text and speed, reused)."""
+    key = hashlib.sha256(f"{speed:g}|{text}".encode()).hexdigest()[:16]
+    dest = root / f"speech-{key}.mp3"
+    staging = Path(tempfile.mkdtemp(dir=root))
+    subtitles, parts, at_s, searched = [], [], 0.0, 0
+    for index, sentence in enumerate(s for s in _SENTENCE_END.split(text.strip()) if s):
+        wav = staging / f"{index}.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(round(_ESPEAK_WPM * speed)),
+                        "-w", str(wav), "--", sentence], check=True, stdin=subprocess.DEVNULL)  # fmt: skip
+        length_s, (sound_begin, sound_end) = _sound_extent(wav)
+        begin = text.index(sentence, searched)
+        searched = begin + len(sentence)
+        # Like MiniMax's, a sentence's time is when it sounds, not its silent margins.
+        subtitles.append({"text": sentence, "time_begin": round((at_s + sound_begin) * 1000, 1),
+                          "time_end": round((at_s + sound_end) * 1000, 1),
+                          "text_begin": begin, "text_end": searched})  # fmt: skip
+        parts.append(wav)
+        at_s += length_s
+    if not dest.exists():
+        listing = staging / "parts.txt"
+        listing.write_text("".join(f"file '{part}'\n" for part in parts))
+        _ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c:a", "libmp3lame",
+                "-b:a", "64k", dest=staging / dest.name)  # fmt: skip
+        os.replace(staging / dest.name, dest)
+    for leftover in staging.iterdir():
+        leftover.unlink()
+    staging.rmdir()
+    return SpokenText(dest, subtitles)
+
+
 # ---- published input schemas (the parts our models use) --------------------------------------
 
 _STR, _INT, _NUM, _BOOL, _LIST = str, int, float, bool, list
+
+
+@dataclass(frozen=True)
+class Span:
+    """A number (int or float) within [low, high], or with ``text`` a string of at most
+    ``high`` characters."""
+
+    low: float
+    high: float
+    text: bool = False
+
+
+# minimax/speech-2.6-turbo and -hd (the same schema; output: one audio URI).
+_SPEECH: dict[str, Any] = {
+    "text": Span(1, 10_000, text=True), "voice_id": _STR, "speed": Span(0.5, 2), "volume": Span(0, 10),
+    "pitch": (-12, 12), "english_normalization": _BOOL, "subtitle_enable": _BOOL,
+    "emotion": ("auto", "happy", "sad", "angry", "fearful", "disgusted", "surprised", "calm",
+                "fluent", "neutral"),
+    "sample_rate": (8000, 16000, 22050, 24000, 32000, 44100),
+    "bitrate": (32000, 64000, 128000, 256000), "audio_format": ("mp3", "wav", "flac", "pcm"),
+    "channel": ("mono", "stereo"),
+    "language_boost": ("None", "Automatic", "Chinese", "Chinese,Yue", "Cantonese", "English",
+        "Arabic", "Russian", "Spanish", "French", "Portuguese", "German", "Turkish", "Dutch",
+        "Ukrainian", "Vietnamese", "Indonesian", "Japanese", "Italian", "Korean", "Thai", "Polish",
+        "Romanian", "Greek", "Czech", "Finnish", "Hindi", "Bulgarian", "Danish", "Hebrew", "Malay",
+        "Persian", "Slovak", "Swedish", "Croatian", "Filipino", "Hungarian", "Norwegian",
+        "Slovenian", "Catalan", "Nynorsk", "Tamil", "Afrikaans"),
+}  # fmt: skip
+SPEECH_MODELS = ("minimax/speech-2.6-turbo", "minimax/speech-2.6-hd")
 _SEEDANCE: dict[str, Any] = {
     "prompt": _STR, "image": _STR, "duration": (2, 12), "resolution": ("480p", "720p", "1080p"),
     "aspect_ratio": ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "9:21"), "fps": (24, 24),
@@ -152,8 +244,19 @@ INPUT_SCHEMAS: dict[str, dict[str, Any]] = {
         "model_version": ("stereo-melody-large", "stereo-large", "melody-large", "large"),
         "output_format": ("wav", "mp3"), "normalization_strategy": ("loudness", "clip", "peak", "rms"),
     },
+    **{model: _SPEECH for model in SPEECH_MODELS},
 }  # fmt: skip
-REQUIRED_INPUTS = {"prompt"}
+
+
+def required_inputs(model: str) -> set[str]:
+    return {"text"} if model in SPEECH_MODELS else {"prompt"}
+
+
+def prompt_of(model_input: dict[str, Any]) -> str:
+    """What failures and endings match on: the prompt, or a speech model's text."""
+    return str(model_input.get("prompt", model_input.get("text", "")))
+
+
 OFFICIAL_MODELS = frozenset(INPUT_SCHEMAS) - {"stability-ai/sdxl", "meta/musicgen"}
 _BODY_FIELDS = {"input", "webhook", "webhook_events_filter", "stream"}
 _WEBHOOK_EVENTS = {"start", "output", "logs", "completed"}
@@ -171,6 +274,11 @@ def _type_ok(value: Any, rule: Any) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if isinstance(rule, type):
         return isinstance(value, rule)
+    if isinstance(rule, Span) and rule.text:
+        return isinstance(value, str) and rule.low <= len(value) <= rule.high
+    if isinstance(rule, Span):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return number and rule.low <= value <= rule.high
     if isinstance(rule, tuple) and len(rule) == 2 and all(type(v) is int for v in rule):
         low, high = rule
         return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
@@ -199,7 +307,7 @@ def validation_errors(model: str, body: dict[str, Any], *, versioned: bool) -> l
     schema = INPUT_SCHEMAS.get(model)
     if not isinstance(model_input, dict) or schema is None:
         return problems
-    for key in sorted(REQUIRED_INPUTS - set(model_input)):
+    for key in sorted(required_inputs(model) - set(model_input)):
         problems.append(
             {"type": "required", "field": f"input.{key}", "description": f"{key} is required"}
         )
@@ -333,6 +441,7 @@ class FakePrediction:
     cancel_after_s: float | None = None  # the create's Cancel-After deadline
     listed_at: float = 0.0  # when GET /v1/predictions starts showing it
     expires_at: float | None = None  # outputs removed after this (data_removed)
+    logs: str = ""
 
     @property
     def terminal(self) -> bool:
@@ -348,7 +457,7 @@ class FakePrediction:
             "version": self.version,
             "input": self.input,
             "output": None if removed else self.output,
-            "logs": "",
+            "logs": "" if removed else self.logs,
             "error": self.error,
             "status": self.status,
             "source": "api",
@@ -454,6 +563,7 @@ class FakeReplicate:
         self.chaos_mode: Chaos | None = None
         self.endings: list[Ending] = []
         self.predictions: dict[str, FakePrediction] = {}
+        self.spoken: dict[tuple[str, float], SpokenText] = {}  # speech made, by text and speed
         self.creates = 0  # predictions actually created (the paid ones)
         self.create_requests = 0
         self.cancels = 0
@@ -624,7 +734,7 @@ class FakeReplicate:
             return _problem(422, "Invalid Cancel-After", "Cancel-After must be at least 5s")
         if (throttled := self._throttle()) is not None:
             return throttled
-        failure = self._take_failure(str(model_input.get("prompt", "")))
+        failure = self._take_failure(prompt_of(model_input))
         chaos = self._draw("create") if failure is None else None
         if chaos in ("429", "500"):
             failure = Failure(chaos)
@@ -758,6 +868,8 @@ class FakeReplicate:
         try:
             prediction.status = "processing"
             prediction.started_at = time.time()
+            if prediction.model in SPEECH_MODELS:
+                await asyncio.to_thread(self._speech, prediction)  # made off the event loop
             await asyncio.sleep(processing)
             self._finish(prediction)
         finally:
@@ -765,7 +877,7 @@ class FakeReplicate:
             self._slot_freed.set()
 
     def _finish(self, prediction: FakePrediction) -> None:
-        prompt = str(prediction.input.get("prompt", ""))
+        prompt = prompt_of(prediction.input)
         ending = next((e for e in self.endings if e.match and e.match in prompt), None)
         prediction.completed_at = time.time()
         prediction.predict_time = (
@@ -790,10 +902,21 @@ class FakeReplicate:
             prediction.done.set()
             self.live -= 1
 
+    def _speech(self, prediction: FakePrediction) -> SpokenText:
+        text, speed = str(prediction.input["text"]), float(prediction.input.get("speed", 1))
+        if (text, speed) not in self.spoken:
+            self.spoken[text, speed] = speak_sentences(self.media["png"].parent, text, speed)
+        return self.spoken[text, speed]
+
     def _output_for(self, prediction: FakePrediction) -> Any:
         model = prediction.model
         kind = _media_kind(model)
-        path = self.media[kind]
+        path = self.media.get(kind, Path())
+        if kind == "mp3":
+            spoken = self._speech(prediction)
+            path = spoken.audio
+            if prediction.input.get("subtitle_enable"):
+                prediction.logs = f"Generated speech\nsubtitles: {json.dumps(spoken.subtitles)}\n"
         if kind == "mp4" and self.honour_clip_shape:
             duration = prediction.input.get("duration", 1)
             aspect = str(prediction.input.get("aspect_ratio", "9:16"))
@@ -911,7 +1034,7 @@ class FakeReplicate:
             return _problem(404, "Not found", "this output has expired")
         root = self.media["mp4"].parent
         path = next((p for p in self.media.values() if p.name == name), None)
-        if path is None and re.fullmatch(r"clip-\d+x\d+-\d+s\.mp4", name):
+        if path is None and re.fullmatch(r"clip-\d+x\d+-\d+s\.mp4|speech-[0-9a-f]{16}\.mp3", name):
             path = root / name if (root / name).exists() else None
         if path is None:
             return _problem(404, "Not found", "no such file")

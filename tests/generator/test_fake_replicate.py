@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from reelforge.runtime.media import probe
 from reelforge.v1 import common_pb2
 from reelforge.v1 import generator_pb2 as pb
 from tests.fakes.replicate_server import NOT_PERMITTED, FakeReplicate, Timing
@@ -54,6 +57,52 @@ async def test_bodies_off_the_schema_are_refused_like_replicate(
     assert fake.creates == 0
     status, _, _ = await _post(http, SEEDANCE, {"input": GOOD_INPUT})
     assert status == 201 and fake.creates == 1
+
+
+SPEECH = "/v1/models/minimax/speech-2.6-turbo/predictions"
+SPEECH_INPUT = {"text": "Hello there. Buy now!", "voice_id": "Wise_Woman", "subtitle_enable": True}
+
+
+@pytest.mark.parametrize(
+    ("model_input", "field"),
+    [
+        ({**SPEECH_INPUT, "speed": 2.5}, "input.speed"),
+        ({**SPEECH_INPUT, "text": "a" * 10_001}, "input.text"),
+        ({**SPEECH_INPUT, "language_boost": "en"}, "input.language_boost"),
+        ({**SPEECH_INPUT, "prompt": "x"}, "input.prompt"),
+        ({"voice_id": "Wise_Woman"}, "input.text"),
+    ],
+)
+async def test_speech_bodies_off_the_schema_are_refused(
+    fake: FakeReplicate, http: aiohttp.ClientSession, model_input: dict[str, Any], field: str
+) -> None:
+    fake.validate_bodies = True
+    status, problem, _ = await _post(http, SPEECH, {"input": model_input})
+    assert status == 422 and [entry["field"] for entry in problem["invalid_fields"]] == [field]
+    assert fake.creates == 0
+
+
+async def test_speech_answers_in_the_models_output_shape(
+    fake: FakeReplicate, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    fake.validate_bodies = True
+    status, created, _ = await _post(http, SPEECH, {"input": {**SPEECH_INPUT, "speed": 1.2}})
+    assert status == 201
+    await fake.predictions[created["id"]].done.wait()
+    async with http.get(f"/v1/predictions/{created['id']}") as answer:
+        done = await answer.json()
+    # The published output schema: one audio URI; the sentence timings are in the logs.
+    assert isinstance(done["output"], str) and done["output"].endswith(".mp3")
+    entries = json.loads(done["logs"].split("subtitles: ", 1)[1])
+    assert [e["text"] for e in entries] == ["Hello there.", "Buy now!"]
+    assert [(e["text_begin"], e["text_end"]) for e in entries] == [(0, 12), (13, 21)]
+    assert 0 <= entries[0]["time_begin"] < entries[0]["time_end"] < entries[1]["time_begin"]
+    async with aiohttp.ClientSession() as plain, plain.get(done["output"]) as answer:
+        assert answer.content_type == "audio/mpeg"
+        audio = tmp_path / "speech.mp3"
+        audio.write_bytes(await answer.read())
+    info = await probe(audio)
+    assert info.has_audio and entries[1]["time_end"] / 1000 <= info.duration_seconds + 0.05
 
 
 async def test_non_official_model_by_name_is_refused(

@@ -1,9 +1,12 @@
-"""The offline animatic provider: Pillow frames, FFmpeg Ken Burns clips, NumPy music; no keys, no network.
+"""The offline animatic provider: Pillow frames, FFmpeg Ken Burns clips, NumPy music, espeak-ng
+voice-overs; no keys, no network.
 
 Sizes per tier (width follows the aspect ratio): draft frames are ANIMATIC_DRAFT_HEIGHT
 tall (default 720×1280 for 9:16), production ANIMATIC_PRODUCTION_HEIGHT (1080×1920).
-Blocking renders run in a bounded thread pool, FFmpeg renders under a semaphore of the
-same size, so the event loop stays responsive and the CPU is not oversubscribed.
+Blocking renders run in a bounded thread pool, FFmpeg and espeak-ng renders under a
+semaphore of the same size, so the event loop stays responsive and the CPU is not
+oversubscribed. Voice-overs stay WAV (16-bit PCM): no encoder delay shifts the audio against
+its word timings, and a line of speech is small (~45 kB/s at espeak-ng's 22.05 kHz).
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ from reelforge.runtime.artifacts import ArtifactStore, is_artifact_id
 from reelforge.v1 import common_pb2
 from services.generator.catalog import Kind
 from services.generator.outputs import OutputFetcher
+from services.generator.providers.base import Rendered
+from services.generator.records import TimedWord
 from services.generator.settings import GeneratorSettings
+from services.generator.voices import (
+    OFFLINE_DEFAULT_VOICE,
+    OFFLINE_WORDS_PER_MINUTE,
+    offline_voice,
+    offline_voices,
+)
 
 # Width:height per aspect ratio; sizes are rounded to even numbers (H.264 needs them).
 _RATIOS: dict[int, tuple[int, int]] = {
@@ -49,6 +60,8 @@ def animatic_input(
     kind: Kind, spec: dict[str, Any], tier: int, aspect: int, settings: GeneratorSettings
 ) -> dict[str, Any]:
     """Everything a render depends on (it is also the cache key's input)."""
+    if kind is Kind.VOICE:
+        return voice_input(spec)
     width, height = frame_size(tier, aspect, settings)
     seed = int(spec.get("seed", 0))
     if kind is Kind.IMAGES:
@@ -73,6 +86,17 @@ def animatic_input(
             "seed": seed,
         }
     return {"prompt": spec["prompt"], "duration_s": float(spec["duration_seconds"]), "seed": seed}
+
+
+def voice_input(spec: dict[str, Any]) -> dict[str, Any]:
+    """The espeak-ng voice (validated by the servicer) and the rate the request's speed asks for."""
+    voice = offline_voice(spec.get("voice", ""), spec.get("language", ""), offline_voices())
+    speed = float(spec.get("speed") or 1.0)
+    return {
+        "text": spec["text"],
+        "voice": voice or OFFLINE_DEFAULT_VOICE,
+        "words_per_minute": round(OFFLINE_WORDS_PER_MINUTE * speed),
+    }
 
 
 def _brand_files(spec: dict[str, Any]) -> dict[str, str]:
@@ -100,12 +124,14 @@ class AnimaticProvider:
         self._pool = ThreadPoolExecutor(settings.animatic_workers, thread_name_prefix="animatic")
         self._ffmpeg_slots = asyncio.Semaphore(settings.animatic_workers)
 
-    async def render(self, kind: Kind, model_input: dict[str, Any], workdir: Path) -> list[Path]:
+    async def render(self, kind: Kind, model_input: dict[str, Any], workdir: Path) -> Rendered:
         if kind is Kind.IMAGES:
-            return [await self._image(model_input, workdir / "image.png")]
+            return Rendered([await self._image(model_input, workdir / "image.png")])
         if kind is Kind.CLIPS:
-            return [await self._clip(model_input, workdir)]
-        return [await self._music(model_input, workdir / "music.m4a")]
+            return Rendered([await self._clip(model_input, workdir)])
+        if kind is Kind.VOICE:
+            return await self._voice(model_input, workdir / "voice.wav")
+        return Rendered([await self._music(model_input, workdir / "music.m4a")])
 
     async def aclose(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -171,3 +197,15 @@ class AnimaticProvider:
                 executor=self._pool,
             )
         return dest
+
+    async def _voice(self, values: dict[str, Any], dest: Path) -> Rendered:
+        # espeak-ng speaks in a child process a canceled item kills.
+        async with self._ffmpeg_slots:
+            speech = await _renderer("speech").speak(
+                values["text"],
+                dest,
+                voice=values["voice"],
+                words_per_minute=values["words_per_minute"],
+            )
+        words = [TimedWord(w.word, w.start_s, w.end_s) for w in speech.words]
+        return Rendered([speech.wav], words)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from services.generator.catalog import Kind
+from services.generator.records import TimedWord
 
 
 class PredictionStatus(enum.StrEnum):
@@ -37,6 +38,7 @@ class Prediction:
     input: dict[str, Any] = field(default_factory=dict)
     webhook: str = ""
     data_removed: bool = False  # the provider deleted its inputs and outputs (Replicate: ~1 h)
+    logs: str = ""  # what the model printed (MiniMax speech: its subtitle metadata)
 
 
 def one_line(text: str, limit: int = 500) -> str:
@@ -114,13 +116,19 @@ class RemoteProvider(Protocol):
     async def aclose(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """What a local render made: its files, and for a voice item the timings of its words."""
+
+    files: list[Path]
+    words: list[TimedWord] = field(default_factory=list)
+
+
 class LocalProvider(Protocol):
     """Renders on this machine and finishes inside the item run (no prediction to poll)."""
 
     name: str
 
-    async def render(
-        self, kind: Kind, model_input: dict[str, Any], workdir: Path
-    ) -> list[Path]: ...
+    async def render(self, kind: Kind, model_input: dict[str, Any], workdir: Path) -> Rendered: ...
 
     async def aclose(self) -> None: ...

@@ -1,4 +1,5 @@
-"""Maps an item's spec to each Replicate model's input (seed image, duration range, resolution, 9:16)."""
+"""Maps an item's spec to each Replicate model's input (seed image, duration range, resolution,
+9:16, voice and language)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from reelforge.v1 import common_pb2
 from services.generator.catalog import REPLICATE_CLIP_MODELS, ClipModel, Kind, base_model
+from services.generator.voices import MINIMAX_DEFAULT_VOICE, language_boost
 
 # Input keys that carry images; artifact ids in them become data: URIs at submission time.
 IMAGE_KEYS = ("image", "first_frame_image", "last_frame_image", "image_input")
@@ -113,6 +115,17 @@ def music_input(model: str, spec: dict[str, Any], tier: int) -> dict[str, Any]:
     return _with_seed(values, int(spec.get("seed", 0)))
 
 
+def speech_input(spec: dict[str, Any]) -> dict[str, Any]:
+    """MiniMax speech: sentence timestamps asked for (``subtitle_enable``), MP3 out (its default)."""
+    return {
+        "text": str(spec["text"]),
+        "voice_id": str(spec.get("voice") or MINIMAX_DEFAULT_VOICE),
+        "speed": float(spec.get("speed") or 1.0),
+        "language_boost": language_boost(str(spec.get("language", ""))),
+        "subtitle_enable": True,
+    }
+
+
 def model_input(
     kind: Kind, model: str, spec: dict[str, Any], tier: int, aspect: int
 ) -> dict[str, Any]:
@@ -121,4 +134,6 @@ def model_input(
         return image_input(model, spec, tier, aspect_ratio(aspect))
     if kind is Kind.CLIPS:
         return clip_input(model, spec, tier, aspect_ratio(aspect))
+    if kind is Kind.VOICE:
+        return speech_input(spec)
     return music_input(model, spec, tier)

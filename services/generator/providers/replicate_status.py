@@ -53,6 +53,7 @@ def prediction_from_json(data: dict[str, Any]) -> Prediction:
         input=dict(data.get("input") or {}),
         webhook=str(data.get("webhook") or ""),
         data_removed=data.get("data_removed") is True,
+        logs=str(data.get("logs") or ""),
     )
 
 

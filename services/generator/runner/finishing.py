@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from reelforge.runtime.artifacts import ArtifactMeta
 from services.generator import pricing
+from services.generator.catalog import Kind
 from services.generator.item_updates import ItemUpdate
 from services.generator.outputs import OutputError
 from services.generator.providers.base import Prediction, PredictionStatus, one_line
+from services.generator.records import TimedWord
 from services.generator.runner.context import ItemContext, Phase
 
 
@@ -39,7 +42,23 @@ async def finish(context: ItemContext, prediction: Prediction) -> None:
     cost = pricing.actual(
         item.model, item.input, outputs=len(outputs), predict_time_s=prediction.predict_time_s
     )
-    await context.update(ItemUpdate.succeeded(outputs, cost_micros=cost))
+    words = await _voice_words(context, prediction, outputs[0]) if item.kind is Kind.VOICE else []
+    await context.update(ItemUpdate.succeeded(outputs, cost_micros=cost, words=words))
+
+
+async def _voice_words(
+    context: ItemContext, prediction: Prediction, audio: ArtifactMeta
+) -> list[TimedWord]:
+    """A voice item's word timings, derived from the provider's sentence timings."""
+    # Imported on first use: only voice items need espeak-ng (and the animatic package).
+    from services.generator.voice_timings import spoken_words
+
+    item = context.item
+    language = str(item.spec.get("language", ""))
+    tmp_root = context.deps.providers.store.root / ".tmp"
+    return await spoken_words(
+        item.input, language, prediction.logs, audio.duration_seconds, tmp_root
+    )
 
 
 def _failure(prediction: Prediction) -> str | None:

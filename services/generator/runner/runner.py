@@ -113,7 +113,7 @@ class ItemRunner:
         if hit is None or not all(deps.providers.store.get(meta.id) for meta in hit.outputs):
             return False
         _LOGGER.info("item %s served from the cache of item %s", self.item.id, hit.id)
-        return await self._context.update(ItemUpdate.served_from_cache(hit.outputs))
+        return await self._context.update(ItemUpdate.served_from_cache(hit))
 
     async def _render_locally(self) -> None:
         context, item = self._context, self.item
@@ -124,9 +124,9 @@ class ItemRunner:
             return
         with tempfile.TemporaryDirectory(dir=providers.store.root / ".tmp") as workdir:
             try:
-                paths = await providers.local.render(item.kind, item.input, Path(workdir))
-                outputs = [await providers.fetcher.store_file(path) for path in paths]
+                rendered = await providers.local.render(item.kind, item.input, Path(workdir))
+                outputs = [await providers.fetcher.store_file(path) for path in rendered.files]
             except (OSError, ValueError, RuntimeError, OutputError) as error:
                 await context.fail(f"offline render failed: {error}")
                 return
-        await context.update(ItemUpdate.succeeded(outputs, cost_micros=0))
+        await context.update(ItemUpdate.succeeded(outputs, cost_micros=0, words=rendered.words))
