@@ -20,6 +20,8 @@ _MAX_WORDS = 4
 _BREAK_S = 0.6
 # A line stays up this long after its last word ends, unless the next line starts sooner.
 _HOLD_S = 0.4
+# Inner margin inside the safe zone, as a fraction of the frame height.
+_PADDING = 0.015
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,10 @@ def _document(
     width: int, height: int, platform: Platform, style: CaptionStyle, events: list[str]
 ) -> str:
     left, _top, right, bottom = platform.safe_box(width, height)
+    # Text kept off the zone's very edge: the outline's anti-aliasing and the encoder's blur
+    # (4:2:0 chroma, transform blocks) spread a few pixels past the glyphs.
+    pad = round(_PADDING * height)
+    left, right, bottom = left + pad, right - pad, bottom - pad
     fields = [
         "Default",
         style.font,
@@ -125,7 +131,7 @@ def _document(
         "&H80000000",
         "-1" if style.bold else "0",
         "0,0,0,100,100,0,0,1",  # italic, underline, strike-out, scale x/y, spacing, angle, outline+shadow
-        str(max(1, round(style.outline_width * height))),
+        str(_outline_px(style.outline_width, height)),
         "0",  # shadow
         "2",  # bottom centre
         str(left),
@@ -154,6 +160,11 @@ def _document(
             "",
         ]
     )
+
+
+def _outline_px(width: float, height: int) -> int:
+    """At least one pixel when an outline is asked for at all; 0 means none."""
+    return max(1, round(width * height)) if width > 0 else 0
 
 
 def _dialogue(start_s: float, end_s: float, text: str) -> str:

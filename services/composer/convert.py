@@ -8,8 +8,9 @@ from google.protobuf import timestamp_pb2
 
 from reelforge.runtime.artifacts import ArtifactMeta
 from reelforge.runtime.media import Extent
-from reelforge.v1 import composer_pb2
+from reelforge.v1 import common_pb2, composer_pb2
 from services.composer.repository import OUTPUT_MEDIA, CompositionRow
+from services.composer.sidecars import SRT_MIME, VTT_MIME
 
 _PREFIX = "COMPOSITION_STATE_"
 
@@ -45,7 +46,19 @@ def to_proto(row: CompositionRow) -> composer_pb2.Composition:
         message.completed_at.CopyFrom(_timestamp(row.completed_us))
     if row.output_id:
         message.output.CopyFrom(_output(row, row.output_id).to_proto())
+    if row.subtitles_srt_id:
+        message.subtitles_srt.CopyFrom(
+            _file(row.subtitles_srt_id, SRT_MIME, row.subtitles_srt_size_bytes)
+        )
+    if row.subtitles_vtt_id:
+        message.subtitles_vtt.CopyFrom(
+            _file(row.subtitles_vtt_id, VTT_MIME, row.subtitles_vtt_size_bytes)
+        )
     return message
+
+
+def _file(artifact_id: str, mime_type: str, size_bytes: int) -> common_pb2.Artifact:
+    return ArtifactMeta(id=artifact_id, mime_type=mime_type, size_bytes=size_bytes).to_proto()
 
 
 def _output(row: CompositionRow, output_id: str) -> ArtifactMeta:

@@ -1,4 +1,5 @@
-"""The one-pass FFmpeg command: every clip fitted to the frame, an xfade chain, music mixed in."""
+"""The one-pass FFmpeg command: every clip fitted to the frame, an xfade chain, captions burned
+in, and the mastered sound (``mix.py``)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,14 @@ from typing import Any
 
 import ffmpeg
 
+from services.composer.mix import Sound, mastered
 from services.composer.output_format import OutputFormat
-from services.composer.timeline import ProbedInput, Segment, Timeline
+from services.composer.streams import SAMPLE_RATE, Stream, media_input
+from services.composer.timeline import Segment, Timeline
 
 # Inputs whose shape is within this ratio of the frame's are cropped to fill it; others are
 # letter-boxed, because cropping a landscape clip into a vertical frame loses most of it.
 _CROP_RATIO_LIMIT = 1.25
-_SAMPLE_RATE = 48000
-_MUSIC_FADE_S = 1.0
-_TRUE_PEAK_DB = -1.5
-_LOUDNESS_RANGE = 11
-_QUEUE_BASE = 64
-_READ_MARGIN_S = 0.25
-_MUSIC_USE = 1000
-
-Stream = Any  # ffmpeg-python streams are untyped
 
 
 @dataclass(frozen=True)
@@ -48,17 +42,6 @@ def _fit(video: Stream, info_w: int, info_h: int, fmt: OutputFormat) -> Stream:
         "scale", fmt.width, fmt.height, force_original_aspect_ratio="decrease", force_divisible_by=2
     )
     return video.filter("pad", fmt.width, fmt.height, "(ow-iw)/2", "(oh-ih)/2", color="black")
-
-
-def _input(source: ProbedInput, seconds: float | None, use: int) -> Stream:
-    """One ``-i`` per use of a file. ffmpeg-python merges equal nodes, so a file used twice
-    (the same clip repeated) would become one input feeding two chains; ``use`` keeps them apart.
-    """
-    options: dict[str, Any] = {"thread_queue_size": _QUEUE_BASE + use}
-    if seconds:
-        # Reading stops just past what is used, so a long clip trimmed short is not decoded whole.
-        options["t"] = f"{seconds + _READ_MARGIN_S:.6f}"
-    return ffmpeg.input(str(source.path), **options)
 
 
 @dataclass(frozen=True)
@@ -88,7 +71,7 @@ def _video(segment: Segment, frames: int, fmt: OutputFormat, use: int) -> Stream
     """A clip at the common size, fps, pixel format and time base, exactly ``frames`` long."""
     info = segment.input.info
     read_s = None if segment.hold_s else segment.duration
-    video = _input(segment.input, read_s, use).video.filter("setpts", "PTS-STARTPTS")
+    video = media_input(segment.input, read_s, use).video.filter("setpts", "PTS-STARTPTS")
     video = video.filter("fps", fmt.fps)
     video = _fit(video, info.width, info.height, fmt).filter("setsar", 1)
     video = video.filter("format", "yuv420p")
@@ -98,28 +81,6 @@ def _video(segment: Segment, frames: int, fmt: OutputFormat, use: int) -> Stream
         )
     video = video.filter("trim", end_frame=frames)
     return video.filter("setpts", "PTS-STARTPTS").filter("settb", f"1/{fmt.fps}")
-
-
-def _normalised_audio(audio: Stream) -> Stream:
-    audio = audio.filter("aresample", _SAMPLE_RATE)
-    return audio.filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
-
-
-def _exact_length(audio: Stream, seconds: float) -> Stream:
-    audio = audio.filter("apad", whole_dur=f"{seconds:.6f}")
-    return audio.filter("atrim", duration=f"{seconds:.6f}").filter("asetpts", "PTS-STARTPTS")
-
-
-def _clip_audio(segment: Segment, use: int) -> Stream:
-    """The clip's own sound, or silence of its length, so crossfades line up with the video."""
-    if segment.input.info.has_audio:
-        read_s = None if segment.hold_s else segment.duration
-        audio = _input(segment.input, read_s, use).audio.filter("asetpts", "PTS-STARTPTS")
-    else:
-        # nb_samples differs per clip only so that ffmpeg-python keeps the sources apart.
-        source = f"anullsrc=r={_SAMPLE_RATE}:cl=stereo:nb_samples={1024 + use}"
-        audio = ffmpeg.input(source, f="lavfi", t=f"{segment.duration:.6f}").audio
-    return _exact_length(_normalised_audio(audio), segment.duration)
 
 
 def _cut(stream: Stream, start: int, end: int) -> Stream:
@@ -182,44 +143,6 @@ def _join_video(clips: list[Stream], plan: FramePlan, fmt: OutputFormat) -> Stre
     return ffmpeg.concat(*parts, v=1, a=0)
 
 
-def _join_audio(clips: list[Stream], timeline: Timeline) -> Stream:
-    if len(clips) == 1:
-        return clips[0]
-    if timeline.transition_s <= 0:
-        return ffmpeg.concat(*clips, v=0, a=1)
-    joined = clips[0]
-    for clip in clips[1:]:
-        # acrossfade overlaps by the same span as xfade, so sound and picture stay in step.
-        joined = ffmpeg.filter(
-            [joined, clip], "acrossfade", d=f"{timeline.transition_s:.6f}", c1="tri", c2="tri"
-        )
-    return joined
-
-
-def _music(music: ProbedInput, total_s: float, fmt: OutputFormat) -> Stream:
-    """Music trimmed to the video, loudness-normalised, then faded out over the last second."""
-    audio = _input(music, total_s, _MUSIC_USE).audio.filter("atrim", duration=f"{total_s:.6f}")
-    audio = audio.filter("asetpts", "PTS-STARTPTS").filter(
-        "loudnorm", I=fmt.loudness_lufs, TP=_TRUE_PEAK_DB, LRA=_LOUDNESS_RANGE
-    )
-    audio = _exact_length(_normalised_audio(audio), total_s)
-    fade = min(_MUSIC_FADE_S, total_s / 2)
-    # The fade comes after loudnorm, whose gain control would otherwise lift the quiet tail.
-    return audio.filter("afade", t="out", st=f"{total_s - fade:.6f}", d=f"{fade:.6f}")
-
-
-def _audio(timeline: Timeline, music: ProbedInput | None, fmt: OutputFormat) -> Stream | None:
-    clips = (
-        _join_audio([_clip_audio(s, i) for i, s in enumerate(timeline.segments)], timeline)
-        if timeline.has_clip_audio
-        else None
-    )
-    bed = _music(music, timeline.total_s, fmt) if music else None
-    if clips is not None and bed is not None:
-        return ffmpeg.filter([clips, bed], "amix", inputs=2, duration="first", normalize=0)
-    return clips if clips is not None else bed
-
-
 def _encode_options(encode: Encode, fmt: OutputFormat) -> dict[str, Any]:
     options: dict[str, Any] = {"vcodec": "libx264", "preset": fmt.preset, "pix_fmt": "yuv420p"}
     if encode.crf is not None:
@@ -236,27 +159,33 @@ def _encode_options(encode: Encode, fmt: OutputFormat) -> dict[str, Any]:
 
 def build_command(
     timeline: Timeline,
-    music: ProbedInput | None,
+    sound: Sound,
     fmt: OutputFormat,
     output: Path,
     encode: Encode,
+    captions: Path | None = None,
 ) -> list[str]:
-    """The full argv (starting with "ffmpeg") that renders the ad into ``output``."""
+    """The full argv (starting with "ffmpeg") that renders the ad into ``output``.
+
+    ``captions`` is an ASS file burned in last, over the finished picture.
+    """
     plan = frame_plan(timeline, fmt.fps)
     clips = [
         _video(s, n, fmt, i)
         for i, (s, n) in enumerate(zip(timeline.segments, plan.frames, strict=True))
     ]
     video = _join_video(clips, plan, fmt)
+    if captions is not None:
+        video = video.filter("ass", filename=str(captions))
     options = _encode_options(encode, fmt)
     if encode.pass_number == 1:
         # Pass 1 only measures the picture; its output is thrown away.
         stream = ffmpeg.output(video, "/dev/null", f="null", **options)
     else:
-        audio = _audio(timeline, music, fmt)
+        audio = mastered(sound, fmt.loudness_lufs)
         streams = [video] if audio is None else [video, audio]
         if audio is not None:
-            options.update({"acodec": "aac", "b:a": f"{encode.audio_kbps}k", "ar": _SAMPLE_RATE})
+            options.update({"acodec": "aac", "b:a": f"{encode.audio_kbps}k", "ar": SAMPLE_RATE})
         stream = ffmpeg.output(*streams, str(output), movflags="+faststart", f="mp4", **options)
     stream = stream.global_args("-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-nostats")
     return list(stream.overwrite_output().compile(cmd="ffmpeg"))

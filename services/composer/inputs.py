@@ -1,4 +1,5 @@
-"""The composition's inputs as local, probed files: artifacts from the store, URLs downloaded in parallel."""
+"""The composition's inputs (clips, music, voice) as local, probed files: artifacts from the
+store, URLs downloaded in parallel."""
 
 from __future__ import annotations
 
@@ -57,11 +58,27 @@ async def _fetch_and_probe(fetcher: Fetcher, field: str, source: str, workdir: P
     return ProbedInput(field, path, info)
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """Every input of a composition, local and probed."""
+
+    clips: list[ProbedInput]
+    music: ProbedInput | None
+    voices: list[ProbedInput]
+
+
+def _sound_only(probed: ProbedInput) -> ProbedInput:
+    if not probed.info.has_audio:
+        raise RenderFailed.at(probed.field, "has no audio stream")
+    return probed
+
+
 async def fetch_inputs(
-    fetcher: Fetcher, clips: list[str], music: str, workdir: Path
-) -> tuple[list[ProbedInput], ProbedInput | None]:
-    """Every clip (and the music) local and probed; the first failure cancels the rest."""
+    fetcher: Fetcher, clips: list[str], music: str, voices: list[str], workdir: Path
+) -> Inputs:
+    """Every clip, the music and each voice local and probed; the first failure cancels the rest."""
     jobs = [(f"clips[{i}]", source) for i, source in enumerate(clips)]
+    jobs += [(f"voice[{i}]", source) for i, source in enumerate(voices)]
     if music:
         jobs.append(("music", music))
     try:
@@ -75,7 +92,6 @@ async def fetch_inputs(
         first = failures.exceptions[0]
         raise first if isinstance(first, RenderFailed) else failures from None
     probed = [task.result() for task in tasks]
-    music_input = probed.pop() if music else None
-    if music_input is not None and not music_input.info.has_audio:
-        raise RenderFailed.at("music", "has no audio stream")
-    return probed, music_input
+    music_input = _sound_only(probed.pop()) if music else None
+    voice_inputs = [_sound_only(p) for p in probed[len(clips) :]]
+    return Inputs(probed[: len(clips)], music_input, voice_inputs)

@@ -71,9 +71,11 @@ class CompositionManager:
         self._refreshes: set[asyncio.Task[None]] = set()
 
     async def submit(self, request: composer_pb2.ComposeRequest) -> CompositionRow:
-        """Persists a new composition (leased to this process) and starts rendering it."""
-        row = await self._repository.create(request, self._leases.fresh())
-        self._start(row.id)
+        """Persists a new composition (leased to this process) and starts rendering it; a
+        request_id already used returns its composition, rendered once (by whoever leases it)."""
+        row, created = await self._repository.create_once(request, self._leases.fresh())
+        if created:
+            self._start(row.id)
         return row
 
     async def resume_interrupted(self) -> int:
@@ -226,6 +228,7 @@ class CompositionManager:
             output_id=result.artifact.id,
             output_mime=result.artifact.mime_type,
             **output,
+            **_subtitles(result),
         )
 
     async def _finish(self, composition_id: str, state: str, **values: Any) -> CompositionRow:
@@ -240,3 +243,13 @@ class CompositionManager:
         row = await self._repository.update(composition_id, fence=fence, **values)
         self._hub.publish(composition_id, Snapshot(row.version, to_proto(row)))
         return row
+
+
+def _subtitles(result: RenderResult) -> dict[str, Any]:
+    """The subtitle files' columns (none without spoken words)."""
+    values: dict[str, Any] = {}
+    for name, artifact in (("srt", result.srt), ("vtt", result.vtt)):
+        if artifact is not None:
+            values[f"subtitles_{name}_id"] = artifact.id
+            values[f"subtitles_{name}_size_bytes"] = artifact.size_bytes
+    return values

@@ -1,4 +1,4 @@
-"""Checks that need the artifact store but no download: stored clips exist and are long enough."""
+"""Checks that need the artifact store but no download: stored inputs exist, clips are long enough."""
 
 from __future__ import annotations
 
@@ -33,5 +33,8 @@ def check_stored_inputs(
     for index, clip in enumerate(request.clips):
         if is_artifact_id(clip.source):
             _check_clip(store, index, clip, request.hold_last_frame, found)
-    if is_artifact_id(request.music) and store.get(request.music) is None:
-        found.add("music", f"artifact {request.music} is not in the store")
+    sounds = [("music", request.music)]
+    sounds += [(f"voice[{i}].source", v.source) for i, v in enumerate(request.voice)]
+    for field, source in sounds:
+        if is_artifact_id(source) and store.get(source) is None:
+            found.add(field, f"artifact {source} is not in the store")

@@ -1,4 +1,5 @@
-"""One composition from inputs to stored MP4: fetch → lay out → one FFmpeg pass (→ fit size) → store."""
+"""One composition from inputs to stored MP4: fetch → lay out → measure the sound → one FFmpeg
+pass (→ fit size) → store, with the subtitle files of the spoken words."""
 
 from __future__ import annotations
 
@@ -13,13 +14,17 @@ from reelforge.runtime.ffmpeg import FfmpegFailed, run_ffmpeg
 from reelforge.runtime.media import MediaError, MediaInfo, probe
 from reelforge.runtime.settings import Environment
 from reelforge.v1 import composer_pb2
+from services.composer.caption_plan import captions_document, spoken_words
+from services.composer.captions import Word
 from services.composer.filter_graph import Encode, build_command
-from services.composer.inputs import Fetcher, fetch_inputs
+from services.composer.inputs import Fetcher, Inputs, fetch_inputs
+from services.composer.mix import Sound, VoiceTrack, measured
 from services.composer.output_format import OutputFormat, output_format
 from services.composer.progress import ProgressParser, phase_percent
 from services.composer.render_errors import RenderFailed
+from services.composer.sidecars import SRT_MIME, VTT_MIME, srt, webvtt
 from services.composer.size_budget import Bitrates, fit_bitrates, refit
-from services.composer.timeline import ProbedInput, Timeline, build_timeline
+from services.composer.timeline import Timeline, build_timeline
 
 State: TypeAlias = composer_pb2.CompositionState.ValueType
 _MIME = "video/mp4"
@@ -49,15 +54,18 @@ class RenderContext:
 class RenderResult:
     artifact: ArtifactMeta
     info: MediaInfo
+    srt: ArtifactMeta | None = None  # subtitle files of the spoken words, when there are any
+    vtt: ArtifactMeta | None = None
 
 
 @dataclass(frozen=True)
 class _Job:
     timeline: Timeline
-    music: ProbedInput | None
+    sound: Sound
     fmt: OutputFormat
     output: Path
     workdir: Path
+    captions: Path | None  # the ASS file to burn in
 
 
 async def render(
@@ -69,29 +77,76 @@ async def render(
     try:
         # Fetch and probe every input; the first one at fault fails the render, named.
         await reporter.phase(composer_pb2.COMPOSITION_STATE_DOWNLOADING, 0.0, "fetching inputs")
-        clips, music = await fetch_inputs(
-            ctx.fetcher, [c.source for c in request.clips], request.music, workdir
+        inputs = await fetch_inputs(
+            ctx.fetcher,
+            [c.source for c in request.clips],
+            request.music,
+            [v.source for v in request.voice],
+            workdir,
         )
         # Lay out the timeline now that every clip's real length is known.
+        fmt = output_format(request, ctx.environment)
         timeline = build_timeline(
-            clips,
+            inputs.clips,
             [c.target_duration_seconds for c in request.clips],
-            output_format(request, ctx.environment).transition_s,
+            fmt.transition_s,
             request.hold_last_frame,
         )
-        job = _Job(timeline, music, output_format(request, ctx.environment), output, workdir)
+        words = spoken_words(request.voice, timeline.total_s)
+        captions = await _write_captions(request, timeline, fmt, words, workdir)
+        # Measure the sound (audio only, no picture decoded) so the one video pass masters it.
+        await reporter.phase(
+            composer_pb2.COMPOSITION_STATE_COMPOSING, _FETCH_END, "measuring loudness"
+        )
+        sound = await measured(
+            _sound(request, inputs, timeline), fmt.loudness_lufs, workdir, timeout_s=ctx.timeout_s
+        )
+        job = _Job(timeline, sound, fmt, output, workdir, captions)
         # Encode once; a size bound may add one two-pass attempt (OPTIMIZING).
         await _encode(job, request.max_size_bytes, ctx, reporter)
-        # Check what was written and move it into the store.
+        # Check what was written and move it into the store, with the subtitle files.
         await reporter.phase(
             composer_pb2.COMPOSITION_STATE_OPTIMIZING, _ENCODE_END, "checking the output"
         )
         info = await _probe_output(output)
         artifact = await ctx.store.put_file(output, _MIME, info)
-        return RenderResult(artifact, info)
+        if not words:
+            return RenderResult(artifact, info)
+        srt_file = await ctx.store.put_bytes(srt(words).encode(), SRT_MIME)
+        vtt_file = await ctx.store.put_bytes(webvtt(words).encode(), VTT_MIME)
+        return RenderResult(artifact, info, srt_file, vtt_file)
     finally:
         output.unlink(missing_ok=True)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _sound(request: composer_pb2.ComposeRequest, inputs: Inputs, timeline: Timeline) -> Sound:
+    """The sound's inputs; a voice placed at or after the ad's end fails the render, named."""
+    voices = []
+    for index, (voice, probed) in enumerate(zip(request.voice, inputs.voices, strict=True)):
+        if voice.start_seconds >= timeline.total_s:
+            raise RenderFailed.at(
+                f"voice[{index}].start_seconds",
+                f"{voice.start_seconds:g} s is not before the ad's end ({timeline.total_s:.2f} s)",
+            )
+        voices.append(VoiceTrack(probed, voice.start_seconds))
+    return Sound(timeline, inputs.music, tuple(voices))
+
+
+async def _write_captions(
+    request: composer_pb2.ComposeRequest,
+    timeline: Timeline,
+    fmt: OutputFormat,
+    words: list[Word],
+    workdir: Path,
+) -> Path | None:
+    """The ASS file of the captions to burn in, in the render's folder; None for none."""
+    document = captions_document(request, timeline, (fmt.width, fmt.height), words)
+    if document is None:
+        return None
+    path = workdir / "captions.ass"
+    await asyncio.to_thread(path.write_text, document, encoding="utf-8")
+    return path
 
 
 async def _probe_output(output: Path) -> MediaInfo:
@@ -109,8 +164,7 @@ async def _encode(job: _Job, max_bytes: int, ctx: RenderContext, reporter: Repor
         await _pass(job, encode, ctx, reporter, (_FETCH_END, _ENCODE_END), "encoding")
         return
     # With a bound, the first pass already aims at it, leaving room on the bar for a second try.
-    has_audio = job.music is not None or job.timeline.has_clip_audio
-    bitrates = fit_bitrates(max_bytes, job.timeline.total_s, has_audio)
+    bitrates = fit_bitrates(max_bytes, job.timeline.total_s, job.sound.has_audio)
     middle = (_FETCH_END + _ENCODE_END) / 2
     await _pass(job, _abr(bitrates, ctx, 0, job), ctx, reporter, (_FETCH_END, middle), "encoding")
     actual = job.output.stat().st_size
@@ -159,7 +213,7 @@ async def _pass(
             percent = phase_percent(done_s, total, *span)
             reporter.progress(percent, f"{verb} {min(done_s, total):.1f} s of {total:.1f} s")
 
-    argv = build_command(job.timeline, job.music, job.fmt, job.output, encode)
+    argv = build_command(job.timeline, job.sound, job.fmt, job.output, encode, job.captions)
     try:
         await run_ffmpeg(argv, timeout_s=ctx.timeout_s, on_stdout_line=on_progress_line)
     except FfmpegFailed as error:

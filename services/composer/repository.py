@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from reelforge.runtime import page_tokens
@@ -84,10 +85,19 @@ def build_tables(prefix: str) -> ComposerTables:
         Column("created_us", BigInteger, nullable=False),
         Column("updated_us", BigInteger, nullable=False),
         Column("completed_us", BigInteger),
+        # The client's idempotency key (ComposeRequest.request_id); NULL when none was given.
+        Column("request_id", String(128)),
+        # Subtitle files of the spoken words (artifact ids and sizes), once completed.
+        Column("subtitles_srt_id", String(64)),
+        Column("subtitles_srt_size_bytes", BigInteger, nullable=False, default=0),
+        Column("subtitles_vtt_id", String(64)),
+        Column("subtitles_vtt_size_bytes", BigInteger, nullable=False, default=0),
         # Which replica renders it, until when (reelforge.runtime.leases).
         *lease_columns(),
         Index(f"{prefix}compositions_newest", "created_us", "id"),
         Index(f"{prefix}compositions_state", "state"),
+        # One composition per key: a replayed Compose finds it, a racing one fails to insert.
+        Index(f"{prefix}compositions_request_id", "request_id", unique=True),
     )
     active = compositions.c.state.in_(ACTIVE_STATES)
     leased = LeasedTable(compositions, active, compositions.c.created_us)
@@ -120,6 +130,11 @@ class CompositionRow:
     created_us: int
     updated_us: int
     completed_us: int | None
+    request_id: str | None = None
+    subtitles_srt_id: str | None = None
+    subtitles_srt_size_bytes: int = 0
+    subtitles_vtt_id: str | None = None
+    subtitles_vtt_size_bytes: int = 0
     owner: str | None = None  # the replica holding the lease (None: nobody)
     lease_expires_at: float = 0.0
 
@@ -146,6 +161,9 @@ class CompositionRepository:
             await lock_schema(conn, self._table.name)
             await conn.run_sync(self.tables.metadata.create_all)
             await add_missing_columns(conn, self._table)
+            # create_all makes indexes only with a new table; an older table gets them here.
+            for index in self._table.indexes:
+                await conn.run_sync(index.create, checkfirst=True)
 
     def write_transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
         return self._engine.begin()
@@ -153,7 +171,17 @@ class CompositionRepository:
     async def create(
         self, request: composer_pb2.ComposeRequest, lease: Mapping[str, Any] | None = None
     ) -> CompositionRow:
-        """A new PENDING row; ``lease`` (owner, expiry) makes it this process's to render."""
+        """A new PENDING row (or the one made for the request's request_id)."""
+        row, _created = await self.create_once(request, lease)
+        return row
+
+    async def create_once(
+        self, request: composer_pb2.ComposeRequest, lease: Mapping[str, Any] | None = None
+    ) -> tuple[CompositionRow, bool]:
+        """A new PENDING row, and True; ``lease`` (owner, expiry) makes it this process's to
+        render. With a request_id already used: the row made for it, and False."""
+        if request.request_id and (existing := await self.find_request(request.request_id)):
+            return existing, False
         stamp = now_us()
         values: dict[str, Any] = {
             "id": uuid.uuid4().hex,
@@ -161,14 +189,31 @@ class CompositionRepository:
             "percent": 0.0,
             "message": "queued",
             "request": request.SerializeToString(deterministic=True),
+            "request_id": request.request_id or None,
             "created_us": stamp,
             "updated_us": stamp,
             **(lease or {}),
         }
-        async with self._engine.begin() as conn:
-            await conn.execute(self._table.insert().values(**values))
-            await notify(conn, self.tables.changes_channel, values["id"])
-        return await self.get(values["id"])
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(self._table.insert().values(**values))
+                await notify(conn, self.tables.changes_channel, values["id"])
+        except IntegrityError:
+            # The same request_id inserted concurrently (a replay racing the first call).
+            if (existing := await self.find_request(request.request_id)) is None:
+                raise
+            return existing, False
+        return await self.get(values["id"]), True
+
+    async def find_request(self, request_id: str) -> CompositionRow | None:
+        """The composition made for a request_id, if any."""
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(self._table).where(self._table.c.request_id == request_id)
+                )
+            ).one_or_none()
+        return None if row is None else CompositionRow(**row._mapping)
 
     async def get(self, composition_id: str) -> CompositionRow:
         async with self._engine.connect() as conn:

@@ -10,6 +10,9 @@ from collections.abc import Sequence
 
 from services.composer.captions import Word, caption_lines, line_spans
 
+SRT_MIME = "application/x-subrip"
+VTT_MIME = "text/vtt"
+
 
 def srt(words: Sequence[Word]) -> str:
     blocks = [

@@ -1,12 +1,16 @@
-"""Request rules of the composer: clip count and durations, transition, output size, loudness."""
+"""Request rules of the composer: clips, transition, output size, loudness, voice, captions, idempotency."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
 
 from reelforge.runtime import page_tokens
 from reelforge.runtime.artifacts import is_artifact_id
 from reelforge.runtime.net_guard import BlockedURL, split_url
 from reelforge.runtime.validation import MAX_URL_CHARS, Violations
 from reelforge.v1 import common_pb2, composer_pb2
+from services.composer.platforms import PLATFORMS
 
 MIN_CLIPS, MAX_CLIPS = 1, 20
 MIN_CLIP_S, MAX_CLIP_S = 0.5, 60.0
@@ -18,6 +22,15 @@ DEFAULT_TRANSITION = "fade"
 DEFAULT_TRANSITION_S = 0.5
 DEFAULT_FPS = 30
 DEFAULT_LUFS = -14.0
+MAX_VOICES = 40
+MAX_WORDS = 2000  # per voice input
+MAX_WORD_CHARS = 100
+MAX_CAPTION_CHARS = 200  # as Scene.caption
+MAX_FONT_CHARS = 100
+MIN_CAPTION_SIZE, MAX_CAPTION_SIZE = 0.02, 0.15
+MAX_OUTLINE = 0.02
+MAX_REQUEST_ID_CHARS = 128
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 # Smallest budget worth encoding: below this the picture is mush, so refuse it up front.
 MIN_VIDEO_KBPS = 16.0
 
@@ -92,6 +105,14 @@ def transition_seconds(request: composer_pb2.ComposeRequest) -> float:
     return DEFAULT_TRANSITION_S
 
 
+def known_total_s(request: composer_pb2.ComposeRequest) -> float | None:
+    """The ad's length when every clip has a target (else only the render's probe knows it)."""
+    targets = [c.target_duration_seconds for c in request.clips]
+    if not targets or not all(t > 0 for t in targets):
+        return None
+    return sum(targets) - (len(targets) - 1) * transition_seconds(request)
+
+
 def _check_clips(request: composer_pb2.ComposeRequest, found: Violations) -> None:
     if not found.check(
         MIN_CLIPS <= len(request.clips) <= MAX_CLIPS,
@@ -102,6 +123,7 @@ def _check_clips(request: composer_pb2.ComposeRequest, found: Violations) -> Non
     for index, clip in enumerate(request.clips):
         if problem := source_problem(clip.source):
             found.add(f"clips[{index}].source", problem)
+        _printable(clip.caption, f"clips[{index}].caption", MAX_CAPTION_CHARS, found)
         if clip.target_duration_seconds != 0:
             found.range(
                 clip.target_duration_seconds,
@@ -110,9 +132,7 @@ def _check_clips(request: composer_pb2.ComposeRequest, found: Violations) -> Non
                 MAX_CLIP_S,
                 "s",
             )
-    targets = [c.target_duration_seconds for c in request.clips]
-    if all(t > 0 for t in targets):
-        total = sum(targets) - (len(targets) - 1) * transition_seconds(request)
+    if (total := known_total_s(request)) is not None:
         found.check(
             total <= MAX_TOTAL_S,
             "clips",
@@ -155,12 +175,95 @@ def _check_output(request: composer_pb2.ComposeRequest, found: Violations) -> No
 
 def _check_size_budget(request: composer_pb2.ComposeRequest, found: Violations) -> None:
     """With every duration known, a size bound too small for any picture is refused up front."""
-    targets = [c.target_duration_seconds for c in request.clips]
-    if request.max_size_bytes <= 0 or not targets or not all(t > 0 for t in targets):
+    total = known_total_s(request)
+    if request.max_size_bytes <= 0 or total is None:
         return
-    total = sum(targets) - (len(targets) - 1) * transition_seconds(request)
     if total > 0 and request.max_size_bytes * 8 / total / 1000 < MIN_VIDEO_KBPS * 2:
         found.add("max_size_bytes", f"too small for a {total:.2f} s video")
+
+
+def _printable(value: str, field: str, max_chars: int, found: Violations) -> None:
+    """Optional text shown or stored as is: at most ``max_chars``, no control characters."""
+    found.text(value, field, required=False, max_chars=max_chars)
+    found.check(value.isprintable(), field, "must not contain control characters")
+
+
+def _check_words(words: Sequence[common_pb2.WordTiming], field: str, found: Violations) -> None:
+    """Each word: text, a start ≥ 0 not before the previous word's, an end after its start."""
+    if not found.check(len(words) <= MAX_WORDS, field, f"must hold at most {MAX_WORDS} words"):
+        return
+    previous_s = 0.0
+    for index, word in enumerate(words):
+        at = f"{field}[{index}]"
+        found.text(word.word, f"{at}.word", required=True, max_chars=MAX_WORD_CHARS)
+        found.range(word.start_seconds, f"{at}.start_seconds", 0, MAX_TOTAL_S, "s")
+        found.check(
+            word.start_seconds >= previous_s,
+            f"{at}.start_seconds",
+            f"must not be before the previous word's start ({previous_s:g} s)",
+        )
+        found.check(
+            word.end_seconds > word.start_seconds,
+            f"{at}.end_seconds",
+            f"must be after start_seconds (got {word.end_seconds:g} ≤ {word.start_seconds:g})",
+        )
+        previous_s = max(previous_s, word.start_seconds)
+
+
+def _check_voice(request: composer_pb2.ComposeRequest, found: Violations) -> None:
+    if not found.check(
+        len(request.voice) <= MAX_VOICES, "voice", f"must hold at most {MAX_VOICES} inputs"
+    ):
+        return
+    total = known_total_s(request)
+    for index, voice in enumerate(request.voice):
+        if problem := source_problem(voice.source):
+            found.add(f"voice[{index}].source", problem)
+        start_field = f"voice[{index}].start_seconds"
+        found.range(voice.start_seconds, start_field, 0, MAX_TOTAL_S, "s")
+        if total is not None:
+            found.check(
+                voice.start_seconds < total,
+                start_field,
+                f"must be before the ad ends ({total:.2f} s), got {voice.start_seconds:g}",
+            )
+        _check_words(voice.words, f"voice[{index}].words", found)
+
+
+def _check_style(style: composer_pb2.CaptionStyle, found: Violations) -> None:
+    field = "captions.style"
+    _printable(style.font, f"{field}.font", MAX_FONT_CHARS, found)
+    # A comma would end the font's field in the ASS style line.
+    found.check("," not in style.font, f"{field}.font", "must not contain commas")
+    if style.size:
+        found.range(style.size, f"{field}.size", MIN_CAPTION_SIZE, MAX_CAPTION_SIZE)
+    for name in ("colour", "highlight_colour", "outline_colour"):
+        value = getattr(style, name)
+        if value and not _COLOUR.fullmatch(value):
+            found.add(f"{field}.{name}", f"must be #RRGGBB (got {value[:20]!r})")
+    if style.HasField("outline"):
+        found.range(style.outline, f"{field}.outline", 0, MAX_OUTLINE)
+
+
+def _check_captions(request: composer_pb2.ComposeRequest, found: Violations) -> None:
+    mode = request.captions.mode
+    if not found.check(
+        mode in composer_pb2.CaptionMode.values(), "captions.mode", f"unknown value {mode}"
+    ):
+        return
+    if mode == composer_pb2.CAPTION_MODE_WORDS:
+        found.check(
+            any(v.words for v in request.voice),
+            "captions.mode",
+            "WORDS needs word timings (voice[].words)",
+        )
+    _check_style(request.captions.style, found)
+    if request.platform:
+        found.check(
+            request.platform in PLATFORMS,
+            "platform",
+            f"unknown platform {request.platform[:40]!r}; one of {', '.join(PLATFORMS)}",
+        )
 
 
 def compose_violations(request: composer_pb2.ComposeRequest) -> Violations:
@@ -169,6 +272,9 @@ def compose_violations(request: composer_pb2.ComposeRequest) -> Violations:
     _check_clips(request, found)
     _check_transition(request, found)
     _check_output(request, found)
+    _check_voice(request, found)
+    _check_captions(request, found)
+    _printable(request.request_id, "request_id", MAX_REQUEST_ID_CHARS, found)
     if not found:
         _check_size_budget(request, found)
     return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -14,9 +16,13 @@ def _ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
-def make_clip(path: Path, seconds: float, *, tone_hz: int = 0, size: str = "180x320") -> Path:
-    """A testsrc clip at 24 fps, with a sine soundtrack when ``tone_hz`` is set."""
-    video = ["-f", "lavfi", "-i", f"testsrc=size={size}:rate=24:duration={seconds}"]
+def make_clip(
+    path: Path, seconds: float, *, tone_hz: int = 0, size: str = "180x320", colour: str = ""
+) -> Path:
+    """A testsrc clip at 24 fps (one flat ``colour`` when set, e.g. "0x406080"), with a sine
+    soundtrack when ``tone_hz`` is set."""
+    source = f"color=c={colour}:" if colour else "testsrc="
+    video = ["-f", "lavfi", "-i", f"{source}size={size}:rate=24:duration={seconds}"]
     if tone_hz:
         audio = ["-f", "lavfi", "-i", f"sine=frequency={tone_hz}:duration={seconds}"]
         _ffmpeg(*video, *audio, *_ENCODE, "-c:a", "aac", "-shortest", str(path))
@@ -25,8 +31,10 @@ def make_clip(path: Path, seconds: float, *, tone_hz: int = 0, size: str = "180x
     return path
 
 
-def make_music(path: Path, seconds: float) -> Path:
-    _ffmpeg("-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac", str(path))
+def make_music(path: Path, seconds: float, hz: int = 440) -> Path:
+    _ffmpeg(
+        "-f", "lavfi", "-i", f"sine=frequency={hz}:duration={seconds}", "-c:a", "aac", str(path)
+    )
     return path
 
 
@@ -69,3 +77,68 @@ def pcm(path: Path, rate: int = 8000) -> np.ndarray:
 
 def rms(samples: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(samples.astype(np.float64)))))
+
+
+def band_rms_db(samples: np.ndarray, rate: int, hz: float, width_hz: float = 40.0) -> float:
+    """RMS level (dBFS) of what ``samples`` hold within ``width_hz`` around ``hz``: one tone's
+    share of a mix, read off the spectrum (Parseval, so windows of any length compare)."""
+    window = np.hanning(len(samples))
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64) * window))
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    band = spectrum[np.abs(freqs - hz) <= width_hz / 2]
+    mean_square = 2 * np.sum(band**2) / (len(samples) * np.sum(window**2))
+    return float(10 * np.log10(mean_square + 1e-20))
+
+
+def loudness(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of the file's audio, from ebur128's summary."""
+    log = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0",
+         "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"],
+        check=True, capture_output=True, text=True,
+    ).stderr  # fmt: skip
+    summary = log[log.rindex("Summary:") :]
+    integrated = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    assert integrated and peak, summary
+    return float(integrated.group(1)), float(peak.group(1))
+
+
+def speech_onsets(path: Path, below_hz: int, noise_db: int = -45) -> list[float]:
+    """When sound starts after at least 0.2 s of silence (FFmpeg's silencedetect), counting only
+    what lies below ``below_hz`` (a music tone above it is filtered out first); 0.0 when the
+    file starts with sound."""
+    lowpass = ",".join([f"lowpass=f={below_hz}"] * 3)  # 36 dB/octave
+    log = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0",
+         "-af", f"{lowpass},silencedetect=n={noise_db}dB:d=0.2", "-f", "null", "-"],
+        check=True, capture_output=True, text=True,
+    ).stderr  # fmt: skip
+    starts = [float(t) for t in re.findall(r"silence_start: (-?[\d.]+)", log)]
+    ends = [float(t) for t in re.findall(r"silence_end: (-?[\d.]+)", log)]
+    return ([0.0] if not starts or starts[0] > 0.01 else []) + ends
+
+
+def frame_at(path: Path, at_s: float, width: int, height: int) -> np.ndarray:
+    """The RGB frame shown at ``at_s``, as ints (height × width × 3)."""
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-ss", f"{at_s:.3f}", "-i", str(path), "-frames:v", "1",
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    return np.frombuffer(raw, np.uint8).reshape(height, width, 3).astype(int)
+
+
+def subtitle_cues(path: Path) -> list[tuple[float, float, str]]:
+    """The cues of an SRT or WebVTT file as FFmpeg's subtitle demuxer reads them: (start, end, text)."""
+    answer = subprocess.run(
+        ["ffprobe", "-v", "error", "-of", "json", "-show_packets", "-show_data", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    cues = []
+    for packet in json.loads(answer)["packets"]:
+        start = float(packet["pts_time"])
+        cues.append((start, start + float(packet["duration_time"]), packet.get("data", "")))
+    return cues

@@ -4,7 +4,6 @@ subtitle demuxers read back with the same cue times."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from services.composer.captions import (
 )
 from services.composer.platforms import PLATFORMS
 from services.composer.sidecars import srt, webvtt
+from tests.composer.media import subtitle_cues
 
 _W, _H = 180, 320
 _WORDS = [
@@ -70,6 +70,14 @@ def test_word_captions_are_burned_inside_the_safe_zone(tmp_path: Path, platform:
     assert not _changed(ass, 1.3).any(), "a line stays up only briefly after its last word"
 
 
+def test_a_missing_font_falls_back_to_one_that_exists(tmp_path: Path) -> None:
+    ass = tmp_path / "captions.ass"
+    style = CaptionStyle(font="No Such Font Family")
+    ass.write_text(words_document(_WORDS, _W, _H, PLATFORMS["tiktok"], style))
+
+    assert _changed(ass, 0.5).sum() > 50, "fontconfig's fallback font draws the caption"
+
+
 def test_the_spoken_word_is_highlighted(tmp_path: Path) -> None:
     ass = tmp_path / "captions.ass"
     style = CaptionStyle(colour="#FFFFFF", highlight="#FFD400")
@@ -103,27 +111,12 @@ def test_lines_break_at_pauses_and_after_four_words() -> None:
     ]
 
 
-def _cues(path: Path) -> list[tuple[float, float, str]]:
-    """The cues as FFmpeg's subtitle demuxer reads them: (start, end, text)."""
-    answer = subprocess.run(
-        ["ffprobe", "-v", "error", "-of", "json", "-show_packets", "-show_data", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    cues = []
-    for packet in json.loads(answer)["packets"]:
-        start = float(packet["pts_time"])
-        cues.append((start, start + float(packet["duration_time"]), packet.get("data", "")))
-    return cues
-
-
 @pytest.mark.parametrize(("render", "suffix"), [(srt, ".srt"), (webvtt, ".vtt")])
 def test_sidecars_parse_with_the_voice_timings(tmp_path: Path, render, suffix) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / f"captions{suffix}"
     path.write_text(render(_WORDS))
 
-    cues = _cues(path)
+    cues = subtitle_cues(path)
     lines = caption_lines(_WORDS)
     assert len(cues) == len(lines)
     frame_s = 1 / 30

@@ -1,10 +1,8 @@
-"""The music bed comes out at the requested integrated loudness, measured as a user would:
-FFmpeg's EBU R128 meter (`ebur128`) over the whole finished ad."""
+"""The final mix comes out at the requested integrated loudness with its true peak ≤ −1 dBTP,
+measured as a user would: FFmpeg's EBU R128 meter (`ebur128`) over the whole finished ad."""
 
 from __future__ import annotations
 
-import asyncio
-import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,31 +10,14 @@ import pytest
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.v1 import composer_pb2 as S
 from tests.composer.helpers import Media, compose_and_wait, put
+from tests.composer.media import loudness
 
 if TYPE_CHECKING:
     from reelforge.v1.composer_pb2_grpc import ComposerServiceAsyncStub as Stub
 
-# One-pass loudnorm on a few seconds of music, then the 1 s fade-out at the end (which lowers
-# the integrated figure a little; measured 0.4 LU below target): within 1 LU is "normalised".
-# The source music is about −22 LUFS, far (> 3 LU) from both targets, so skipping loudnorm fails.
+# The mix is measured (fade-out included) and mastered by one gain: measured 0.0 LU off target.
+# The sources are about −22 LUFS, far (> 3 LU) from the targets, so skipping mastering fails.
 TOLERANCE_LU = 1.0
-
-
-async def integrated_lufs(path: str) -> float:
-    """Integrated loudness of a file's audio: the "I: -14.1 LUFS" of ebur128's summary.
-
-    Per-frame lines go to the verbose log level, so only the summary is printed.
-    """
-    process = await asyncio.create_subprocess_exec(
-        "ffmpeg", "-hide_banner", "-nostats", "-i", path, "-map", "0:a:0",
-        "-af", "ebur128=framelog=verbose", "-f", "null", "-",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, stderr = await process.communicate()
-    assert process.returncode == 0, stderr.decode()[-2000:]
-    found = re.findall(r"I:\s+(-?[\d.]+) LUFS", stderr.decode())
-    assert found, stderr.decode()[-2000:]
-    return float(found[-1])  # the summary comes last
 
 
 @pytest.mark.parametrize("target", [-14.0, -30.0])
@@ -44,7 +25,7 @@ async def test_music_is_rendered_at_the_requested_loudness(
     stub: Stub, store: ArtifactStore, media: Media, target: float
 ) -> None:
     clip, music = await put(store, media.clip_2s), await put(store, media.music)
-    source = await integrated_lufs(str(media.music))
+    source, _peak = loudness(media.music)
     request = S.ComposeRequest(
         clips=[S.ClipInput(source=clip)] * 3,  # silent clips: the ad's sound is the music alone
         music=music,
@@ -54,7 +35,19 @@ async def test_music_is_rendered_at_the_requested_loudness(
     )
     final = await compose_and_wait(stub, request)
     assert final.state == S.COMPOSITION_STATE_COMPLETED, (final.error, final.message)
-    measured = await integrated_lufs(str(store.path_for(final.output.id)))
+    measured, peak = loudness(store.path_for(final.output.id))
     print(f"\nmusic {source:.1f} LUFS → ad {measured:.1f} LUFS (target {target:g})")
     assert abs(source - target) > 3 * TOLERANCE_LU, "the source must start far from the target"
     assert abs(measured - target) <= TOLERANCE_LU, (measured, target)
+    assert peak <= -1.0, peak
+
+
+async def test_clip_sound_alone_is_mastered(stub: Stub, store: ArtifactStore, media: Media) -> None:
+    toned = await put(store, media.clip_1s_tone)
+    source, _peak = loudness(media.clip_1s_tone)
+    request = S.ComposeRequest(clips=[S.ClipInput(source=toned)] * 3, height=320, fps=12)
+    final = await compose_and_wait(stub, request)
+    assert final.state == S.COMPOSITION_STATE_COMPLETED, (final.error, final.message)
+    measured, peak = loudness(store.path_for(final.output.id))
+    assert abs(source - (-14.0)) > 3 * TOLERANCE_LU, source
+    assert abs(measured - (-14.0)) <= TOLERANCE_LU and peak <= -1.0, (measured, peak)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import grpc
@@ -83,3 +84,28 @@ async def test_interrupted_composition_is_rendered_at_start_up(
     assert seen[-1].state == S.COMPOSITION_STATE_COMPLETED, seen[-1].error
     assert abs(seen[-1].duration_seconds - 1.5) < 0.06
     assert store.path_for(seen[-1].output.id).exists()
+
+
+async def test_replayed_compose_returns_its_composition_rendered_once(
+    database_url: str | None, data_dir: Path, store: ArtifactStore, media: Media
+) -> None:
+    settings = composer_settings(data_dir, database_url=database_url)
+    clip = await put(store, media.clip_1s)
+    request = S.ComposeRequest(
+        clips=[S.ClipInput(source=clip)] * 2, height=320, request_id="ad-7/compose"
+    )
+    async with running_service(create_server, settings) as (channel, _):
+        stub = composer_pb2_grpc.ComposerServiceStub(channel)
+        # Four at once (a retried call racing the first), then one after the render.
+        racing = await asyncio.gather(*(stub.Compose(request, timeout=10) for _ in range(4)))
+        seen = await watch_all(stub, racing[0].id)
+        replayed = await stub.Compose(request, timeout=10)
+        other = await stub.Compose(S.ComposeRequest(clips=request.clips, height=320), timeout=10)
+        await watch_all(stub, other.id)
+        listed = await stub.ListCompositions(S.ListCompositionsRequest(), timeout=5)
+
+    assert {c.id for c in racing} == {racing[0].id}
+    assert seen[-1].state == S.COMPOSITION_STATE_COMPLETED, seen[-1].error
+    assert replayed.id == racing[0].id and replayed.output == seen[-1].output
+    assert replayed.updated_at == seen[-1].updated_at, "the replay changed nothing"
+    assert sorted(c.id for c in listed.compositions) == sorted([racing[0].id, other.id])
