@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from google.protobuf import timestamp_pb2
 
@@ -334,28 +334,15 @@ class Pipeline:
         return left
 
     def _images(self, specs: list[generator_pb2.ImageSpec]) -> JobFor:
-        def request(ad: studio_pb2.Ad) -> JobRequest:
-            o = ad.options
-            return generator_pb2.GenerateImagesRequest(
-                images=specs,
-                tier=o.tier,
-                aspect_ratio=o.aspect_ratio,
-                max_cost_micros=self._cap(ad),
-            )
-
-        return request
+        return lambda ad: generator_pb2.GenerateImagesRequest(images=specs, **self._job_options(ad))
 
     def _clips(self, specs: list[generator_pb2.ClipSpec]) -> JobFor:
-        def request(ad: studio_pb2.Ad) -> JobRequest:
-            o = ad.options
-            return generator_pb2.GenerateClipsRequest(
-                clips=specs,
-                tier=o.tier,
-                aspect_ratio=o.aspect_ratio,
-                max_cost_micros=self._cap(ad),
-            )
+        return lambda ad: generator_pb2.GenerateClipsRequest(clips=specs, **self._job_options(ad))
 
-        return request
+    def _job_options(self, ad: studio_pb2.Ad) -> dict[str, Any]:
+        """An image or clip job's options: the ad's tier and aspect, what is left of its cap."""
+        o = ad.options
+        return {"tier": o.tier, "aspect_ratio": o.aspect_ratio, "max_cost_micros": self._cap(ad)}
 
     def _music(self, music: generator_pb2.GenerateMusicRequest) -> JobFor:
         def request(ad: studio_pb2.Ad) -> JobRequest:

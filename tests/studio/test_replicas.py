@@ -5,40 +5,29 @@ the lease expires, re-attaching to the jobs on record: the ad completes, each it
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from reelforge.v1 import studio_pb2
 from tests.fakes.replicate_server import FakeReplicate
 from tests.helpers import fresh_database
+from tests.reliability.processes import ServiceProcess
 from tests.studio import processes as studio
-from tests.studio.helpers import children, hosted_generator
 
 LEASE_TTL_S = 2.0
-PREDICTION_S = 2.0
 # A dead replica's ads are claimed within ~1.5 × TTL; the rest of the ad takes a few seconds
 # more. Generous for a loaded 2-core machine, far below the default TTL (30 s).
 TAKEOVER_BOUND_S = 25.0
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.usefixtures("studio_module")
 async def test_replica_takes_over_an_ad_whose_studio_was_killed(
-    subprocess_env: dict[str, str], data_dir: Path, tmp_path: Path, fake: FakeReplicate
+    make_studio: Callable[..., ServiceProcess], fake: FakeReplicate
 ) -> None:
-    fake.latency_s = PREDICTION_S
-    async with (
-        fresh_database("studio") as database,
-        children(data_dir, hosted_generator(fake)) as stack,
-    ):
+    async with fresh_database("studio") as database:
         extra = {"DATABASE_URL": database, "LEASE_TTL_S": str(LEASE_TTL_S)}
-        a, b = (
-            studio.studio_process(
-                subprocess_env, stack.ports, tmp_path / f"studio-{n}.log", **extra
-            )
-            for n in "ab"
-        )
+        a, b = (make_studio(f"studio-{n}", **extra) for n in "ab")
         async with (
             studio.started(a, b),
             studio.studio_stub(a) as on_a,
