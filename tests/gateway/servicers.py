@@ -67,6 +67,10 @@ class EchoGenerator(generator_pb2_grpc.GeneratorServiceServicer):
     async def GenerateMusic(self, request: _J.GenerateMusicRequest, context: _Context) -> _J.Job:
         return _J.Job(id="music-1", kind=_J.JOB_KIND_MUSIC, tier=request.tier, model=request.model)
 
+    async def GenerateVoice(self, request: _J.GenerateVoiceRequest, context: _Context) -> _J.Job:
+        items = [_J.JobItem(index=i, model=line.text) for i, line in enumerate(request.lines)]
+        return _J.Job(id="voice-1", kind=_J.JOB_KIND_VOICE, tier=request.tier, items=items)
+
     async def CancelJob(self, request: _J.CancelJobRequest, context: _Context) -> _J.Job:
         return _J.Job(id=request.job_id, state=_J.JOB_STATE_CANCELED)
 

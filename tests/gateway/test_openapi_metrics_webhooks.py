@@ -38,7 +38,7 @@ async def test_openapi_schemas_follow_proto3_json(client: TestClient[Any, Any]) 
     assert job["state"] == {"$ref": "#/components/schemas/reelforge.v1.JobState"}
     assert "JOB_STATE_RUNNING" in schemas["reelforge.v1.JobState"]["enum"]
     estimate = schemas["reelforge.v1.EstimateCostRequest"]
-    assert estimate["x-oneof"] == {"request": ["images", "clips", "music"]}
+    assert estimate["x-oneof"] == {"request": ["images", "clips", "music", "voice"]}
 
 
 def test_maps_are_objects() -> None:
