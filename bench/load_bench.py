@@ -5,10 +5,11 @@ DATA_DIR) runs on the hosted path against fakes: the planner on the fake OpenAI 
 process), the generator on the fake Replicate (its own process). Each ad is made on
 examples/brief.yaml with a short duration, composed at 320 px and 12 fps, one of two ways:
 
-- ``--mode autopilot`` (default): what the CLI autopilot does, an Autopilot with its own
-  GatewayClient and a Console writing to /dev/null, the pipeline driven from the client;
-- ``--mode studio``: one ``POST /api/ads``, then its ``GET /api/ads/{id}/events`` SSE watched
-  until a terminal state; the pipeline runs in the studio service.
+- ``--mode autopilot`` (default): what `reelforge ad` does, an Autopilot with its own
+  GatewayClient and a Console writing to /dev/null (since e68d14d a client of the studio:
+  CreateAd, the SSE watch, then downloads of the render and the seed images);
+- ``--mode studio``: only one ``POST /api/ads`` and its ``GET /api/ads/{id}/events`` SSE
+  watched until a terminal state (no downloads, no CLI).
 
 Then N clients hammer GET /api/video/status/{job_id} of the finished jobs for a fixed time.
 
@@ -164,17 +165,22 @@ class NullFile(io.StringIO):
 
 
 class RecordingClient(GatewayClient):
-    """A GatewayClient that remembers the generation jobs it started (for the read phase)."""
+    """A GatewayClient that remembers the ad it watched last (its jobs feed the read phase)."""
 
     def __init__(self, base_url: str) -> None:
         super().__init__(base_url)
-        self.job_ids: list[str] = []
+        self.last_ad: JSON = {}
 
-    async def post(self, path: str, body: JSON) -> JSON:
-        answer = await super().post(path, body)
-        if path.endswith("/generate") and str(answer.get("state", "")).startswith("JOB_STATE_"):
-            self.job_ids.append(str(answer["id"]))
-        return answer
+    async def events(self, path: str) -> AsyncIterator[JSON]:
+        async for event in super().events(path):
+            if path.startswith("/api/ads/"):
+                self.last_ad = event
+            yield event
+
+
+def job_ids_of(ad: JSON) -> list[str]:
+    """The generation jobs the ad's steps started."""
+    return [str(j) for step in ad.get("steps", []) for j in step.get("jobIds", [])]
 
 
 @dataclass
@@ -195,7 +201,7 @@ def tagged_brief(n: int, args: argparse.Namespace) -> JSON:
 async def one_pipeline(
     n: int, run: PipelineRun, gateway: str, args: argparse.Namespace, out: Path
 ) -> None:
-    """The CLI autopilot's ad: the pipeline driven call by call from the client."""
+    """`reelforge ad`'s ad: the CLI's Autopilot, downloads included."""
     options = AdOptions(
         brief=tagged_brief(n, args), output=out / f"p{n}" / "ad.mp4", mood=1, height=320, fps=12
     )
@@ -210,7 +216,7 @@ async def one_pipeline(
         else:
             run.latencies[n] = time.perf_counter() - started
         finally:
-            run.job_ids.extend(client.job_ids)
+            run.job_ids.extend(job_ids_of(client.last_ad))
 
 
 async def one_studio_ad(n: int, run: PipelineRun, gateway: str, args: argparse.Namespace) -> None:
@@ -228,7 +234,7 @@ async def one_studio_ad(n: int, run: PipelineRun, gateway: str, args: argparse.N
         except Exception as error:  # every failure is a result here, not a crash
             run.errors[n] = f"{type(error).__name__}: {error}"
             return
-    run.job_ids.extend(j for step in final.get("steps", []) for j in step.get("jobIds", []))
+    run.job_ids.extend(job_ids_of(final))
     if final.get("state") == "AD_STATE_COMPLETED":
         run.latencies[n] = time.perf_counter() - started
     else:
