@@ -9,19 +9,22 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import yaml
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver import Chrome
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.helpers import in_ci
+from tests.helpers import ROOT, in_ci
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -31,14 +34,15 @@ WAIT_S = 30.0
 # The studio's offline ad at CI size: 6 s, rendered 180×320 at 12 fps.
 AD_SECONDS = 6.0
 RENDER = {"height": 320, "fps": 12}
-BRIEF = {
-    "productName": "Lumen Bottle",
-    "productDescription": "A self-cleaning smart water bottle that glows to remind you to drink.",
-    "targetAudience": "Busy urban professionals aged 25-40",
-    "tone": "energetic, optimistic",
-    "callToAction": "Get yours at lumenbottle.example",
-    "durationSeconds": AD_SECONDS,
-}
+
+
+def _example_brief() -> dict[str, Any]:
+    """examples/brief.yaml at the CI length (the API takes its snake_case names as they are)."""
+    brief = yaml.safe_load((ROOT / "examples" / "brief.yaml").read_text())
+    return {**brief, "duration_seconds": AD_SECONDS}
+
+
+BRIEF = _example_brief()
 T = TypeVar("T")
 
 
@@ -115,76 +119,88 @@ def completed(ad: dict[str, Any]) -> bool:
     return bool(ad["state"] == "AD_STATE_COMPLETED")
 
 
-def wait(driver: WebDriver, condition: Callable[[WebDriver], T], what: str) -> T:
-    """Waits until ``condition`` is truthy (elements that vanish mid-check are retried)."""
-    return WebDriverWait(
-        driver, WAIT_S, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-    ).until(condition, f"the page never showed {what}")
+@dataclass
+class Page:
+    """The studio page in the test's browser, read and driven as a person would; screenshots go
+    to the test's folder."""
 
+    driver: Chrome
+    folder: Path
 
-def find(driver: WebDriver, selector: str) -> WebElement:
-    return driver.find_element("css selector", selector)
+    def open(self, url: str) -> None:
+        """A fresh page: no key or state left from an earlier test in the browser."""
+        self.driver.get("about:blank")
+        self.driver.get(url)
+        self.driver.execute_script("localStorage.clear(); sessionStorage.clear();")
+        self.driver.refresh()
 
+    def wait(self, condition: Callable[[WebDriver], T], what: str) -> T:
+        """Waits until ``condition`` is truthy (elements that vanish mid-check are retried)."""
+        ignored = (NoSuchElementException, StaleElementReferenceException)
+        return WebDriverWait(self.driver, WAIT_S, ignored_exceptions=ignored).until(
+            condition, f"the page never showed {what}"
+        )
 
-def shown(driver: WebDriver, selector: str, what: str) -> WebElement:
-    """Waits until the element ``selector`` finds is displayed, and returns it."""
+    def find(self, selector: str) -> WebElement:
+        return self.driver.find_element("css selector", selector)
 
-    def check(d: WebDriver) -> WebElement | None:
-        element = find(d, selector)
-        return element if element.is_displayed() else None
+    def find_all(self, selector: str) -> list[WebElement]:
+        return self.driver.find_elements("css selector", selector)
 
-    element = wait(driver, check, what)
-    assert element is not None
-    return element
+    def shown(self, selector: str, what: str) -> WebElement:
+        """Waits until the element ``selector`` finds is displayed, and returns it."""
 
+        def check(driver: WebDriver) -> WebElement | None:
+            element = driver.find_element("css selector", selector)
+            return element if element.is_displayed() else None
 
-def text_of(selector: str, contains: str) -> Callable[[WebDriver], bool]:
-    return lambda driver: contains in find(driver, selector).text
+        element = self.wait(check, what)
+        assert element is not None
+        return element
 
+    def click(self, selector: str, what: str) -> None:
+        """Clicks the element once it is there (again, when a re-render replaced it mid-click)."""
 
-def heading(driver: WebDriver) -> str:
-    return find(driver, "main h2").text
+        def clicked(driver: WebDriver) -> bool:
+            driver.find_element("css selector", selector).click()
+            return True
 
+        self.wait(clicked, what)
 
-def click(driver: WebDriver, selector: str, what: str) -> None:
-    """Clicks the element once it is there (again, when a re-render replaced it mid-click)."""
+    def fill(self, selector: str, text: str) -> None:
+        field = self.find(selector)
+        field.clear()
+        field.send_keys(text)
 
-    def clicked(d: WebDriver) -> bool:
-        find(d, selector).click()
-        return True
+    def keys(self, *keys: str) -> None:
+        """Keys pressed wherever the focus is, as on a keyboard."""
+        ActionChains(self.driver).send_keys(*keys).perform()
 
-    wait(driver, clicked, what)
+    def focused(self) -> str:
+        """The focused element's id (or tag name)."""
+        script = "const e = document.activeElement; return e.id || e.tagName;"
+        return str(self.driver.execute_script(script))
 
+    def heading(self) -> str:
+        """The title of what the page shows (waited for while the page is still opening)."""
+        return str(self.wait(lambda d: d.find_element("css selector", "main h2").text, "a title"))
 
-def showing(title: str) -> Callable[[WebDriver], bool]:
-    """The page shows the step (or page) titled ``title``."""
-    return lambda driver: heading(driver) == title
+    def shows(self, title: str, what: str) -> None:
+        """Waits until the page shows the step (or list) titled ``title``."""
+        self.wait(lambda _: self.heading() == title, what)
 
+    def step(self) -> str:
+        """The step the ad is at, as the step indicator marks it."""
+        return self.find("#steps [aria-current='step'] .label").text
 
-def current_step(driver: WebDriver) -> str:
-    return find(driver, "#steps [aria-current='step'] .label").text
+    def has_text(self, selector: str, text: str, what: str) -> None:
+        self.wait(lambda _: text in self.find(selector).text, what)
 
+    def scrolls_sideways(self) -> bool:
+        script = "return document.documentElement.scrollWidth > window.innerWidth;"
+        return bool(self.driver.execute_script(script))
 
-def fill(element: WebElement, text: str) -> None:
-    element.clear()
-    element.send_keys(text)
-
-
-def shoot(driver: WebDriver, folder: Path, name: str) -> Path:
-    path = folder / f"{name}.png"
-    driver.save_screenshot(str(path))
-    return path
-
-
-def no_horizontal_scroll(driver: WebDriver) -> bool:
-    return bool(
-        driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth;")
-    )
-
-
-def open_page(driver: WebDriver, url: str) -> None:
-    """A fresh page: no key or state left from an earlier test in the browser."""
-    driver.get("about:blank")
-    driver.get(url)
-    driver.execute_script("localStorage.clear(); sessionStorage.clear();")
-    driver.refresh()
+    def shoot(self, name: str) -> Path:
+        path = self.folder / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path

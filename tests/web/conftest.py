@@ -5,11 +5,12 @@ per test."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from selenium.webdriver import Chrome
 
-from tests.web.browser import DESKTOP, console, create_ad, start_chromium
+from tests.web.browser import DESKTOP, Page, console, create_ad, start_chromium
 from tests.web.stack import LiveStack, live_stack
 
 
@@ -36,10 +37,10 @@ def chromium() -> Iterator[Chrome]:
 
 
 @pytest.fixture
-def browser(chromium: Chrome) -> Iterator[Chrome]:
+def page(chromium: Chrome, tmp_path: Path) -> Iterator[Page]:
     chromium.set_window_size(*DESKTOP)
     console(chromium)  # what earlier tests left
-    yield chromium
+    yield Page(chromium, tmp_path)
     # A script error or a failed load is a bug even when the test's checks passed; the API's
     # refusals (400 for a broken rule, 401 before the key) and a gateway that stops (its
     # streams cut, its port closed) are what some tests provoke.

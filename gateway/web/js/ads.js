@@ -1,7 +1,7 @@
 // Your ads: every ad the studio keeps, newest first, each reopened where it is.
 
 import { call } from './api.js';
-import { enumText, errorBox, h, media, showError } from './dom.js';
+import { enumText, errorBox, h, media, showError, stepView } from './dom.js';
 
 const PAGE_SIZE = 20;
 
@@ -48,7 +48,7 @@ export function AdsView() {
 
   more.addEventListener('click', load);
   load();
-  const el = h('section', { class: 'step-view ads', 'aria-labelledby': 'step-title' },
-    h('h2', { id: 'step-title', tabindex: '-1' }, 'Your ads'), problem, list, more);
+  const { el, body } = stepView('ads', 'Your ads');
+  body.append(problem, list, more);
   return { el };
 }

@@ -2,7 +2,7 @@
 // the live ad (WatchAd over SSE, reconnecting; every snapshot comes from the server).
 
 import { ApiError, apiKey, onKeyNeeded, stream } from './api.js';
-import { h } from './dom.js';
+import { h, stepView } from './dom.js';
 import { AdsView } from './ads.js';
 import { BriefSummaryView, NewAdView } from './brief.js';
 import { ClipsView } from './clips.js';
@@ -138,11 +138,10 @@ function stopWatch() {
 }
 
 function showProblem(error) {
-  const box = h('section', { class: 'panel' },
-    h('h2', { tabindex: '-1' }, 'Something went wrong'),
-    h('p', { class: 'error', role: 'alert' }, error.message),
+  const { el, body } = stepView('problem', 'Something went wrong');
+  body.append(h('p', { class: 'error', role: 'alert' }, error.message),
     h('p', {}, h('a', { href: '#/ads' }, 'Back to your ads')));
-  mount({ el: box });
+  mount({ el });
 }
 
 /** What the steps may ask of the page. */

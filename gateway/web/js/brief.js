@@ -2,7 +2,7 @@
 // extracts as an editable summary card, or a brief file; then the ad is created.
 
 import { call, stream } from './api.js';
-import { act, errorBox, h, money, showError } from './dom.js';
+import { act, errorBox, h, money, showError, stepView } from './dom.js';
 
 const TEXT_FIELDS = [
   ['productName', 'Product name'],
@@ -293,12 +293,11 @@ export function NewAdView(studio) {
   missing, card, options, estimate, create, createError);
   briefForm.addEventListener('change', quote);
 
-  const el = h('section', { class: 'step-view brief', 'aria-labelledby': 'step-title' },
-    h('h2', { id: 'step-title', tabindex: '-1' }, 'Vision & brief'),
-    h('div', { class: 'columns' },
-      h('div', { class: 'panel chat' }, log, empty, chat,
-        h('p', { class: 'file' }, h('label', { for: 'brief-file' }, 'Or load a brief file (YAML or JSON)'), fileInput)),
-      briefForm));
+  const { el, body } = stepView('brief', 'Vision & brief');
+  const fileLabel = h('label', { for: 'brief-file' }, 'Or load a brief file (YAML or JSON)');
+  body.append(h('div', { class: 'columns' },
+    h('div', { class: 'panel chat' }, log, empty, chat, h('p', { class: 'file' }, fileLabel, fileInput)),
+    briefForm));
   renderCard();
   return { el };
 }
@@ -309,9 +308,8 @@ export function BriefSummaryView(ad) {
   const o = ad.options;
   const aspect = ASPECTS.find(([value]) => value === o.aspectRatio)?.[1] || ASPECTS[0][1];
   const height = o.render?.height ? `${o.render.height} p` : "the tier's height";
-  const el = h('section', { class: 'step-view', 'aria-labelledby': 'step-title' },
-    h('h2', { id: 'step-title', tabindex: '-1' }, 'Vision & brief'),
-    h('div', { class: 'panel brief-card' }, summary(brief),
-      h('p', { class: 'hint', id: 'ad-options' }, `${o.durationSeconds} s · ${aspect} · rendered at ${height}`)));
+  const { el, body } = stepView('brief', 'Vision & brief');
+  body.append(h('div', { class: 'panel brief-card' }, summary(brief),
+    h('p', { class: 'hint', id: 'ad-options' }, `${o.durationSeconds} s · ${aspect} · rendered at ${height}`)));
   return { el };
 }

@@ -4,7 +4,7 @@
 
 import { call } from './api.js';
 import { itemFailed, itemPercent, itemText, JobProgress, progressRow } from './jobs.js';
-import { act, errorBox, h, media, money, rerender } from './dom.js';
+import { act, errorBox, h, media, money, rerender, stepView } from './dom.js';
 
 const ORDER = ['AD_STEP_SEED_IMAGES', 'AD_STEP_CLIPS_AND_MUSIC', 'AD_STEP_COMPOSE', 'AD_STEP_DONE'];
 
@@ -18,7 +18,7 @@ function passed(ad, step) {
 }
 
 export function ClipsView(ad, studio) {
-  const el = h('section', { class: 'step-view clips', 'aria-labelledby': 'step-title' });
+  const { el, body } = stepView('clips', 'Clips');
   const progress = new JobProgress(() => render());
   const problem = errorBox('clips-error');
   let current = ad;
@@ -80,7 +80,7 @@ export function ClipsView(ad, studio) {
   }
 
   function render() {
-    rerender(el, h('h2', { id: 'step-title', tabindex: '-1' }, 'Clips'), cost(), failure(),
+    rerender(body, cost(), failure(),
       h('ol', { class: 'clip-list' }, current.storyboard.map(sceneRow), musicRow(), renderRow()));
   }
 

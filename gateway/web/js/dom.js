@@ -25,6 +25,17 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/**
+ * A step's section: its heading (focused when the step opens; never redrawn, so focus and
+ * screen readers stay put) and the body the step redraws.
+ */
+export function stepView(kind, title) {
+  const body = h('div', { class: 'step-body' });
+  const el = h('section', { class: `step-view ${kind}`, 'aria-labelledby': 'step-title' },
+    h('h2', { id: 'step-title', tabindex: '-1' }, title), body);
+  return { el, body };
+}
+
 /** Replaces `container`'s children, keeping focus on the element with the same id. */
 export function rerender(container, ...children) {
   const focused = container.contains(document.activeElement) ? document.activeElement.id : '';

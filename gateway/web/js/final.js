@@ -2,7 +2,7 @@
 // render with other options, and start over.
 
 import { call, mediaUrl } from './api.js';
-import { act, bytes, errorBox, h, media, money, reducedMotion, rerender, seconds } from './dom.js';
+import { act, bytes, errorBox, h, media, money, reducedMotion, rerender, seconds, stepView } from './dom.js';
 
 const HEIGHTS = [['1920', '1920 p'], ['1280', '1280 p'], ['1080', '1080 p'], ['720', '720 p'],
   ['480', '480 p'], ['320', '320 p (draft)']];
@@ -43,7 +43,7 @@ function select(id, label, choices, chosen) {
 }
 
 export function FinalView(ad, studio) {
-  const el = h('section', { class: 'step-view final', 'aria-labelledby': 'step-title' });
+  const { el, body } = stepView('final', 'Final video');
   const problem = errorBox('render-error');
   let current = ad;
   let shownKey = null;
@@ -81,7 +81,7 @@ export function FinalView(ad, studio) {
   function render() {
     const done = current.renders.findLast((r) => r.state === 'COMPOSITION_STATE_COMPLETED');
     const running = current.state === 'AD_STATE_RUNNING';
-    rerender(el, h('h2', { id: 'step-title', tabindex: '-1' }, 'Final video'),
+    rerender(body,
       running ? h('p', { class: 'panel loading' }, `Rendering render ${current.renders.length}…`) : null,
       current.state === 'AD_STATE_FAILED' ? h('p', { class: 'error', role: 'alert' }, current.error) : null,
       done ? h('div', { class: 'final-grid' },

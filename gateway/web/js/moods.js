@@ -3,7 +3,7 @@
 
 import { call } from './api.js';
 import { JobProgress } from './jobs.js';
-import { act, errorBox, h, media, rerender } from './dom.js';
+import { act, errorBox, h, media, rerender, stepView } from './dom.js';
 
 const SHOWN_KEYWORDS = 4;
 
@@ -37,7 +37,7 @@ function moodCard(mood, checked, disabled, onPick) {
 }
 
 export function MoodsView(ad, studio) {
-  const el = h('section', { class: 'step-view moods', 'aria-labelledby': 'step-title' });
+  const { el, body } = stepView('moods', 'Choose a mood');
   // Job progress matters only while the moods are proposed; later it must not redraw the cards.
   const progress = new JobProgress(() => { if (proposing(current)) render(); });
   let picked = ad.chosenMoodId || '';
@@ -67,8 +67,7 @@ export function MoodsView(ad, studio) {
       choose.textContent = mood ? `Continue with ${mood.name}` : 'Continue';
       waiting.textContent = !picked ? 'Choose a mood.' : ready ? '' : 'Waiting for its images…';
     }
-    rerender(el,
-      h('h2', { id: 'step-title', tabindex: '-1' }, 'Choose a mood'),
+    rerender(body,
       proposing(current) ? h('div', { class: 'panel loading' }, h('p', {}, 'Proposing moods and painting their samples…'),
         progress.view('Sample images')) : null,
       current.state === 'AD_STATE_FAILED' ? h('p', { class: 'error', role: 'alert' }, current.error) : null,

@@ -5,7 +5,7 @@
 
 import { call } from './api.js';
 import { JobProgress } from './jobs.js';
-import { act, errorBox, h, media, money, rerender, seconds, showError } from './dom.js';
+import { act, errorBox, h, media, money, rerender, seconds, showError, stepView } from './dom.js';
 
 const MARK_EVERY_S = 5;
 const WHAT = [
@@ -77,7 +77,7 @@ function field(id, label, control) {
 }
 
 export function StoryboardView(ad, studio) {
-  const el = h('section', { class: 'step-view storyboard', 'aria-labelledby': 'step-title' });
+  const { el, body } = stepView('storyboard', 'Storyboard');
   const progress = new JobProgress(() => { if (regenerating(current)) render(); });
   let current = ad;
   let draft = [];
@@ -255,7 +255,7 @@ export function StoryboardView(ad, studio) {
     const scenes = atGate() ? draft : current.storyboard.map((s) => s.scene);
     track.replaceChildren(timeline(scenes, current.options.durationSeconds));
     const cards = atGate() ? draft.map(editCard) : current.storyboard.map(viewCard);
-    rerender(el, h('h2', { id: 'step-title', tabindex: '-1' }, 'Storyboard'), banner(), status(),
+    rerender(body, banner(), status(),
       scenes.length ? track : null, h('ol', { class: 'scene-grid' }, cards),
       atGate() ? gateActions() : null, problem);
   }
