@@ -2,15 +2,17 @@
 
 Levels are measured, not assumed (``loudness.py``), in two audio-only passes before the video:
 
-1. **Stems.** The voice-over is brought to _VOICE_LUFS and the music to _MUSIC_LUFS
-   (_MUSIC_UNDER_VOICE_LUFS when there is a voice) by measured gains. The voice is then
-   compressed and peak-limited (≈ −21 LUFS, peaks ≈ 11 dB above it instead of espeak-ng's
-   ≈ 19), so the master can reach −14 LUFS by plain gain with room under −1 dBTP.
+1. **Stems** (when there is something to balance). The voice-over is brought to _VOICE_LUFS
+   and the music to _MUSIC_LUFS (_MUSIC_UNDER_VOICE_LUFS when there is a voice) by measured
+   gains. The voice is then compressed and peak-limited (espeak-ng: ≈ −21 LUFS with true
+   peaks ≈ 11 dB above it, instead of ≈ 19), so the master can reach −14 LUFS by plain gain
+   with room under −1 dBTP.
 2. **Mix.** Clip sound and music make the bed; ``sidechaincompress`` keyed by the voice
-   ducks the bed ≈ 11 dB while a line is spoken and lets it back within _DUCK_RELEASE_MS
-   after it. The mix is measured, and the video pass masters it with ``loudnorm`` given
-   those measurements (``linear=true``): one gain to the target. Should that gain push the
-   true peak over _TRUE_PEAK_DB, loudnorm switches itself to its dynamic mode, which limits.
+   ducks the bed while a line is spoken (measured 16–17 dB under espeak-ng speech) and lets
+   it back within _DUCK_RELEASE_MS after it. The mix is measured, and the video pass masters
+   it with ``loudnorm`` given those measurements (``linear=true``): one gain to the target.
+   Should that gain push the true peak over TRUE_PEAK_DB, loudnorm switches itself to its
+   dynamic mode, which limits.
 
 Without voice and music the clip sound alone is mastered the same way.
 """
@@ -50,9 +52,9 @@ _VOICE_COMPRESSOR = {
     "makeup": 2,
 }
 _VOICE_LIMITER = {"limit": 0.3, "attack": 1, "release": 30, "level": 0, "latency": 1}
-# Ducking: the processed voice's speech sits ≈ 13 dB over this threshold; at ratio 6 the bed
-# drops ≈ 11 dB. 20 ms attack keeps word onsets clear; 350 ms release lets the music back
-# between lines but not between words.
+# Ducking: the processed voice's speech sits well over this threshold, so at ratio 6 the bed
+# drops 16–17 dB (measured, tests/composer/test_voice.py). 20 ms attack keeps word onsets
+# clear; 350 ms release lets the music back between lines but not between words.
 _DUCK_THRESHOLD = 0.015  # −36.5 dBFS
 _DUCK_RATIO = 6
 _DUCK_ATTACK_MS = 20
@@ -64,14 +66,6 @@ _LRA_DEFAULT = 11.0
 _LRA_MAX = 50.0
 _MUSIC_USE = 1000
 _VOICE_USE = 2000
-
-
-@dataclass(frozen=True)
-class VoiceTrack:
-    """A voice-over input placed at ``start_s`` in the ad's timeline."""
-
-    input: ProbedInput
-    start_s: float
 
 
 @dataclass(frozen=True)
@@ -88,6 +82,14 @@ class Sound:
     @property
     def has_audio(self) -> bool:
         return bool(self.music or self.voices or self.timeline.has_clip_audio)
+
+
+@dataclass(frozen=True)
+class VoiceTrack:
+    """A voice-over input placed at ``start_s`` in the ad's timeline."""
+
+    input: ProbedInput
+    start_s: float
 
 
 def _clip_audio(segment: Segment, use: int) -> Stream:
@@ -230,7 +232,8 @@ async def measured(sound: Sound, target_lufs: float, workdir: Path, *, timeout_s
         for name, stem in (("voice", _voice_stem(sound)), ("music", _music_stem(sound)))
         if stem is not None
     }
-    if stems:
+    # Music alone needs no level of its own: the master sets it (one pass saved).
+    if sound.voices or (stems and sound.timeline.has_clip_audio):
         found = await measure(stems, workdir, timeout_s=timeout_s)
         music_lufs = _MUSIC_UNDER_VOICE_LUFS if sound.voices else _MUSIC_LUFS
         sound = replace(

@@ -24,7 +24,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from reelforge.runtime import page_tokens
@@ -180,8 +180,6 @@ class CompositionRepository:
     ) -> tuple[CompositionRow, bool]:
         """A new PENDING row, and True; ``lease`` (owner, expiry) makes it this process's to
         render. With a request_id already used: the row made for it, and False."""
-        if request.request_id and (existing := await self.find_request(request.request_id)):
-            return existing, False
         stamp = now_us()
         values: dict[str, Any] = {
             "id": uuid.uuid4().hex,
@@ -194,16 +192,21 @@ class CompositionRepository:
             "updated_us": stamp,
             **(lease or {}),
         }
-        try:
-            async with self._engine.begin() as conn:
-                await conn.execute(self._table.insert().values(**values))
+        # ON CONFLICT DO NOTHING: a replay, even one racing the first call, inserts nothing.
+        dialect_insert = (
+            postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
+        )
+        statement = dialect_insert(self._table).values(**values).on_conflict_do_nothing()
+        async with self._engine.begin() as conn:
+            created = (await conn.execute(statement)).rowcount == 1
+            if created:
                 await notify(conn, self.tables.changes_channel, values["id"])
-        except IntegrityError:
-            # The same request_id inserted concurrently (a replay racing the first call).
-            if (existing := await self.find_request(request.request_id)) is None:
-                raise
-            return existing, False
-        return await self.get(values["id"]), True
+        if created:
+            return await self.get(values["id"]), True
+        existing = await self.find_request(request.request_id)
+        if existing is None:  # the conflict was on something else: say so
+            raise RuntimeError(f"composition insert conflicted (request_id {request.request_id!r})")
+        return existing, False
 
     async def find_request(self, request_id: str) -> CompositionRow | None:
         """The composition made for a request_id, if any."""
