@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main command: set-up, then render examples/brief.yaml (or the brief given) into out/ad.mp4
-# with a local stack of the four services. Offline (animatic providers) unless API keys are set.
+# with a private local stack (planner, generator, composer, studio, gateway): the studio makes the
+# ad, `reelforge ad` follows it and downloads it. Offline (animatic providers) unless API keys are set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

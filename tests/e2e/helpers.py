@@ -4,23 +4,29 @@ command as a process, and REST reads of the gateway."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import yaml
 
+from reelforge.cli.stack import StackPorts, local_stack
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.replicate_server import DEFAULT_TOKEN, FakeReplicate
 from tests.helpers import ROOT
 
 
-def write_brief(path: Path, duration_s: float) -> None:
+def write_brief(path: Path, duration_s: float) -> Path:
+    """examples/brief.yaml at ``duration_s`` seconds, written to ``path``."""
     brief = yaml.safe_load((ROOT / "examples" / "brief.yaml").read_text())
     brief["duration_seconds"] = duration_s
     path.write_text(yaml.safe_dump(brief))
+    return path
 
 
 def hosted_env(
@@ -39,6 +45,26 @@ def hosted_env(
         "POLL_MAX_S": "0.3",
         "LOG_LEVEL": "WARNING",
     }
+
+
+@dataclass(frozen=True)
+class HostedStack:
+    gateway: str
+    env: dict[str, str]  # the services' environment, also right for the CLI
+    openai: FakeOpenAI
+    replicate: FakeReplicate
+
+
+@contextlib.asynccontextmanager
+async def hosted_stack(
+    folder: Path, base_env: dict[str, str], **replicate: Any
+) -> AsyncIterator[HostedStack]:
+    """The five services as processes on the hosted path: the planner on the fake OpenAI, the
+    generator on a fake Replicate made with ``replicate`` (its latency, ...)."""
+    async with FakeOpenAI() as openai, FakeReplicate(**replicate) as fake:
+        env = hosted_env(base_env, openai, fake)
+        async with local_stack(StackPorts.free(), env, quiet=True, cwd=folder) as stack:
+            yield HostedStack(stack.gateway_url, env, openai, fake)
 
 
 async def start_cli(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:

@@ -10,12 +10,9 @@ from typing import Any
 
 import pytest
 
-from reelforge.cli.stack import StackPorts, local_stack
 from reelforge.runtime.media import probe
-from tests.e2e.helpers import hosted_env, start_cli, write_brief
+from tests.e2e.helpers import hosted_stack, start_cli
 from tests.e2e.test_detach_resume import TINY_RENDER
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.replicate_server import FakeReplicate
 
 
 class Cli:
@@ -35,61 +32,58 @@ class Cli:
 
 @pytest.mark.timeout(600)
 async def test_ads_list_show_regenerate_render_and_download(
-    tmp_path: Path, subprocess_env: dict[str, str]
+    tmp_path: Path, subprocess_env: dict[str, str], short_brief: Path
 ) -> None:
-    brief = tmp_path / "brief.yaml"
-    write_brief(brief, 6.0)
-    async with FakeOpenAI() as openai, FakeReplicate(latency_s=0.2) as replicate:
-        env = hosted_env(subprocess_env, openai, replicate)
-        async with local_stack(StackPorts.free(), env, quiet=True, cwd=tmp_path) as stack:
-            cli = Cli(stack.gateway_url, env)
-            first = tmp_path / "first.mp4"
-            summary = await cli.json(
-                "ad", str(brief), "-o", str(first), "--mood", "2", *TINY_RENDER
-            )
-            ad_id = summary["ad_id"]
-            paid = replicate.creates
+    async with hosted_stack(tmp_path, subprocess_env, latency_s=0.2) as stack:
+        replicate = stack.replicate
+        cli = Cli(stack.gateway, stack.env)
+        first = tmp_path / "first.mp4"
+        summary = await cli.json(
+            "ad", str(short_brief), "-o", str(first), "--mood", "2", *TINY_RENDER
+        )
+        ad_id = summary["ad_id"]
+        paid = replicate.creates
 
-            listed = await cli.json("ads", "list", "--state", "completed")
-            assert [a["id"] for a in listed["ads"]] == [ad_id]
-            shown = await cli.json("ads", "show", ad_id)
-            # --mood 2 went through the studio's mood gate: the second mood was planned for.
-            assert shown["chosenMoodId"] == shown["moods"][1]["id"] == summary["mood"]["id"]
-            code, table, _ = await cli.run("ads", "show", ad_id)
-            assert code == 0 and ad_id in table and "completed" in table
+        listed = await cli.json("ads", "list", "--state", "completed")
+        assert [a["id"] for a in listed["ads"]] == [ad_id]
+        shown = await cli.json("ads", "show", ad_id)
+        # --mood 2 went through the studio's mood gate: the second mood was planned for.
+        assert shown["chosenMoodId"] == shown["moods"][1]["id"] == summary["mood"]["id"]
+        code, table, _ = await cli.run("ads", "show", ad_id)
+        assert code == 0 and ad_id in table and "completed" in table
 
-            again = await cli.json(
-                "ads", "regenerate", ad_id, "3", "--what", "clip", "--hint", "warmer light"
-            )
-            assert replicate.creates == paid + 1  # the one new clip
-            scene = again["storyboard"][2]
-            assert [v["hint"] for v in scene["versions"]] == ["", "warmer light"]
-            old, new = scene["versions"]
-            assert old["image"] == new["image"] and old["clipJobId"] != new["clipJobId"]
-            assert again["state"] == "AD_STATE_COMPLETED"
-            renders = [r["compositionId"] for r in again["renders"]]
-            assert len(set(renders)) == 2 and renders[0] == summary["composition_id"]
+        again = await cli.json(
+            "ads", "regenerate", ad_id, "3", "--what", "clip", "--hint", "warmer light"
+        )
+        assert replicate.creates == paid + 1  # the one new clip
+        scene = again["storyboard"][2]
+        assert [v["hint"] for v in scene["versions"]] == ["", "warmer light"]
+        old, new = scene["versions"]
+        assert old["image"] == new["image"] and old["clipJobId"] != new["clipJobId"]
+        assert again["state"] == "AD_STATE_COMPLETED"
+        renders = [r["compositionId"] for r in again["renders"]]
+        assert len(set(renders)) == 2 and renders[0] == summary["composition_id"]
 
-            small = await cli.json("ads", "render", ad_id, "--height", "160", "--fps", "12")
-            assert [r["height"] for r in small["renders"]] == [320, 320, 160]
-            assert replicate.creates == paid + 1  # a render pays for no prediction
+        small = await cli.json("ads", "render", ad_id, "--height", "160", "--fps", "12")
+        assert [r["height"] for r in small["renders"]] == [320, 320, 160]
+        assert replicate.creates == paid + 1  # a render pays for no prediction
 
-            newest, second = tmp_path / "newest.mp4", tmp_path / "second.mp4"
-            got = await cli.json("ads", "download", ad_id, "-o", str(newest))
-            assert got == {"output": str(newest), "size_bytes": newest.stat().st_size, "render": 3}
-            assert (await cli.json("ads", "download", ad_id, "--render", "2", "-o", str(second)))[
-                "render"
-            ] == 2
+        newest, second = tmp_path / "newest.mp4", tmp_path / "second.mp4"
+        got = await cli.json("ads", "download", ad_id, "-o", str(newest))
+        assert got == {"output": str(newest), "size_bytes": newest.stat().st_size, "render": 3}
+        assert (await cli.json("ads", "download", ad_id, "--render", "2", "-o", str(second)))[
+            "render"
+        ] == 2
 
-            code, _, stderr = await cli.run("ads", "regenerate", ad_id, "9")
-            assert (code, stderr.strip()) == (
-                1,
-                f"reelforge: scene must be 1-{len(shown['storyboard'])}: ad {ad_id} has that many",
-            )
-            code, _, stderr = await cli.run("ads", "cancel", ad_id)
-            assert code == 1 and "HTTP 412" in stderr and "cannot be canceled" in stderr
-            code, _, stderr = await cli.run("ad", "--resume", "no-such-ad")
-            assert code == 1 and "HTTP 404" in stderr and len(stderr.strip().splitlines()) == 1
+        code, _, stderr = await cli.run("ads", "regenerate", ad_id, "9")
+        assert (code, stderr.strip()) == (
+            1,
+            f"reelforge: scene must be 1-{len(shown['storyboard'])}: ad {ad_id} has that many",
+        )
+        code, _, stderr = await cli.run("ads", "cancel", ad_id)
+        assert code == 1 and "HTTP 412" in stderr and "cannot be canceled" in stderr
+        code, _, stderr = await cli.run("ad", "--resume", "no-such-ad")
+        assert code == 1 and "HTTP 404" in stderr and len(stderr.strip().splitlines()) == 1
     assert (await probe(newest)).height == 160
     regenerated = await probe(second)
     assert (regenerated.height, round(regenerated.duration_seconds)) == (320, 6)

@@ -11,55 +11,48 @@ from pathlib import Path
 
 import pytest
 
-from reelforge.cli.stack import StackPorts, local_stack
 from reelforge.runtime.media import probe
-from tests.e2e.helpers import get_json, hosted_env, start_cli, wait_for_running_job, write_brief
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.replicate_server import FakeReplicate
+from tests.e2e.helpers import get_json, hosted_stack, start_cli, wait_for_running_job
 
 TINY_RENDER = ("--height", "320", "--fps", "12")
 
 
 @pytest.mark.timeout(600)
 async def test_detach_leaves_the_ad_running_and_resume_finishes_it(
-    tmp_path: Path, subprocess_env: dict[str, str]
+    tmp_path: Path, subprocess_env: dict[str, str], short_brief: Path
 ) -> None:
-    brief = tmp_path / "brief.yaml"
-    write_brief(brief, 6.0)
     out = tmp_path / "out" / "ad.mp4"
     # Each prediction takes 2 s: the ad is certainly still running when the CLI lets go.
-    async with FakeOpenAI() as openai, FakeReplicate(latency_s=2.0) as replicate:
-        env = hosted_env(subprocess_env, openai, replicate)
-        async with local_stack(StackPorts.free(), env, quiet=True, cwd=tmp_path) as stack:
-            gateway = stack.gateway_url
-            proc = await start_cli(
-                "--gateway", gateway, "ad", str(brief), "-o", str(out), *TINY_RENDER,
-                "--detach", "--json", env=env,
-            )  # fmt: skip
-            job_id = await wait_for_running_job(gateway)
-            proc.send_signal(signal.SIGINT)
-            stdout, stderr = await asyncio.wait_for(proc.communicate(), 30)
-            assert proc.returncode == 0, stderr.decode()[-2000:]
-            ad_id = json.loads(stdout)["ad_id"]
-            assert f"reelforge ad --resume {ad_id}" in stderr.decode()
-            left = await get_json(gateway, f"/api/ads/{ad_id}")
-            assert left["state"] == "AD_STATE_RUNNING"
-            job = await get_json(gateway, f"/api/jobs/{job_id}")
-            assert job["state"] != "JOB_STATE_CANCELED"
+    async with hosted_stack(tmp_path, subprocess_env, latency_s=2.0) as stack:
+        gateway, env = stack.gateway, stack.env
+        proc = await start_cli(
+            "--gateway", gateway, "ad", str(short_brief), "-o", str(out), *TINY_RENDER,
+            "--detach", "--json", env=env,
+        )  # fmt: skip
+        job_id = await wait_for_running_job(gateway)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, stderr.decode()[-2000:]
+        ad_id = json.loads(stdout)["ad_id"]
+        assert f"reelforge ad --resume {ad_id}" in stderr.decode()
+        left = await get_json(gateway, f"/api/ads/{ad_id}")
+        assert left["state"] == "AD_STATE_RUNNING"
+        job = await get_json(gateway, f"/api/jobs/{job_id}")
+        assert job["state"] != "JOB_STATE_CANCELED"
 
-            resumed = await start_cli(
-                "--gateway", gateway, "ad", "--resume", ad_id, "-o", str(out), "--json", env=env
-            )
-            stdout, stderr = await asyncio.wait_for(resumed.communicate(), 300)
-            assert resumed.returncode == 0, stderr.decode()[-3000:]
-            summary = json.loads(stdout)
-            ad = await get_json(gateway, f"/api/ads/{ad_id}")
+        resumed = await start_cli(
+            "--gateway", gateway, "ad", "--resume", ad_id, "-o", str(out), "--json", env=env
+        )
+        stdout, stderr = await asyncio.wait_for(resumed.communicate(), 300)
+        assert resumed.returncode == 0, stderr.decode()[-3000:]
+        summary = json.loads(stdout)
+        ad = await get_json(gateway, f"/api/ads/{ad_id}")
     assert summary["ad_id"] == ad_id and ad["state"] == "AD_STATE_COMPLETED"
     assert summary["composition_id"] == ad["renders"][-1]["compositionId"]
     # Paid once each, though two commands followed the ad: a sample per mood, a seed image and
     # a clip per scene, one track.
-    assert replicate.creates == len(ad["moods"]) + 2 * len(ad["storyboard"]) + 1
-    assert replicate.cancels == 0
+    assert stack.replicate.creates == len(ad["moods"]) + 2 * len(ad["storyboard"]) + 1
+    assert stack.replicate.cancels == 0
     info = await probe(out)
     assert abs(info.duration_seconds - 6.0) <= 1 / 12 + 1e-3
     assert (info.width, info.height) == (180, 320)

@@ -9,39 +9,30 @@ from pathlib import Path
 
 import pytest
 
-from reelforge.cli.stack import StackPorts, local_stack
 from reelforge.runtime.media import probe
-from tests.e2e.helpers import get_json, hosted_env, start_cli, write_brief
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.replicate_server import FakeReplicate
+from tests.e2e.helpers import get_json, hosted_stack, start_cli, write_brief
 
 
 @pytest.mark.timeout(600)
 async def test_hosted_ad_has_the_same_shape_and_a_cost_summary(
     tmp_path: Path, subprocess_env: dict[str, str]
 ) -> None:
-    brief = tmp_path / "brief.yaml"
-    write_brief(brief, 12.0)
+    brief = write_brief(tmp_path / "brief.yaml", 12.0)
     out = tmp_path / "out" / "ad.mp4"
-    async with (
-        FakeOpenAI() as openai,
-        FakeReplicate(latency_s=0.3, predict_time_s=2.0) as replicate,
-    ):
-        env = hosted_env(subprocess_env, openai, replicate)
-        async with local_stack(StackPorts.free(), env, quiet=True, cwd=tmp_path) as stack:
-            proc = await start_cli(
-                "--gateway", stack.gateway_url,
-                "ad", str(brief), "-o", str(out), "--height", "320", "--fps", "12", "--json",
-                env=env,
-            )  # fmt: skip
-            stdout, stderr = await asyncio.wait_for(proc.communicate(), 540)
-            assert proc.returncode == 0, stderr.decode()[-3000:]
-            summary = json.loads(stdout)
-            ad = await get_json(stack.gateway_url, f"/api/ads/{summary['ad_id']}")
-        scenes = len(summary["scenes"])
-        # Paid once each: a sample per mood, a seed image and a clip per scene, one track.
-        assert replicate.creates == 3 + 2 * scenes + 1
-        assert any(r.schema is not None for r in openai.requests)
+    async with hosted_stack(tmp_path, subprocess_env, latency_s=0.3, predict_time_s=2.0) as stack:
+        proc = await start_cli(
+            "--gateway", stack.gateway,
+            "ad", str(brief), "-o", str(out), "--height", "320", "--fps", "12", "--json",
+            env=stack.env,
+        )  # fmt: skip
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 540)
+        assert proc.returncode == 0, stderr.decode()[-3000:]
+        summary = json.loads(stdout)
+        ad = await get_json(stack.gateway, f"/api/ads/{summary['ad_id']}")
+    scenes = len(summary["scenes"])
+    # Paid once each: a sample per mood, a seed image and a clip per scene, one track.
+    assert stack.replicate.creates == 3 + 2 * scenes + 1
+    assert any(r.schema is not None for r in stack.openai.requests)
     info = await probe(out)
     assert abs(info.duration_seconds - 12.0) <= 1 / 12 + 1e-3
     assert (info.width, info.height) == (180, 320)

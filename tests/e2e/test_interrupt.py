@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reelforge.cli.stack import StackPorts, local_stack
-from tests.e2e.helpers import get_json, hosted_env, start_cli, wait_for_running_job, write_brief
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.replicate_server import FakeReplicate
+from tests.e2e.helpers import get_json, hosted_stack, start_cli, wait_for_running_job, write_brief
 
 _UNFINISHED = {"JOB_STATE_PENDING", "JOB_STATE_RUNNING"}
 
@@ -21,25 +18,22 @@ _UNFINISHED = {"JOB_STATE_PENDING", "JOB_STATE_RUNNING"}
 async def test_ctrl_c_cancels_the_ad_and_its_jobs(
     tmp_path: Path, subprocess_env: dict[str, str]
 ) -> None:
-    brief = tmp_path / "brief.yaml"
-    write_brief(brief, 12.0)
+    brief = write_brief(tmp_path / "brief.yaml", 12.0)
     # Predictions that take a minute: the first job is certainly still running at Ctrl-C.
-    async with FakeOpenAI() as openai, FakeReplicate(latency_s=60) as replicate:
-        env = hosted_env(subprocess_env, openai, replicate)
-        async with local_stack(StackPorts.free(), env, quiet=True, cwd=tmp_path) as stack:
-            gateway = stack.gateway_url
-            proc = await start_cli(
-                "--gateway", gateway, "ad", str(brief), "-o", str(tmp_path / "ad.mp4"), env=env
-            )
-            await wait_for_running_job(gateway)
-            proc.send_signal(signal.SIGINT)
-            _, stderr = await asyncio.wait_for(proc.communicate(), 30)
-            assert proc.returncode == 130, stderr.decode()[-2000:]
-            assert "interrupted" in stderr.decode()
-            (ad,) = (await get_json(gateway, "/api/ads"))["ads"]
-            assert ad["state"] == "AD_STATE_CANCELED"
-            assert f"ad {ad['id']} canceled" in stderr.decode()
-            jobs = (await get_json(gateway, "/api/jobs"))["jobs"]
-            assert jobs and not [j for j in jobs if j["state"] in _UNFINISHED], jobs
-            assert {j["id"] for j in jobs} <= {i for s in ad["steps"] for i in s["jobIds"]}
-        assert replicate.cancels >= 1  # the provider was told to stop the paid prediction
+    async with hosted_stack(tmp_path, subprocess_env, latency_s=60) as stack:
+        gateway = stack.gateway
+        proc = await start_cli(
+            "--gateway", gateway, "ad", str(brief), "-o", str(tmp_path / "ad.mp4"), env=stack.env
+        )
+        await wait_for_running_job(gateway)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 130, stderr.decode()[-2000:]
+        assert "interrupted" in stderr.decode()
+        (ad,) = (await get_json(gateway, "/api/ads"))["ads"]
+        assert ad["state"] == "AD_STATE_CANCELED"
+        assert f"ad {ad['id']} canceled" in stderr.decode()
+        jobs = (await get_json(gateway, "/api/jobs"))["jobs"]
+        assert jobs and not [j for j in jobs if j["state"] in _UNFINISHED], jobs
+        assert {j["id"] for j in jobs} <= {i for s in ad["steps"] for i in s["jobIds"]}
+    assert stack.replicate.cancels >= 1  # the provider was told to stop the paid prediction
