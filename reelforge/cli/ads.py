@@ -99,9 +99,7 @@ async def _regenerate(api: AdApi, args: argparse.Namespace) -> studio_pb2.Ad:
 
 
 async def _render(api: AdApi, args: argparse.Namespace) -> studio_pb2.Ad:
-    options = _S.RenderOptions(height=args.height, fps=args.fps)
-    if args.transition is not None:
-        options.transition_seconds = args.transition
+    options = _S.RenderOptions(height=args.height, fps=args.fps, transition_seconds=args.transition)
     return await api.render(_S.RenderAdRequest(id=args.ad_id, options=options))
 
 

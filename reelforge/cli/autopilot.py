@@ -24,7 +24,6 @@ from reelforge.cli.storyboard import StoryboardScene, render_storyboard
 from reelforge.cli.watch import follow
 from reelforge.v1 import common_pb2, studio_pb2
 
-DEFAULT_TRANSITION_S = 0.5
 _S = studio_pb2
 
 
@@ -34,7 +33,7 @@ class AdOptions:
     output: Path
     mood: int | None = None  # 1-based; None → ask on a TTY, else the first
     tier: str = "TIER_UNSPECIFIED"
-    transition_s: float = DEFAULT_TRANSITION_S
+    transition_s: float | None = None  # crossfade seconds; None → the studio's default
     height: int = 0  # 0 → the composer's default for the tier
     fps: int = 0  # 0 → 30
     interactive: bool = False

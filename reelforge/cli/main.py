@@ -15,7 +15,7 @@ from rich.console import Console
 
 from reelforge.cli import steps
 from reelforge.cli.ads import add_ads_parser, run_ads
-from reelforge.cli.autopilot import DEFAULT_TRANSITION_S, AdOptions, Autopilot
+from reelforge.cli.autopilot import AdOptions, Autopilot
 from reelforge.cli.brief_input import brief_from_text, is_interactive, load_brief_file
 from reelforge.cli.errors import CliError, Detached
 from reelforge.cli.gateway_client import DEFAULT_TIMEOUT_S, JSON, GatewayClient, one_line
@@ -58,9 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     ad.add_argument("--mood", type=int, help="pick mood N (1-based) instead of asking")
     ad.add_argument("--duration", type=float, default=0.0, help="seconds (0: the brief's)")
     ad.add_argument("--tier", choices=sorted(_TIERS), default="default")
-    ad.add_argument(
-        "--transition", type=float, default=DEFAULT_TRANSITION_S, help="crossfade seconds"
-    )
+    ad.add_argument("--transition", type=float, help="crossfade seconds (default 0.5)")
     ad.add_argument("--height", type=int, default=0, help="output height in pixels (0: the tier's)")
     ad.add_argument("--fps", type=int, default=0, help="output frame rate (0: 30)")
     ad.add_argument(
