@@ -94,13 +94,12 @@ async def render(
         )
         words = spoken_words(request.voice, timeline.total_s)
         captions = await _write_captions(request, timeline, fmt, words, workdir)
-        # Measure the sound (audio only, no picture decoded) so the one video pass masters it.
-        await reporter.phase(
-            composer_pb2.COMPOSITION_STATE_COMPOSING, _FETCH_END, "measuring loudness"
-        )
-        sound = await measured(
-            _sound(request, inputs, timeline), fmt.loudness_lufs, workdir, timeout_s=ctx.timeout_s
-        )
+        sound = _sound(request, inputs, timeline)
+        if sound.has_audio:
+            # Measure the sound (audio only, no picture decoded) so the video pass masters it.
+            composing = composer_pb2.COMPOSITION_STATE_COMPOSING
+            await reporter.phase(composing, _FETCH_END, "measuring loudness")
+            sound = await measured(sound, fmt.loudness_lufs, workdir, timeout_s=ctx.timeout_s)
         job = _Job(timeline, sound, fmt, output, workdir, captions)
         # Encode once; a size bound may add one two-pass attempt (OPTIMIZING).
         await _encode(job, request.max_size_bytes, ctx, reporter)
@@ -108,16 +107,21 @@ async def render(
         await reporter.phase(
             composer_pb2.COMPOSITION_STATE_OPTIMIZING, _ENCODE_END, "checking the output"
         )
-        info = await _probe_output(output)
-        artifact = await ctx.store.put_file(output, _MIME, info)
-        if not words:
-            return RenderResult(artifact, info)
-        srt_file = await ctx.store.put_bytes(srt(words).encode(), SRT_MIME)
-        vtt_file = await ctx.store.put_bytes(webvtt(words).encode(), VTT_MIME)
-        return RenderResult(artifact, info, srt_file, vtt_file)
+        return await _store(output, words, ctx.store)
     finally:
         output.unlink(missing_ok=True)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _store(output: Path, words: list[Word], store: ArtifactStore) -> RenderResult:
+    """The probed MP4 and, when the voice has words, its SRT and WebVTT files, stored."""
+    info = await _probe_output(output)
+    artifact = await store.put_file(output, _MIME, info)
+    if not words:
+        return RenderResult(artifact, info)
+    srt_file = await store.put_bytes(srt(words).encode(), SRT_MIME)
+    vtt_file = await store.put_bytes(webvtt(words).encode(), VTT_MIME)
+    return RenderResult(artifact, info, srt_file, vtt_file)
 
 
 def _sound(request: composer_pb2.ComposeRequest, inputs: Inputs, timeline: Timeline) -> Sound:
