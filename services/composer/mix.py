@@ -215,7 +215,12 @@ def mastered(sound: Sound, target_lufs: float) -> Stream | None:
         measured_thresh=f"{max(measured.integrated_lufs - 10, -99.0):.2f}",
         linear="true",
     )
-    return mixed.filter("aresample", SAMPLE_RATE)  # loudnorm works (and outputs) at 192 kHz
+    # loudnorm works (and outputs) at 192 kHz; its output link carries no channel layout, which
+    # FFmpeg could not always negotiate with the encoder ("Cannot select channel layout"), so
+    # the format is pinned after resampling.
+    return mixed.filter("aresample", SAMPLE_RATE).filter(
+        "aformat", sample_fmts="fltp", channel_layouts="stereo"
+    )
 
 
 def _gain_db(target_lufs: float, measured: Loudness | None) -> float:
