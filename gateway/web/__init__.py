@@ -48,14 +48,17 @@ def add_studio_routes(router: web.UrlDispatcher) -> None:
     """`GET /` (the page) and `GET /web/{path}`; unknown files are the gateway's JSON 404."""
     files = _served_files()
 
-    async def page(request: web.Request) -> web.Response:
-        return _file_response(files["index.html"])
-
-    async def asset(request: web.Request) -> web.Response:
-        path = files.get(request.match_info["path"])
-        if path is None:
+    def serve(name: str) -> web.Response:
+        path = files.get(name)
+        if path is None:  # also a page whose files were not installed with the package
             raise web.HTTPNotFound()
         return _file_response(path)
+
+    async def page(request: web.Request) -> web.Response:
+        return serve("index.html")
+
+    async def asset(request: web.Request) -> web.Response:
+        return serve(request.match_info["path"])
 
     router.add_get("/", page)
     router.add_get(PAGE_PREFIX + "{path:.+}", asset)

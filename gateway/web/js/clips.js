@@ -79,8 +79,17 @@ export function ClipsView(ad, studio) {
       h('p', {}, 'Try again starts a new ad from the same brief and options.'), again, problem);
   }
 
+  function cancel() {
+    if (current.state !== 'AD_STATE_RUNNING') return null;
+    const button = h('button', { type: 'button', id: 'cancel-ad' }, 'Cancel the ad');
+    button.addEventListener('click', () => act(button, problem, async () => {
+      studio.setAd(await call('POST', `/api/ads/${current.id}/cancel`, {}));
+    }));
+    return h('div', { class: 'actions' }, button, problem);
+  }
+
   function render() {
-    rerender(body, cost(), failure(),
+    rerender(body, cost(), failure() || cancel(),
       h('ol', { class: 'clip-list' }, current.storyboard.map(sceneRow), musicRow(), renderRow()));
   }
 
