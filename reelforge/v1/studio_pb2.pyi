@@ -75,9 +75,9 @@ class _AdStepEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AdStep.ValueTy
     AD_STEP_APPROVE_STORYBOARD: _AdStep.ValueType  # 4
     """Gate: a human edits and approves the storyboard."""
     AD_STEP_SEED_IMAGES: _AdStep.ValueType  # 5
-    """One seed image per scene."""
+    """One seed image per scene; the voice-over job starts beside it."""
     AD_STEP_CLIPS_AND_MUSIC: _AdStep.ValueType  # 6
-    """One clip per scene from its seed image, and the music, in parallel."""
+    """One clip per scene from its seed image, and the music, in parallel (the voice-over is awaited here)."""
     AD_STEP_REGENERATE: _AdStep.ValueType  # 7
     """A new version of one scene (RegenerateScene)."""
     AD_STEP_COMPOSE: _AdStep.ValueType  # 8
@@ -97,9 +97,9 @@ AD_STEP_PLAN: AdStep.ValueType  # 3
 AD_STEP_APPROVE_STORYBOARD: AdStep.ValueType  # 4
 """Gate: a human edits and approves the storyboard."""
 AD_STEP_SEED_IMAGES: AdStep.ValueType  # 5
-"""One seed image per scene."""
+"""One seed image per scene; the voice-over job starts beside it."""
 AD_STEP_CLIPS_AND_MUSIC: AdStep.ValueType  # 6
-"""One clip per scene from its seed image, and the music, in parallel."""
+"""One clip per scene from its seed image, and the music, in parallel (the voice-over is awaited here)."""
 AD_STEP_REGENERATE: AdStep.ValueType  # 7
 """A new version of one scene (RegenerateScene)."""
 AD_STEP_COMPOSE: AdStep.ValueType  # 8
@@ -121,6 +121,8 @@ class _RegenerateWhatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Regene
     """Only the clip, from the current seed image (+1 clip paid)."""
     REGENERATE_WHAT_BOTH: _RegenerateWhat.ValueType  # 3
     """The image, then a clip from it (+1 image, +1 clip)."""
+    REGENERATE_WHAT_VOICE: _RegenerateWhat.ValueType  # 4
+    """Only the scene's voice-over line (+1 voice item); image and clip stay."""
 
 class RegenerateWhat(_RegenerateWhat, metaclass=_RegenerateWhatEnumTypeWrapper):
     """What RegenerateScene remakes."""
@@ -133,7 +135,37 @@ REGENERATE_WHAT_CLIP: RegenerateWhat.ValueType  # 2
 """Only the clip, from the current seed image (+1 clip paid)."""
 REGENERATE_WHAT_BOTH: RegenerateWhat.ValueType  # 3
 """The image, then a clip from it (+1 image, +1 clip)."""
+REGENERATE_WHAT_VOICE: RegenerateWhat.ValueType  # 4
+"""Only the scene's voice-over line (+1 voice item); image and clip stay."""
 Global___RegenerateWhat: _TypeAlias = RegenerateWhat  # noqa: Y015
+
+class _AdCaptions:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AdCaptionsEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AdCaptions.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    AD_CAPTIONS_UNSPECIFIED: _AdCaptions.ValueType  # 0
+    """WORDS when the ad has a voice-over, else SCENES."""
+    AD_CAPTIONS_WORDS: _AdCaptions.ValueType  # 1
+    """The spoken words, the word being spoken highlighted (needs a voice-over)."""
+    AD_CAPTIONS_SCENES: _AdCaptions.ValueType  # 2
+    """Each scene's caption over its clip."""
+    AD_CAPTIONS_OFF: _AdCaptions.ValueType  # 3
+    """None burned in (the subtitle files are still made from the voice-over)."""
+
+class AdCaptions(_AdCaptions, metaclass=_AdCaptionsEnumTypeWrapper):
+    """Which captions are burned into the ad's renders."""
+
+AD_CAPTIONS_UNSPECIFIED: AdCaptions.ValueType  # 0
+"""WORDS when the ad has a voice-over, else SCENES."""
+AD_CAPTIONS_WORDS: AdCaptions.ValueType  # 1
+"""The spoken words, the word being spoken highlighted (needs a voice-over)."""
+AD_CAPTIONS_SCENES: AdCaptions.ValueType  # 2
+"""Each scene's caption over its clip."""
+AD_CAPTIONS_OFF: AdCaptions.ValueType  # 3
+"""None burned in (the subtitle files are still made from the voice-over)."""
+Global___AdCaptions: _TypeAlias = AdCaptions  # noqa: Y015
 
 @_typing.final
 class RenderOptions(_message.Message):
@@ -145,6 +177,8 @@ class RenderOptions(_message.Message):
     FPS_FIELD_NUMBER: _builtins.int
     TRANSITION_FIELD_NUMBER: _builtins.int
     TRANSITION_SECONDS_FIELD_NUMBER: _builtins.int
+    CAPTIONS_FIELD_NUMBER: _builtins.int
+    PLATFORM_FIELD_NUMBER: _builtins.int
     height: _builtins.int
     """Output height in pixels (even, 64–4096); 0 means the tier's."""
     fps: _builtins.int
@@ -153,6 +187,10 @@ class RenderOptions(_message.Message):
     """xfade type; empty means "fade"."""
     transition_seconds: _builtins.float
     """Crossfade length, 0–2 s; unset means 0.5."""
+    captions: Global___AdCaptions.ValueType
+    """Burned-in captions; unspecified means WORDS with a voice-over, else SCENES."""
+    platform: _builtins.str
+    """Where the ad runs, for the captions' safe zone: "tiktok", "reels", "shorts", "feed", "square", "landscape"; empty means "tiktok"."""
     def __init__(
         self,
         *,
@@ -160,10 +198,12 @@ class RenderOptions(_message.Message):
         fps: _builtins.int = ...,
         transition: _builtins.str = ...,
         transition_seconds: _builtins.float | None = ...,
+        captions: Global___AdCaptions.ValueType = ...,
+        platform: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_transition_seconds", b"_transition_seconds", "transition_seconds", b"transition_seconds"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_transition_seconds", b"_transition_seconds", "fps", b"fps", "height", b"height", "transition", b"transition", "transition_seconds", b"transition_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_transition_seconds", b"_transition_seconds", "captions", b"captions", "fps", b"fps", "height", b"height", "platform", b"platform", "transition", b"transition", "transition_seconds", b"transition_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__transition_seconds: _TypeAlias = _typing.Literal["transition_seconds"]  # noqa: Y015
     _WhichOneofArgType__transition_seconds: _TypeAlias = _typing.Literal["_transition_seconds", b"_transition_seconds"]  # noqa: Y015
@@ -184,6 +224,7 @@ class AdOptions(_message.Message):
     GATE_STORYBOARD_FIELD_NUMBER: _builtins.int
     RENDER_FIELD_NUMBER: _builtins.int
     MOOD_COUNT_FIELD_NUMBER: _builtins.int
+    VOICE_FIELD_NUMBER: _builtins.int
     duration_seconds: _builtins.float
     """Length of the ad, 6–120 s; 0 means the brief's duration (else 30)."""
     tier: _common_pb2.Tier.ValueType
@@ -200,6 +241,8 @@ class AdOptions(_message.Message):
     """Stop at APPROVE_STORYBOARD for a human before anything paid for the scenes."""
     mood_count: _builtins.int
     """Moods to propose, 1–6; 0 means 3."""
+    voice: _builtins.bool
+    """Voice-over (one line per scene, spoken over the music); unset means on. Off, or when no scene has a voice line (the brief's `voice: none`), no voice step runs."""
     @_builtins.property
     def render(self) -> Global___RenderOptions:
         """How the first render is composed."""
@@ -216,12 +259,15 @@ class AdOptions(_message.Message):
         gate_storyboard: _builtins.bool = ...,
         render: Global___RenderOptions | None = ...,
         mood_count: _builtins.int = ...,
+        voice: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["render", b"render"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_voice", b"_voice", "render", b"render", "voice", b"voice"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "duration_seconds", b"duration_seconds", "gate_mood", b"gate_mood", "gate_storyboard", b"gate_storyboard", "max_cost_micros", b"max_cost_micros", "mood_count", b"mood_count", "render", b"render", "tier", b"tier", "variants", b"variants"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_voice", b"_voice", "aspect_ratio", b"aspect_ratio", "duration_seconds", b"duration_seconds", "gate_mood", b"gate_mood", "gate_storyboard", b"gate_storyboard", "max_cost_micros", b"max_cost_micros", "mood_count", b"mood_count", "render", b"render", "tier", b"tier", "variants", b"variants", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__voice: _TypeAlias = _typing.Literal["voice"]  # noqa: Y015
+    _WhichOneofArgType__voice: _TypeAlias = _typing.Literal["_voice", b"_voice"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__voice) -> _WhichOneofReturnType__voice | None: ...
 
 Global___AdOptions: _TypeAlias = AdOptions  # noqa: Y015
 
@@ -239,6 +285,9 @@ class SceneVersion(_message.Message):
     HINT_FIELD_NUMBER: _builtins.int
     ACTUAL_COST_MICROS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    VOICE_LINE_FIELD_NUMBER: _builtins.int
+    VOICE_FIELD_NUMBER: _builtins.int
+    VOICE_JOB_ID_FIELD_NUMBER: _builtins.int
     number: _builtins.int
     """1, 2, ..."""
     image_job_id: _builtins.str
@@ -249,6 +298,10 @@ class SceneVersion(_message.Message):
     """What RegenerateScene was asked to change; empty for the first version."""
     actual_cost_micros: _builtins.int
     """What this version's predictions cost, micro-USD."""
+    voice_line: _builtins.str
+    """The line this version speaks (empty without a voice-over)."""
+    voice_job_id: _builtins.str
+    """Generator job that spoke it."""
     @_builtins.property
     def image(self) -> _common_pb2.Artifact:
         """The seed image."""
@@ -259,6 +312,10 @@ class SceneVersion(_message.Message):
 
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def voice(self) -> _common_pb2.Artifact:
+        """Its audio."""
+
     def __init__(
         self,
         *,
@@ -270,10 +327,13 @@ class SceneVersion(_message.Message):
         hint: _builtins.str = ...,
         actual_cost_micros: _builtins.int = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        voice_line: _builtins.str = ...,
+        voice: _common_pb2.Artifact | None = ...,
+        voice_job_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["clip", b"clip", "created_at", b"created_at", "image", b"image"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clip", b"clip", "created_at", b"created_at", "image", b"image", "voice", b"voice"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_micros", b"actual_cost_micros", "clip", b"clip", "clip_job_id", b"clip_job_id", "created_at", b"created_at", "hint", b"hint", "image", b"image", "image_job_id", b"image_job_id", "number", b"number"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_micros", b"actual_cost_micros", "clip", b"clip", "clip_job_id", b"clip_job_id", "created_at", b"created_at", "hint", b"hint", "image", b"image", "image_job_id", b"image_job_id", "number", b"number", "voice", b"voice", "voice_job_id", b"voice_job_id", "voice_line", b"voice_line"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -290,8 +350,16 @@ class AdScene(_message.Message):
     CLIP_FIELD_NUMBER: _builtins.int
     VERSIONS_FIELD_NUMBER: _builtins.int
     ACTUAL_COST_MICROS_FIELD_NUMBER: _builtins.int
+    VOICE_FIELD_NUMBER: _builtins.int
+    VOICE_WORDS_FIELD_NUMBER: _builtins.int
+    VOICE_JOB_ID_FIELD_NUMBER: _builtins.int
+    VOICE_START_SECONDS_FIELD_NUMBER: _builtins.int
     actual_cost_micros: _builtins.int
     """Sum over the versions, micro-USD."""
+    voice_job_id: _builtins.str
+    """Generator job that spoke it."""
+    voice_start_seconds: _builtins.float
+    """Where the line starts in the newest render's timeline."""
     @_builtins.property
     def scene(self) -> _common_pb2.Scene:
         """Text, caption, duration, prompts (the planner's, or edited)."""
@@ -308,6 +376,14 @@ class AdScene(_message.Message):
     def versions(self) -> _containers.RepeatedCompositeFieldContainer[Global___SceneVersion]:
         """Every version, oldest first; the last is current."""
 
+    @_builtins.property
+    def voice(self) -> _common_pb2.Artifact:
+        """The current version's voice-over audio of scene.voice_line; empty without one."""
+
+    @_builtins.property
+    def voice_words(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.WordTiming]:
+        """Its words, relative to the start of `voice`."""
+
     def __init__(
         self,
         *,
@@ -316,10 +392,14 @@ class AdScene(_message.Message):
         clip: _common_pb2.Artifact | None = ...,
         versions: _abc.Iterable[Global___SceneVersion] | None = ...,
         actual_cost_micros: _builtins.int = ...,
+        voice: _common_pb2.Artifact | None = ...,
+        voice_words: _abc.Iterable[_common_pb2.WordTiming] | None = ...,
+        voice_job_id: _builtins.str = ...,
+        voice_start_seconds: _builtins.float = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["clip", b"clip", "scene", b"scene", "seed_image", b"seed_image"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clip", b"clip", "scene", b"scene", "seed_image", b"seed_image", "voice", b"voice"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_micros", b"actual_cost_micros", "clip", b"clip", "scene", b"scene", "seed_image", b"seed_image", "versions", b"versions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_micros", b"actual_cost_micros", "clip", b"clip", "scene", b"scene", "seed_image", b"seed_image", "versions", b"versions", "voice", b"voice", "voice_job_id", b"voice_job_id", "voice_start_seconds", b"voice_start_seconds", "voice_words", b"voice_words"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -344,6 +424,8 @@ class Render(_message.Message):
     AUDIO_CODEC_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    SUBTITLES_SRT_FIELD_NUMBER: _builtins.int
+    SUBTITLES_VTT_FIELD_NUMBER: _builtins.int
     number: _builtins.int
     """1, 2, ... in the order they were started."""
     composition_id: _builtins.str
@@ -370,6 +452,14 @@ class Render(_message.Message):
 
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def subtitles_srt(self) -> _common_pb2.Artifact:
+        """SubRip subtitles of the spoken words, once completed; empty without a voice-over."""
+
+    @_builtins.property
+    def subtitles_vtt(self) -> _common_pb2.Artifact:
+        """The same cues as WebVTT."""
+
     def __init__(
         self,
         *,
@@ -386,10 +476,12 @@ class Render(_message.Message):
         audio_codec: _builtins.str = ...,
         error: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        subtitles_srt: _common_pb2.Artifact | None = ...,
+        subtitles_vtt: _common_pb2.Artifact | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "options", b"options", "output", b"output"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "options", b"options", "output", b"output", "subtitles_srt", b"subtitles_srt", "subtitles_vtt", b"subtitles_vtt"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_codec", b"audio_codec", "composition_id", b"composition_id", "created_at", b"created_at", "download_uri", b"download_uri", "duration_seconds", b"duration_seconds", "error", b"error", "height", b"height", "number", b"number", "options", b"options", "output", b"output", "state", b"state", "video_codec", b"video_codec", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_codec", b"audio_codec", "composition_id", b"composition_id", "created_at", b"created_at", "download_uri", b"download_uri", "duration_seconds", b"duration_seconds", "error", b"error", "height", b"height", "number", b"number", "options", b"options", "output", b"output", "state", b"state", "subtitles_srt", b"subtitles_srt", "subtitles_vtt", b"subtitles_vtt", "video_codec", b"video_codec", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -449,6 +541,8 @@ class Regeneration(_message.Message):
     HINT_FIELD_NUMBER: _builtins.int
     IMAGE_JOB_ID_FIELD_NUMBER: _builtins.int
     CLIP_JOB_ID_FIELD_NUMBER: _builtins.int
+    VOICE_LINE_FIELD_NUMBER: _builtins.int
+    VOICE_JOB_ID_FIELD_NUMBER: _builtins.int
     scene: _builtins.int
     """0-based scene index."""
     what: Global___RegenerateWhat.ValueType
@@ -457,6 +551,10 @@ class Regeneration(_message.Message):
     """Started image job (empty before)."""
     clip_job_id: _builtins.str
     """Started clip job (empty before)."""
+    voice_line: _builtins.str
+    """The scene's new voice-over line, if one was asked for."""
+    voice_job_id: _builtins.str
+    """Started voice job (empty before)."""
     def __init__(
         self,
         *,
@@ -465,12 +563,16 @@ class Regeneration(_message.Message):
         hint: _builtins.str = ...,
         image_job_id: _builtins.str = ...,
         clip_job_id: _builtins.str = ...,
+        voice_line: _builtins.str | None = ...,
+        voice_job_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_voice_line", b"_voice_line", "voice_line", b"voice_line"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["clip_job_id", b"clip_job_id", "hint", b"hint", "image_job_id", b"image_job_id", "scene", b"scene", "what", b"what"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_voice_line", b"_voice_line", "clip_job_id", b"clip_job_id", "hint", b"hint", "image_job_id", b"image_job_id", "scene", b"scene", "voice_job_id", b"voice_job_id", "voice_line", b"voice_line", "what", b"what"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__voice_line: _TypeAlias = _typing.Literal["voice_line"]  # noqa: Y015
+    _WhichOneofArgType__voice_line: _TypeAlias = _typing.Literal["_voice_line", b"_voice_line"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__voice_line) -> _WhichOneofReturnType__voice_line | None: ...
 
 Global___Regeneration: _TypeAlias = Regeneration  # noqa: Y015
 
@@ -500,6 +602,7 @@ class Ad(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     COMPLETED_AT_FIELD_NUMBER: _builtins.int
+    VOICE_JOB_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     state: Global___AdState.ValueType
     step: Global___AdStep.ValueType
@@ -519,6 +622,8 @@ class Ad(_message.Message):
     """Why the ad failed (the failed step's error)."""
     version: _builtins.int
     """Bumps on every change."""
+    voice_job_id: _builtins.str
+    """The voice-over job (one item per scene with a line); empty without a voice-over."""
     @_builtins.property
     def brief(self) -> _common_pb2.CreativeBrief: ...
     @_builtins.property
@@ -576,10 +681,11 @@ class Ad(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         completed_at: _timestamp_pb2.Timestamp | None = ...,
+        voice_job_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["brief", b"brief", "completed_at", b"completed_at", "created_at", b"created_at", "music", b"music", "options", b"options", "regeneration", b"regeneration", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_micros", b"actual_cost_micros", "brief", b"brief", "chosen_mood_id", b"chosen_mood_id", "completed_at", b"completed_at", "created_at", b"created_at", "error", b"error", "estimated_cost_micros", b"estimated_cost_micros", "id", b"id", "moods", b"moods", "music", b"music", "music_job_id", b"music_job_id", "music_prompt", b"music_prompt", "options", b"options", "regeneration", b"regeneration", "renders", b"renders", "request_id", b"request_id", "state", b"state", "step", b"step", "steps", b"steps", "storyboard", b"storyboard", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_micros", b"actual_cost_micros", "brief", b"brief", "chosen_mood_id", b"chosen_mood_id", "completed_at", b"completed_at", "created_at", b"created_at", "error", b"error", "estimated_cost_micros", b"estimated_cost_micros", "id", b"id", "moods", b"moods", "music", b"music", "music_job_id", b"music_job_id", "music_prompt", b"music_prompt", "options", b"options", "regeneration", b"regeneration", "renders", b"renders", "request_id", b"request_id", "state", b"state", "step", b"step", "steps", b"steps", "storyboard", b"storyboard", "updated_at", b"updated_at", "version", b"version", "voice_job_id", b"voice_job_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -765,6 +871,7 @@ class StoryboardScene(_message.Message):
     CAPTION_FIELD_NUMBER: _builtins.int
     CAMERA_MOTION_FIELD_NUMBER: _builtins.int
     STYLE_PROMPT_FIELD_NUMBER: _builtins.int
+    VOICE_LINE_FIELD_NUMBER: _builtins.int
     from_scene: _builtins.int
     """Index of the current scene it edits (its prompts are kept); unset for a new scene."""
     duration_seconds: _builtins.float
@@ -777,6 +884,8 @@ class StoryboardScene(_message.Message):
     """≤ 200 characters."""
     style_prompt: _builtins.str
     """Empty keeps the current one's (a new scene's is its description)."""
+    voice_line: _builtins.str
+    """The voice-over line, ≤ 2,000 characters; unset keeps the current one's; "" removes it."""
     def __init__(
         self,
         *,
@@ -786,14 +895,20 @@ class StoryboardScene(_message.Message):
         caption: _builtins.str = ...,
         camera_motion: _builtins.str = ...,
         style_prompt: _builtins.str = ...,
+        voice_line: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_from_scene", b"_from_scene", "from_scene", b"from_scene"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_from_scene", b"_from_scene", "_voice_line", b"_voice_line", "from_scene", b"from_scene", "voice_line", b"voice_line"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_from_scene", b"_from_scene", "camera_motion", b"camera_motion", "caption", b"caption", "description", b"description", "duration_seconds", b"duration_seconds", "from_scene", b"from_scene", "style_prompt", b"style_prompt"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_from_scene", b"_from_scene", "_voice_line", b"_voice_line", "camera_motion", b"camera_motion", "caption", b"caption", "description", b"description", "duration_seconds", b"duration_seconds", "from_scene", b"from_scene", "style_prompt", b"style_prompt", "voice_line", b"voice_line"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__from_scene: _TypeAlias = _typing.Literal["from_scene"]  # noqa: Y015
     _WhichOneofArgType__from_scene: _TypeAlias = _typing.Literal["_from_scene", b"_from_scene"]  # noqa: Y015
+    _WhichOneofReturnType__voice_line: _TypeAlias = _typing.Literal["voice_line"]  # noqa: Y015
+    _WhichOneofArgType__voice_line: _TypeAlias = _typing.Literal["_voice_line", b"_voice_line"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__from_scene) -> _WhichOneofReturnType__from_scene | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__voice_line) -> _WhichOneofReturnType__voice_line | None: ...
 
 Global___StoryboardScene: _TypeAlias = StoryboardScene  # noqa: Y015
 
@@ -851,6 +966,7 @@ class RegenerateSceneRequest(_message.Message):
     SCENE_FIELD_NUMBER: _builtins.int
     WHAT_FIELD_NUMBER: _builtins.int
     HINT_FIELD_NUMBER: _builtins.int
+    VOICE_LINE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Required."""
     scene: _builtins.int
@@ -859,6 +975,8 @@ class RegenerateSceneRequest(_message.Message):
     """Unspecified means BOTH."""
     hint: _builtins.str
     """Added to the prompt, e.g. "warmer light"; ≤ 2,000 characters."""
+    voice_line: _builtins.str
+    """A new voice-over line for the scene (≤ 2,000 characters): only that line is spoken again, with any `what`."""
     def __init__(
         self,
         *,
@@ -866,12 +984,15 @@ class RegenerateSceneRequest(_message.Message):
         scene: _builtins.int = ...,
         what: Global___RegenerateWhat.ValueType = ...,
         hint: _builtins.str = ...,
+        voice_line: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_voice_line", b"_voice_line", "voice_line", b"voice_line"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hint", b"hint", "id", b"id", "scene", b"scene", "what", b"what"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_voice_line", b"_voice_line", "hint", b"hint", "id", b"id", "scene", b"scene", "voice_line", b"voice_line", "what", b"what"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__voice_line: _TypeAlias = _typing.Literal["voice_line"]  # noqa: Y015
+    _WhichOneofArgType__voice_line: _TypeAlias = _typing.Literal["_voice_line", b"_voice_line"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__voice_line) -> _WhichOneofReturnType__voice_line | None: ...
 
 Global___RegenerateSceneRequest: _TypeAlias = RegenerateSceneRequest  # noqa: Y015
 
