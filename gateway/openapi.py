@@ -107,13 +107,30 @@ def _ok_response(binding: RestBinding, schemas: SchemaCollector) -> Schema:
     }
 
 
-def _fixed_paths(schemas: SchemaCollector) -> dict[str, Schema]:
-    """The hand-written routes, described by hand."""
+def _file_download(operation_id: str, tag: str, description: str) -> Schema:
+    """A GET of stored bytes by id: whole (200), ranged (206) or not modified (304)."""
     binary = {
         "description": "The artifact's bytes",
         "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
     }
-    id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "operationId": operation_id,
+        "tags": [tag],
+        "description": description,
+        "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "responses": {
+            "200": binary,
+            "206": binary,
+            "304": {"description": "Not modified"},
+            "default": _ERROR_RESPONSE,
+        },
+    }
+
+
+def _fixed_paths(schemas: SchemaCollector) -> dict[str, Schema]:
+    """The hand-written routes, described by hand."""
     webhook_out = schemas.message(generator_pb2.HandleProviderWebhookResponse.DESCRIPTOR)
     artifact = schemas.message(common_pb2.Artifact.DESCRIPTOR)
     ok_json = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
@@ -140,18 +157,11 @@ def _fixed_paths(schemas: SchemaCollector) -> dict[str, Schema]:
             }
         },
         "/api/artifacts/{id}": {
-            "get": {
-                "operationId": "getArtifact",
-                "tags": ["artifacts"],
-                "description": "Supports ETag/If-None-Match (304) and single byte ranges (206, 416).",
-                "parameters": [id_param],
-                "responses": {
-                    "200": binary,
-                    "206": binary,
-                    "304": {"description": "Not modified"},
-                    "default": _ERROR_RESPONSE,
-                },
-            }
+            "get": _file_download(
+                "getArtifact",
+                "artifacts",
+                "Supports ETag/If-None-Match (304) and single byte ranges (206, 416).",
+            )
         },
         "/api/artifacts": {
             "post": {
@@ -178,18 +188,11 @@ def _fixed_paths(schemas: SchemaCollector) -> dict[str, Schema]:
             }
         },
         "/api/composition/download/{id}": {
-            "get": {
-                "operationId": "downloadComposition",
-                "tags": ["ComposerService"],
-                "description": "The composition's MP4 as an attachment (Range and ETag as for artifacts).",
-                "parameters": [id_param],
-                "responses": {
-                    "200": binary,
-                    "206": binary,
-                    "304": {"description": "Not modified"},
-                    "default": _ERROR_RESPONSE,
-                },
-            }
+            "get": _file_download(
+                "downloadComposition",
+                "ComposerService",
+                "The composition's MP4 as an attachment (Range and ETag as for artifacts).",
+            )
         },
         "/api/webhooks/replicate": {
             "post": {
