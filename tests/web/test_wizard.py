@@ -1,12 +1,15 @@
 """The whole wizard in a real browser: a chat and a brief file → moods → storyboard → clips →
-a playable video, downloaded and probed; then one scene regenerated."""
+a playable video, downloaded and probed; then one scene regenerated; brand files uploaded."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import urllib.request
+from pathlib import Path
 
+from PIL import Image
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
@@ -16,7 +19,18 @@ from tests.web.browser import AD_SECONDS, Page, ad_when, api, completed
 from tests.web.stack import LiveStack
 
 CAPTION = "Hydrate brighter today"
+LOGO_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
+    '<circle cx="5" cy="5" r="4" fill="#1d4ed8"/></svg>'
+)
+LOADED_PREVIEWS = (
+    "return [...document.querySelectorAll('.previews img')].filter(i => i.naturalWidth > 0).length;"
+)
 FIRST_MESSAGE = "Hi! I want an ad for a water bottle called Lumen Bottle"
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def converse_reply(base: str, text: str) -> str:
@@ -32,24 +46,28 @@ def converse_reply(base: str, text: str) -> str:
     return "".join(line.get("delta", "") for line in lines)
 
 
-def brief_step(page: Page, stack: LiveStack) -> None:
-    page.shown("#chat-input", "the chat box").send_keys(FIRST_MESSAGE, Keys.ENTER)
-    reply = converse_reply(stack.open_url, FIRST_MESSAGE)
-    page.has_text(".message.assistant p:not(.streaming)", reply, "the planner's reply")
-    page.has_text(".summary", "Lumen Bottle", "the product name extracted from the chat")
-    # The example brief, as a person would pick it; its length is edited below.
+def load_example_brief(page: Page) -> None:
+    """examples/brief.yaml through the file input, shortened to the CI length, rendered small."""
     brief_file = page.folder / "brief.yaml"
     brief_file.write_text((ROOT / "examples" / "brief.yaml").read_text())
     page.find("#brief-file").send_keys(str(brief_file))
     page.has_text(".summary", "Purifies water with UV-C light", "the file's key messages")
-    tone = [t.text for t in page.find_all(".summary .tags li")][:3]
-    assert tone == ["energetic", "optimistic", "modern"]  # the tone as tags
     page.find("#edit-brief").click()
     page.fill("#brief-durationSeconds", str(int(AD_SECONDS)))
     page.find("#edit-brief").click()
     page.find(".options summary").click()
     Select(page.find("#opt-height")).select_by_value("320")
     page.fill("#opt-fps", "12")
+
+
+def brief_step(page: Page, stack: LiveStack) -> None:
+    page.shown("#chat-input", "the chat box").send_keys(FIRST_MESSAGE, Keys.ENTER)
+    reply = converse_reply(stack.open_url, FIRST_MESSAGE)
+    page.has_text(".message.assistant p:not(.streaming)", reply, "the planner's reply")
+    page.has_text(".summary", "Lumen Bottle", "the product name extracted from the chat")
+    load_example_brief(page)
+    tone = [t.text for t in page.find_all(".summary .tags li")][:3]
+    assert tone == ["energetic", "optimistic", "modern"]  # the tone as tags
     page.has_text("#estimate", "Estimated cost", "the quote")
     page.shoot("1-brief")
     page.find("#create-ad").click()
@@ -141,3 +159,28 @@ def test_one_scene_is_regenerated_with_its_cost_shown(
     assert versions[1] == 2 and versions.count(1) == len(versions) - 1
     assert after["storyboard"][1]["versions"][1]["hint"] == "warmer light"
     assert [r["state"] for r in after["renders"]] == ["COMPOSITION_STATE_COMPLETED"] * 2
+
+
+def test_brand_files_are_uploaded_and_sent_with_the_brief(page: Page, stack: LiveStack) -> None:
+    page.open(stack.open_url + "/")
+    load_example_brief(page)
+    not_an_image = page.folder / "logo.png"
+    not_an_image.write_bytes(b"this is not a picture")
+    page.find("#brand-logo").send_keys(str(not_an_image))
+    page.has_text("#brand-error", "image", "the gateway's refusal of the file")
+    logo = page.folder / "logo.svg"
+    logo.write_text(LOGO_SVG)
+    photo = page.folder / "photo.png"
+    Image.new("RGB", (48, 64), "#1d4ed8").save(photo)
+    page.fill("#brand-name", "Lumen")
+    page.find("#brand-logo").send_keys(str(logo))
+    page.find("#product-images").send_keys(str(photo))
+    page.wait(lambda d: d.execute_script(LOADED_PREVIEWS) == 2, "the logo and photo previews")
+    assert page.find("#brand-error").text == ""
+    page.shoot("brand")
+    page.find("#create-ad").click()
+    page.shows("Choose a mood", "the mood step")
+    ad_id = page.driver.current_url.rsplit("/", 1)[1]
+    brief = api(stack.open_url, "GET", f"/api/ads/{ad_id}")["brief"]
+    assert (brief["brand"]["name"], brief["brand"]["logo"]) == ("Lumen", sha256_of(logo))
+    assert brief["productImages"] == [sha256_of(photo)]

@@ -37,12 +37,15 @@ function keyFromUser() {
   return pendingAsk;
 }
 
-async function send(method, path, { body, accept = 'application/json', signal } = {}) {
+async function send(method, path, { body, file, accept = 'application/json', signal } = {}) {
   for (;;) {
     const init = { method, signal, headers: headers({ Accept: accept }) };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
+    } else if (file) {
+      init.headers['Content-Type'] = file.type || 'application/octet-stream';
+      init.body = file; // the bytes themselves: the gateway reads their type from them
     }
     const response = await fetch(path, init);
     if (response.status !== 401 || !(await keyFromUser())) return response;
@@ -57,6 +60,13 @@ async function failure(response) {
 /** A unary call: the JSON answer, or an ApiError carrying the gateway's message. */
 export async function call(method, path, body) {
   const response = await send(method, path, { body });
+  if (!response.ok) throw await failure(response);
+  return response.json();
+}
+
+/** POST /api/artifacts: stores a file (a logo, a product photo) and answers its Artifact. */
+export async function upload(file) {
+  const response = await send('POST', '/api/artifacts', { file });
   if (!response.ok) throw await failure(response);
   return response.json();
 }

@@ -1,8 +1,8 @@
 // Step 1, vision & brief: a chat with the planner (streamed Converse tokens), the brief it
 // extracts as an editable summary card, or a brief file; then the ad is created.
 
-import { call, stream } from './api.js';
-import { act, errorBox, h, money, showError, stepView } from './dom.js';
+import { call, stream, upload } from './api.js';
+import { act, errorBox, h, media, money, showError, stepView } from './dom.js';
 
 const TEXT_FIELDS = [
   ['productName', 'Product name'],
@@ -21,6 +21,54 @@ const HEIGHTS = [['', "The tier's"], ['1920', '1920 p'], ['1080', '1080 p'], ['7
   ['480', '480 p'], ['320', '320 p (draft)']];
 const ASPECTS = [['ASPECT_RATIO_9_16', '9:16 vertical'], ['ASPECT_RATIO_1_1', '1:1 square'],
   ['ASPECT_RATIO_16_9', '16:9 landscape']];
+
+const MAX_PRODUCT_IMAGES = 4;
+const ARTIFACT_ID = /^[0-9a-f]{64}$/;
+
+/** Thumbnails of uploaded files (artifact ids); a URL is shown as text (the page loads only
+ * its own origin's images). */
+function previews(refs, label) {
+  return refs.map((ref, i) => (ARTIFACT_ID.test(ref)
+    ? media('img', `/api/artifacts/${ref}`, { alt: `${label} ${i + 1}`, class: 'preview' })
+    : h('span', { class: 'preview-url' }, ref)));
+}
+
+/** The brand kit's logo and name and the product photos: uploaded files, sent with the brief. */
+function BrandFields() {
+  const brand = { name: '', logo: '', products: [] };
+  const problem = errorBox('brand-error');
+  const logoPreview = h('div', { class: 'previews', id: 'logo-preview' });
+  const productPreview = h('div', { class: 'previews', id: 'product-previews' });
+  const logoInput = h('input', { id: 'brand-logo', type: 'file', accept: 'image/png,image/webp,image/svg+xml' });
+  const productInput = h('input', { id: 'product-images', type: 'file', multiple: true,
+    accept: 'image/png,image/jpeg,image/webp' });
+  const uploaded = async (input, most) => Promise.all(
+    [...input.files].slice(0, most).map(async (file) => (await upload(file)).id));
+
+  logoInput.addEventListener('change', () => act(logoInput, problem, async () => {
+    [brand.logo = ''] = await uploaded(logoInput, 1);
+    logoPreview.replaceChildren(...previews(brand.logo ? [brand.logo] : [], 'Logo'));
+  }));
+  productInput.addEventListener('change', () => act(productInput, problem, async () => {
+    brand.products = await uploaded(productInput, MAX_PRODUCT_IMAGES);
+    productPreview.replaceChildren(...previews(brand.products, 'Product photo'));
+  }));
+  const el = h('fieldset', { class: 'brand-kit' }, h('legend', {}, 'Brand (optional)'),
+    h('label', { for: 'brand-name' }, 'Brand name'),
+    h('input', { id: 'brand-name', oninput: (e) => { brand.name = e.target.value; } }),
+    h('label', { for: 'brand-logo' }, 'Logo (PNG, WebP or SVG)'), logoInput, logoPreview,
+    h('label', { for: 'product-images' }, `Product photos (up to ${MAX_PRODUCT_IMAGES}, the hero shot first)`),
+    productInput, productPreview, problem);
+
+  /** The brief with the brand's parts that were given. */
+  function addTo(brief) {
+    const full = { ...brief };
+    if (brand.name || brand.logo) full.brand = { name: brand.name, logo: brand.logo };
+    if (brand.products.length) full.productImages = brand.products;
+    return full;
+  }
+  return { el, addTo };
+}
 
 function emptyBrief() {
   return {
@@ -50,7 +98,12 @@ function summary(brief) {
       ? h('ul', { class: 'bullets' }, brief.keyMessages.map((m) => h('li', {}, m))) : '—'),
     row('Call to action', brief.callToAction || '—'),
     row('Length', brief.durationSeconds ? `${brief.durationSeconds} s` : '30 s (default)'),
-    row('Voice-over', brief.voice || 'default voice'));
+    row('Voice-over', brief.voice || 'default voice'),
+    brief.brand ? row('Brand', h('span', { class: 'previews' }, brief.brand.name || '',
+      previews(brief.brand.logo ? [brief.brand.logo] : [], 'Logo'))) : null,
+    brief.productImages?.length
+      ? row('Product photos', h('span', { class: 'previews' }, previews(brief.productImages, 'Product photo')))
+      : null);
 }
 
 /** A brief file: JSON, or the flat YAML of examples/brief.yaml (scalars, lists, folded text). */
@@ -109,6 +162,7 @@ export function NewAdView(studio) {
   let brief = emptyBrief();
   const edited = new Set(); // fields typed or loaded by hand: later extractions keep them
   let requestId = newRequestId();
+  const brandFields = BrandFields();
 
   const log = h('ol', { class: 'messages', role: 'log', 'aria-label': 'Conversation' });
   const empty = h('p', { class: 'empty' },
@@ -245,7 +299,7 @@ export function NewAdView(studio) {
     if (value('opt-height')) render.height = Number(value('opt-height'));
     if (value('opt-fps')) render.fps = Number(value('opt-fps'));
     return {
-      brief,
+      brief: brandFields.addTo(brief),
       options: {
         aspectRatio: value('opt-aspect'), tier: value('opt-tier'), render,
         gateMood: gates, gateStoryboard: gates,
@@ -290,7 +344,7 @@ export function NewAdView(studio) {
     });
   } },
   h('div', { class: 'card-head' }, h('h3', { id: 'card-title' }, 'Creative brief'), editButton),
-  missing, card, options, estimate, create, createError);
+  missing, card, brandFields.el, options, estimate, create, createError);
   briefForm.addEventListener('change', quote);
 
   const { el, body } = stepView('brief', 'Vision & brief');
