@@ -45,6 +45,7 @@ JobRequest = (
     generator_pb2.GenerateImagesRequest
     | generator_pb2.GenerateClipsRequest
     | generator_pb2.GenerateMusicRequest
+    | generator_pb2.GenerateVoiceRequest
 )
 # Codes that mean "the child is not there right now", not "the child said no".
 _TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
@@ -57,6 +58,7 @@ _ESTIMATE_FIELDS = {
     generator_pb2.JOB_KIND_IMAGES: "images",
     generator_pb2.JOB_KIND_CLIPS: "clips",
     generator_pb2.JOB_KIND_MUSIC: "music",
+    generator_pb2.JOB_KIND_VOICE: "voice",
 }
 _CHANNEL_OPTIONS = (
     ("grpc.lb_policy_name", "round_robin"),
@@ -184,6 +186,8 @@ class Children:
             return stub.GenerateImages(request, timeout=timeout)
         if isinstance(request, generator_pb2.GenerateClipsRequest):
             return stub.GenerateClips(request, timeout=timeout)
+        if isinstance(request, generator_pb2.GenerateVoiceRequest):
+            return stub.GenerateVoice(request, timeout=timeout)
         return stub.GenerateMusic(request, timeout=timeout)
 
     async def _settle_jobs(
@@ -298,4 +302,6 @@ def _job_shape(request: JobRequest) -> tuple[generator_pb2.JobKind.ValueType, in
         return generator_pb2.JOB_KIND_IMAGES, len(request.images)
     if isinstance(request, generator_pb2.GenerateClipsRequest):
         return generator_pb2.JOB_KIND_CLIPS, len(request.clips)
+    if isinstance(request, generator_pb2.GenerateVoiceRequest):
+        return generator_pb2.JOB_KIND_VOICE, len(request.lines)
     return generator_pb2.JOB_KIND_MUSIC, 1

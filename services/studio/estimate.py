@@ -6,6 +6,8 @@ scene's clip lengthened by its share of the crossfades: an upper bound, never a 
 
 from __future__ import annotations
 
+import math
+
 from reelforge.v1 import common_pb2, generator_pb2, studio_pb2
 from services.planner.plan_rules import MAX_SCENES
 from services.studio import prompts
@@ -13,6 +15,10 @@ from services.studio.children import Children
 
 _S = studio_pb2
 _DEFAULT_MOODS = 3
+# The planner's ceiling for a voice-over: 2.3 words a second of the ad; priced as long words
+# (hosted speech is priced per character), so the quote stays an upper bound.
+_WORDS_PER_S = 2.3
+_PRICED_WORD = "voiceover "
 
 
 class Estimator:
@@ -64,6 +70,21 @@ class Estimator:
                 ),
             ),
         ]
+        if _speaks(brief, options):
+            words = math.floor(_WORDS_PER_S * total_s)
+            per_line = math.ceil(words / MAX_SCENES)
+            line = generator_pb2.VoiceLine(text=(_PRICED_WORD * per_line).strip())
+            parts.append(
+                (
+                    _S.AD_STEP_SEED_IMAGES,
+                    f"voice-over, {MAX_SCENES} lines of ≤ {per_line} words",
+                    generator_pb2.EstimateCostRequest(
+                        voice=generator_pb2.GenerateVoiceRequest(
+                            lines=[line] * MAX_SCENES, tier=options.tier
+                        )
+                    ),
+                )
+            )
         answer = studio_pb2.EstimateAdResponse()
         for step, what, request in parts:
             priced = await self._children.estimate(request)
@@ -82,3 +103,9 @@ class Estimator:
                 images=specs, tier=options.tier, aspect_ratio=options.aspect_ratio
             )
         )
+
+
+def _speaks(brief: common_pb2.CreativeBrief, options: studio_pb2.AdOptions) -> bool:
+    """Voice on in the options (unset means on) and not "none" in the brief."""
+    on = not options.HasField("voice") or options.voice
+    return on and brief.voice.strip().lower() != "none"

@@ -249,7 +249,10 @@ class AdManager:
     async def _cancel_children(self, ad: studio_pb2.Ad) -> None:
         """Best effort: work the last step started stops costing money."""
         record = ad.steps[-1] if ad.steps else studio_pb2.StepRecord()
-        for job_id in record.job_ids:
+        job_ids = list(record.job_ids)
+        if ad.step == _S.AD_STEP_CLIPS_AND_MUSIC and ad.voice_job_id:
+            job_ids.append(ad.voice_job_id)  # started by the seed images step, awaited here
+        for job_id in job_ids:
             with contextlib.suppress(Exception):
                 await self._children.cancel_job(job_id)
         if record.composition_id:

@@ -2,6 +2,8 @@
 
 moods + samples → (gate: choose mood) → plan → (gate: approve storyboard) → seed images →
 clips + music (in parallel) → compose → done; RegenerateScene adds regenerate → compose.
+The voice-over (one line per scene that has one) starts beside the seed images, once the plan
+is final, and is awaited beside the clips and music: it never waits for a picture.
 
 Each step is idempotent across restarts: a generator job's id is written to the step's
 record (``Ad.steps[-1].job_ids``, in a fixed order per step) before the step waits for it, and
@@ -173,10 +175,16 @@ class Pipeline:
     async def _seed_images(self, ad: studio_pb2.Ad) -> None:
         mood = prompts.chosen_mood(ad)
         specs = [prompts.seed_image(s.scene, mood, i) for i, s in enumerate(ad.storyboard)]
-        await self._afford(ad, [self._images(specs)])
-        job = await self._job(ad.id, 0, "seed images", self._images(specs))
+        lines = [ad.storyboard[i].scene.voice_line for i in prompts.voiced_scenes(ad)]
+        voice_for = [self._voice(lines)] if lines else []
+        await self._afford(ad, [self._images(specs), *voice_for])
+        images_id = await self._start(ad.id, 0, self._images(specs))
+        # The voice job's id is the step's second; the clips step waits for it.
+        voice_id = await self._start(ad.id, 1, voice_for[0]) if voice_for else ""
+        job = await self._wait(images_id, "seed images")
 
         def done(a: studio_pb2.Ad) -> None:
+            a.voice_job_id = voice_id
             for scene, item in zip(a.storyboard, job.items, strict=True):
                 scene.versions.add(
                     number=1,
@@ -202,8 +210,8 @@ class Pipeline:
         # Both jobs are started (and their ids written) before either is waited for.
         clips_id = await self._start(ad.id, 0, clips_for)
         music_id = await self._start(ad.id, 1, music_for)
-        clips, music = await asyncio.gather(
-            self._wait(clips_id, "clips"), self._wait(music_id, "music")
+        clips, music, voice = await asyncio.gather(
+            self._wait(clips_id, "clips"), self._wait(music_id, "music"), self._voice_job(ad)
         )
 
         def done(a: studio_pb2.Ad) -> None:
@@ -218,6 +226,11 @@ class Pipeline:
             a.music_job_id = music.id
             _add_cost(a, clips)
             _add_cost(a, music)
+            if voice is not None:
+                for index, item in zip(prompts.voiced_scenes(a), voice.items, strict=True):
+                    _keep_voice(a.storyboard[index], voice, item)
+                    a.storyboard[index].actual_cost_micros += item.actual_cost_micros
+                _add_cost(a, voice)
             enter(a, S.AD_STEP_COMPOSE)
 
         await self._store.write(ad.id, done)
@@ -229,6 +242,12 @@ class Pipeline:
         number = len(current.versions) + 1
         remake_image = what in (S.REGENERATE_WHAT_IMAGE, S.REGENERATE_WHAT_BOTH)
         remake_clip = what in (S.REGENERATE_WHAT_CLIP, S.REGENERATE_WHAT_BOTH)
+        line = reg.voice_line if reg.HasField("voice_line") else current.scene.voice_line
+        remake_voice = (
+            prompts.voice_on(ad)
+            and bool(line.strip())
+            and (what == S.REGENERATE_WHAT_VOICE or reg.HasField("voice_line"))
+        )
         image_for = self._images(
             [prompts.seed_image(current.scene, prompts.chosen_mood(ad), index, number, reg.hint)]
         )
@@ -241,6 +260,7 @@ class Pipeline:
 
         # The new clip's seed image is not made yet; the current one prices it the same.
         planned = [image_for] * remake_image + [clip_for(current.seed_image.id)] * remake_clip
+        planned += [self._voice([line])] * remake_voice
         await self._afford(ad, planned)
         slot = 0
         image, image_job = current.seed_image, None
@@ -252,17 +272,30 @@ class Pipeline:
         if remake_clip:
             clip_job = await self._job(ad.id, slot, "scene clip", clip_for(image.id))
             clip = clip_job.items[0].outputs[0]
+            slot += 1
+        voice_job = None
+        if remake_voice:
+            voice_job = await self._job(ad.id, slot, "scene voice", self._voice([line]))
 
         def done(a: studio_pb2.Ad) -> None:
             scene = a.storyboard[index]
             version = scene.versions.add(
                 number=number, image=image, clip=clip, hint=reg.hint, created_at=_now()
             )
-            for job, field in ((image_job, "image_job_id"), (clip_job, "clip_job_id")):
+            version.voice_line, version.voice_job_id = line, scene.voice_job_id
+            version.voice.CopyFrom(scene.voice)
+            jobs = ((image_job, "image_job_id"), (clip_job, "clip_job_id"))
+            for job, field in jobs:
                 if job is not None:
                     setattr(version, field, job.id)
                     version.actual_cost_micros += job.actual_cost_micros
                     _add_cost(a, job)
+            scene.scene.voice_line = line
+            if voice_job is not None:
+                _keep_voice(scene, voice_job, voice_job.items[0])
+                _add_cost(a, voice_job)
+            elif not line.strip():
+                _keep_voice(scene, None, None)  # the line was removed: nothing is spoken
             scene.seed_image.CopyFrom(image)
             scene.clip.CopyFrom(clip)
             scene.actual_cost_micros += version.actual_cost_micros
@@ -283,6 +316,10 @@ class Pipeline:
             composition_id = started.id
 
             def record(a: studio_pb2.Ad) -> None:
+                for scene, start in zip(
+                    a.storyboard, prompts.voice_starts(a, render.options), strict=True
+                ):
+                    scene.voice_start_seconds = start if scene.voice.id else 0.0
                 a.renders[-1].composition_id = started.id
                 a.renders[-1].state = started.state
                 a.renders[-1].download_uri = f"/api/composition/download/{started.id}"
@@ -344,6 +381,18 @@ class Pipeline:
         o = ad.options
         return {"tier": o.tier, "aspect_ratio": o.aspect_ratio, "max_cost_micros": self._cap(ad)}
 
+    def _voice(self, lines: list[str]) -> JobFor:
+        def request(ad: studio_pb2.Ad) -> JobRequest:
+            voice = prompts.voice(ad, lines)
+            voice.max_cost_micros = self._cap(ad)
+            return voice
+
+        return request
+
+    async def _voice_job(self, ad: studio_pb2.Ad) -> generator_pb2.Job | None:
+        """The voice-over job the seed images step started, once succeeded (None without one)."""
+        return await self._wait(ad.voice_job_id, "voice-over") if ad.voice_job_id else None
+
     def _music(self, music: generator_pb2.GenerateMusicRequest) -> JobFor:
         def request(ad: studio_pb2.Ad) -> JobRequest:
             music.max_cost_micros = self._cap(ad)
@@ -386,3 +435,23 @@ def _fill_render(render: studio_pb2.Render, composition: composer_pb2.Compositio
     render.video_codec = composition.video_codec
     render.audio_codec = composition.audio_codec
     render.error = composition.error
+    render.subtitles_srt.CopyFrom(composition.subtitles_srt)
+    render.subtitles_vtt.CopyFrom(composition.subtitles_vtt)
+
+
+def _keep_voice(
+    scene: studio_pb2.AdScene, job: generator_pb2.Job | None, item: generator_pb2.JobItem | None
+) -> None:
+    """Makes ``item`` (of ``job``) the scene's voice, on the scene and its current version
+    (whose cost it joins); None clears it."""
+    version = scene.versions[-1] if scene.versions else studio_pb2.SceneVersion()
+    for holder in (scene, version):
+        holder.ClearField("voice")
+        holder.voice_job_id = job.id if job else ""
+        if item is not None:
+            holder.voice.CopyFrom(item.outputs[0])
+    version.voice_line = scene.scene.voice_line
+    del scene.voice_words[:]
+    if item is not None:
+        scene.voice_words.extend(item.words)
+        version.actual_cost_micros += item.actual_cost_micros

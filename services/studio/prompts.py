@@ -11,6 +11,14 @@ import math
 from reelforge.v1 import common_pb2, composer_pb2, generator_pb2, studio_pb2
 
 DEFAULT_TRANSITION_S = 0.5
+# A line starts this long after its scene does: the crossfade into the scene is under way
+# and the cut does not clip the first syllable.
+VOICE_LEAD_IN_S = 0.15
+_CAPTION_MODES = {
+    studio_pb2.AD_CAPTIONS_WORDS: composer_pb2.CAPTION_MODE_WORDS,
+    studio_pb2.AD_CAPTIONS_SCENES: composer_pb2.CAPTION_MODE_SCENES,
+    studio_pb2.AD_CAPTIONS_OFF: composer_pb2.CAPTION_MODE_OFF,
+}
 # Seeds: fixed per scene, so a rerun of the same ad is served from the generator's cache; a
 # regenerated version gets another seed, so it is a new picture (and a new paid prediction).
 _SAMPLE_SEED, _IMAGE_SEED, _CLIP_SEED, _MUSIC_SEED = 500, 1000, 2000, 7
@@ -26,6 +34,16 @@ def clip_targets(durations: list[float], transition_s: float) -> list[float]:
     n = len(durations)
     extra = transition_s * (n - 1) / n if n else 0.0
     return [d + extra for d in durations]
+
+
+def scene_starts(lengths: list[float], transition_s: float) -> list[float]:
+    """Where each clip starts in the crossfaded timeline: clip i begins fading in when the
+    clips before it, each shortened by one crossfade, have played."""
+    starts, at = [], 0.0
+    for length in lengths:
+        starts.append(at)
+        at += length - transition_s
+    return starts
 
 
 def transition_seconds(options: studio_pb2.RenderOptions) -> float:
@@ -100,10 +118,54 @@ def music(ad: studio_pb2.Ad) -> generator_pb2.GenerateMusicRequest:
     )
 
 
+def voice_on(ad: studio_pb2.Ad) -> bool:
+    """The ad speaks unless its options turn the voice off (unset means on)."""
+    return not ad.options.HasField("voice") or ad.options.voice
+
+
+def voiced_scenes(ad: studio_pb2.Ad) -> list[int]:
+    """Indexes of the scenes the voice step speaks: those with a line, when the voice is on
+    (the brief's ``voice: none`` leaves every line empty, so nothing is spoken)."""
+    if not voice_on(ad):
+        return []
+    return [i for i, s in enumerate(ad.storyboard) if s.scene.voice_line.strip()]
+
+
+def voice(ad: studio_pb2.Ad, lines: list[str]) -> generator_pb2.GenerateVoiceRequest:
+    """One item per line, in order. The brief's ``voice`` describes a voice in words, not a
+    provider's voice id, so the provider's default voice speaks."""
+    return generator_pb2.GenerateVoiceRequest(
+        lines=[generator_pb2.VoiceLine(text=line) for line in lines], tier=ad.options.tier
+    )
+
+
 def targets(ad: studio_pb2.Ad) -> list[float]:
     """Each scene's clip length for the ad's current render options."""
     durations = [s.scene.duration_seconds for s in ad.storyboard]
     return clip_targets(durations, transition_seconds(ad.options.render))
+
+
+def voice_starts(ad: studio_pb2.Ad, options: studio_pb2.RenderOptions) -> list[float]:
+    """Where each scene's line starts in a render with ``options``: the scene's start plus
+    the lead-in. A line longer than its scene runs on into the next one (the planner sizes
+    lines to their scenes; synthesis may still overrun by a little)."""
+    lengths = clip_targets(
+        [s.scene.duration_seconds for s in ad.storyboard], transition_seconds(options)
+    )
+    return [
+        round(start + VOICE_LEAD_IN_S, 3)
+        for start in scene_starts(lengths, transition_seconds(options))
+    ]
+
+
+def captions(ad: studio_pb2.Ad, options: studio_pb2.RenderOptions) -> composer_pb2.CaptionOptions:
+    """Word captions need the voice's timings: without a voice-over the default, and WORDS,
+    become scene captions."""
+    voiced = any(s.voice.id for s in ad.storyboard)
+    mode = options.captions
+    if not mode or (mode == studio_pb2.AD_CAPTIONS_WORDS and not voiced):
+        mode = studio_pb2.AD_CAPTIONS_WORDS if voiced else studio_pb2.AD_CAPTIONS_SCENES
+    return composer_pb2.CaptionOptions(mode=_CAPTION_MODES[mode])
 
 
 def compose(ad: studio_pb2.Ad, options: studio_pb2.RenderOptions) -> composer_pb2.ComposeRequest:
@@ -112,9 +174,18 @@ def compose(ad: studio_pb2.Ad, options: studio_pb2.RenderOptions) -> composer_pb
     )
     request = composer_pb2.ComposeRequest(
         clips=[
-            composer_pb2.ClipInput(source=s.clip.id, target_duration_seconds=length)
+            composer_pb2.ClipInput(
+                source=s.clip.id, target_duration_seconds=length, caption=s.scene.caption
+            )
             for s, length in zip(ad.storyboard, lengths, strict=True)
         ],
+        voice=[
+            composer_pb2.VoiceInput(source=s.voice.id, start_seconds=start, words=s.voice_words)
+            for s, start in zip(ad.storyboard, voice_starts(ad, options), strict=True)
+            if s.voice.id
+        ],
+        captions=captions(ad, options),
+        platform=options.platform,
         music=ad.music.id,
         transition=options.transition or "fade",
         transition_seconds=transition_seconds(options),

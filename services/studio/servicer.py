@@ -129,6 +129,8 @@ class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
             ad.regeneration.CopyFrom(
                 studio_pb2.Regeneration(scene=request.scene, what=request.what, hint=request.hint)
             )
+            if request.HasField("voice_line"):
+                ad.regeneration.voice_line = request.voice_line
             ad.error = ""
             enter(ad, _S.AD_STEP_REGENERATE)
 

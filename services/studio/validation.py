@@ -7,6 +7,7 @@ from reelforge.runtime import page_tokens
 from reelforge.runtime.errors import FailedPrecondition
 from reelforge.runtime.validation import MAX_TEXT_CHARS, Violations
 from reelforge.v1 import common_pb2, studio_pb2
+from services.composer.platforms import PLATFORMS
 from services.composer.validation import XFADE_TRANSITIONS
 from services.planner.plan_rules import check_plan
 from services.studio.manager import describe_state
@@ -51,6 +52,17 @@ def _check_render(options: studio_pb2.RenderOptions, prefix: str, found: Violati
     if options.HasField("transition_seconds"):
         found.range(
             options.transition_seconds, f"{prefix}.transition_seconds", 0, MAX_TRANSITION_S, "s"
+        )
+    found.check(
+        options.captions in _S.AdCaptions.values(),
+        f"{prefix}.captions",
+        f"unknown value {options.captions}",
+    )
+    if options.platform:
+        found.check(
+            options.platform in PLATFORMS,
+            f"{prefix}.platform",
+            f"unknown platform; one of {', '.join(sorted(PLATFORMS))}",
         )
 
 
@@ -130,6 +142,8 @@ def validate_regenerate(request: studio_pb2.RegenerateSceneRequest) -> None:
     found.check(request.scene >= 0, "scene", "must not be negative")
     found.check(request.what in _S.RegenerateWhat.values(), "what", f"unknown value {request.what}")
     found.text(request.hint, "hint", required=False)
+    if request.HasField("voice_line"):
+        found.text(request.voice_line, "voice_line", required=False)
     found.raise_if_any()
 
 
@@ -189,6 +203,9 @@ def edited_storyboard(
             found.text(value, f"{field}.{name}", required=False, max_chars=MAX_TEXT_CHARS)
             if value:
                 setattr(scene, name, value)
+        if edit.HasField("voice_line"):
+            found.text(edit.voice_line, f"{field}.voice_line", required=False)
+            scene.voice_line = edit.voice_line
         if not scene.style_prompt:
             scene.style_prompt = scene.description
         if edit.description or edit.style_prompt:
