@@ -46,7 +46,7 @@ class GatewaySettings(CommonSettings):
     """Idle time before a heartbeat comment on a stream."""
     gateway_api_keys: SecretStr = SecretStr("")
     """Comma-separated bearer keys; empty: the API is open. When set, `Authorization: Bearer <key>`
-    is required (not on `/health`, `/metrics`, `/docs`, webhooks). Never logged."""
+    is required (not on `/` and `/web/*`, `/health`, `/metrics`, `/docs`, webhooks). Never logged."""
     cors_origins: str = ""
     """Comma-separated origins allowed by CORS; `*` allows any."""
 
