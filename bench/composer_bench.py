@@ -1,6 +1,7 @@
-"""Composer benchmark: this one-pass render vs a plain concat encode (lower bound) vs MoviePy.
+"""Composer benchmark: this one-pass render vs a plain concat encode (lower bound) vs MoviePy,
+and the same render with a voice-over (ducking, mastering) and word captions burned in.
 
-Usage: python bench/composer_bench.py [--moviepy-python PATH] [--skip-moviepy]
+Usage: python bench/composer_bench.py [--moviepy-python PATH] [--skip-moviepy] [--skip-voice]
 MoviePy is only needed here: `pip install -e .[bench]` (or point --moviepy-python at a venv that has it).
 Each variant runs in a fresh subprocess so its peak memory (ru_maxrss) is its own.
 """
@@ -53,7 +54,56 @@ def make_media() -> tuple[list[Path], Path]:
     return clips, music
 
 
-async def _run_composer(clips: list[Path], music: Path, out: Path) -> None:
+VOICE_LINES = (
+    "Meet Lumen, the bottle that cleans itself.",
+    "A UV light inside kills ninety nine percent of germs.",
+    "No brushes, no soap, no smell.",
+    "It keeps water cold for a whole day.",
+    "Refill it anywhere you go.",
+    "Get yours today at lumen dot com.",
+)
+VOICE_INTO_SCENE_S = 0.4  # each line starts this long after its scene
+
+
+def make_voice() -> list[tuple[Path, list[dict[str, Any]]]]:
+    """One espeak-ng line per scene (WAV + its word timings), made once and cached."""
+    from services.generator.animatic.speech import speak
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for index, text in enumerate(VOICE_LINES):
+        wav, timings = CACHE / f"voice{index}.wav", CACHE / f"voice{index}.json"
+        if not timings.exists():
+            speech = asyncio.run(speak(text, wav))
+            words = [{"word": w.word, "start": w.start_s, "end": w.end_s} for w in speech.words]
+            timings.write_text(json.dumps(words))
+        lines.append((wav, json.loads(timings.read_text())))
+    return lines
+
+
+def _voice_inputs(
+    store_ids: list[str], voice: list[tuple[Path, list[dict[str, Any]]]]
+) -> list[Any]:
+    from reelforge.v1 import common_pb2, composer_pb2
+
+    return [
+        composer_pb2.VoiceInput(
+            source=artifact_id,
+            start_seconds=index * (CLIP_S - TRANSITION_S) + VOICE_INTO_SCENE_S,
+            words=[
+                common_pb2.WordTiming(
+                    word=w["word"], start_seconds=w["start"], end_seconds=w["end"]
+                )
+                for w in words
+            ],
+        )
+        for index, (artifact_id, (_wav, words)) in enumerate(zip(store_ids, voice, strict=True))
+    ]
+
+
+async def _run_composer(
+    clips: list[Path], music: Path, out: Path, voice: list[tuple[Path, list[dict[str, Any]]]]
+) -> None:
     from reelforge.runtime.artifacts import ArtifactStore
     from reelforge.runtime.downloads import guarded_session
     from reelforge.v1 import common_pb2, composer_pb2
@@ -69,9 +119,11 @@ async def _run_composer(clips: list[Path], music: Path, out: Path) -> None:
 
     store = ArtifactStore(CACHE / "store")
     ids = [(await store.put_file(p, "video/mp4")).id for p in [*clips, music]]
+    voice_ids = [(await store.put_file(wav, "audio/wav")).id for wav, _words in voice]
     request = composer_pb2.ComposeRequest(
         clips=[composer_pb2.ClipInput(source=i) for i in ids[:-1]],
         music=ids[-1],
+        voice=_voice_inputs(voice_ids, voice),  # captions follow the words by default
         transition_seconds=TRANSITION_S,
         tier=common_pb2.TIER_PRODUCTION if TIER == "production" else common_pb2.TIER_DRAFT,
         height=HEIGHT,
@@ -85,7 +137,13 @@ async def _run_composer(clips: list[Path], music: Path, out: Path) -> None:
 
 
 def variant_composer(clips: list[Path], music: Path, out: Path) -> None:
-    asyncio.run(_run_composer(clips, music, out))
+    asyncio.run(_run_composer(clips, music, out, voice=[]))
+
+
+def variant_voiced(clips: list[Path], music: Path, out: Path) -> None:
+    """The composer with six voice lines: stems and mix measured, music ducked, mix mastered
+    to −14 LUFS, word captions burned in with libass, SRT/WebVTT stored."""
+    asyncio.run(_run_composer(clips, music, out, voice=make_voice()))
 
 
 def variant_concat(clips: list[Path], music: Path, out: Path) -> None:
@@ -114,12 +172,18 @@ def variant_moviepy(clips: list[Path], music: Path, out: Path) -> None:
     )  # fmt: skip
 
 
-VARIANTS = {"composer": variant_composer, "concat": variant_concat, "moviepy": variant_moviepy}
+VARIANTS = {
+    "composer": variant_composer,
+    "voiced": variant_voiced,
+    "concat": variant_concat,
+    "moviepy": variant_moviepy,
+}
 
 
 def _child(name: str) -> None:
     """Runs one variant in this (fresh) process and prints its measurements as JSON."""
     clips, music = make_media()
+    make_voice()  # cached before the clock starts, like the clips
     out = CACHE / f"out-{name}.mp4"
     started = time.perf_counter()
     VARIANTS[name](clips, music, out)
@@ -163,6 +227,7 @@ def main() -> None:
     parser.add_argument("--child", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
     parser.add_argument("--moviepy-python", default=sys.executable, help="interpreter with moviepy")
     parser.add_argument("--skip-moviepy", action="store_true")
+    parser.add_argument("--skip-voice", action="store_true", help="leave out the voiced variant")
     parser.add_argument("--tier", choices=sorted(TIERS), default="production")
     args = parser.parse_args()
     if args.child:
@@ -172,10 +237,13 @@ def main() -> None:
     print(f"tier {args.tier} (x264 preset {TIERS[args.tier][0]}, crf {TIERS[args.tier][1]})")
     print("making media (cached in bench/.cache/composer) ...", flush=True)
     make_media()
+    make_voice()
     results = {
         "composer": _measure("composer", sys.executable),
         "concat": _measure("concat", sys.executable),
     }
+    if not args.skip_voice:
+        results["voiced"] = _measure("voiced", sys.executable)
     if args.skip_moviepy:
         pass
     elif _has_moviepy(args.moviepy_python):
@@ -200,6 +268,12 @@ def _report(results: dict[str, dict[str, Any]]) -> None:
         if "moviepy" in results:
             ratio = results["moviepy"][metric] / ours
             print(f"{metric}: moviepy / composer = {ratio:.2f} (target ≥ 3)")
+        if "voiced" in results:
+            voiced = results["voiced"][metric]
+            print(
+                f"{metric}: voiced / composer = {voiced / ours:.2f}, "
+                f"voiced / concat = {voiced / results['concat'][metric]:.2f}"
+            )
 
 
 if __name__ == "__main__":
