@@ -435,8 +435,9 @@ def _fill_render(render: studio_pb2.Render, composition: composer_pb2.Compositio
     render.video_codec = composition.video_codec
     render.audio_codec = composition.audio_codec
     render.error = composition.error
-    render.subtitles_srt.CopyFrom(composition.subtitles_srt)
-    render.subtitles_vtt.CopyFrom(composition.subtitles_vtt)
+    for name in ("subtitles_srt", "subtitles_vtt"):  # absent without a voice-over
+        if composition.HasField(name):
+            getattr(render, name).CopyFrom(getattr(composition, name))
 
 
 def _keep_voice(
