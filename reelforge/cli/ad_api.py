@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from reelforge.cli.gateway_client import GatewayClient
@@ -11,6 +12,41 @@ from reelforge.v1 import studio_pb2
 TERMINAL = frozenset(
     {studio_pb2.AD_STATE_COMPLETED, studio_pb2.AD_STATE_FAILED, studio_pb2.AD_STATE_CANCELED}
 )
+
+
+# Where a render's burned-in captions go: the options' word for each mode, as the CLI takes it.
+CAPTIONS = {
+    "words": studio_pb2.AD_CAPTIONS_WORDS,
+    "scenes": studio_pb2.AD_CAPTIONS_SCENES,
+    "off": studio_pb2.AD_CAPTIONS_OFF,
+}
+
+
+def render_options(
+    height: int, fps: int, transition_s: float | None, captions: str | None, platform: str
+) -> studio_pb2.RenderOptions:
+    """A render's options from the command line (None / "" / 0: the studio's defaults)."""
+    return studio_pb2.RenderOptions(
+        height=height,
+        fps=fps,
+        transition_seconds=transition_s,
+        captions=CAPTIONS[captions] if captions else studio_pb2.AD_CAPTIONS_UNSPECIFIED,
+        platform=platform,
+    )
+
+
+async def download_subtitles(
+    client: GatewayClient, render: studio_pb2.Render, video: Path
+) -> list[Path]:
+    """The render's SRT and WebVTT files beside ``video`` (same name, .srt / .vtt); none
+    without a voice-over."""
+    saved = []
+    for artifact, suffix in ((render.subtitles_srt, ".srt"), (render.subtitles_vtt, ".vtt")):
+        if artifact.id:
+            path = video.with_suffix(suffix)
+            await client.download(f"/api/artifacts/{quote(artifact.id, safe='')}", path)
+            saved.append(path)
+    return saved
 
 
 class AdApi:

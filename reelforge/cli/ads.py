@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 
-from reelforge.cli.ad_api import AdApi
+from reelforge.cli.ad_api import CAPTIONS, AdApi, download_subtitles, render_options
 from reelforge.cli.errors import CliError
 from reelforge.cli.gateway_client import GatewayClient, message_json
 from reelforge.cli.summary import usd
@@ -30,7 +30,23 @@ _WHAT = {
     "image": _S.REGENERATE_WHAT_IMAGE,
     "clip": _S.REGENERATE_WHAT_CLIP,
     "both": _S.REGENERATE_WHAT_BOTH,
+    "voice": _S.REGENERATE_WHAT_VOICE,
 }
+
+
+def add_caption_arguments(parser: argparse.ArgumentParser) -> None:
+    """A render's captions and platform, as `reelforge ad` and `reelforge ads render` take them."""
+    parser.add_argument(
+        "--captions",
+        choices=list(CAPTIONS),
+        help="burned-in captions (default: words with a voice-over, else scenes)",
+    )
+    parser.add_argument(
+        "--platform",
+        default="",
+        help="where the ad runs, for the captions' safe zone: tiktok (default), reels, "
+        "shorts, feed, square, landscape",
+    )
 
 
 def add_ads_parser(sub: Any) -> None:
@@ -46,13 +62,20 @@ def add_ads_parser(sub: Any) -> None:
     regenerate.add_argument("scene", type=int, help="scene number, from 1")
     regenerate.add_argument("--what", choices=sorted(_WHAT), default="both")
     regenerate.add_argument("--hint", default="", help='what to change, e.g. "warmer light"')
+    regenerate.add_argument(
+        "--voice-line", help="a new voice-over line for the scene (only that line is spoken again)"
+    )
     render = _one_ad(actions, "render", "render a completed ad again (every render is kept)")
     render.add_argument("--height", type=int, default=0, help="output height (0: the tier's)")
     render.add_argument("--fps", type=int, default=0, help="frame rate (0: 30)")
     render.add_argument("--transition", type=float, help="crossfade seconds (default 0.5)")
-    download = _one_ad(actions, "download", "download a render's MP4")
+    add_caption_arguments(render)
+    download = _one_ad(actions, "download", "download a render's MP4 (and its subtitles)")
     download.add_argument("-o", "--output", type=Path, default=Path("out/ad.mp4"))
     download.add_argument("--render", type=int, help="render number (default: the newest done)")
+    download.add_argument(
+        "--subtitles", action="store_true", help="also its SRT and WebVTT files, beside the MP4"
+    )
     cancel = _one_ad(actions, "cancel", "stop a running ad and the work it started")
     for parser in (regenerate, render):
         parser.add_argument("--no-wait", action="store_true", help="return once it has started")
@@ -93,13 +116,17 @@ async def _regenerate(api: AdApi, args: argparse.Namespace) -> studio_pb2.Ad:
     if not 1 <= args.scene <= len(ad.storyboard):
         raise CliError(f"scene must be 1-{len(ad.storyboard)}: ad {ad.id} has that many")
     request = _S.RegenerateSceneRequest(
-        id=ad.id, scene=args.scene - 1, what=_WHAT[args.what], hint=args.hint
+        id=ad.id,
+        scene=args.scene - 1,
+        what=_WHAT[args.what],
+        hint=args.hint,
+        voice_line=args.voice_line,
     )
     return await api.regenerate(request)
 
 
 async def _render(api: AdApi, args: argparse.Namespace) -> studio_pb2.Ad:
-    options = _S.RenderOptions(height=args.height, fps=args.fps, transition_seconds=args.transition)
+    options = render_options(args.height, args.fps, args.transition, args.captions, args.platform)
     return await api.render(_S.RenderAdRequest(id=args.ad_id, options=options))
 
 
@@ -126,13 +153,23 @@ async def _download(api: AdApi, client: GatewayClient, args: argparse.Namespace)
         raise CliError(f"ad {ad.id} has no {which} to download")
     render = done[-1]
     size = await client.download(render.download_uri, args.output)
-    result = {"output": str(args.output), "size_bytes": size, "render": render.number}
+    subtitles = await download_subtitles(client, render, args.output) if args.subtitles else []
+    if args.subtitles and not subtitles:
+        raise CliError(f"render {render.number} of ad {ad.id} has no subtitles (no voice-over)")
+    result = {
+        "output": str(args.output),
+        "size_bytes": size,
+        "render": render.number,
+        "subtitles": [str(p) for p in subtitles],
+    }
     if args.json:
         print(json.dumps(result))
     else:
         print(
             f"{args.output} ({size / 1e6:.2f} MB, render {render.number}, {render.duration_seconds:.2f} s)"
         )
+        for path in subtitles:
+            print(path)
 
 
 def _print(message: Message, as_json: bool, human: Callable[[], RenderableType]) -> None:
@@ -167,20 +204,29 @@ def _ad_view(ad: studio_pb2.Ad) -> Group:
         f"{ad.brief.product_name}, mood {mood}"
     )
     scenes = Table(title=title)
-    for column in ("scene", "seconds", "versions", "description"):
+    for column in ("scene", "seconds", "versions", "description", "voice-over"):
         scenes.add_column(column)
     for i, scene in enumerate(ad.storyboard, 1):
         s = scene.scene
         scenes.add_row(
-            str(i), f"{s.duration_seconds:.2f}", str(len(scene.versions)), s.description[:70]
+            str(i),
+            f"{s.duration_seconds:.2f}",
+            str(len(scene.versions)),
+            s.description[:70],
+            s.voice_line[:70],
         )
     renders = Table(title="renders")
-    for column in ("render", "state", "seconds", "download"):
+    for column in ("render", "state", "seconds", "download", "subtitles"):
         renders.add_column(column)
     for r in ad.renders:
         state = _name(composer_pb2.CompositionState, r.state)
+        subtitles = "SRT, VTT" if r.subtitles_srt.id else ""
         renders.add_row(
-            str(r.number), state, f"{r.duration_seconds:.2f}", r.download_uri or r.error
+            str(r.number),
+            state,
+            f"{r.duration_seconds:.2f}",
+            r.download_uri or r.error,
+            subtitles,
         )
     costs = f"cost: estimated {usd(ad.estimated_cost_micros)}, actual {usd(ad.actual_cost_micros)}"
     error = [f"[red]error: {ad.error}[/]"] if ad.error else []

@@ -1,5 +1,5 @@
 """`reelforge ad`: the studio makes the ad (CreateAd); the CLI follows it (WatchAd), answers the
-mood choice when the user makes one, and downloads the render and the seed images.
+mood choice when the user makes one, and downloads the render, its subtitle files and the seed images.
 
 Nothing here plans, prompts or runs a pipeline step: the ad is the studio's. An interrupted
 run cancels the ad (CancelAd), so nothing keeps running or costing; with ``detach`` it is
@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from google.protobuf import json_format
 from rich.console import Console
 
-from reelforge.cli.ad_api import AdApi
+from reelforge.cli.ad_api import AdApi, download_subtitles, render_options
 from reelforge.cli.errors import CliError, Detached
 from reelforge.cli.gateway_client import JSON, GatewayClient
 from reelforge.cli.storyboard import StoryboardScene, render_storyboard
@@ -39,6 +39,9 @@ class AdOptions:
     interactive: bool = False
     duration_s: float = 0.0  # 0 → the brief's duration (else 30)
     detach: bool = False  # interrupted: leave the ad running (Detached) instead of canceling it
+    voice: bool = True  # a voice-over (when the plan has lines); False → none, scene captions
+    captions: str | None = None  # "words", "scenes" or "off"; None → the studio's default
+    platform: str = ""  # where the ad runs (captions' safe zone); "" → the studio's default
 
 
 @dataclass
@@ -53,6 +56,7 @@ class AdResult:
     actual_cost_micros: int = 0
     composition_id: str = ""
     ad_id: str = ""
+    subtitles: list[Path] = field(default_factory=list)  # SRT, WebVTT beside the MP4
 
 
 class Autopilot:
@@ -101,9 +105,10 @@ class Autopilot:
             duration_seconds=opts.duration_s,
             tier=common_pb2.Tier.Value(opts.tier),
             gate_mood=choose,
-            render=_S.RenderOptions(
-                height=opts.height, fps=opts.fps, transition_seconds=opts.transition_s
+            render=render_options(
+                opts.height, opts.fps, opts.transition_s, opts.captions, opts.platform
             ),
+            voice=None if opts.voice else False,  # unset: the studio's default (on)
         )
 
     async def _answer_gate(self, ad: studio_pb2.Ad) -> None:
@@ -150,6 +155,7 @@ class Autopilot:
         render = ad.renders[-1]
         output = self._options.output
         size = await self._client.download(render.download_uri, output)
+        subtitles = await download_subtitles(self._client, render, output)
         mood = chosen_mood(ad)
         storyboard = output.parent / "storyboard.png"
         await self._storyboard(ad, mood, storyboard)
@@ -164,6 +170,7 @@ class Autopilot:
             actual_cost_micros=ad.actual_cost_micros,
             composition_id=render.composition_id,
             ad_id=ad.id,
+            subtitles=subtitles,
         )
 
     async def _storyboard(self, ad: studio_pb2.Ad, mood: common_pb2.Mood, dest: Path) -> None:

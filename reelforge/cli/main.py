@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 
 from reelforge.cli import steps
-from reelforge.cli.ads import add_ads_parser, run_ads
+from reelforge.cli.ads import add_ads_parser, add_caption_arguments, run_ads
 from reelforge.cli.autopilot import AdOptions, Autopilot
 from reelforge.cli.brief_input import brief_from_text, is_interactive, load_brief_file
 from reelforge.cli.errors import CliError, Detached
@@ -61,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     ad.add_argument("--transition", type=float, help="crossfade seconds (default 0.5)")
     ad.add_argument("--height", type=int, default=0, help="output height in pixels (0: the tier's)")
     ad.add_argument("--fps", type=int, default=0, help="output frame rate (0: 30)")
+    add_caption_arguments(ad)
+    ad.add_argument(
+        "--no-voice",
+        dest="voice",
+        action="store_false",
+        help="no voice-over (and so scene captions, no subtitle files)",
+    )
     ad.add_argument(
         "--detach", action="store_true", help="Ctrl-C leaves the ad running (prints its id)"
     )
@@ -118,6 +125,9 @@ async def _run_ad(args: argparse.Namespace, gateway: str, console: Console) -> N
             interactive=is_interactive(),
             duration_s=args.duration,
             detach=args.detach,
+            voice=args.voice,
+            captions=args.captions,
+            platform=args.platform,
         )
         autopilot = Autopilot(client, options, console)
         result = await (autopilot.resume(args.resume) if args.resume else autopilot.run())

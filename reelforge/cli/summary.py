@@ -40,6 +40,10 @@ def print_summary(result: AdResult, console: Console, as_json: bool) -> None:
     console.print(
         f"[bold green]ad: {result.output}[/] ({result.size_bytes / 1e6:.2f} MB, {result.duration_s:.2f} s)"
     )
+    if result.subtitles:
+        console.print(f"subtitles: {', '.join(str(p) for p in result.subtitles)}")
+    else:
+        console.print("subtitles: none (no voice-over)")
 
 
 def _as_json(result: AdResult) -> dict[str, Any]:
@@ -48,6 +52,7 @@ def _as_json(result: AdResult) -> dict[str, Any]:
     data.update(
         output=str(result.output),
         storyboard=str(result.storyboard),
+        subtitles=[str(p) for p in result.subtitles],
         mood=message_json(result.mood),
         scenes=[message_json(scene) for scene in result.scenes],
     )

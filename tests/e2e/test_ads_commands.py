@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from reelforge.runtime.media import probe
+from tests.composer.media import subtitle_cues
 from tests.e2e.helpers import hosted_stack, start_cli
 from tests.e2e.test_detach_resume import TINY_RENDER
 
@@ -70,10 +71,35 @@ async def test_ads_list_show_regenerate_render_and_download(
 
         newest, second = tmp_path / "newest.mp4", tmp_path / "second.mp4"
         got = await cli.json("ads", "download", ad_id, "-o", str(newest))
-        assert got == {"output": str(newest), "size_bytes": newest.stat().st_size, "render": 3}
+        assert got == {
+            "output": str(newest),
+            "size_bytes": newest.stat().st_size,
+            "render": 3,
+            "subtitles": [],
+        }
         assert (await cli.json("ads", "download", ad_id, "--render", "2", "-o", str(second)))[
             "render"
         ] == 2
+        # The voice-over's subtitle files, beside the MP4 (the summary downloaded the first's).
+        assert summary["subtitles"] == [str(first.with_suffix(s)) for s in (".srt", ".vtt")]
+        got = await cli.json("ads", "download", ad_id, "-o", str(newest), "--subtitles")
+        srt, vtt = (newest.with_suffix(s) for s in (".srt", ".vtt"))
+        assert got["subtitles"] == [str(srt), str(vtt)]
+        assert [c[:2] for c in subtitle_cues(srt)] == [c[:2] for c in subtitle_cues(vtt)]
+
+        # A new line for scene 1: one voice prediction, nothing else paid.
+        voiced = await cli.json(
+            "ads", "regenerate", ad_id, "1", "--what", "voice", "--voice-line", "Meet Lumen."
+        )
+        assert replicate.creates == paid + 2
+        assert voiced["storyboard"][0]["scene"]["voiceLine"] == "Meet Lumen."
+
+        quiet = await cli.json(
+            "ad", str(short_brief), "-o", str(tmp_path / "quiet.mp4"), "--no-voice", *TINY_RENDER
+        )
+        assert quiet["subtitles"] == []
+        shown_quiet = await cli.json("ads", "show", quiet["ad_id"])
+        assert not shown_quiet["voiceJobId"] and not shown_quiet["renders"][0].get("subtitlesSrt")
 
         code, _, stderr = await cli.run("ads", "regenerate", ad_id, "9")
         assert (code, stderr.strip()) == (

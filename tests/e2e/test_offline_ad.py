@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from reelforge.runtime.media import probe
+from tests.composer.media import subtitle_cues
 from tests.e2e.helpers import write_brief
 
 TINY = {"ANIMATIC_DRAFT_HEIGHT": "320", "ANIMATIC_FPS": "12", "ENVIRONMENT": "development"}
@@ -34,3 +36,7 @@ def test_offline_ad_has_the_briefs_duration(tmp_path: Path, subprocess_env: dict
     assert (info.width, info.height) == (180, 320)
     assert info.video_codec == "h264" and info.audio_codec == "aac"
     assert (tmp_path / "out" / "storyboard.png").stat().st_size > 0
+    # Voice and captions by default: the voice-over's subtitle files beside the MP4.
+    summary = json.loads(done.stdout)
+    assert summary["subtitles"] == [str(out.with_suffix(".srt")), str(out.with_suffix(".vtt"))]
+    assert subtitle_cues(out.with_suffix(".srt"))

@@ -171,7 +171,12 @@ async def reachable(client: Client) -> None:
 
 def paid_items(ad: dict[str, Any]) -> int:
     """Predictions an ad's pipeline pays for: a sample image per mood, each scene version's new
-    seed image and new clip (a version names the job that made each), one music track."""
+    seed image and new clip (a version names the job that made each), one music track, and one
+    voice line per scene and voice job that spoke it (versions keep the job of their line)."""
     versions = [v for s in ad["storyboard"] for v in s["versions"]]
     made = sum(bool(v.get("imageJobId")) + bool(v.get("clipJobId")) for v in versions)
-    return len(ad["moods"]) + made + 1
+    spoken = sum(
+        len({v["voiceJobId"] for v in s["versions"] if v.get("voiceJobId")})
+        for s in ad["storyboard"]
+    )
+    return len(ad["moods"]) + made + 1 + spoken

@@ -134,4 +134,4 @@ async def test_regenerating_a_voice_line_speaks_only_that_line(client: Client) -
     others = [i for i in range(len(ad["storyboard"])) if i != 2]
     for i in others:
         assert final["storyboard"][i]["voice"] == ad["storyboard"][i]["voice"]
-    assert len(final["renders"]) == 2 and paid_items(final) == paid_items(ad)
+    assert len(final["renders"]) == 2 and paid_items(final) == paid_items(ad) + 1
