@@ -1,5 +1,6 @@
 """The hosted path through the studio: every prediction the ad needs is created once on the fake
-Replicate (a sample per mood, a seed image and a clip per scene, one track), and no more."""
+Replicate (a sample per mood, a seed image, a clip and a voice line per scene, one track), and
+no more."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ async def test_a_hosted_ad_pays_each_item_once(hosted_client: Client, fake: Fake
     final = (await watch_ad(hosted_client, ad["id"]))[-1]
     assert final["state"] == "AD_STATE_COMPLETED", final.get("error")
     scenes = len(final["storyboard"])
-    assert paid_items(final) == len(final["moods"]) + 2 * scenes + 1
+    lines = sum(bool(s["scene"]["voiceLine"]) for s in final["storyboard"])
+    assert lines == scenes  # the planner gave every scene a voice-over line
+    assert paid_items(final) == len(final["moods"]) + 2 * scenes + 1 + lines
     assert fake.creates == paid_items(final), "a prediction was created twice (or one missed)"
     # Costs come from the provider's answers: every scene paid something, the ad the sum.
     assert all(int(s["actualCostMicros"]) > 0 for s in final["storyboard"])
