@@ -49,9 +49,11 @@ async def test_detach_leaves_the_ad_running_and_resume_finishes_it(
         ad = await get_json(gateway, f"/api/ads/{ad_id}")
     assert summary["ad_id"] == ad_id and ad["state"] == "AD_STATE_COMPLETED"
     assert summary["composition_id"] == ad["renders"][-1]["compositionId"]
-    # Paid once each, though two commands followed the ad: a sample per mood, a seed image and
-    # a clip per scene, one track.
-    assert stack.replicate.creates == len(ad["moods"]) + 2 * len(ad["storyboard"]) + 1
+    # Paid once each, though two commands followed the ad: a sample per mood, a seed image, a
+    # clip and a voice line per scene, one track.
+    scenes = len(ad["storyboard"])
+    assert all(s["scene"]["voiceLine"] for s in ad["storyboard"])
+    assert stack.replicate.creates == len(ad["moods"]) + 3 * scenes + 1
     assert stack.replicate.cancels == 0
     info = await probe(out)
     assert abs(info.duration_seconds - 6.0) <= 1 / 12 + 1e-3

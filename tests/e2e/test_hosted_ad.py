@@ -30,8 +30,9 @@ async def test_hosted_ad_has_the_same_shape_and_a_cost_summary(
         summary = json.loads(stdout)
         ad = await get_json(stack.gateway, f"/api/ads/{summary['ad_id']}")
     scenes = len(summary["scenes"])
-    # Paid once each: a sample per mood, a seed image and a clip per scene, one track.
-    assert stack.replicate.creates == 3 + 2 * scenes + 1
+    # Paid once each: a sample per mood, a seed image, a clip and a voice line per scene, one track.
+    assert all(s["scene"]["voiceLine"] for s in ad["storyboard"])
+    assert stack.replicate.creates == 3 + 3 * scenes + 1
     assert any(r.schema is not None for r in stack.openai.requests)
     info = await probe(out)
     assert abs(info.duration_seconds - 12.0) <= 1 / 12 + 1e-3
