@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Column, Float, String, Table, inspect, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -199,6 +199,20 @@ class Leases:
                 rows = await conn.execute(select(t.c.id, t.c.owner).where(t.c.id.in_(chunk)))
                 found.update({str(row.id): row.owner for row in rows})
         return found
+
+
+def process_leases(
+    leased: LeasedTable, database: AsyncEngine, write: WriteTransaction, ttl_s: float
+) -> Leases:
+    """This process's leases on one table, as every service holds them: a fresh owner id per
+    process start, and on SQLite the process is the only owner (see ``Leases``'s exclusive)."""
+    return Leases(
+        leased,
+        owner=process_owner_id(),
+        ttl_s=ttl_s,
+        write=write,
+        exclusive=database.dialect.name == "sqlite",
+    )
 
 
 class LeaseKeeper:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.runtime.database import create_engine, database_url
 from reelforge.runtime.downloads import guarded_session
-from reelforge.runtime.leases import Leases, process_owner_id
+from reelforge.runtime.leases import process_leases
 from reelforge.runtime.pg_notify import PgListener, asyncpg_dsn
 from reelforge.runtime.server import Resources
 from services.composer.inputs import Fetcher
@@ -54,12 +54,8 @@ def build_composer(settings: ComposerSettings) -> Composer:
     repository = CompositionRepository(database, settings.composer_table_prefix)
     store = ArtifactStore(settings.artifacts_path)
     context = _render_context(settings, store)
-    leases = Leases(
-        repository.tables.leased,
-        owner=process_owner_id(),
-        ttl_s=settings.lease_ttl_s,
-        write=repository.write_transaction,
-        exclusive=database.dialect.name == "sqlite",
+    leases = process_leases(
+        repository.tables.leased, database, repository.write_transaction, settings.lease_ttl_s
     )
     manager = CompositionManager(
         repository,

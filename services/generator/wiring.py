@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.runtime.database import create_engine, database_url
 from reelforge.runtime.events import Broadcaster
-from reelforge.runtime.leases import Leases, process_owner_id
+from reelforge.runtime.leases import process_leases
 from reelforge.runtime.pg_notify import PgListener, asyncpg_dsn
 from reelforge.runtime.server import Resources
 from reelforge.v1 import generator_pb2 as pb
@@ -69,13 +69,7 @@ def build_generator(settings: GeneratorSettings) -> Generator:
     """Builds every part in dependency order; opens nothing (see :meth:`Generator.open`)."""
     database = create_engine(database_url(settings.database_url, settings.data_dir, "generator"))
     repo = Repository(database, settings.generator_table_prefix)
-    leases = Leases(
-        repo.leased_items,
-        owner=process_owner_id(),
-        ttl_s=settings.lease_ttl_s,
-        write=repo.writes.begin,
-        exclusive=database.dialect.name == "sqlite",
-    )
+    leases = process_leases(repo.leased_items, database, repo.writes.begin, settings.lease_ttl_s)
     broadcaster = Broadcaster[pb.Job]()
     publisher = SnapshotPublisher(repo, broadcaster)
     providers = _providers(settings)

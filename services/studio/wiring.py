@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reelforge.runtime.database import create_engine, database_url
-from reelforge.runtime.leases import Leases, process_owner_id
+from reelforge.runtime.leases import process_leases
 from reelforge.runtime.pg_notify import PgListener, asyncpg_dsn
 from reelforge.runtime.server import Resources
 from services.studio.children import Children
@@ -51,13 +51,7 @@ def build_studio(settings: StudioSettings) -> Studio:
     database = create_engine(database_url(settings.database_url, settings.data_dir, "studio"))
     repository = AdRepository(database)
     children = Children(settings)
-    leases = Leases(
-        LEASED,
-        owner=process_owner_id(),
-        ttl_s=settings.lease_ttl_s,
-        write=repository.write_transaction,
-        exclusive=database.dialect.name == "sqlite",
-    )
+    leases = process_leases(LEASED, database, repository.write_transaction, settings.lease_ttl_s)
     manager = AdManager(repository, children, leases)
     listener = None
     if database.dialect.name == "postgresql":
