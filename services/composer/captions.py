@@ -9,8 +9,12 @@ MarginV above the bottom edge, so the zone is enforced by the renderer, not esti
 
 from __future__ import annotations
 
+import math
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from PIL import ImageFont
 
 from services.composer.platforms import Platform
 
@@ -22,6 +26,10 @@ _BREAK_S = 0.6
 _HOLD_S = 0.4
 # Inner margin inside the safe zone, as a fraction of the frame height.
 _PADDING = 0.015
+# Narrower than this a word is unreadable: it may then touch the zone's edge.
+_MIN_SCALE = 40
+# DejaVu Sans Bold's average advance, in ems, when the font file cannot be measured.
+_FALLBACK_EM = 0.7
 
 
 @dataclass(frozen=True)
@@ -75,15 +83,17 @@ def words_document(
 ) -> str:
     """One event per spoken word: its whole line, that word in the highlight colour."""
     lines = caption_lines(words)
+    fit = _WordFit(width, height, platform, style)
     events = []
     for line, (_start_s, line_end) in zip(lines, line_spans(lines), strict=True):
+        scale = fit.scale([w.text for w in line])
         for position, word in enumerate(line):
             end_s = line[position + 1].start_s if position + 1 < len(line) else line_end
             text = " ".join(
                 _highlighted(w.text, style) if i == position else _escape(w.text, style)
                 for i, w in enumerate(line)
             )
-            events.append(_dialogue(word.start_s, end_s, text))
+            events.append(_dialogue(word.start_s, end_s, scale + text))
     return _document(width, height, platform, style, events)
 
 
@@ -95,8 +105,11 @@ def scenes_document(
     style: CaptionStyle,
 ) -> str:
     """Each scene's caption over its span; empty captions show nothing."""
+    fit = _WordFit(width, height, platform, style)
     events = [
-        _dialogue(c.start_s, c.end_s, _escape(c.text, style)) for c in captions if c.text.strip()
+        _dialogue(c.start_s, c.end_s, fit.scale(c.text.split()) + _escape(c.text, style))
+        for c in captions
+        if c.text.strip()
     ]
     return _document(width, height, platform, style, events)
 
@@ -113,14 +126,59 @@ def line_spans(lines: Sequence[Sequence[Word]]) -> list[tuple[float, float]]:
     return spans
 
 
+def _text_box(width: int, height: int, platform: Platform) -> tuple[int, int, int]:
+    """(left, right, bottom) of the text: the safe zone less a padding, because the outline's
+    anti-aliasing and the encoder's blur (4:2:0 chroma, transform blocks) spread a few pixels
+    past the glyphs."""
+    left, _top, right, bottom = platform.safe_box(width, height)
+    pad = round(_PADDING * height)
+    return left + pad, right - pad, bottom - pad
+
+
+class _WordFit:
+    """libass wraps lines at spaces only: a word wider than the zone (a URL, a long brand name)
+    would run past both edges. Such a line is drawn narrower (``\\fscx``) until its widest
+    word fits, measured with the style's font (DejaVu metrics when the font is not found)."""
+
+    def __init__(self, width: int, height: int, platform: Platform, style: CaptionStyle) -> None:
+        left, right, _bottom = _text_box(width, height, platform)
+        self._room = right - left
+        self._style = style
+        self._size = round(style.size * height)
+        self._font = _font(style, self._size)
+
+    def scale(self, words: Sequence[str]) -> str:
+        widest = max((self._width(w) for w in words), default=0.0)
+        if widest <= self._room:
+            return ""
+        percent = max(_MIN_SCALE, math.floor(100 * self._room / widest))
+        return f"{{\\fscx{percent}\\fscy{percent}}}"
+
+    def _width(self, word: str) -> float:
+        text = word.upper() if self._style.uppercase else word
+        # Outline on both sides, plus the highlight's bold glyphs.
+        outline = 2 * max(1, round(self._style.outline_width * self._size / self._style.size))
+        if self._font is None:
+            return len(text) * _FALLBACK_EM * self._size + outline
+        return float(self._font.getlength(text)) + outline
+
+
+def _font(style: CaptionStyle, size: int) -> ImageFont.FreeTypeFont | None:
+    """The style's font file as fontconfig (which libass uses too) resolves it."""
+    pattern = f"{style.font}:bold" if style.bold else style.font
+    try:
+        found = subprocess.run(
+            ["fc-match", "-f", "%{file}", pattern], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        return ImageFont.truetype(found, size) if found else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def _document(
     width: int, height: int, platform: Platform, style: CaptionStyle, events: list[str]
 ) -> str:
-    left, _top, right, bottom = platform.safe_box(width, height)
-    # Text kept off the zone's very edge: the outline's anti-aliasing and the encoder's blur
-    # (4:2:0 chroma, transform blocks) spread a few pixels past the glyphs.
-    pad = round(_PADDING * height)
-    left, right, bottom = left + pad, right - pad, bottom - pad
+    left, right, bottom = _text_box(width, height, platform)
     fields = [
         "Default",
         style.font,
@@ -172,7 +230,9 @@ def _dialogue(start_s: float, end_s: float, text: str) -> str:
 
 
 def _highlighted(text: str, style: CaptionStyle) -> str:
-    return f"{{\\c{_ass_colour(style.highlight)}}}{_escape(text, style)}{{\\r}}"
+    # Back to the text colour, not ``\\r``: a reset would also drop the line's fitted scale.
+    highlight, colour = _ass_colour(style.highlight), _ass_colour(style.colour)
+    return f"{{\\c{highlight}}}{_escape(text, style)}{{\\c{colour}}}"
 
 
 def _escape(text: str, style: CaptionStyle) -> str:

@@ -82,7 +82,9 @@ def seed_image(
     return generator_pb2.ImageSpec(
         prompt=image_prompt(scene, mood, hint),
         color_palette=mood.color_palette,
-        caption=scene.caption or scene.description[:120],
+        # No caption drawn into the still: the composer burns the captions in (words or scene
+        # captions, per render), so one drawn here would show twice, and stay in renders whose
+        # captions are off.
         seed=_IMAGE_SEED + index + _VERSION_STRIDE * (version - 1),
     )
 

@@ -124,3 +124,23 @@ def test_sidecars_parse_with_the_voice_timings(tmp_path: Path, render, suffix) -
         assert start == pytest.approx(line[0].start_s, abs=frame_s)
         assert end >= line[-1].end_s - frame_s
     assert cues[0][1] <= cues[1][0], "cues never overlap"
+
+
+@pytest.mark.parametrize("mode", ["words", "scenes"])
+def test_a_word_wider_than_the_zone_is_narrowed_to_fit(tmp_path: Path, mode: str) -> None:
+    """libass breaks lines at spaces only: a URL in the call to action once ran past both edges."""
+    place = PLATFORMS["tiktok"]
+    url = "lumenbottle.example.com/shop"
+    ass = tmp_path / "long.ass"
+    if mode == "words":
+        words = [Word("Get", 0.1, 0.4), Word("yours", 0.4, 0.8), Word(url, 0.8, 2.0)]
+        ass.write_text(words_document(words, _W, _H, place, CaptionStyle()))
+    else:
+        scene = SceneCaption(f"Get yours at {url}", 0.0, 2.0)
+        ass.write_text(scenes_document([scene], _W, _H, place, CaptionStyle()))
+
+    rows, cols = np.nonzero(_changed(ass, 1.0))
+    assert len(rows) > 50, "no caption was drawn"
+    left, top, right, bottom = place.safe_box(_W, _H)
+    assert cols.min() >= left and cols.max() < right, (cols.min(), cols.max(), left, right)
+    assert rows.min() >= top and rows.max() < bottom
