@@ -9,6 +9,7 @@ MarginV above the bottom edge, so the zone is enforced by the renderer, not esti
 
 from __future__ import annotations
 
+import functools
 import math
 import subprocess
 from collections.abc import Sequence
@@ -164,15 +165,24 @@ class _WordFit:
 
 
 def _font(style: CaptionStyle, size: int) -> ImageFont.FreeTypeFont | None:
-    """The style's font file as fontconfig (which libass uses too) resolves it."""
-    pattern = f"{style.font}:bold" if style.bold else style.font
+    """The style's font as fontconfig (which libass uses too) resolves it; None if it cannot."""
+    found = _font_file(f"{style.font}:bold" if style.bold else style.font)
     try:
-        found = subprocess.run(
+        return ImageFont.truetype(found, size) if found else None
+    except OSError:
+        return None
+
+
+@functools.cache
+def _font_file(pattern: str) -> str:
+    """Asked once per pattern and process: renders run on the event loop, and fontconfig's
+    answer does not change while the service runs."""
+    try:
+        return subprocess.run(
             ["fc-match", "-f", "%{file}", pattern], capture_output=True, text=True, timeout=10
         ).stdout.strip()
-        return ImageFont.truetype(found, size) if found else None
     except (OSError, subprocess.SubprocessError):
-        return None
+        return ""
 
 
 def _document(
