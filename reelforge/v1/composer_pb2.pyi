@@ -85,6 +85,30 @@ CAPTION_MODE_OFF: CaptionMode.ValueType  # 3
 """No burned-in captions (the subtitle files are still made from voice words)."""
 Global___CaptionMode: _TypeAlias = CaptionMode  # noqa: Y015
 
+class _Corner:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CornerEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Corner.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CORNER_UNSPECIFIED: _Corner.ValueType  # 0
+    """Top right."""
+    CORNER_TOP_LEFT: _Corner.ValueType  # 1
+    CORNER_TOP_RIGHT: _Corner.ValueType  # 2
+    CORNER_BOTTOM_LEFT: _Corner.ValueType  # 3
+    CORNER_BOTTOM_RIGHT: _Corner.ValueType  # 4
+
+class Corner(_Corner, metaclass=_CornerEnumTypeWrapper):
+    """A frame corner, for the watermark."""
+
+CORNER_UNSPECIFIED: Corner.ValueType  # 0
+"""Top right."""
+CORNER_TOP_LEFT: Corner.ValueType  # 1
+CORNER_TOP_RIGHT: Corner.ValueType  # 2
+CORNER_BOTTOM_LEFT: Corner.ValueType  # 3
+CORNER_BOTTOM_RIGHT: Corner.ValueType  # 4
+Global___Corner: _TypeAlias = Corner  # noqa: Y015
+
 @_typing.final
 class ClipInput(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -158,6 +182,7 @@ class CaptionStyle(_message.Message):
     OUTLINE_COLOUR_FIELD_NUMBER: _builtins.int
     OUTLINE_FIELD_NUMBER: _builtins.int
     UPPERCASE_FIELD_NUMBER: _builtins.int
+    FONT_FILE_FIELD_NUMBER: _builtins.int
     font: _builtins.str
     """Font family; empty means "DejaVu Sans"; a missing family falls back to a font that exists. ≤ 100 characters, no commas."""
     size: _builtins.float
@@ -172,6 +197,8 @@ class CaptionStyle(_message.Message):
     """Outline width as a fraction of the frame height, 0–0.02; 0 means none; unset means 0.005."""
     uppercase: _builtins.bool
     """Show the text in capitals."""
+    font_file: _builtins.str
+    """The brand's font: a TTF/OTF artifact id (64 hex) or http(s) URL; when set, captions use it (its own family name) and `font` is ignored; empty = `font`."""
     def __init__(
         self,
         *,
@@ -182,10 +209,11 @@ class CaptionStyle(_message.Message):
         outline_colour: _builtins.str = ...,
         outline: _builtins.float | None = ...,
         uppercase: _builtins.bool = ...,
+        font_file: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_outline", b"_outline", "outline", b"outline"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_outline", b"_outline", "colour", b"colour", "font", b"font", "highlight_colour", b"highlight_colour", "outline", b"outline", "outline_colour", b"outline_colour", "size", b"size", "uppercase", b"uppercase"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_outline", b"_outline", "colour", b"colour", "font", b"font", "font_file", b"font_file", "highlight_colour", b"highlight_colour", "outline", b"outline", "outline_colour", b"outline_colour", "size", b"size", "uppercase", b"uppercase"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__outline: _TypeAlias = _typing.Literal["outline"]  # noqa: Y015
     _WhichOneofArgType__outline: _TypeAlias = _typing.Literal["_outline", b"_outline"]  # noqa: Y015
@@ -217,6 +245,98 @@ class CaptionOptions(_message.Message):
 Global___CaptionOptions: _TypeAlias = CaptionOptions  # noqa: Y015
 
 @_typing.final
+class EndCard(_message.Message):
+    """The closing card: the last seconds of the ad show the brand's logo, headline and call to
+    action on the brand's colours. It is drawn over the end of the last clip in the same pass
+    (fading in over 0.4 s, the clip's sound goes on), so the ad's length does not change;
+    captions stop where the card starts. Text and logo stay inside the platform's safe zone.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOGO_FIELD_NUMBER: _builtins.int
+    HEADLINE_FIELD_NUMBER: _builtins.int
+    CALL_TO_ACTION_FIELD_NUMBER: _builtins.int
+    PALETTE_FIELD_NUMBER: _builtins.int
+    HEADING_FONT_FIELD_NUMBER: _builtins.int
+    BODY_FONT_FIELD_NUMBER: _builtins.int
+    DURATION_SECONDS_FIELD_NUMBER: _builtins.int
+    PRODUCT_IMAGE_FIELD_NUMBER: _builtins.int
+    logo: _builtins.str
+    """Logo: an artifact id (64 hex) or an http(s) URL; PNG/WebP/JPEG (transparency kept) or SVG; empty = no logo."""
+    headline: _builtins.str
+    """Large text, e.g. the brand name or offer; ≤ 100 characters; may be empty."""
+    call_to_action: _builtins.str
+    """Text on the button, e.g. "Shop now at acme.com"; ≤ 100 characters; may be empty. One of logo, headline or call_to_action is required."""
+    heading_font: _builtins.str
+    """The headline's font: a TTF/OTF artifact id (64 hex) or http(s) URL; empty = the bundled default (DejaVu Sans Bold)."""
+    body_font: _builtins.str
+    """The call to action's font, likewise; empty = the heading font."""
+    duration_seconds: _builtins.float
+    """Seconds the card is on screen, 2–3, at most the ad's length; 0 means 2.5."""
+    product_image: _builtins.str
+    """Optional product photo shown above the headline: an artifact id (64 hex) or an http(s) URL; PNG/WebP/JPEG."""
+    @_builtins.property
+    def palette(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """≤ 6 colours "#RRGGBB": background, then button colour; empty = black background, white button. Text is black or white, whichever reads better."""
+
+    def __init__(
+        self,
+        *,
+        logo: _builtins.str = ...,
+        headline: _builtins.str = ...,
+        call_to_action: _builtins.str = ...,
+        palette: _abc.Iterable[_builtins.str] | None = ...,
+        heading_font: _builtins.str = ...,
+        body_font: _builtins.str = ...,
+        duration_seconds: _builtins.float = ...,
+        product_image: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body_font", b"body_font", "call_to_action", b"call_to_action", "duration_seconds", b"duration_seconds", "heading_font", b"heading_font", "headline", b"headline", "logo", b"logo", "palette", b"palette", "product_image", b"product_image"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EndCard: _TypeAlias = EndCard  # noqa: Y015
+
+@_typing.final
+class Watermark(_message.Message):
+    """The brand's logo in a corner of every frame (inside the platform's safe zone), except under the end card, which shows the logo itself."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOGO_FIELD_NUMBER: _builtins.int
+    CORNER_FIELD_NUMBER: _builtins.int
+    OPACITY_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    logo: _builtins.str
+    """Required: an artifact id (64 hex) or an http(s) URL; PNG/WebP/JPEG (transparency kept) or SVG."""
+    corner: Global___Corner.ValueType
+    """Unspecified means top right."""
+    opacity: _builtins.float
+    """0.05–1; unset means 0.8."""
+    size: _builtins.float
+    """The logo's width as a fraction of the frame width, 0.05–0.4; 0 means 0.15."""
+    def __init__(
+        self,
+        *,
+        logo: _builtins.str = ...,
+        corner: Global___Corner.ValueType = ...,
+        opacity: _builtins.float | None = ...,
+        size: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_opacity", b"_opacity", "opacity", b"opacity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_opacity", b"_opacity", "corner", b"corner", "logo", b"logo", "opacity", b"opacity", "size", b"size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__opacity: _TypeAlias = _typing.Literal["opacity"]  # noqa: Y015
+    _WhichOneofArgType__opacity: _TypeAlias = _typing.Literal["_opacity", b"_opacity"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__opacity) -> _WhichOneofReturnType__opacity | None: ...
+
+Global___Watermark: _TypeAlias = Watermark  # noqa: Y015
+
+@_typing.final
 class ComposeRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -235,6 +355,8 @@ class ComposeRequest(_message.Message):
     CAPTIONS_FIELD_NUMBER: _builtins.int
     PLATFORM_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    END_CARD_FIELD_NUMBER: _builtins.int
+    WATERMARK_FIELD_NUMBER: _builtins.int
     music: _builtins.str
     """Background music: artifact id or http(s) URL; empty for none."""
     transition: _builtins.str
@@ -271,6 +393,14 @@ class ComposeRequest(_message.Message):
     def captions(self) -> Global___CaptionOptions:
         """Burned-in captions; unset means the mode's default and the default style."""
 
+    @_builtins.property
+    def end_card(self) -> Global___EndCard:
+        """The closing card over the last seconds; unset means none."""
+
+    @_builtins.property
+    def watermark(self) -> Global___Watermark:
+        """The logo in a corner for the whole ad; unset means none."""
+
     def __init__(
         self,
         *,
@@ -289,10 +419,12 @@ class ComposeRequest(_message.Message):
         captions: Global___CaptionOptions | None = ...,
         platform: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        end_card: Global___EndCard | None = ...,
+        watermark: Global___Watermark | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs", "_transition_seconds", b"_transition_seconds", "captions", b"captions", "loudness_lufs", b"loudness_lufs", "transition_seconds", b"transition_seconds"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs", "_transition_seconds", b"_transition_seconds", "captions", b"captions", "end_card", b"end_card", "loudness_lufs", b"loudness_lufs", "transition_seconds", b"transition_seconds", "watermark", b"watermark"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs", "_transition_seconds", b"_transition_seconds", "aspect_ratio", b"aspect_ratio", "captions", b"captions", "clips", b"clips", "fps", b"fps", "height", b"height", "hold_last_frame", b"hold_last_frame", "loudness_lufs", b"loudness_lufs", "max_size_bytes", b"max_size_bytes", "music", b"music", "platform", b"platform", "request_id", b"request_id", "tier", b"tier", "transition", b"transition", "transition_seconds", b"transition_seconds", "voice", b"voice"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs", "_transition_seconds", b"_transition_seconds", "aspect_ratio", b"aspect_ratio", "captions", b"captions", "clips", b"clips", "end_card", b"end_card", "fps", b"fps", "height", b"height", "hold_last_frame", b"hold_last_frame", "loudness_lufs", b"loudness_lufs", "max_size_bytes", b"max_size_bytes", "music", b"music", "platform", b"platform", "request_id", b"request_id", "tier", b"tier", "transition", b"transition", "transition_seconds", b"transition_seconds", "voice", b"voice", "watermark", b"watermark"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__loudness_lufs: _TypeAlias = _typing.Literal["loudness_lufs"]  # noqa: Y015
     _WhichOneofArgType__loudness_lufs: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs"]  # noqa: Y015
