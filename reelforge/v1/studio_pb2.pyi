@@ -179,6 +179,8 @@ class RenderOptions(_message.Message):
     TRANSITION_SECONDS_FIELD_NUMBER: _builtins.int
     CAPTIONS_FIELD_NUMBER: _builtins.int
     PLATFORM_FIELD_NUMBER: _builtins.int
+    PLATFORMS_FIELD_NUMBER: _builtins.int
+    CUTDOWNS_FIELD_NUMBER: _builtins.int
     height: _builtins.int
     """Output height in pixels (even, 64–4096); 0 means the tier's."""
     fps: _builtins.int
@@ -190,7 +192,15 @@ class RenderOptions(_message.Message):
     captions: Global___AdCaptions.ValueType
     """Burned-in captions; unspecified means WORDS with a voice-over, else SCENES."""
     platform: _builtins.str
-    """Where the ad runs, for the captions' safe zone: "tiktok", "reels", "shorts", "feed", "square", "landscape"; empty means "tiktok"."""
+    """Where the ad runs: "tiktok", "reels", "shorts" (9:16), "feed" (4:5), "square" (1:1), "landscape" (16:9); sets the frame's shape (the clips are cropped, centre-weighted) and the captions' safe zone; empty means "tiktok". In a Render: the platform it was made for."""
+    @_builtins.property
+    def platforms(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Several platforms at once, one render each (× cutdowns); empty means [platform]. At most 6, no repeats. Every compose of the ad (the first, RenderAd, after RegenerateScene) makes them all."""
+
+    @_builtins.property
+    def cutdowns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Lengths to render, in seconds: 0 = the full ad, 15, 6 (shorter than the ad); one render each (× platforms); empty means [0]. A cut-down trims the storyboard's clips (hook + product + call to action, chosen by the planner's rule): nothing is generated or paid again."""
+
     def __init__(
         self,
         *,
@@ -200,10 +210,12 @@ class RenderOptions(_message.Message):
         transition_seconds: _builtins.float | None = ...,
         captions: Global___AdCaptions.ValueType = ...,
         platform: _builtins.str = ...,
+        platforms: _abc.Iterable[_builtins.str] | None = ...,
+        cutdowns: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_transition_seconds", b"_transition_seconds", "transition_seconds", b"transition_seconds"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_transition_seconds", b"_transition_seconds", "captions", b"captions", "fps", b"fps", "height", b"height", "platform", b"platform", "transition", b"transition", "transition_seconds", b"transition_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_transition_seconds", b"_transition_seconds", "captions", b"captions", "cutdowns", b"cutdowns", "fps", b"fps", "height", b"height", "platform", b"platform", "platforms", b"platforms", "transition", b"transition", "transition_seconds", b"transition_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__transition_seconds: _TypeAlias = _typing.Literal["transition_seconds"]  # noqa: Y015
     _WhichOneofArgType__transition_seconds: _TypeAlias = _typing.Literal["_transition_seconds", b"_transition_seconds"]  # noqa: Y015
@@ -426,6 +438,9 @@ class Render(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     SUBTITLES_SRT_FIELD_NUMBER: _builtins.int
     SUBTITLES_VTT_FIELD_NUMBER: _builtins.int
+    PLATFORM_FIELD_NUMBER: _builtins.int
+    CUTDOWN_SECONDS_FIELD_NUMBER: _builtins.int
+    CUT_FIELD_NUMBER: _builtins.int
     number: _builtins.int
     """1, 2, ... in the order they were started."""
     composition_id: _builtins.str
@@ -442,9 +457,13 @@ class Render(_message.Message):
     audio_codec: _builtins.str
     error: _builtins.str
     """Why it failed."""
+    platform: _builtins.str
+    """The platform it was made for ("tiktok" when none was asked for)."""
+    cutdown_seconds: _builtins.int
+    """Its length when it is a cut-down (15, 6); 0 for the full ad."""
     @_builtins.property
     def options(self) -> Global___RenderOptions:
-        """How it was composed."""
+        """How it was composed (its one platform; platforms and cutdowns empty)."""
 
     @_builtins.property
     def output(self) -> _common_pb2.Artifact:
@@ -459,6 +478,10 @@ class Render(_message.Message):
     @_builtins.property
     def subtitles_vtt(self) -> _common_pb2.Artifact:
         """The same cues as WebVTT."""
+
+    @_builtins.property
+    def cut(self) -> _containers.RepeatedCompositeFieldContainer[Global___CutScene]:
+        """A cut-down's scenes: which storyboard scenes, trimmed to how long; empty for the full ad."""
 
     def __init__(
         self,
@@ -478,14 +501,43 @@ class Render(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         subtitles_srt: _common_pb2.Artifact | None = ...,
         subtitles_vtt: _common_pb2.Artifact | None = ...,
+        platform: _builtins.str = ...,
+        cutdown_seconds: _builtins.int = ...,
+        cut: _abc.Iterable[Global___CutScene] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "options", b"options", "output", b"output", "subtitles_srt", b"subtitles_srt", "subtitles_vtt", b"subtitles_vtt"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_codec", b"audio_codec", "composition_id", b"composition_id", "created_at", b"created_at", "download_uri", b"download_uri", "duration_seconds", b"duration_seconds", "error", b"error", "height", b"height", "number", b"number", "options", b"options", "output", b"output", "state", b"state", "subtitles_srt", b"subtitles_srt", "subtitles_vtt", b"subtitles_vtt", "video_codec", b"video_codec", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_codec", b"audio_codec", "composition_id", b"composition_id", "created_at", b"created_at", "cut", b"cut", "cutdown_seconds", b"cutdown_seconds", "download_uri", b"download_uri", "duration_seconds", b"duration_seconds", "error", b"error", "height", b"height", "number", b"number", "options", b"options", "output", b"output", "platform", b"platform", "state", b"state", "subtitles_srt", b"subtitles_srt", "subtitles_vtt", b"subtitles_vtt", "video_codec", b"video_codec", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Render: _TypeAlias = Render  # noqa: Y015
+
+@_typing.final
+class CutScene(_message.Message):
+    """One scene of a cut-down: a storyboard scene, trimmed (its clip's start is kept)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCENE_FIELD_NUMBER: _builtins.int
+    DURATION_SECONDS_FIELD_NUMBER: _builtins.int
+    scene: _builtins.int
+    """0-based index into the storyboard."""
+    duration_seconds: _builtins.float
+    """Seconds on screen in the cut-down (the crossfades spread as in the full ad)."""
+    def __init__(
+        self,
+        *,
+        scene: _builtins.int = ...,
+        duration_seconds: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duration_seconds", b"duration_seconds", "scene", b"scene"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CutScene: _TypeAlias = CutScene  # noqa: Y015
 
 @_typing.final
 class StepRecord(_message.Message):
@@ -1006,7 +1058,7 @@ class RenderAdRequest(_message.Message):
     """Required."""
     @_builtins.property
     def options(self) -> Global___RenderOptions:
-        """How to compose this render."""
+        """How to compose; options.platforms × options.cutdowns makes one render each (all listed by ListRenders)."""
 
     def __init__(
         self,

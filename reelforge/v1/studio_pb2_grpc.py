@@ -165,7 +165,8 @@ class StudioServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RenderAd(self, request, context):
-        """Composes the ad again with other render options; every render is kept. Only on a COMPLETED ad.
+        """Composes the ad again with other render options; every render is kept. Several platforms
+        and cut-down lengths in one request make one render each (no new paid prediction). Only on a COMPLETED ad.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -57,7 +57,9 @@ class StudioServiceStub:
     old version, then renders again. Only on a COMPLETED ad.
     """
     RenderAd: _grpc.UnaryUnaryMultiCallable[_studio_pb2.RenderAdRequest, _studio_pb2.Ad]
-    """Composes the ad again with other render options; every render is kept. Only on a COMPLETED ad."""
+    """Composes the ad again with other render options; every render is kept. Several platforms
+    and cut-down lengths in one request make one render each (no new paid prediction). Only on a COMPLETED ad.
+    """
     ListRenders: _grpc.UnaryUnaryMultiCallable[_studio_pb2.ListRendersRequest, _studio_pb2.ListRendersResponse]
     """Every render of the ad, oldest first, each with its own download URL."""
     EstimateAd: _grpc.UnaryUnaryMultiCallable[_studio_pb2.EstimateAdRequest, _studio_pb2.EstimateAdResponse]
@@ -89,7 +91,9 @@ class StudioServiceAsyncStub(StudioServiceStub):
     old version, then renders again. Only on a COMPLETED ad.
     """
     RenderAd: _aio.UnaryUnaryMultiCallable[_studio_pb2.RenderAdRequest, _studio_pb2.Ad]  # type: ignore[assignment]
-    """Composes the ad again with other render options; every render is kept. Only on a COMPLETED ad."""
+    """Composes the ad again with other render options; every render is kept. Several platforms
+    and cut-down lengths in one request make one render each (no new paid prediction). Only on a COMPLETED ad.
+    """
     ListRenders: _aio.UnaryUnaryMultiCallable[_studio_pb2.ListRendersRequest, _studio_pb2.ListRendersResponse]  # type: ignore[assignment]
     """Every render of the ad, oldest first, each with its own download URL."""
     EstimateAd: _aio.UnaryUnaryMultiCallable[_studio_pb2.EstimateAdRequest, _studio_pb2.EstimateAdResponse]  # type: ignore[assignment]
@@ -178,7 +182,9 @@ class StudioServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _studio_pb2.RenderAdRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_studio_pb2.Ad, _abc.Awaitable[_studio_pb2.Ad]]:
-        """Composes the ad again with other render options; every render is kept. Only on a COMPLETED ad."""
+        """Composes the ad again with other render options; every render is kept. Several platforms
+        and cut-down lengths in one request make one render each (no new paid prediction). Only on a COMPLETED ad.
+        """
 
     @_abc_1.abstractmethod
     def ListRenders(
