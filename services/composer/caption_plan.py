@@ -1,11 +1,18 @@
 """What a request's voice words and captions become on the laid-out timeline: the spoken words
-in ad time (for captions and subtitle files) and the ASS document to burn in, if any."""
+in ad time (for captions and subtitle files) and the ASS document to burn in, if any.
+
+Captions stop where the end card starts (it carries its own text); the subtitle files keep
+every word, since the voice goes on under the card. A brand font file replaces the style's
+family and is used as designed (its own weight, no synthetic bold).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from reelforge.v1 import common_pb2, composer_pb2
+from services.composer.brand_images import FontFile
 from services.composer.captions import (
     CaptionStyle,
     SceneCaption,
@@ -15,6 +22,7 @@ from services.composer.captions import (
 )
 from services.composer.platforms import PLATFORMS, Platform
 from services.composer.timeline import Timeline
+from services.composer.validation import card_seconds
 
 _PLATFORM_BY_ASPECT = {
     common_pb2.ASPECT_RATIO_UNSPECIFIED: "tiktok",
@@ -70,11 +78,25 @@ def platform(request: composer_pb2.ComposeRequest) -> Platform:
     return PLATFORMS[request.platform or _PLATFORM_BY_ASPECT[request.aspect_ratio]]
 
 
-def caption_style(style: composer_pb2.CaptionStyle) -> CaptionStyle:
-    """The request's style over the defaults (empty or zero fields keep the default)."""
+def card_start_s(request: composer_pb2.ComposeRequest, total_s: float) -> float:
+    """Where the end card starts in the ad; infinity without one."""
+    if not request.HasField("end_card"):
+        return math.inf
+    return max(0.0, total_s - card_seconds(request.end_card))
+
+
+def caption_style(style: composer_pb2.CaptionStyle, font: FontFile | None = None) -> CaptionStyle:
+    """The request's style over the defaults (empty or zero fields keep the default); the
+    brand's ``font`` file, when given, replaces the family."""
     default = CaptionStyle()
+    if font is not None:
+        family, file, bold = font.family, str(font.path), False
+    else:
+        family, file, bold = style.font or default.font, "", default.bold
     return CaptionStyle(
-        font=style.font or default.font,
+        font=family,
+        font_file=file,
+        bold=bold,
         size=style.size or default.size,
         colour=style.colour or default.colour,
         highlight=style.highlight_colour or default.highlight,
@@ -89,15 +111,22 @@ def captions_document(
     timeline: Timeline,
     size: tuple[int, int],
     words: Sequence[Word],
+    font: FontFile | None = None,
 ) -> str | None:
-    """The ASS document to burn into a ``size`` (width, height) picture; None for no captions."""
+    """The ASS document to burn into a ``size`` (width, height) picture; None for no captions.
+    ``font`` is the brand's caption font (``overlays.Overlays.caption_font``)."""
     mode = caption_mode(request)
     width, height = size
-    place, style = platform(request), caption_style(request.captions.style)
+    place, style = platform(request), caption_style(request.captions.style, font)
+    until_s = card_start_s(request, timeline.total_s)
     if mode == composer_pb2.CAPTION_MODE_WORDS and words:
-        return words_document(words, width, height, place, style)
+        return words_document(words, width, height, place, style, until_s)
     if mode == composer_pb2.CAPTION_MODE_SCENES:
-        scenes = scene_captions(request.clips, timeline)
+        scenes = [
+            SceneCaption(c.text, c.start_s, min(c.end_s, until_s))
+            for c in scene_captions(request.clips, timeline)
+            if c.start_s < until_s
+        ]
         if any(scene.text.strip() for scene in scenes):
             return scenes_document(scenes, width, height, place, style)
     return None

@@ -61,6 +61,9 @@ class CaptionStyle:
     outline_width: float = 0.005
     bold: bool = True
     uppercase: bool = False
+    # The brand's font file (its family is ``font``): measured directly, and libass finds it
+    # through the ``ass`` filter's fontsdir (overlays.burn_captions) instead of fontconfig.
+    font_file: str = ""
 
 
 def caption_lines(words: Sequence[Word]) -> list[list[Word]]:
@@ -80,14 +83,22 @@ def caption_lines(words: Sequence[Word]) -> list[list[Word]]:
 
 
 def words_document(
-    words: Sequence[Word], width: int, height: int, platform: Platform, style: CaptionStyle
+    words: Sequence[Word],
+    width: int,
+    height: int,
+    platform: Platform,
+    style: CaptionStyle,
+    until_s: float = math.inf,
 ) -> str:
-    """One event per spoken word: its whole line, that word in the highlight colour."""
+    """One event per spoken word: its whole line, that word in the highlight colour. Nothing
+    shows from ``until_s`` on (the end card's start)."""
+    words = [Word(w.text, w.start_s, min(w.end_s, until_s)) for w in words if w.start_s < until_s]
     lines = caption_lines(words)
     fit = _WordFit(width, height, platform, style)
     events = []
     for line, (_start_s, line_end) in zip(lines, line_spans(lines), strict=True):
         scale = fit.scale([w.text for w in line])
+        line_end = min(line_end, until_s)
         for position, word in enumerate(line):
             end_s = line[position + 1].start_s if position + 1 < len(line) else line_end
             text = " ".join(
@@ -165,8 +176,9 @@ class _WordFit:
 
 
 def _font(style: CaptionStyle, size: int) -> ImageFont.FreeTypeFont | None:
-    """The style's font as fontconfig (which libass uses too) resolves it; None if it cannot."""
-    found = _font_file(f"{style.font}:bold" if style.bold else style.font)
+    """The style's font file, else the font fontconfig (which libass uses too) resolves;
+    None if neither opens."""
+    found = style.font_file or matched_font_file(f"{style.font}:bold" if style.bold else style.font)
     try:
         return ImageFont.truetype(found, size) if found else None
     except OSError:
@@ -174,7 +186,7 @@ def _font(style: CaptionStyle, size: int) -> ImageFont.FreeTypeFont | None:
 
 
 @functools.cache
-def _font_file(pattern: str) -> str:
+def matched_font_file(pattern: str) -> str:
     """Asked once per pattern and process: renders run on the event loop, and fontconfig's
     answer does not change while the service runs."""
     try:

@@ -12,6 +12,7 @@ import ffmpeg
 
 from services.composer.mix import Sound, mastered
 from services.composer.output_format import OutputFormat
+from services.composer.overlays import Overlays, burn_captions, burn_overlays
 from services.composer.streams import SAMPLE_RATE, Stream, media_input
 from services.composer.timeline import Segment, Timeline
 
@@ -164,10 +165,12 @@ def build_command(
     output: Path,
     encode: Encode,
     captions: Path | None = None,
+    overlays: Overlays | None = None,
 ) -> list[str]:
     """The full argv (starting with "ffmpeg") that renders the ad into ``output``.
 
-    ``captions`` is an ASS file burned in last, over the finished picture.
+    ``overlays`` (watermark, end card: ``overlays.py``) go over the joined picture, then
+    ``captions``, an ASS file, last.
     """
     plan = frame_plan(timeline, fmt.fps)
     clips = [
@@ -175,8 +178,10 @@ def build_command(
         for i, (s, n) in enumerate(zip(timeline.segments, plan.frames, strict=True))
     ]
     video = _join_video(clips, plan, fmt)
+    if overlays is not None:
+        video = burn_overlays(video, overlays, fmt.fps)
     if captions is not None:
-        video = video.filter("ass", filename=str(captions))
+        video = burn_captions(video, captions, overlays)
     options = _encode_options(encode, fmt)
     if encode.pass_number == 1:
         # Pass 1 only measures the picture; its output is thrown away.

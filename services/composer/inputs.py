@@ -1,11 +1,14 @@
-"""The composition's inputs (clips, music, voice) as local, probed files: artifacts from the
-store, URLs downloaded in parallel."""
+"""The composition's inputs (clips, music, voice) as local, probed files, and the brand's files
+(logos, product photos, fonts) as local files: artifacts from the store, URLs downloaded in
+parallel."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -15,6 +18,8 @@ from reelforge.runtime.media import MediaError, probe
 from reelforge.runtime.net_guard import IPNetwork
 from services.composer.render_errors import RenderFailed
 from services.composer.timeline import ProbedInput
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,20 @@ def _sound_only(probed: ProbedInput) -> ProbedInput:
     return probed
 
 
+async def _all_or_first_failure(
+    jobs: list[tuple[str, str]], fetch: Callable[[str, str], Coroutine[Any, Any, T]]
+) -> list[T]:
+    """``fetch(field, source)`` for every job at once; the first failure cancels the rest."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(fetch(field, source)) for field, source in jobs]
+    except ExceptionGroup as failures:
+        # The first input at fault is what the client needs to hear about.
+        first = failures.exceptions[0]
+        raise first if isinstance(first, RenderFailed) else failures from None
+    return [task.result() for task in tasks]
+
+
 async def fetch_inputs(
     fetcher: Fetcher, clips: list[str], music: str, voices: list[str], workdir: Path
 ) -> Inputs:
@@ -81,17 +100,21 @@ async def fetch_inputs(
     jobs += [(f"voice[{i}]", source) for i, source in enumerate(voices)]
     if music:
         jobs.append(("music", music))
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [
-                group.create_task(_fetch_and_probe(fetcher, field, source, workdir))
-                for field, source in jobs
-            ]
-    except ExceptionGroup as failures:
-        # The first input at fault is what the client needs to hear about.
-        first = failures.exceptions[0]
-        raise first if isinstance(first, RenderFailed) else failures from None
-    probed = [task.result() for task in tasks]
+
+    async def fetch(field: str, source: str) -> ProbedInput:
+        return await _fetch_and_probe(fetcher, field, source, workdir)
+
+    probed = await _all_or_first_failure(jobs, fetch)
     music_input = _sound_only(probed.pop()) if music else None
     voice_inputs = [_sound_only(p) for p in probed[len(clips) :]]
     return Inputs(probed[: len(clips)], music_input, voice_inputs)
+
+
+async def fetch_files(fetcher: Fetcher, sources: dict[str, str], workdir: Path) -> dict[str, Path]:
+    """Each (field → source) as a local file, not probed (images and fonts are not media)."""
+
+    async def fetch(field: str, source: str) -> Path:
+        return await _local_path(fetcher, field, source, workdir)
+
+    paths = await _all_or_first_failure(list(sources.items()), fetch)
+    return dict(zip(sources, paths, strict=True))

@@ -1,4 +1,5 @@
-"""Request rules of the composer: clips, transition, output size, loudness, voice, captions, idempotency."""
+"""Request rules of the composer: clips, transition, output size, loudness, voice, captions,
+the end card and watermark, idempotency."""
 
 from __future__ import annotations
 
@@ -30,6 +31,14 @@ MAX_FONT_CHARS = 100
 MIN_CAPTION_SIZE, MAX_CAPTION_SIZE = 0.02, 0.15
 MAX_OUTLINE = 0.02
 MAX_REQUEST_ID_CHARS = 128
+MAX_CARD_TEXT_CHARS = 100
+MAX_PALETTE = 6  # as BrandKit.palette
+MIN_CARD_S, MAX_CARD_S = 2.0, 3.0
+DEFAULT_CARD_S = 2.5
+MIN_OPACITY, MAX_OPACITY = 0.05, 1.0
+DEFAULT_OPACITY = 0.8
+MIN_WATERMARK_SIZE, MAX_WATERMARK_SIZE = 0.05, 0.4
+DEFAULT_WATERMARK_SIZE = 0.15
 _COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 # Smallest budget worth encoding: below this the picture is mush, so refuse it up front.
 MIN_VIDEO_KBPS = 16.0
@@ -230,8 +239,72 @@ def _check_voice(request: composer_pb2.ComposeRequest, found: Violations) -> Non
         _check_words(voice.words, f"voice[{index}].words", found)
 
 
+def _check_source(value: str, field: str, found: Violations) -> None:
+    """An optional source (artifact id or URL): empty is fine, anything else must be one."""
+    if value and (problem := source_problem(value)):
+        found.add(field, problem)
+
+
+def _check_colours(colours: Sequence[str], field: str, found: Violations) -> None:
+    for index, colour in enumerate(colours):
+        found.check(
+            bool(_COLOUR.fullmatch(colour)),
+            f"{field}[{index}]",
+            f"must be #RRGGBB (got {colour[:20]!r})",
+        )
+
+
+def card_seconds(card: composer_pb2.EndCard) -> float:
+    """How long the end card shows: the request's, or the default for 0."""
+    return card.duration_seconds or DEFAULT_CARD_S
+
+
+def _check_end_card(request: composer_pb2.ComposeRequest, found: Violations) -> None:
+    if not request.HasField("end_card"):
+        return
+    card, field = request.end_card, "end_card"
+    for name in ("logo", "heading_font", "body_font", "product_image"):
+        _check_source(getattr(card, name), f"{field}.{name}", found)
+    _printable(card.headline, f"{field}.headline", MAX_CARD_TEXT_CHARS, found)
+    _printable(card.call_to_action, f"{field}.call_to_action", MAX_CARD_TEXT_CHARS, found)
+    found.check(
+        bool(card.logo or card.headline.strip() or card.call_to_action.strip()),
+        field,
+        "needs a logo, a headline or a call_to_action",
+    )
+    if found.check(
+        len(card.palette) <= MAX_PALETTE,
+        f"{field}.palette",
+        f"must hold at most {MAX_PALETTE} colours",
+    ):
+        _check_colours(card.palette, f"{field}.palette", found)
+    if card.duration_seconds:
+        found.range(card.duration_seconds, f"{field}.duration_seconds", MIN_CARD_S, MAX_CARD_S, "s")
+    total = known_total_s(request)
+    if total is not None:
+        found.check(
+            card_seconds(card) <= total,
+            f"{field}.duration_seconds",
+            f"the card ({card_seconds(card):g} s) must not be longer than the ad ({total:.2f} s)",
+        )
+
+
+def _check_watermark(request: composer_pb2.ComposeRequest, found: Violations) -> None:
+    if not request.HasField("watermark"):
+        return
+    mark, field = request.watermark, "watermark"
+    if problem := source_problem(mark.logo):
+        found.add(f"{field}.logo", problem)
+    found.check(mark.corner in composer_pb2.Corner.values(), f"{field}.corner", "unknown value")
+    if mark.HasField("opacity"):
+        found.range(mark.opacity, f"{field}.opacity", MIN_OPACITY, MAX_OPACITY)
+    if mark.size:
+        found.range(mark.size, f"{field}.size", MIN_WATERMARK_SIZE, MAX_WATERMARK_SIZE)
+
+
 def _check_style(style: composer_pb2.CaptionStyle, found: Violations) -> None:
     field = "captions.style"
+    _check_source(style.font_file, f"{field}.font_file", found)
     _printable(style.font, f"{field}.font", MAX_FONT_CHARS, found)
     # A comma would end the font's field in the ASS style line.
     found.check("," not in style.font, f"{field}.font", "must not contain commas")
@@ -274,6 +347,8 @@ def compose_violations(request: composer_pb2.ComposeRequest) -> Violations:
     _check_output(request, found)
     _check_voice(request, found)
     _check_captions(request, found)
+    _check_end_card(request, found)
+    _check_watermark(request, found)
     _printable(request.request_id, "request_id", MAX_REQUEST_ID_CHARS, found)
     if not found:
         _check_size_budget(request, found)
