@@ -214,16 +214,31 @@ class ClipSpec(_message.Message):
     DURATION_SECONDS_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
     CAMERA_MOTION_FIELD_NUMBER: _builtins.int
+    REFERENCE_IMAGES_FIELD_NUMBER: _builtins.int
+    LAST_FRAME_IMAGE_FIELD_NUMBER: _builtins.int
     prompt: _builtins.str
     """Motion/style prompt; required; ≤ 2,000 characters."""
     image: _builtins.str
     """Seed image: an artifact id (64 hex) or an http(s) URL; empty for text-to-video."""
     duration_seconds: _builtins.float
-    """Requested length in seconds, > 0 and ≤ 60 (clamped to the model's range)."""
+    """Requested length in seconds, > 0 and ≤ 60. A model takes only some lengths: the nearest it
+    accepts that is ≥ this, else its longest (the item's duration_seconds says which).
+    """
     seed: _builtins.int
     """Seed for reproducible output; 0 lets the provider choose."""
     camera_motion: _builtins.str
     """Hint such as "push in", "pan left"; may be empty."""
+    last_frame_image: _builtins.str
+    """The clip's last frame (e.g. the next scene's seed image, for continuity): an artifact id or an
+    http(s) URL; empty = none. Sent to models that take one; ignored by others and offline.
+    """
+    @_builtins.property
+    def reference_images(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Images the clip must keep (product photos, logo): artifact ids or http(s) URLs; ≤ 4. Sent to
+        models that take references (e.g. Seedance 1 lite's reference_images) when the model allows
+        them with this clip's frames; ignored by other models and offline.
+        """
+
     def __init__(
         self,
         *,
@@ -232,10 +247,12 @@ class ClipSpec(_message.Message):
         duration_seconds: _builtins.float = ...,
         seed: _builtins.int = ...,
         camera_motion: _builtins.str = ...,
+        reference_images: _abc.Iterable[_builtins.str] | None = ...,
+        last_frame_image: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_motion", b"camera_motion", "duration_seconds", b"duration_seconds", "image", b"image", "prompt", b"prompt", "seed", b"seed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_motion", b"camera_motion", "duration_seconds", b"duration_seconds", "image", b"image", "last_frame_image", b"last_frame_image", "prompt", b"prompt", "reference_images", b"reference_images", "seed", b"seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -420,6 +437,7 @@ class JobItem(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     WORDS_FIELD_NUMBER: _builtins.int
+    DURATION_SECONDS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Item id (unique across jobs)."""
     index: _builtins.int
@@ -441,6 +459,10 @@ class JobItem(_message.Message):
     """From the provider's answer, micro-USD; 0 when cached or offline."""
     cached: _builtins.bool
     """True when served from an identical earlier request at no cost."""
+    duration_seconds: _builtins.float
+    """The output's planned length in seconds: the request's, quantised to what the model accepts
+    (clips and music); 0 for images and voice.
+    """
     @_builtins.property
     def outputs(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Artifact]:
         """Outputs copied into the artifact store."""
@@ -473,10 +495,11 @@ class JobItem(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         words: _abc.Iterable[_common_pb2.WordTiming] | None = ...,
+        duration_seconds: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_micros", b"actual_cost_micros", "attempts", b"attempts", "cached", b"cached", "created_at", b"created_at", "error", b"error", "estimated_cost_micros", b"estimated_cost_micros", "id", b"id", "index", b"index", "model", b"model", "outputs", b"outputs", "prediction_id", b"prediction_id", "provider", b"provider", "state", b"state", "updated_at", b"updated_at", "words", b"words"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_micros", b"actual_cost_micros", "attempts", b"attempts", "cached", b"cached", "created_at", b"created_at", "duration_seconds", b"duration_seconds", "error", b"error", "estimated_cost_micros", b"estimated_cost_micros", "id", b"id", "index", b"index", "model", b"model", "outputs", b"outputs", "prediction_id", b"prediction_id", "provider", b"provider", "state", b"state", "updated_at", b"updated_at", "words", b"words"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -729,22 +752,26 @@ class ItemCost(_message.Message):
     INDEX_FIELD_NUMBER: _builtins.int
     ESTIMATED_COST_MICROS_FIELD_NUMBER: _builtins.int
     BASIS_FIELD_NUMBER: _builtins.int
+    DURATION_SECONDS_FIELD_NUMBER: _builtins.int
     index: _builtins.int
     """Spec index in the request."""
     estimated_cost_micros: _builtins.int
     """micro-USD."""
     basis: _builtins.str
     """How it was priced, e.g. "5.0 s × $0.018/s (480p)"."""
+    duration_seconds: _builtins.float
+    """Planned output length (see JobItem.duration_seconds)."""
     def __init__(
         self,
         *,
         index: _builtins.int = ...,
         estimated_cost_micros: _builtins.int = ...,
         basis: _builtins.str = ...,
+        duration_seconds: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "estimated_cost_micros", b"estimated_cost_micros", "index", b"index"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "duration_seconds", b"duration_seconds", "estimated_cost_micros", b"estimated_cost_micros", "index", b"index"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

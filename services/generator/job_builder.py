@@ -11,7 +11,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from reelforge.runtime.errors import FailedPrecondition
+from reelforge.runtime.errors import FailedPrecondition, InvalidArgument
 from reelforge.runtime.validation import Violations
 from reelforge.v1 import common_pb2
 from reelforge.v1 import generator_pb2 as pb
@@ -21,12 +21,15 @@ from services.generator.catalog import (
     ANIMATIC_MODELS,
     REPLICATE,
     Kind,
+    ModelCatalog,
+    ModelEntry,
+    load_catalog,
     resolve_model,
     resolve_provider,
     resolve_tier,
 )
 from services.generator.providers.animatic import animatic_input
-from services.generator.providers.replicate_inputs import model_input
+from services.generator.providers.replicate_inputs import model_input, planned_seconds
 from services.generator.records import ItemRecord, JobRecord
 from services.generator.settings import GeneratorSettings
 
@@ -95,6 +98,21 @@ def cache_key(provider: str, model: str, values: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _catalog_entry(
+    request: JobRequest, model: str, settings: GeneratorSettings
+) -> ModelEntry | None:
+    """The catalog's entry of a Replicate model (None for the animatic's)."""
+    if model in ANIMATIC_MODELS.values():
+        return None
+    entry = settings.model_catalog.entry(model)
+    if entry is None or entry.kind is not request.kind:
+        known = ", ".join(settings.model_catalog.names(request.kind))
+        raise InvalidArgument.single(
+            "model", f"unknown {request.kind.value} model {model!r}; known: {known}"
+        )
+    return entry
+
+
 def _check_provider(request: JobRequest, provider: str, settings: GeneratorSettings) -> None:
     if provider == REPLICATE and not settings.replicate_api_token:
         raise FailedPrecondition(
@@ -116,6 +134,7 @@ def build_job(
     _check_provider(request, provider, settings)
     tier = resolve_tier(request.tier, settings)
     model = resolve_model(request.kind, provider, request.model, tier, settings)
+    entry = _catalog_entry(request, model, settings)
     now = time.time()
     job = JobRecord(
         id=uuid.uuid4().hex,
@@ -130,7 +149,7 @@ def build_job(
         updated_at=now,
     )
     for index, spec in enumerate(request.specs):
-        job.items.append(_item(job, index, spec, settings))
+        job.items.append(_item(job, index, spec, entry, settings))
     job.estimated_cost_micros = sum(item.estimated_cost_micros for item in job.items)
     over = job.estimated_cost_micros > request.max_cost_micros
     if enforce_cost_limit and request.max_cost_micros and over:
@@ -143,14 +162,18 @@ def build_job(
 
 
 def _item(
-    job: JobRecord, index: int, spec: dict[str, Any], settings: GeneratorSettings
+    job: JobRecord,
+    index: int,
+    spec: dict[str, Any],
+    entry: ModelEntry | None,
+    settings: GeneratorSettings,
 ) -> ItemRecord:
     values = (
-        animatic_input(job.kind, spec, job.tier, job.aspect_ratio, settings)
-        if job.provider == ANIMATIC
-        else model_input(job.kind, job.model, spec, job.tier, job.aspect_ratio)
+        model_input(entry, spec, job.tier, job.aspect_ratio)
+        if entry is not None
+        else animatic_input(job.kind, spec, job.tier, job.aspect_ratio, settings)
     )
-    cost = pricing.estimate(job.model, values)
+    cost = pricing.estimate(job.model, values, settings.model_catalog)
     return ItemRecord(
         id=uuid.uuid4().hex,
         job_id=job.id,
@@ -168,15 +191,27 @@ def _item(
     )
 
 
-def estimate_response(job: JobRecord) -> pb.EstimateCostResponse:
-    """The priced job as an EstimateCost answer (nothing is started)."""
+def item_seconds(item: ItemRecord, catalog: ModelCatalog | None = None) -> float:
+    """An item's planned output length: what its model was asked for (0 without a duration)."""
+    if item.provider == ANIMATIC:
+        return float(item.input.get("duration_s", 0))
+    return planned_seconds((catalog or load_catalog()).entry(item.model), item.input)
+
+
+def estimate_response(
+    job: JobRecord, settings: GeneratorSettings | None = None
+) -> pb.EstimateCostResponse:
+    """The priced job as an EstimateCost answer (nothing is started); the bundled catalog
+    prices it unless ``settings`` name another."""
+    catalog = settings.model_catalog if settings is not None else load_catalog()
     return pb.EstimateCostResponse(
         estimated_cost_micros=job.estimated_cost_micros,
         items=[
             pb.ItemCost(
                 index=item.index,
                 estimated_cost_micros=item.estimated_cost_micros,
-                basis=pricing.estimate(item.model, item.input).basis,
+                basis=pricing.estimate(item.model, item.input, catalog).basis,
+                duration_seconds=item_seconds(item, catalog),
             )
             for item in job.items
         ],

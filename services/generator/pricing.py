@@ -1,29 +1,19 @@
-"""Pricing table (micro-USD) and the estimate/actual cost of one prediction.
+"""The estimate and actual cost (micro-USD) of one prediction, from the catalog's prices.
 
-Prices come from shared/reference/replicate.md (third-party sources; confirm before
-relying). Four billing shapes exist: per output image, per second of video by
-resolution, per GPU-second of compute (``metrics.predict_time``), and per input character
-(text-to-speech: MiniMax counts one token per character).
+Prices live in the model catalog (``models.toml``; third-party sources, confirm before relying).
+Four billing shapes exist: per output image, per second of video by resolution, per GPU-second
+of compute (``metrics.predict_time``), and per input character (text-to-speech: MiniMax counts
+one token per character). The input is read through the entry's roles, so a model whose fields
+are named differently is priced the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from services.generator.catalog import ANIMATIC_MODELS, base_model
-
-
-@dataclass(frozen=True)
-class Price:
-    per_output_micros: int = 0
-    per_second_micros: Mapping[str, int] = field(default_factory=dict)  # by resolution
-    per_gpu_second_micros: int = 0
-    per_char_micros: int = 0  # of the input text
-    # For GPU-second models: expected compute seconds per output (images) or per output second (audio).
-    expected_gpu_s: float = 0.0
-    gpu_s_per_output_second: float = 0.0
+from services.generator.catalog import ModelCatalog, ModelEntry, load_catalog
 
 
 @dataclass(frozen=True)
@@ -32,55 +22,37 @@ class Cost:
     basis: str  # how it was priced, for people reading an estimate
 
 
-_SEEDANCE_LITE = {"480p": 18_000, "720p": 36_000, "1080p": 72_000}
-_SEEDANCE_PRO_FAST = {"480p": 15_000, "720p": 25_000, "1080p": 60_000}
-_SEEDANCE_PRO = {"480p": 30_000, "720p": 60_000, "1080p": 150_000}
-_HAILUO = {"512p": 16_600, "768p": 45_000, "1080p": 80_000}
-
-PRICES: dict[str, Price] = {
-    "black-forest-labs/flux-schnell": Price(per_output_micros=3_000),
-    "google/nano-banana": Price(per_output_micros=39_000),
-    # SDXL on an L40S: ~$0.000975/s; a 9:16 image takes about 8 s of compute.
-    "stability-ai/sdxl": Price(per_gpu_second_micros=975, expected_gpu_s=8.0),
-    "bytedance/seedance-1-lite": Price(per_second_micros=_SEEDANCE_LITE),
-    "bytedance/seedance-1-pro-fast": Price(per_second_micros=_SEEDANCE_PRO_FAST),
-    "bytedance/seedance-1-pro": Price(per_second_micros=_SEEDANCE_PRO),
-    "minimax/hailuo-02": Price(per_second_micros=_HAILUO),
-    # MusicGen is billed by GPU time; A100 80GB ~$0.0014/s, roughly real-time (unconfirmed).
-    "meta/musicgen": Price(per_gpu_second_micros=1_400, gpu_s_per_output_second=1.0),
-    # $0.06 / $0.10 per 1,000 characters of text; the audio itself is free.
-    "minimax/speech-2.6-turbo": Price(per_char_micros=60),
-    "minimax/speech-2.6-hd": Price(per_char_micros=100),
-}
-_FREE = Price()
-
-
-def price_of(model: str) -> Price:
-    if model in ANIMATIC_MODELS.values():
-        return _FREE
-    return PRICES.get(base_model(model), _FREE)
+_FREE = Cost(0, "free (offline animatic)")
 
 
 def _usd(micros: float) -> str:
     return f"${micros / 1e6:.4g}"
 
 
-def _resolution(model_input: Mapping[str, Any], price: Price) -> str:
-    value = str(model_input.get("resolution", "")).lower()
-    return value if value in price.per_second_micros else min(price.per_second_micros)
+def _role(entry: ModelEntry, model_input: Mapping[str, Any], role: str, default: Any) -> Any:
+    name = entry.field(role)
+    return model_input.get(name, default) if name else default
 
 
 def _outputs(model_input: Mapping[str, Any]) -> int:
     return max(1, int(model_input.get("num_outputs", 1)))
 
 
-def estimate(model: str, model_input: Mapping[str, Any]) -> Cost:
-    """What one prediction with this (already mapped) input should cost."""
-    price = price_of(model)
-    if price is _FREE:
-        return Cost(0, "free (offline animatic)")
+def _per_second(entry: ModelEntry, model_input: Mapping[str, Any]) -> Cost:
+    rates = entry.price.per_second_micros
+    seconds = float(_role(entry, model_input, "duration", 0))
+    resolution = str(_role(entry, model_input, "resolution", ""))
+    if resolution not in rates:
+        resolution = next(iter(rates))  # one rate whatever the resolution ("")
+    rate = rates[resolution]
+    at = f" ({resolution})" if resolution else ""
+    return Cost(round(seconds * rate), f"{seconds:g} s × {_usd(rate)}/s{at}")
+
+
+def _estimate(entry: ModelEntry, model_input: Mapping[str, Any]) -> Cost:
+    price = entry.price
     if price.per_char_micros:
-        chars = len(str(model_input.get("text", "")))
+        chars = len(str(_role(entry, model_input, "text", "")))
         return Cost(
             chars * price.per_char_micros, f"{chars} chars × {_usd(price.per_char_micros)}/char"
         )
@@ -90,30 +62,40 @@ def estimate(model: str, model_input: Mapping[str, Any]) -> Cost:
             count * price.per_output_micros, f"{count} × {_usd(price.per_output_micros)}/image"
         )
     if price.per_second_micros:
-        seconds = float(model_input.get("duration", 0))
-        resolution = _resolution(model_input, price)
-        rate = price.per_second_micros[resolution]
-        return Cost(round(seconds * rate), f"{seconds:g} s × {_usd(rate)}/s ({resolution})")
-    gpu_s = price.expected_gpu_s * _outputs(model_input) + price.gpu_s_per_output_second * float(
-        model_input.get("duration", 0)
-    )
+        return _per_second(entry, model_input)
+    seconds = float(_role(entry, model_input, "duration", 0))
+    gpu_s = price.expected_gpu_s * _outputs(model_input) + price.gpu_s_per_output_second * seconds
     return Cost(
         round(gpu_s * price.per_gpu_second_micros),
         f"~{gpu_s:g} GPU-s × {_usd(price.per_gpu_second_micros)}/s",
     )
 
 
+def estimate(
+    model: str, model_input: Mapping[str, Any], catalog: ModelCatalog | None = None
+) -> Cost:
+    """What one prediction with this (already mapped) input should cost; models outside the
+    catalog (the offline animatic's) are free."""
+    entry = (catalog or load_catalog()).entry(model)
+    return _FREE if entry is None else _estimate(entry, model_input)
+
+
 def actual(
-    model: str, model_input: Mapping[str, Any], *, outputs: int, predict_time_s: float | None
+    model: str,
+    model_input: Mapping[str, Any],
+    *,
+    outputs: int,
+    predict_time_s: float | None,
+    catalog: ModelCatalog | None = None,
 ) -> int:
     """What a finished prediction cost, from the provider's answer (outputs, metrics.predict_time)."""
-    price = price_of(model)
-    if price.per_char_micros or price.per_second_micros:
-        return estimate(model, model_input).micros  # billed on the input (text, requested length)
+    entry = (catalog or load_catalog()).entry(model)
+    if entry is None:
+        return 0
+    price = entry.price
     if price.per_output_micros:
         return outputs * price.per_output_micros
-    if price.per_gpu_second_micros:
-        if predict_time_s is None:
-            return estimate(model, model_input).micros
+    if price.per_gpu_second_micros and predict_time_s is not None:
         return round(predict_time_s * price.per_gpu_second_micros)
-    return 0
+    # Billed on the input (text, requested length), or no compute time reported: the estimate.
+    return _estimate(entry, model_input).micros

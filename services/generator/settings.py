@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from reelforge.runtime.settings import ServiceSettings
+from services.generator.catalog import Kind, ModelCatalog, load_catalog, model_override
 
 ProviderChoice = Literal["replicate", "animatic", "auto"]
 
@@ -31,6 +33,10 @@ class GeneratorSettings(ServiceSettings):
     """Music model override; empty → the tier's model."""
     replicate_voice_model: str = ""
     """Voice (text-to-speech) model override; empty → the tier's model."""
+    model_catalog_path: Path | None = Field(default=None, validate_default=True)
+    """A TOML file of Replicate models added to the bundled catalog
+    (`services/generator/models.toml`; same-named entries and `[defaults]` replace the bundled
+    ones). Both are checked at start-up; unset → the bundled catalog alone."""
     replicate_webhook_secret: str = ""
     """`whsec_…`: the signing secret; required to accept webhooks."""
     replicate_request_timeout_s: float = Field(default=30.0, gt=0, le=600)
@@ -103,6 +109,28 @@ class GeneratorSettings(ServiceSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("model_catalog_path")
+    @classmethod
+    def _catalog_loads(cls, value: Path | None) -> Path | None:
+        load_catalog(value)  # raises CatalogError naming the file, the entry and the key
+        return value
+
+    @model_validator(mode="after")
+    def _overrides_in_catalog(self) -> Self:
+        for kind in Kind:
+            ref = model_override(kind, self)
+            if ref and ref.split(":", 1)[0] not in self.model_catalog.names(kind):
+                raise ValueError(
+                    f"the {kind.value} model override {ref!r} is not a {kind.value} model of "
+                    "the catalog (add it to MODEL_CATALOG_PATH's file)"
+                )
+        return self
+
+    @property
+    def model_catalog(self) -> ModelCatalog:
+        """The models this service can run on Replicate (read once per file)."""
+        return load_catalog(self.model_catalog_path)
 
     @property
     def webhooks_enabled(self) -> bool:

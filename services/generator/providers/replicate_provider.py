@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextvars
+import io
 import logging
+import mimetypes
 import weakref
 from collections.abc import Awaitable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -16,7 +18,7 @@ from pydantic.v1 import ValidationError as ClientValidationError
 from replicate.client import Client
 from replicate.exceptions import ReplicateError
 
-from reelforge.runtime.artifacts import ArtifactStore, is_artifact_id
+from reelforge.runtime.artifacts import ArtifactStore
 from services.generator.catalog import base_model, needs_version
 from services.generator.providers.aiohttp_transport import AiohttpTransport
 from services.generator.providers.base import (
@@ -25,7 +27,8 @@ from services.generator.providers.base import (
     Prediction,
     ProviderError,
 )
-from services.generator.providers.replicate_inputs import IMAGE_KEYS, same_input
+from services.generator.providers.replicate_files import FileInputs, Uploaded, expiry
+from services.generator.providers.replicate_inputs import same_input
 from services.generator.providers.replicate_status import (
     error_from_status,
     parse_retry_after,
@@ -98,7 +101,8 @@ class ReplicateProvider:
 
     def __init__(self, settings: GeneratorSettings, store: ArtifactStore) -> None:
         self._settings = settings
-        self._store = store
+        self._catalog = settings.model_catalog
+        self.files = FileInputs(store, self._upload)
         self._loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
             weakref.WeakKeyDictionary()
         )
@@ -123,13 +127,13 @@ class ReplicateProvider:
 
     async def create(self, request: CreateRequest) -> Prediction:
         client = self._client()
-        params: dict[str, Any] = {"input": await self._inline_images(request.model_input)}
+        params: dict[str, Any] = {"input": await self._resolve_files(request)}
         if request.webhook:
             # Only the verdict matters to us: a "start" delivery would cost a request and a
             # database write per prediction and change nothing.
             params.update(webhook=request.webhook, webhook_events_filter=["completed"])
         model = request.model
-        if needs_version(model):
+        if needs_version(model, self._catalog):
             model = f"{model}:{await self._latest_version(model)}"
         if ":" in model:
             # Pinned version: POST /v1/predictions with "owner/name:version".
@@ -235,21 +239,27 @@ class ReplicateProvider:
                 outcome_unknown=create,
             ) from None
 
-    async def _inline_images(self, model_input: dict[str, Any]) -> dict[str, Any]:
-        """Artifact ids in image inputs become data: URIs: Replicate cannot reach our store."""
-        resolved = dict(model_input)
-        for key in IMAGE_KEYS:
+    async def _resolve_files(self, request: CreateRequest) -> dict[str, Any]:
+        """Artifact ids in the model's image fields become data: URIs or uploaded files' URLs:
+        Replicate cannot reach our store."""
+        resolved = dict(request.model_input)
+        entry = self._catalog.entry(request.model)
+        for key in entry.image_fields if entry is not None else ():
             value = resolved.get(key)
             if isinstance(value, str):
-                resolved[key] = await self._data_uri(value)
+                resolved[key] = await self.files.resolve(value)
             elif isinstance(value, list):
-                resolved[key] = [await self._data_uri(str(item)) for item in value]
+                resolved[key] = [await self.files.resolve(str(item)) for item in value]
         return resolved
 
-    async def _data_uri(self, value: str) -> str:
-        if not is_artifact_id(value):
-            return value
-        meta = self._store.get(value)
-        data = await asyncio.to_thread(self._store.path_for(value).read_bytes)
-        mime = meta.mime_type if meta else "image/png"
-        return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+    async def _upload(self, path: Path, mime: str, artifact_id: str) -> Uploaded:
+        """One file through ``POST /v1/files`` (multipart ``content``, its name and type)."""
+        content = io.BytesIO(await asyncio.to_thread(path.read_bytes))
+        call = self._client().files.async_create(
+            content,
+            filename=f"{artifact_id}{mimetypes.guess_extension(mime) or ''}",
+            content_type=mime,
+            metadata={"sha256": artifact_id},
+        )
+        uploaded = await self._call(call, create=False)
+        return Uploaded(url=uploaded.urls["get"], expires_at=expiry(uploaded.expires_at))
