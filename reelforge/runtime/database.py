@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from reelforge.runtime.settings import ServiceSettings
+
 _T = TypeVar("_T")
 # SQLite allows at most 999 bound variables per statement before 3.32 (32766 after); 500 ids
 # per ``IN (...)`` leave room for the statement's other parameters on every version.
@@ -24,6 +26,11 @@ def database_url(configured: str | None, data_dir: Path, name: str) -> str:
         return configured
     data_dir.mkdir(parents=True, exist_ok=True)
     return f"sqlite+aiosqlite:///{(data_dir / f'{name}.db').resolve()}"
+
+
+def service_engine(settings: ServiceSettings, name: str) -> AsyncEngine:
+    """The engine of a service's database: DATABASE_URL, or DATA_DIR/<name>.db. Connects lazily."""
+    return create_engine(database_url(settings.database_url, settings.data_dir, name))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

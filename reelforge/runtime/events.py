@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
-from typing import Generic, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, Generic, TypeVar
+
+from reelforge.runtime.tasks import cancel_and_wait
 
 _T = TypeVar("_T")
 _QUEUE_SIZE = 64
@@ -47,6 +49,36 @@ class Broadcaster(Generic[_T]):
             self._subscribers[key].discard(queue)
             if not self._subscribers[key]:
                 del self._subscribers[key]
+
+
+class ReplicaChanges:
+    """Brings other replicas' changes (PostgreSQL NOTIFY) to this process's watchers.
+
+    ``on_changed(key)`` re-reads and publishes the key in a background task, only if someone
+    here watches it; ``republish_watched()`` does so for every watched key after a LISTEN
+    reconnection (changes during the gap were not heard). ``aclose()`` cancels pending re-reads.
+    """
+
+    def __init__(
+        self, hub: Broadcaster[Any], republish: Callable[[str], Coroutine[Any, Any, None]]
+    ) -> None:
+        self._hub = hub
+        self._republish = republish
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def on_changed(self, key: str) -> None:
+        if not self._hub.watchers(key):
+            return
+        task = asyncio.create_task(self._republish(key))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def republish_watched(self) -> None:
+        for key in self._hub.watched_keys():
+            self.on_changed(key)
+
+    async def aclose(self) -> None:
+        await cancel_and_wait(list(self._pending))
 
 
 async def _drain(queue: asyncio.Queue[_T]) -> AsyncIterator[_T]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import URL, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 _LOGGER = logging.getLogger(__name__)
 _CONNECT_TIMEOUT_S = 5.0
@@ -37,6 +37,16 @@ async def notify(conn: AsyncConnection, channel: str, payload: str) -> None:
 def asyncpg_dsn(url: URL) -> str:
     """The plain ``postgresql://`` DSN asyncpg takes, from SQLAlchemy's ``postgresql+asyncpg`` URL."""
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def changes_listener(
+    database: AsyncEngine, handlers: Mapping[str, Handler], on_reconnect: Callable[[], None]
+) -> PgListener | None:
+    """The process's LISTEN connection on PostgreSQL; None on SQLite (one process publishes
+    in-process already)."""
+    if database.dialect.name != "postgresql":
+        return None
+    return PgListener(asyncpg_dsn(database.url), handlers, on_reconnect=on_reconnect)
 
 
 class PgListener:

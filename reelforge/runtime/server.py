@@ -3,9 +3,10 @@
 Every service has the same shape (docs/ARCHITECTURE.md):
 
 - ``services/<name>/wiring.py`` builds the service's parts from settings, opening nothing, and
-  returns an object with a :class:`Lifecycle` (``open`` its resources, ``resume`` its work);
+  returns them with their ``lifecycle`` (``reelforge.runtime.lifecycle``: ``open`` its
+  resources, ``resume`` its work);
 - ``services/<name>/server.py`` ``create_server(settings) -> (ServiceHost, port)`` only
-  constructs: wiring, servicer, the gRPC server with its port bound;
+  constructs: wiring, servicer, and the host (:func:`create_host`) with its port bound;
 - the host opens resources at ``start()`` (each close registered as it opens), serves, and
   resumes work; ``stop()`` drains calls and then runs every registered close, newest first.
 """
@@ -13,65 +14,30 @@ Every service has the same shape (docs/ARCHITECTURE.md):
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextlib import AsyncExitStack
-from types import TracebackType
-from typing import Protocol, Self, TypeVar
+from functools import partial
+from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from reelforge.runtime.interceptors import ServiceInterceptor
+from reelforge.runtime.lifecycle import Cleanup, Lifecycle, Resources, StartsAndCloses
 from reelforge.runtime.settings import ServiceSettings
 
 _LOGGER = logging.getLogger(__name__)
 
-Cleanup = Callable[[], Awaitable[None]]
+__all__ = ["Lifecycle", "Resources", "ServiceHost", "build_host", "create_host", "run"]
+
 Registrar = Callable[[grpc.aio.Server], None]
 _S = TypeVar("_S", bound=ServiceSettings)
 
 
-class Resources:
-    """What a service opened, closed newest first at stop. Every close runs: one that fails is
-    logged with its name and the others still run (a database that fails to close must not
-    leave workers running)."""
-
-    def __init__(self) -> None:
-        self._stack = AsyncExitStack()
-
-    def on_close(self, close: Cleanup) -> None:
-        """Registers ``close`` right after the thing it closes was opened."""
-        self._stack.push_async_callback(_logged(close))
-
-    async def aclose(self) -> None:
-        await self._stack.aclose()
-
-
-def _logged(close: Cleanup) -> Cleanup:
-    async def run() -> None:
-        try:
-            await close()
-        except Exception:
-            name = getattr(close, "__qualname__", repr(close))
-            _LOGGER.exception("cleanup %s failed; running the others", name)
-
-    return run
-
-
-class Lifecycle(Protocol):
-    """A service's part in the host's start and stop (see the module docstring)."""
-
-    async def open(self, resources: Resources) -> None:
-        """Opens databases, listeners, sessions and workers; registers each close as it opens."""
-
-    async def resume(self) -> None:
-        """Continues work an earlier process left unfinished; runs once the server serves."""
-
-
-class ServiceHost:
+class ServiceHost(StartsAndCloses):
     """A gRPC server with its health servicer and the service's lifecycle.
 
     ``async with host:`` starts and stops it; ``start()``/``stop(grace_s)`` do the same for
@@ -122,16 +88,8 @@ class ServiceHost:
         await self.server.stop(grace_s)
         await self._resources.aclose()
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
+        """``stop`` with the settings' grace period (what ``async with`` ends with)."""
         await self.stop(self.grace_s)
 
 
@@ -167,6 +125,32 @@ async def build_host(
         server, health_servicer, service_names, lifecycle, grace_s=settings.grace_period_s
     )
     return host, port
+
+
+async def create_host(
+    settings: ServiceSettings, servicer: object, lifecycle: Lifecycle
+) -> tuple[ServiceHost, int]:
+    """``build_host`` for one servicer of the contract, registered by :func:`contract_service`."""
+    name, register = contract_service(servicer)
+    return await build_host(settings, [register], [name], lifecycle)
+
+
+def contract_service(servicer: object) -> tuple[str, Registrar]:
+    """The full name of the contract service ``servicer`` implements, and how to add it.
+
+    The generated code names both by one rule: ``<x>_pb2_grpc.<S>Servicer`` is added to a server
+    by ``<x>_pb2_grpc.add_<S>Servicer_to_server`` and described by
+    ``<x>_pb2.DESCRIPTOR.services_by_name["<S>"]``; a servicer subclasses the first.
+    """
+    for base in type(servicer).__mro__:
+        module_name, class_name = base.__module__, base.__name__
+        if module_name.endswith("_pb2_grpc") and class_name.endswith("Servicer"):
+            grpc_module = importlib.import_module(module_name)
+            messages = importlib.import_module(module_name.removesuffix("_grpc"))
+            service = messages.DESCRIPTOR.services_by_name[class_name.removesuffix("Servicer")]
+            add = getattr(grpc_module, f"add_{class_name}_to_server")
+            return service.full_name, partial(add, servicer)
+    raise TypeError(f"{type(servicer).__name__} subclasses no generated *Servicer")
 
 
 def stop_on_signals() -> asyncio.Event:

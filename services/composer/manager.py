@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reelforge.runtime.errors import redact_paths
-from reelforge.runtime.events import Broadcaster
+from reelforge.runtime.events import Broadcaster, ReplicaChanges
 from reelforge.runtime.leases import LeaseKeeper, LeaseLost, Leases
 from reelforge.runtime.tasks import cancel_and_wait
 from reelforge.v1 import composer_pb2
@@ -68,7 +68,8 @@ class CompositionManager:
         self._keeper = LeaseKeeper(
             leases, held=lambda: list(self._tasks), on_claimed=self._resume, on_lost=self._stop_lost
         )
-        self._refreshes: set[asyncio.Task[None]] = set()
+        # Other replicas' changes, re-read for watchers here (wired to the PostgreSQL listener).
+        self.replica_changes = ReplicaChanges(self._hub, self._republish)
 
     async def submit(self, request: composer_pb2.ComposeRequest) -> CompositionRow:
         """Persists a new composition (leased to this process) and starts rendering it; a
@@ -82,19 +83,6 @@ class CompositionManager:
         """Claims and renders again every unfinished composition nobody holds; keeps claiming
         every TTL/2 (a dead replica's renders, once its lease expired)."""
         return await self._keeper.start()
-
-    def on_changed(self, composition_id: str) -> None:
-        """A composition changed on some replica (PostgreSQL NOTIFY): re-read it for watchers here."""
-        if not self._hub.watchers(composition_id):
-            return
-        task = asyncio.create_task(self._republish(composition_id))
-        self._refreshes.add(task)
-        task.add_done_callback(self._refreshes.discard)
-
-    def republish_watched(self) -> None:
-        """After a LISTEN reconnection: changes in the gap were not heard, so re-read what is watched."""
-        for composition_id in self._hub.watched_keys():
-            self.on_changed(composition_id)
 
     async def cancel(self, composition_id: str) -> CompositionRow:
         """Stops the render (FFmpeg killed, partial files removed) before returning."""
@@ -139,7 +127,8 @@ class CompositionManager:
         the next start-up) renders it again."""
         await self._keeper.stop()
         held = list(self._tasks)
-        await cancel_and_wait([*self._tasks.values(), *self._refreshes])
+        await cancel_and_wait(self._tasks.values())
+        await self.replica_changes.aclose()
         await self._leases.hand_back(held)
 
     async def _republish(self, composition_id: str) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reelforge.runtime.server import ServiceHost, build_host
-from reelforge.v1 import composer_pb2, composer_pb2_grpc
+from reelforge.runtime.server import ServiceHost, create_host
+from reelforge.v1 import composer_pb2
 from services.composer.servicer import ComposerServicer
 from services.composer.settings import ComposerSettings
 from services.composer.wiring import build_composer
@@ -13,10 +13,4 @@ SERVICE_NAME = composer_pb2.DESCRIPTOR.services_by_name["ComposerService"].full_
 
 async def create_server(settings: ComposerSettings) -> tuple[ServiceHost, int]:
     composer = build_composer(settings)
-    servicer = ComposerServicer(composer.repository, composer.manager, composer.store)
-    return await build_host(
-        settings,
-        [lambda server: composer_pb2_grpc.add_ComposerServiceServicer_to_server(servicer, server)],
-        [SERVICE_NAME],
-        composer,
-    )
+    return await create_host(settings, ComposerServicer(composer), composer.lifecycle)

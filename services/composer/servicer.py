@@ -8,28 +8,21 @@ from typing import Any
 from grpc.aio import ServicerContext
 
 from reelforge.runtime import page_tokens
-from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
 from services.composer.convert import state_name, to_proto
-from services.composer.manager import CompositionManager
 from services.composer.preflight import check_stored_inputs
-from services.composer.repository import CompositionRepository
 from services.composer.validation import compose_violations, validate_id, validate_list
+from services.composer.wiring import Composer
 
 _Context = ServicerContext[Any, Any]
 _DEFAULT_PAGE_SIZE = 20
 
 
 class ComposerServicer(composer_pb2_grpc.ComposerServiceServicer):
-    def __init__(
-        self,
-        repository: CompositionRepository,
-        manager: CompositionManager,
-        store: ArtifactStore,
-    ) -> None:
-        self._repository = repository
-        self._manager = manager
-        self._store = store
+    def __init__(self, composer: Composer) -> None:
+        self._repository = composer.repository
+        self._manager = composer.manager
+        self._store = composer.store
 
     async def Compose(
         self, request: composer_pb2.ComposeRequest, context: _Context

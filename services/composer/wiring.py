@@ -1,21 +1,18 @@
-"""The composer's composition root: builds its parts from settings, in order, opening nothing.
+"""The composer's composition root: its parts, built in dependency order, opening nothing.
 
-Resources open in :meth:`Composer.open` (called by the host at start), each close registered
-as it opens; interrupted renders resume in :meth:`Composer.resume` once the server serves.
+What opens when, and what closes in which order, is :class:`StoredWork`'s (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from reelforge.runtime.artifacts import ArtifactStore
-from reelforge.runtime.database import create_engine, database_url
+from reelforge.runtime.database import service_engine
 from reelforge.runtime.downloads import guarded_session
 from reelforge.runtime.leases import process_leases
-from reelforge.runtime.pg_notify import PgListener, asyncpg_dsn
-from reelforge.runtime.server import Resources
+from reelforge.runtime.lifecycle import StoredWork
+from reelforge.runtime.pg_notify import changes_listener
 from services.composer.inputs import Fetcher
 from services.composer.manager import CompositionManager
 from services.composer.renderer import RenderContext
@@ -25,32 +22,16 @@ from services.composer.settings import ComposerSettings
 
 @dataclass(frozen=True)
 class Composer:
-    """Everything the servicer needs, and the service's part in the host's lifecycle."""
+    """The parts the servicer calls (its store checks inputs), and the lifecycle."""
 
-    database: AsyncEngine
     repository: CompositionRepository
     store: ArtifactStore
-    context: RenderContext
     manager: CompositionManager
-    listener: PgListener | None  # PostgreSQL: other replicas' changes reach watchers here
-
-    async def open(self, resources: Resources) -> None:
-        # Both exist since construction (neither has connected yet): their closes come first.
-        resources.on_close(self.database.dispose)
-        resources.on_close(self.context.fetcher.session.close)
-        await self.repository.create_schema()
-        # Renders stop before the HTTP session and the database close (closes run newest first).
-        resources.on_close(self.manager.shutdown)
-        if self.listener is not None:
-            await self.listener.start()
-            resources.on_close(self.listener.aclose)
-
-    async def resume(self) -> None:
-        await self.manager.resume_interrupted()
+    lifecycle: StoredWork
 
 
 def build_composer(settings: ComposerSettings) -> Composer:
-    database = create_engine(database_url(settings.database_url, settings.data_dir, "composer"))
+    database = service_engine(settings, "composer")
     repository = CompositionRepository(database, settings.composer_table_prefix)
     store = ArtifactStore(settings.artifacts_path)
     context = _render_context(settings, store)
@@ -65,14 +46,13 @@ def build_composer(settings: ComposerSettings) -> Composer:
         max_concurrent=settings.max_concurrent_renders,
         progress_interval_s=settings.progress_interval_s,
     )
-    listener = None
-    if database.dialect.name == "postgresql":
-        listener = PgListener(
-            asyncpg_dsn(database.url),
-            {repository.tables.changes_channel: manager.on_changed},
-            on_reconnect=manager.republish_watched,
-        )
-    return Composer(database, repository, store, context, manager, listener)
+    changes = manager.replica_changes
+    listener = changes_listener(
+        database, {repository.tables.changes_channel: changes.on_changed}, changes.republish_watched
+    )
+    clients = [context.fetcher.session.close]
+    lifecycle = StoredWork(database, repository.create_schema, manager, listener, clients)
+    return Composer(repository, store, manager, lifecycle)
 
 
 def _render_context(settings: ComposerSettings, store: ArtifactStore) -> RenderContext:

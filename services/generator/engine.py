@@ -45,7 +45,7 @@ class JobEngine:
             on_lost=self._stop_lost,
         )
 
-    async def resume(self) -> int:
+    async def resume_interrupted(self) -> int:
         """Claims every unfinished item nobody holds and runs it; keeps claiming every TTL/2.
 
         Each resumed item looks its prediction up rather than creating it again.

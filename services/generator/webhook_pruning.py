@@ -27,7 +27,7 @@ class WebhookPruner:
         self._interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
         # A failed prune only delays the next one; it must not stop the service.
         loop = periodic(
             self._interval_s, self.prune_once, what="pruning webhook delivery ids", logger=_LOGGER

@@ -1,21 +1,19 @@
-"""The generator's composition root: builds its parts from settings, in order, opening nothing.
+"""The generator's composition root: its parts, built in dependency order, opening nothing.
 
-Resources open in :meth:`Generator.open` (called by the host at start), each close registered
-as it opens; unfinished items resume in :meth:`Generator.resume` once the server serves.
+What opens when, and what closes in which order, is :class:`StoredWork`'s (docs/ARCHITECTURE.md);
+unfinished items resume once the server serves, each looking its prediction up first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from reelforge.runtime.artifacts import ArtifactStore
-from reelforge.runtime.database import create_engine, database_url
+from reelforge.runtime.database import service_engine
 from reelforge.runtime.events import Broadcaster
 from reelforge.runtime.leases import process_leases
-from reelforge.runtime.pg_notify import PgListener, asyncpg_dsn
-from reelforge.runtime.server import Resources
+from reelforge.runtime.lifecycle import Cleanup, StoredWork
+from reelforge.runtime.pg_notify import changes_listener
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.engine import JobEngine
 from services.generator.limits import ConcurrencyLimits, RateLimiter
@@ -34,40 +32,19 @@ from services.generator.webhooks import WebhookHandler
 
 @dataclass(frozen=True)
 class Generator:
+    """The parts the servicer calls (webhooks included), and the lifecycle."""
+
     settings: GeneratorSettings
-    database: AsyncEngine
     repo: Repository
     providers: Providers
     engine: JobEngine
     webhooks: WebhookHandler
-    listener: PgListener | None  # PostgreSQL: other replicas' changes reach watchers here
-    pruner: WebhookPruner
-
-    async def open(self, resources: Resources) -> None:
-        """Closes run newest first: the pruner and listener stop, then the runners (their state
-        stays for the next start), then clients and the database close."""
-        # These exist since construction (none has connected yet): their closes come first.
-        resources.on_close(self.database.dispose)
-        resources.on_close(self.providers.fetcher.aclose)
-        resources.on_close(self.providers.local.aclose)
-        if self.providers.remote is not None:
-            resources.on_close(self.providers.remote.aclose)
-        await self.repo.create_schema()
-        resources.on_close(self.engine.shutdown)
-        if self.listener is not None:
-            await self.listener.start()
-            resources.on_close(self.listener.aclose)
-        self.pruner.start()
-        resources.on_close(self.pruner.aclose)
-
-    async def resume(self) -> None:
-        """Unfinished items from an earlier run continue (each looks its prediction up first)."""
-        await self.engine.resume()
+    lifecycle: StoredWork
 
 
 def build_generator(settings: GeneratorSettings) -> Generator:
-    """Builds every part in dependency order; opens nothing (see :meth:`Generator.open`)."""
-    database = create_engine(database_url(settings.database_url, settings.data_dir, "generator"))
+    """Builds every part in dependency order; opens nothing."""
+    database = service_engine(settings, "generator")
     repo = Repository(database, settings.generator_table_prefix)
     leases = process_leases(repo.leased_items, database, repo.writes.begin, settings.lease_ttl_s)
     broadcaster = Broadcaster[pb.Job]()
@@ -92,16 +69,14 @@ def build_generator(settings: GeneratorSettings) -> Generator:
         retention_s=max(settings.webhook_retention_s, settings.webhook_tolerance_s),
         interval_s=settings.webhook_prune_interval_s,
     )
-    return Generator(
-        settings=settings,
-        database=database,
-        repo=repo,
-        providers=providers,
-        engine=engine,
-        webhooks=WebhookHandler(settings, deliveries, engine),
-        listener=_listener(database, repo, engine),
-        pruner=pruner,
+    # One LISTEN connection (PostgreSQL): job changes and webhook wake-ups of every replica.
+    changes = {repo.changes_channel: engine.on_job_changed, repo.wake_channel: engine.on_wake}
+    listener = changes_listener(database, changes, engine.republish_watched)
+    lifecycle = StoredWork(
+        database, repo.create_schema, engine, listener, _closes(providers), loops=[pruner]
     )
+    webhooks = WebhookHandler(settings, deliveries, engine)
+    return Generator(settings, repo, providers, engine, webhooks, lifecycle)
 
 
 def _providers(settings: GeneratorSettings) -> Providers:
@@ -114,9 +89,8 @@ def _providers(settings: GeneratorSettings) -> Providers:
     return Providers(remote=remote, local=local, store=store, fetcher=fetcher)
 
 
-def _listener(database: AsyncEngine, repo: Repository, engine: JobEngine) -> PgListener | None:
-    """One LISTEN connection (PostgreSQL only): job changes and webhook wake-ups of every replica."""
-    if database.dialect.name != "postgresql":
-        return None
-    handlers = {repo.changes_channel: engine.on_job_changed, repo.wake_channel: engine.on_wake}
-    return PgListener(asyncpg_dsn(database.url), handlers, on_reconnect=engine.republish_watched)
+def _closes(providers: Providers) -> list[Cleanup]:
+    closes: list[Cleanup] = [providers.fetcher.aclose, providers.local.aclose]
+    if providers.remote is not None:
+        closes.append(providers.remote.aclose)
+    return closes

@@ -1,14 +1,13 @@
-"""The planner's composition root: builds its parts from settings, in order, opening nothing.
+"""The planner's composition root: its parts, built from settings, opening nothing.
 
-The planner holds no durable work: ``open`` registers the provider's client close, ``resume``
-has nothing to continue.
+The planner holds no durable work: its lifecycle only closes the provider's client.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reelforge.runtime.server import Resources
+from reelforge.runtime.lifecycle import ClientsOnly
 from services.planner.planning import Planner
 from services.planner.providers.base import PlannerProvider
 from services.planner.providers.registry import build_provider
@@ -17,19 +16,15 @@ from services.planner.settings import PlannerSettings
 
 @dataclass(frozen=True)
 class PlannerService:
-    """Everything the servicer needs, and the service's part in the host's lifecycle."""
+    """What the servicer needs, and the service's part in the host's start and stop."""
 
     planner: Planner
-
-    async def open(self, resources: Resources) -> None:
-        resources.on_close(self.planner.provider.aclose)
-
-    async def resume(self) -> None:
-        return None
+    lifecycle: ClientsOnly
 
 
 def build_planner(
     settings: PlannerSettings, provider: PlannerProvider | None = None
 ) -> PlannerService:
     """``provider`` replaces the one the settings name (tests pass fakes and failing ones)."""
-    return PlannerService(Planner(provider or build_provider(settings), settings))
+    planner = Planner(provider or build_provider(settings), settings)
+    return PlannerService(planner, ClientsOnly([planner.provider.aclose]))

@@ -22,10 +22,11 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from reelforge.runtime.lifecycle import StartsAndCloses
 
 _LOGGER = logging.getLogger(__name__)
 _FAKE_MODEL_REPLY = "Sounds great! Who is the ad for, and what should viewers do when it ends?"
@@ -165,7 +166,7 @@ def slow(delay_s: float, then: Behaviour | None = None) -> Behaviour:
     return Behaviour(**{**base.__dict__, "delay_s": delay_s})
 
 
-class FakeOpenAI:
+class FakeOpenAI(StartsAndCloses):
     """The fake server. ``reject_json_schema`` mimics llama-cpp-python (HTTP 500 for json_schema).
 
     Every request body is checked against OpenAI's published chat-completions shape
@@ -209,23 +210,11 @@ class FakeOpenAI:
         await site.start()
         self.port = int(self._runner.addresses[0][1])
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         self._closing.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> FakeOpenAI:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def _chat_completions(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -619,7 +608,7 @@ async def _serve(host: str, port: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    await fake.close()
+    await fake.aclose()
 
 
 def main() -> None:

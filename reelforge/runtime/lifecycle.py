@@ -1,0 +1,166 @@
+"""A service's part in its host's start and stop: what opens, in which order, and every close.
+
+Every service with durable work opens in the same order, so that order is written once here
+(:class:`StoredWork`) and a service's ``wiring.py`` only names its parts (docs/ARCHITECTURE.md):
+
+1. the closes of clients built at construction (HTTP sessions, providers: nothing has connected
+   yet) and of the database engine are registered;
+2. the schema is created, or upgraded in place;
+3. the parts the work needs connect (the studio's channels to the other services);
+4. the work's stop is registered: at shutdown it runs before any of the above closes;
+5. the PostgreSQL listener starts (other replicas' changes reach this process's watchers), then
+   background loops (pruning).
+
+Closes run newest first, so loops and the listener stop, then the work (its rows stay leased
+for the next process), then parts, clients and the database. A service without durable work
+(the planner) only closes its clients (:class:`ClientsOnly`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, Self
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from reelforge.runtime.pg_notify import PgListener
+
+_LOGGER = logging.getLogger(__name__)
+
+Cleanup = Callable[[], Awaitable[None]]
+
+
+class Startable(Protocol):
+    """Something that starts (connects, spawns its loop) and closes again."""
+
+    def start(self) -> Awaitable[None]: ...
+
+    def aclose(self) -> Awaitable[None]: ...
+
+
+class StartsAndCloses:
+    """``async with thing:`` runs ``start()`` and, on the way out, ``aclose()``."""
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+@dataclass(frozen=True)
+class Part:
+    """A :class:`Startable` from two functions named otherwise (``open``/``close``)."""
+
+    start: Callable[[], Awaitable[None]]
+    aclose: Cleanup
+
+
+class Resources:
+    """What a service opened, closed newest first at stop. Every close runs: one that fails is
+    logged with its name and the others still run (a database that fails to close must not
+    leave workers running)."""
+
+    def __init__(self) -> None:
+        self._stack = AsyncExitStack()
+
+    def on_close(self, close: Cleanup) -> None:
+        """Registers ``close`` right after the thing it closes was opened."""
+        self._stack.push_async_callback(_logged(close))
+
+    async def start(self, part: Startable) -> None:
+        """Starts ``part`` and registers its close."""
+        await part.start()
+        self.on_close(part.aclose)
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+
+
+def _logged(close: Cleanup) -> Cleanup:
+    async def run() -> None:
+        try:
+            await close()
+        except Exception:
+            name = getattr(close, "__qualname__", repr(close))
+            _LOGGER.exception("cleanup %s failed; running the others", name)
+
+    return run
+
+
+class Lifecycle(Protocol):
+    """A service's part in the host's start and stop (see the module docstring)."""
+
+    async def open(self, resources: Resources) -> None:
+        """Opens databases, listeners, sessions and workers; registers each close as it opens."""
+
+    async def resume(self) -> None:
+        """Continues work an earlier process left unfinished; runs once the server serves."""
+
+
+class Work(Protocol):
+    """The background work of a service (its manager, its engine): the rows it holds leases on."""
+
+    async def resume_interrupted(self) -> int:
+        """Claims and continues what an earlier process left unfinished; returns how many."""
+
+    async def shutdown(self) -> None:
+        """Stops this process's work without marking it and hands its leases back."""
+
+
+@dataclass(frozen=True)
+class StoredWork:
+    """The lifecycle of a service whose work lives in its database (see the module docstring)."""
+
+    database: AsyncEngine
+    create_schema: Callable[[], Awaitable[None]]
+    work: Work
+    listener: PgListener | None = None  # PostgreSQL only
+    clients: Sequence[Cleanup] = ()
+    parts: Sequence[Startable] = ()
+    loops: Sequence[Startable] = ()
+
+    async def open(self, resources: Resources) -> None:
+        resources.on_close(self.database.dispose)
+        for close in self.clients:
+            resources.on_close(close)
+        await self.create_schema()
+        for part in self.parts:
+            await resources.start(part)
+        resources.on_close(self.work.shutdown)
+        for loop in (self.listener, *self.loops):
+            if loop is not None:
+                await resources.start(loop)
+
+    async def resume(self) -> None:
+        await self.work.resume_interrupted()
+
+
+@dataclass(frozen=True)
+class ClientsOnly:
+    """The lifecycle of a service without durable work: it closes the clients it built."""
+
+    clients: Sequence[Cleanup]
+
+    async def open(self, resources: Resources) -> None:
+        for close in self.clients:
+            resources.on_close(close)
+
+    async def resume(self) -> None:
+        return None
