@@ -1,35 +1,48 @@
-"""One composition from inputs to stored MP4: fetch → lay out → measure the sound → one FFmpeg
-pass (→ fit size) → store, with the subtitle files of the spoken words."""
+"""One composition from inputs to stored MP4: fetch → lay out → measure the sound → the picture
+by cached pieces joined by stream copy (``segments.py``) or in one FFmpeg pass (→ fit size) →
+store, with the subtitle files of the spoken words."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeAlias
 
 from reelforge.runtime.artifacts import ArtifactMeta, ArtifactStore
-from reelforge.runtime.ffmpeg import FfmpegFailed, run_ffmpeg
 from reelforge.runtime.media import MediaError, MediaInfo, probe
 from reelforge.runtime.settings import Environment
 from reelforge.v1 import composer_pb2
 from services.composer.caption_plan import captions_document, spoken_words
 from services.composer.captions import Word
-from services.composer.filter_graph import Encode, build_command
+from services.composer.filter_graph import Encode, build_command, frame_plan
 from services.composer.inputs import Fetcher, Inputs, fetch_inputs
 from services.composer.mix import Sound, VoiceTrack, measured
 from services.composer.output_format import OutputFormat, output_format
+from services.composer.overlays import Overlays, prepare_overlays
 from services.composer.progress import ProgressParser, phase_percent
 from services.composer.render_errors import RenderFailed
+from services.composer.segment_cache import SegmentCache
+from services.composer.segments import (
+    SegmentRun,
+    encode_missing,
+    join,
+    layout,
+    one_pass_reason,
+    run_or_fail,
+)
 from services.composer.sidecars import SRT_MIME, VTT_MIME, srt, webvtt
 from services.composer.size_budget import Bitrates, fit_bitrates, refit
 from services.composer.timeline import Timeline, build_timeline
 
 State: TypeAlias = composer_pb2.CompositionState.ValueType
+_LOGGER = logging.getLogger(__name__)
 _MIME = "video/mp4"
 # Share of the whole job each phase reports (percent).
 _FETCH_END = 10.0
+_JOIN_START = 85.0  # by pieces: encoding the new ones, then joining all
 _ENCODE_END = 90.0
 
 
@@ -48,6 +61,8 @@ class RenderContext:
     environment: Environment
     timeout_s: float
     threads: int = 0
+    segments: SegmentCache | None = None  # None: every render takes one pass
+    segment_jobs: int = 1  # pieces encoded at once
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,7 @@ class _Job:
     output: Path
     workdir: Path
     captions: Path | None  # the ASS file to burn in
+    overlays: Overlays  # watermark, end card, the captions' brand font
 
 
 async def render(
@@ -92,17 +108,19 @@ async def render(
             fmt.transition_s,
             request.hold_last_frame,
         )
+        size = (fmt.width, fmt.height)
+        overlays = await prepare_overlays(request, ctx.fetcher, timeline.total_s, size, workdir)
         words = spoken_words(request.voice, timeline.total_s)
-        captions = await _write_captions(request, timeline, fmt, words, workdir)
+        captions = await _write_captions(request, timeline, fmt, words, workdir, overlays)
         sound = _sound(request, inputs, timeline)
         if sound.has_audio:
             # Measure the sound (audio only, no picture decoded) so the video pass masters it.
             composing = composer_pb2.COMPOSITION_STATE_COMPOSING
             await reporter.phase(composing, _FETCH_END, "measuring loudness")
             sound = await measured(sound, fmt.loudness_lufs, workdir, timeout_s=ctx.timeout_s)
-        job = _Job(timeline, sound, fmt, output, workdir, captions)
+        job = _Job(timeline, sound, fmt, output, workdir, captions, overlays)
         # Encode once; a size bound may add one two-pass attempt (OPTIMIZING).
-        await _encode(job, request.max_size_bytes, ctx, reporter)
+        await _encode(job, request, ctx, reporter)
         # Check what was written and move it into the store, with the subtitle files.
         await reporter.phase(
             composer_pb2.COMPOSITION_STATE_OPTIMIZING, _ENCODE_END, "checking the output"
@@ -143,9 +161,11 @@ async def _write_captions(
     fmt: OutputFormat,
     words: list[Word],
     workdir: Path,
+    overlays: Overlays,
 ) -> Path | None:
     """The ASS file of the captions to burn in, in the render's folder; None for none."""
-    document = captions_document(request, timeline, (fmt.width, fmt.height), words)
+    size = (fmt.width, fmt.height)
+    document = captions_document(request, timeline, size, words, overlays.caption_font)
     if document is None:
         return None
     path = workdir / "captions.ass"
@@ -160,9 +180,18 @@ async def _probe_output(output: Path) -> MediaInfo:
         raise RenderFailed(f"FFmpeg wrote an unreadable file: {error}") from None
 
 
-async def _encode(job: _Job, max_bytes: int, ctx: RenderContext, reporter: Reporter) -> None:
+async def _encode(
+    job: _Job, request: composer_pb2.ComposeRequest, ctx: RenderContext, reporter: Reporter
+) -> None:
     composing = composer_pb2.COMPOSITION_STATE_COMPOSING
     await reporter.phase(composing, _FETCH_END, f"encoding {job.timeline.total_s:.1f} s")
+    cache, plan = ctx.segments, frame_plan(job.timeline, job.fmt.fps)
+    reason = one_pass_reason(request, plan) if cache else "no segment cache"
+    if cache is not None and reason is None:
+        await _by_pieces(job, cache, ctx, reporter)
+        return
+    _LOGGER.info("rendering in one pass: %s", reason)
+    max_bytes = request.max_size_bytes
     if max_bytes <= 0:
         encode = Encode(crf=job.fmt.crf, audio_kbps=job.fmt.audio_kbps, threads=ctx.threads)
         await _pass(job, encode, ctx, reporter, (_FETCH_END, _ENCODE_END), "encoding")
@@ -177,6 +206,25 @@ async def _encode(job: _Job, max_bytes: int, ctx: RenderContext, reporter: Repor
     await _fit_two_pass(job, refit(bitrates, max_bytes, actual), ctx, reporter, middle)
     if (actual := job.output.stat().st_size) > max_bytes:
         raise RenderFailed.at("max_size_bytes", f"could not fit {max_bytes} bytes (got {actual})")
+
+
+async def _by_pieces(
+    job: _Job, cache: SegmentCache, ctx: RenderContext, reporter: Reporter
+) -> None:
+    """The picture from cached pieces (only missing ones encoded), joined with the sound."""
+    encode = Encode(crf=job.fmt.crf, audio_kbps=job.fmt.audio_kbps, threads=ctx.threads)
+    ad = await layout(job.timeline, job.fmt, encode, job.captions, job.overlays)
+
+    def on_frames(done: int, total: int) -> None:
+        percent = phase_percent(done, total, _FETCH_END, _JOIN_START)
+        reporter.progress(percent, f"encoding pieces: {done} of {total} new frames")
+
+    run = SegmentRun(cache, ctx.timeout_s, ctx.segment_jobs)
+    found = await encode_missing(ad, run, on_frames)
+    _LOGGER.info("%d of %d pieces encoded, the rest cached", found.encoded, len(found.files))
+    composing = composer_pb2.COMPOSITION_STATE_COMPOSING
+    await reporter.phase(composing, _JOIN_START, f"joining {len(found.files)} pieces")
+    await join(found, job.sound, job.fmt, job.output, job.workdir, ctx.timeout_s)
 
 
 async def _fit_two_pass(
@@ -217,8 +265,7 @@ async def _pass(
             percent = phase_percent(done_s, total, *span)
             reporter.progress(percent, f"{verb} {min(done_s, total):.1f} s of {total:.1f} s")
 
-    argv = build_command(job.timeline, job.sound, job.fmt, job.output, encode, job.captions)
-    try:
-        await run_ffmpeg(argv, timeout_s=ctx.timeout_s, on_stdout_line=on_progress_line)
-    except FfmpegFailed as error:
-        raise RenderFailed(error.message) from None
+    argv = build_command(
+        job.timeline, job.sound, job.fmt, job.output, encode, job.captions, job.overlays
+    )
+    await run_or_fail(argv, ctx.timeout_s, on_progress_line)

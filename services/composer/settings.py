@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from reelforge.runtime.settings import ServiceSettings
@@ -30,3 +32,14 @@ class ComposerSettings(ServiceSettings):
     composer_table_prefix: str = Field(default="composer_", pattern=r"^[a-z][a-z0-9_]{0,40}$")
     """Prefix of the composer's table names and NOTIFY channel, so several deployments (or tests)
     can share one PostgreSQL database."""
+    segment_cache_mb: int = Field(default=4096, ge=0)
+    """Renders keep each scene's encoded pieces in a cache of this size (MB), so a re-compose
+    encodes only what changed; 0 renders every ad in one pass."""
+    segment_cache_dir: Path | None = None
+    """Folder of the segment cache; unset → DATA_DIR/composer-segments. Replicas may share it."""
+    segment_jobs: int = Field(default=1, ge=1, le=16)
+    """Pieces of one ad encoded at once; each x264 already uses every core."""
+
+    @property
+    def segment_cache_path(self) -> Path:
+        return self.segment_cache_dir or self.data_dir / "composer-segments"

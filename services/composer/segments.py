@@ -1,0 +1,386 @@
+"""The segment render path (issue 17): the ad's picture as cached pieces joined by stream copy.
+
+The picture is cut into **pieces** on whole frames: each clip's **body** (its frames outside any
+crossfade) and each **fade** (one clip's tail crossfaded with the next one's head). Every piece
+is encoded on its own in the final format — frame size, fps, yuv420p, the tier's x264 preset
+and CRF, starting on an IDR frame (x264's GOPs are closed, so no frame refers across a join) —
+with the captions that show during it burned in, and cached (``segment_cache.py``) under a
+digest of everything that shapes its pixels: the inputs' bytes, the frames taken from them, the
+format and encoder settings, the transition, the caption events on screen during the piece and
+its place in the ad (captions are timed in ad time), the FFmpeg build and _VERSION. The picture
+is then the pieces joined by FFmpeg's concat demuxer with ``-c:v copy``; the sound is mixed and
+mastered in full, as in one pass (``mix.py``), and encoded and muxed in that same command.
+
+So a compose encodes only the pieces it has not seen: after one scene changed (a regenerated
+clip, an edited caption) that is the scene's body and its two fades. Each piece goes through
+the very filters of the one-pass graph (``filter_graph.py``), so both paths show the same
+frames; only x264 sees them in different groups.
+
+Overlays (``overlays.py``) are burned into the pieces they show in, by the same filters with
+the piece's offset in the ad: the watermark into every piece, the end card into the pieces it
+overlaps (the last body, and the fade before it when the card is longer than that body), the
+brand's caption font wherever captions show. Their files' bytes and placement are in the key.
+
+Which path a request takes (``one_pass_reason``): one pass when it has ``max_size_bytes`` (the
+bitrate budget is spread over the whole ad, and a miss re-encodes it in two passes) or a clip
+too short to have a body besides its crossfades (one pass then chains ``xfade``); otherwise
+pieces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from reelforge.runtime.ffmpeg import FfmpegFailed, OnLine, run_ffmpeg
+from reelforge.runtime.tasks import cancel_and_wait
+from reelforge.v1 import composer_pb2
+from services.composer.filter_graph import (
+    Encode,
+    FramePlan,
+    _crossfade,
+    _cut,
+    _encode_options,
+    _video,
+    frame_plan,
+)
+from services.composer.mix import Sound, mastered
+from services.composer.output_format import OutputFormat
+from services.composer.overlays import Card, Overlays, burn_captions, burn_overlays
+from services.composer.progress import ProgressParser
+from services.composer.render_errors import RenderFailed
+from services.composer.segment_cache import SegmentCache, digest, file_digest
+from services.composer.streams import SAMPLE_RATE, Stream
+from services.composer.timeline import Timeline
+
+# Bumped whenever the piece graph changes its pixels, so older cache entries stop matching.
+_VERSION = 1
+# Caption events this close to a piece (seconds) count as on screen in it: ASS times are
+# centiseconds, frames are not.
+_CAPTION_MARGIN_S = 0.02
+_GLOBAL = ("-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-nostats")
+
+# (piece frames encoded so far, frames to encode in all)
+OnFrames = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Frames [start, end) of the fitted clip ``clip`` (an index into the timeline)."""
+
+    clip: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One cut (a body) or two (a fade: tail, head), ``frames`` long from frame ``at`` of the ad."""
+
+    cuts: tuple[Cut, ...]
+    at: int
+    frames: int
+
+
+def pieces(plan: FramePlan) -> list[Piece] | None:
+    """Bodies and fades in play order; None when some clip has no body of its own."""
+    overlap, last = plan.overlap, len(plan.frames) - 1
+    result: list[Piece] = []
+    at = 0  # where the current clip starts in the ad
+    for index, frames in enumerate(plan.frames):
+        start = overlap if index else 0
+        end = frames - overlap if index < last else frames
+        if end <= start:
+            return None
+        if index and overlap:
+            previous = plan.frames[index - 1]
+            tail, head = Cut(index - 1, previous - overlap, previous), Cut(index, 0, overlap)
+            result.append(Piece((tail, head), at, overlap))
+        result.append(Piece((Cut(index, start, end),), at + start, end - start))
+        at += frames - overlap
+    return result
+
+
+def one_pass_reason(request: composer_pb2.ComposeRequest, plan: FramePlan) -> str | None:
+    """Why this request is rendered in one pass; None when pieces can render it."""
+    if request.max_size_bytes > 0:
+        return "max_size_bytes spreads one bitrate budget over the whole ad"
+    if pieces(plan) is None:
+        return "a clip is too short for a body besides its crossfades"
+    return None
+
+
+@dataclass(frozen=True)
+class Captions:
+    """The burned-in ASS file: its style part and its events with their spans (seconds)."""
+
+    path: Path
+    style: str
+    events: tuple[tuple[float, float, str], ...]
+
+    def during(self, start_s: float, end_s: float) -> list[str]:
+        return [
+            line
+            for shown_s, hidden_s, line in self.events
+            if shown_s < end_s + _CAPTION_MARGIN_S and hidden_s > start_s - _CAPTION_MARGIN_S
+        ]
+
+
+def read_captions(path: Path) -> Captions:
+    """Splits an ASS document (``captions.py`` writes it) into style and timed events."""
+    style, events = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("Dialogue:"):
+            fields = line.split(",", 3)
+            events.append((_ass_seconds(fields[1]), _ass_seconds(fields[2]), line))
+        else:
+            style.append(line)
+    return Captions(path, "\n".join(style), tuple(events))
+
+
+def _ass_seconds(text: str) -> float:
+    hours, minutes, seconds = text.strip().split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+@functools.cache
+def ffmpeg_build() -> str:
+    """FFmpeg's version line: another build may encode other bits (and headers) from the same frames."""
+    answer = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, check=True)
+    return answer.stdout.splitlines()[0]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What every piece of one ad shares: the timeline in frames, the format, the encoder, what
+    is drawn over the picture, and the digests of every file that shapes pixels."""
+
+    timeline: Timeline
+    plan: FramePlan
+    fmt: OutputFormat
+    encode: Encode
+    captions: Captions | None
+    inputs: tuple[str, ...]  # each clip's file digest
+    overlays: Overlays
+    files: dict[Path, str]  # every file's digest
+
+    def key(self, piece: Piece) -> str:
+        """The cache key: a digest of everything that shapes the piece's pixels and bits."""
+        fmt, segments = self.fmt, self.timeline.segments
+        cuts = [
+            {
+                "input": self.inputs[c.clip],
+                "seconds": segments[c.clip].duration,
+                "hold": segments[c.clip].hold_s,
+                "clip_frames": self.plan.frames[c.clip],
+                "frames": [c.start, c.end],
+            }
+            for c in piece.cuts
+        ]
+        caption_lines = self._caption_lines(piece)
+        font = self.overlays.caption_font
+        mark, card = self.overlays.watermark, self._card(piece)
+        return digest(
+            {
+                "version": _VERSION,
+                "ffmpeg": ffmpeg_build(),
+                "format": [fmt.width, fmt.height, fmt.fps, fmt.preset, fmt.crf],
+                "threads": self.encode.threads,
+                "cuts": cuts,
+                "fade": [fmt.transition, self.plan.overlap] if len(piece.cuts) > 1 else None,
+                "captions": caption_lines and [self.captions and self.captions.style, piece.at],
+                "caption_lines": caption_lines,
+                "font": caption_lines and font and self.files[font.path],
+                "watermark": mark and [self.files[mark.image], mark.x, mark.y],
+                "card": card and [self.files[card.image], card.start_s, card.end_s, card.fade_s],
+                "at": piece.at if card else None,
+            }
+        )
+
+    def _caption_lines(self, piece: Piece) -> list[str]:
+        if self.captions is None:
+            return []
+        return self.captions.during(*self._span(piece))
+
+    def _span(self, piece: Piece) -> tuple[float, float]:
+        return piece.at / self.fmt.fps, (piece.at + piece.frames) / self.fmt.fps
+
+    def _card(self, piece: Piece) -> Card | None:
+        """The end card when it shows during ``piece``."""
+        card = self.overlays.end_card
+        start_s, end_s = self._span(piece)
+        if card is None or card.start_s >= end_s or card.end_s <= start_s:
+            return None
+        return card
+
+    def command(self, piece: Piece, output: Path) -> list[str]:
+        """The argv encoding ``piece`` alone into ``output`` (MP4, picture only)."""
+        fmt, plan = self.fmt, self.plan
+        cuts = [
+            _cut(
+                _video(self.timeline.segments[c.clip], plan.frames[c.clip], fmt, use),
+                c.start,
+                c.end,
+            )
+            for use, c in enumerate(piece.cuts)
+        ]
+        video = cuts[0]
+        if len(cuts) == 2:
+            video = _crossfade(cuts[0], cuts[1], fmt.transition, plan.overlap, fmt.fps)
+        # In the order of the one pass: overlays, then captions.
+        drawn = replace(self.overlays, end_card=self._card(piece))
+        video = burn_overlays(video, drawn, fmt.fps, piece.at / fmt.fps)
+        if drawn.end_card is not None:
+            # overlay runs on while the card's frames last: past the piece's end here.
+            video = video.filter("trim", end_frame=piece.frames)
+        if self.captions is not None and self._caption_lines(piece):
+            # libass times events by the frame's timestamp: the piece is placed where it plays.
+            video = video.filter("setpts", f"PTS-STARTPTS+{piece.at}/({fmt.fps}*TB)")
+            video = burn_captions(video, self.captions.path, drawn)
+            video = video.filter("setpts", "PTS-STARTPTS")
+        options = _encode_options(self.encode, fmt)
+        stream = ffmpeg.output(video, str(output), an=None, f="mp4", **options)
+        return list(stream.global_args(*_GLOBAL).overwrite_output().compile(cmd="ffmpeg"))
+
+
+def concat_listing(files: Sequence[tuple[Path, int]], fps: int) -> str:
+    """An ffconcat file of (path, frames) pairs. Each piece's duration is given: the demuxer
+    otherwise takes the container's, rounded to milliseconds, and the timestamps drift."""
+    lines = ["ffconcat version 1.0"]
+    for path, frames in files:
+        quoted = str(path).replace("'", "'\\''")
+        lines += [f"file '{quoted}'", f"duration {frames / fps:.9f}"]
+    return "\n".join(lines) + "\n"
+
+
+def join_command(listing: Path, sound: Sound, fmt: OutputFormat, output: Path) -> list[str]:
+    """The argv that joins the pieces by stream copy and muxes the mastered sound (faststart)."""
+    video = ffmpeg.input(str(listing), f="concat", safe=0).video
+    audio = mastered(sound, fmt.loudness_lufs)
+    streams: list[Stream] = [video]
+    options: dict[str, Any] = {"vcodec": "copy"}
+    if audio is not None:
+        streams.append(audio)
+        options.update({"acodec": "aac", "b:a": f"{fmt.audio_kbps}k", "ar": SAMPLE_RATE})
+    stream = ffmpeg.output(*streams, str(output), movflags="+faststart", f="mp4", **options)
+    return list(stream.global_args(*_GLOBAL).overwrite_output().compile(cmd="ffmpeg"))
+
+
+async def run_or_fail(argv: list[str], timeout_s: float, on_line: OnLine | None = None) -> None:
+    """Runs FFmpeg; its failure becomes the render's (RenderFailed with FFmpeg's message)."""
+    try:
+        await run_ffmpeg(argv, timeout_s=timeout_s, on_stdout_line=on_line)
+    except FfmpegFailed as error:
+        raise RenderFailed(error.message) from None
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """The ad's pieces as cached files with their frames, in play order, and how many were new."""
+
+    files: list[tuple[Path, int]]
+    encoded: int
+
+
+@dataclass(frozen=True)
+class SegmentRun:
+    """One compose by pieces: where pieces live, how long FFmpeg may take, how many at once."""
+
+    cache: SegmentCache
+    timeout_s: float
+    jobs: int = 1
+
+
+def _overlay_files(overlays: Overlays) -> list[Path]:
+    font, mark, card = overlays.caption_font, overlays.watermark, overlays.end_card
+    return [
+        *([font.path] if font else []),
+        *([mark.image] if mark else []),
+        *([card.image] if card else []),
+    ]
+
+
+async def layout(
+    timeline: Timeline,
+    fmt: OutputFormat,
+    encode: Encode,
+    captions: Path | None,
+    overlays: Overlays,
+) -> Layout:
+    """The ad's pieces' shared facts; files are hashed off the event loop."""
+    clips = [segment.input.path for segment in timeline.segments]
+    drawn = _overlay_files(overlays)
+    digests = {path: await asyncio.to_thread(file_digest, path) for path in {*clips, *drawn}}
+    read = await asyncio.to_thread(read_captions, captions) if captions is not None else None
+    await asyncio.to_thread(ffmpeg_build)
+    plan = frame_plan(timeline, fmt.fps)
+    inputs = tuple(digests[path] for path in clips)
+    return Layout(timeline, plan, fmt, encode, read, inputs, overlays, digests)
+
+
+async def encode_missing(ad: Layout, run: SegmentRun, on_frames: OnFrames) -> Pieces:
+    """Encodes the pieces the cache lacks; returns every piece's file and frames, in play order."""
+    planned = pieces(ad.plan)
+    if planned is None:
+        raise ValueError("this ad needs one pass (see one_pass_reason)")
+    keyed = [(ad.key(piece), piece) for piece in planned]
+    missing = {key: piece for key, piece in keyed if run.cache.lookup(key) is None}
+    await _encode_pieces(ad, missing, run, on_frames)
+    files = []
+    for key, piece in keyed:
+        # Looked up again: marks each as used right before the join reads it.
+        path = run.cache.lookup(key)
+        if path is None:
+            raise RenderFailed(f"segment {key[:12]} left the cache before the join")
+        files.append((path, piece.frames))
+    return Pieces(files, len(missing))
+
+
+async def join(
+    found: Pieces, sound: Sound, fmt: OutputFormat, output: Path, workdir: Path, timeout_s: float
+) -> None:
+    """The pieces joined by stream copy, with the mastered sound, into ``output``."""
+    listing = workdir / "pieces.ffconcat"
+    await asyncio.to_thread(listing.write_text, concat_listing(found.files, fmt.fps))
+    await run_or_fail(join_command(listing, sound, fmt, output), timeout_s)
+
+
+async def _encode_pieces(
+    ad: Layout, missing: dict[str, Piece], run: SegmentRun, on_frames: OnFrames
+) -> None:
+    total = sum(piece.frames for piece in missing.values())
+    done: dict[str, int] = {}
+    slots = asyncio.Semaphore(run.jobs)
+
+    def counted(key: str) -> OnLine:
+        parser = ProgressParser(1.0)  # fps 1: it yields frames
+
+        def on_line(line: str) -> None:
+            if (frames := parser.feed(line)) is not None:
+                done[key] = int(frames)
+                on_frames(sum(done.values()), total)
+
+        return on_line
+
+    async def encode(key: str, piece: Piece) -> None:
+        async with slots:
+            written = await asyncio.to_thread(run.cache.temp_path, key)
+            try:
+                await run_or_fail(ad.command(piece, written), run.timeout_s, counted(key))
+                await asyncio.to_thread(run.cache.put, key, written)
+            finally:
+                written.unlink(missing_ok=True)
+
+    tasks = [asyncio.create_task(encode(key, piece)) for key, piece in missing.items()]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        # The first failure (or a cancel) stops the other encodes, their FFmpeg killed.
+        await cancel_and_wait(tasks)

@@ -1,0 +1,337 @@
+"""The segment path (issue 17): an ad joined from cached pieces by stream copy shows the frames
+of the one-pass render, plays cleanly across its joins, and encodes only pieces it lacks."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from PIL import Image, ImageDraw
+
+from reelforge.runtime.artifacts import ArtifactStore
+from reelforge.v1 import common_pb2, composer_pb2
+from services.composer.filter_graph import Encode, FramePlan
+from services.composer.inputs import Fetcher
+from services.composer.output_format import OutputFormat
+from services.composer.overlays import Overlays
+from services.composer.renderer import RenderContext, State, render
+from services.composer.segment_cache import SegmentCache
+from services.composer.segments import Captions, Cut, Layout, Piece, pieces
+from services.composer.timeline import ProbedInput, Segment, Timeline
+from tests.composer.helpers import put
+from tests.composer.media import make_clip, make_music, top_level_boxes
+
+FPS = 24
+CLIP_S = 1.0
+TRANSITION_S = 0.25
+
+
+class _Quiet:
+    async def phase(self, state: State, percent: float, message: str) -> None:
+        return None
+
+    def progress(self, percent: float, message: str) -> None:
+        return None
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three distinct moving 1 s clips (testsrc's own colours, then two tints) and music."""
+    root = tmp_path_factory.mktemp("segments")
+    made = [make_clip(root / "clip0.mp4", CLIP_S, tone_hz=300)]
+    for index, hue in ((1, 120), (2, 240)):
+        source = root / f"plain{index}.mp4"
+        make_clip(source, CLIP_S)
+        tinted = root / f"clip{index}.mp4"
+        _ffmpeg("-i", str(source), "-vf", f"hue=h={hue}", "-c:v", "libx264", "-preset",
+                "ultrafast", "-pix_fmt", "yuv420p", str(tinted))  # fmt: skip
+        made.append(tinted)
+    made.append(make_music(root / "music.m4a", 4))
+    return made
+
+
+def _ffmpeg(*args: str) -> str:
+    done = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-y", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stderr
+
+
+class Ads:
+    """Renders requests the way the service does, with or without the segment cache."""
+
+    def __init__(self, store: ArtifactStore, cache: SegmentCache, work: Path) -> None:
+        self.store, self.cache, self._work, self._count = store, cache, work, 0
+
+    async def render(self, request: composer_pb2.ComposeRequest, *, pieces: bool = True) -> Path:
+        self._count += 1
+        async with aiohttp.ClientSession() as session:
+            fetcher = Fetcher(self.store, session, allow=[], max_bytes=1 << 30, attempts=1)
+            context = RenderContext(
+                fetcher,
+                self.store,
+                "development",
+                timeout_s=300,
+                segments=self.cache if pieces else None,
+            )
+            result = await render(request, context, _Quiet(), self._work / str(self._count))
+        return self.store.path_for(result.artifact.id)
+
+
+@pytest.fixture
+async def ads(tmp_path: Path) -> Ads:
+    return Ads(ArtifactStore(tmp_path / "store"), SegmentCache(tmp_path / "cache"), tmp_path)
+
+
+async def _request(ads: Ads, clips: list[Path], **changes: Any) -> composer_pb2.ComposeRequest:
+    ids = [await put(ads.store, path) for path in clips]
+    captions = ["Meet Lumen", "It cleans itself", "Get yours"]
+    request = composer_pb2.ComposeRequest(
+        clips=[
+            composer_pb2.ClipInput(source=i, caption=c)
+            for i, c in zip(ids[:3], captions, strict=True)
+        ],
+        music=ids[3],
+        transition_seconds=TRANSITION_S,
+        height=320,
+        fps=FPS,
+        tier=common_pb2.TIER_DRAFT,
+    )
+    for name, value in changes.items():
+        setattr(request, name, value)
+    return request
+
+
+def _frames(path: Path) -> int:
+    answer = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v",
+         "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return int(answer.strip())
+
+
+def _streams(path: Path) -> dict[str, dict[str, Any]]:
+    answer = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,start_time,duration",
+         "-of", "json", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return {s["codec_type"]: s for s in json.loads(answer)["streams"]}
+
+
+def _ssim_per_frame(first: Path, second: Path) -> list[float]:
+    """FFmpeg's ssim filter, one value per frame (its stats go to stdout)."""
+    stats = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(first), "-i", str(second),
+         "-lavfi", "[0:v][1:v]ssim=stats_file=-", "-f", "null", "-"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return [float(value) for value in re.findall(r"^n:\d+ .*All:([\d.]+)", stats, re.M)]
+
+
+async def test_pieces_show_the_one_pass_frames_and_join_cleanly(
+    ads: Ads, clips: list[Path]
+) -> None:
+    request = await _request(ads, clips)
+    joined = await ads.render(request)
+    one_pass = await ads.render(request, pieces=False)
+
+    total_s = 3 * CLIP_S - 2 * TRANSITION_S
+    assert ads.cache.encoded == 5  # three bodies and two fades
+    assert _frames(joined) == _frames(one_pass) == round(total_s * FPS)
+    # Every frame alike (the captions burned in at the same times), joins included.
+    ssim = _ssim_per_frame(joined, one_pass)
+    assert len(ssim) == round(total_s * FPS)
+    assert min(ssim) >= 0.98, ssim
+    # A full decode has nothing to say: no broken references across the joins.
+    assert _ffmpeg("-v", "error", "-i", str(joined), "-f", "null", "-") == ""
+    # Sound and picture start together and last as long (within one frame).
+    streams = _streams(joined)
+    video, audio = streams["video"], streams["audio"]
+    assert abs(float(video["start_time"]) - float(audio["start_time"])) <= 1 / FPS
+    assert abs(float(video["duration"]) - float(audio["duration"])) <= 1 / FPS
+    assert abs(float(video["duration"]) - total_s) <= 1 / FPS / 2
+    # No frame repeated or black where pieces meet (the clips move on every frame).
+    detect = _ffmpeg("-i", str(joined), "-vf", f"freezedetect=n=-60dB:d={1.5 / FPS:.4f},"
+                     f"blackdetect=d={1 / FPS:.4f}", "-f", "null", "-")  # fmt: skip
+    assert "freeze_start" not in detect and "black_start" not in detect, detect
+    boxes = top_level_boxes(joined)
+    assert boxes.index("moov") < boxes.index("mdat")  # +faststart
+
+
+async def test_watermark_and_end_card_are_burned_into_pieces(
+    ads: Ads, clips: list[Path], tmp_path: Path
+) -> None:
+    logo = tmp_path / "logo.png"
+    image = Image.new("RGBA", (110, 60), (0, 0, 0, 0))
+    ImageDraw.Draw(image).rounded_rectangle((0, 0, 109, 59), 20, fill=(0xE0, 0x10, 0x7A, 255))
+    image.save(logo)
+    logo_id = (await ads.store.put_file(logo, "image/png")).id
+    request = await _request(ads, clips)
+    request.watermark.logo = logo_id
+    # 2.2 s: the card starts 0.3 s in, between two frames, and overlaps every piece but one.
+    request.end_card.CopyFrom(
+        composer_pb2.EndCard(logo=logo_id, headline="Lumen", duration_seconds=2.2)
+    )
+    joined = await ads.render(request)
+    one_pass = await ads.render(request, pieces=False)
+
+    assert ads.cache.encoded == 5
+    ssim = _ssim_per_frame(joined, one_pass)
+    assert _frames(joined) == round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
+    assert len(ssim) >= _frames(joined)
+    assert min(ssim) >= 0.98, ssim
+    assert _ffmpeg("-v", "error", "-i", str(joined), "-f", "null", "-") == ""
+
+
+async def test_a_recompose_encodes_only_the_changed_pieces(ads: Ads, clips: list[Path]) -> None:
+    request = await _request(ads, clips)
+    first = await ads.render(request)
+    assert ads.cache.encoded == 5
+
+    again = await ads.render(request)
+    assert ads.cache.encoded == 5  # everything reused
+    assert _ssim_per_frame(first, again) == [1.0] * _frames(first)
+
+    # A new caption on the middle scene: it shows over its body and half of each fade.
+    edited = composer_pb2.ComposeRequest()
+    edited.CopyFrom(request)
+    edited.clips[1].caption = "Now it cleans itself"
+    await ads.render(edited)
+    assert ads.cache.encoded == 5 + 3
+
+    # A regenerated last clip: its body and the fade into it.
+    ids = [c.source for c in edited.clips]
+    swapped = composer_pb2.ComposeRequest()
+    swapped.CopyFrom(edited)
+    swapped.clips[2].source = ids[0]
+    output = await ads.render(swapped)
+    assert ads.cache.encoded == 8 + 2
+    assert _frames(output) == round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
+
+
+async def test_size_bound_renders_in_one_pass(ads: Ads, clips: list[Path]) -> None:
+    request = await _request(ads, clips, max_size_bytes=400_000)
+    output = await ads.render(request)
+
+    assert ads.cache.encoded == 0
+    assert output.stat().st_size <= 400_000
+    assert _frames(output) == round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
+
+
+async def test_hard_cuts_join_whole_clips(ads: Ads, clips: list[Path]) -> None:
+    request = await _request(ads, clips, transition_seconds=0.0)
+    output = await ads.render(request)
+
+    assert ads.cache.encoded == 3
+    assert _frames(output) == round(3 * CLIP_S * FPS)
+    assert _ffmpeg("-v", "error", "-i", str(output), "-f", "null", "-") == ""
+
+
+def test_pieces_cover_every_frame_once() -> None:
+    plan = FramePlan([24, 30, 24], 6)
+    found = pieces(plan)
+
+    assert found == [
+        Piece((Cut(0, 0, 18),), 0, 18),
+        Piece((Cut(0, 18, 24), Cut(1, 0, 6)), 18, 6),
+        Piece((Cut(1, 6, 24),), 24, 18),
+        Piece((Cut(1, 24, 30), Cut(2, 0, 6)), 42, 6),
+        Piece((Cut(2, 6, 24),), 48, 18),
+    ]
+    assert sum(p.frames for p in found) == 24 + 30 + 24 - 2 * 6
+    # A middle clip no longer than its two crossfades has no body: one pass renders it.
+    assert pieces(FramePlan([24, 12, 24], 6)) is None
+
+
+def _layout(tmp_path: Path) -> Layout:
+    path = tmp_path / "clip.mp4"
+    info: Any = None  # the key never reads the probe
+    clip = ProbedInput("clips[0]", path, info)
+    timeline = Timeline([Segment(clip, 1.0), Segment(clip, 1.0)], 0.25)
+    fmt = OutputFormat(180, 320, 24, "veryfast", 23, "fade", 0.25, -14.0)
+    captions = Captions(
+        tmp_path / "c.ass",
+        "[Script Info]\nPlayResY: 320",
+        ((0.0, 0.5, "Dialogue: 0,0:00:00.00,0:00:00.50,Default,,0,0,0,,A"),),
+    )
+    plan = FramePlan([24, 24], 6)
+    return Layout(timeline, plan, fmt, Encode(crf=23), captions, ("a", "a"), Overlays(), {})
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "input",
+        "clip_seconds",
+        "hold",
+        "clip_frames",
+        "size",
+        "fps",
+        "preset",
+        "crf",
+        "threads",
+        "caption_text",
+        "caption_style",
+    ],
+)
+def test_any_change_to_a_piece_input_changes_its_key(tmp_path: Path, change: str) -> None:
+    ad = _layout(tmp_path)
+    body = Piece((Cut(0, 0, 18),), 0, 18)  # the caption event (0–0.5 s) shows during it
+    segment = ad.timeline.segments[0]
+    captions = ad.captions
+    assert captions is not None
+    changed = {
+        "input": replace(ad, inputs=("b", "a")),
+        "clip_seconds": replace(
+            ad, timeline=Timeline([replace(segment, duration=1.1), segment], 0.25)
+        ),
+        "hold": replace(ad, timeline=Timeline([replace(segment, hold_s=0.1), segment], 0.25)),
+        "clip_frames": replace(ad, plan=FramePlan([25, 24], 6)),
+        "size": replace(ad, fmt=replace(ad.fmt, width=182)),
+        "fps": replace(ad, fmt=replace(ad.fmt, fps=25)),
+        "preset": replace(ad, fmt=replace(ad.fmt, preset="medium")),
+        "crf": replace(ad, fmt=replace(ad.fmt, crf=20)),
+        "threads": replace(ad, encode=Encode(crf=23, threads=1)),
+        "caption_text": replace(
+            ad,
+            captions=replace(
+                captions,
+                events=((0.0, 0.5, "Dialogue: 0,0:00:00.00,0:00:00.50,Default,,0,0,0,,B"),),
+            ),
+        ),
+        "caption_style": replace(
+            ad, captions=replace(captions, style="[Script Info]\nPlayResY: 640")
+        ),
+    }[change]
+    assert changed.key(body) != ad.key(body)
+
+
+def test_a_piece_key_ignores_what_does_not_show_in_it(tmp_path: Path) -> None:
+    ad = _layout(tmp_path)
+    fade = Piece((Cut(0, 18, 24), Cut(1, 0, 6)), 18, 6)  # 0.75–1.0 s: no caption then
+    later = Piece((Cut(1, 6, 24),), 24, 18)
+    captions = ad.captions
+    assert captions is not None
+    other_text = replace(
+        ad,
+        captions=replace(
+            captions, events=((0.0, 0.5, "Dialogue: 0,0:00:00.00,0:00:00.50,Default,,0,0,0,,B"),)
+        ),
+    )
+    assert other_text.key(later) == ad.key(later)
+    assert other_text.key(fade) == ad.key(fade)
+    # ...but the fade's key follows the transition, the body's does not.
+    other_fade = replace(ad, fmt=replace(ad.fmt, transition="wipeleft"))
+    assert other_fade.key(fade) != ad.key(fade)
+    assert other_fade.key(later) == ad.key(later)
