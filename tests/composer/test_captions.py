@@ -10,11 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from reelforge.v1 import composer_pb2
+from services.composer.brand_images import FontFile, load_font
+from services.composer.caption_plan import caption_style
 from services.composer.captions import (
     CaptionStyle,
     SceneCaption,
     Word,
     caption_lines,
+    matched_font_file,
     scenes_document,
     words_document,
 )
@@ -34,9 +38,12 @@ _WORDS = [
 ]
 
 
-def _frame(ass: Path | None, at_s: float) -> np.ndarray:
-    """One RGB frame at ``at_s`` of a mid-grey 180×320 video, with the ASS burned in."""
-    chain = "" if ass is None else f",ass={ass}"
+def _frame(ass: Path | None, at_s: float, fonts_dir: Path | None = None) -> np.ndarray:
+    """One RGB frame at ``at_s`` of a mid-grey 180×320 video, with the ASS burned in (libass
+    also searching ``fonts_dir``, as ``overlays.burn_captions`` asks it to)."""
+    chain = "" if ass is None else f",ass=filename={ass}"
+    if fonts_dir is not None:
+        chain += f":fontsdir={fonts_dir}"
     raw = subprocess.run(
         [
             "ffmpeg", "-v", "error", "-f", "lavfi",
@@ -144,3 +151,46 @@ def test_a_word_wider_than_the_zone_is_narrowed_to_fit(tmp_path: Path, mode: str
     left, top, right, bottom = place.safe_box(_W, _H)
     assert cols.min() >= left and cols.max() < right, (cols.min(), cols.max(), left, right)
     assert rows.min() >= top and rows.max() < bottom
+
+
+def _brand_font(folder: Path) -> FontFile:
+    """DejaVu Serif renamed "Brandz Serif": a family fontconfig does not know, so only the
+    file the request brings can draw it."""
+    data = Path(matched_font_file("DejaVu Serif")).read_bytes()
+    data = data.replace(b"DejaVu", b"Brandz")
+    data = data.replace("DejaVu".encode("utf-16-be"), "Brandz".encode("utf-16-be"))
+    folder.mkdir()
+    (folder / "brand.ttf").write_bytes(data)
+    return load_font(folder / "brand.ttf", "captions.style.font_file")
+
+
+def test_captions_are_drawn_in_the_brand_font_and_colours(tmp_path: Path) -> None:
+    font = _brand_font(tmp_path / "fonts")
+    asked = composer_pb2.CaptionStyle(colour="#00C8FF", highlight_colour="#FF3C00")
+    place = PLATFORMS["tiktok"]
+
+    def frame(style: CaptionStyle, name: str, fonts_dir: Path | None = None) -> np.ndarray:
+        ass = tmp_path / f"{name}.ass"
+        ass.write_text(words_document(_WORDS, _W, _H, place, style))
+        return _frame(ass, 0.5, fonts_dir)  # "Lumen" highlighted
+
+    brand = frame(caption_style(asked, font), "brand", font.path.parent)
+    serif = frame(
+        CaptionStyle(font="DejaVu Serif", bold=False, colour="#00C8FF", highlight="#FF3C00"),
+        "serif",
+    )
+    default = frame(caption_style(asked), "default")
+    unfound = frame(caption_style(asked, font), "unfound")  # without the brand's fontsdir
+
+    def differing(a: np.ndarray, b: np.ndarray) -> int:
+        return int((np.abs(a - b).sum(axis=2) > 60).sum())
+
+    drawn = differing(brand, _frame(None, 0.5))
+    assert font.family == "Brandz Serif"
+    assert drawn > 300, "a caption was drawn"
+    assert differing(brand, serif) < 0.02 * drawn, "the brand file's glyphs (DejaVu Serif's)"
+    assert differing(brand, default) > 0.3 * drawn, "not the default font"
+    assert differing(brand, unfound) > 0.3 * drawn, "found through fontsdir, not fontconfig"
+    cyan = (brand[..., 0] < 90) & (brand[..., 1] > 150) & (brand[..., 2] > 200)
+    orange = (brand[..., 0] > 200) & (brand[..., 1] < 120) & (brand[..., 2] < 90)
+    assert cyan.sum() > 30 and orange.sum() > 30, "the text and highlight colours asked for"
