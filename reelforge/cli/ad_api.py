@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -23,15 +23,29 @@ CAPTIONS = {
 
 
 def render_options(
-    height: int, fps: int, transition_s: float | None, captions: str | None, platform: str
+    height: int,
+    fps: int,
+    transition_s: float | None,
+    captions: str | None,
+    platform: str,
+    *,
+    platforms: Sequence[str] = (),
+    cutdowns: Sequence[int] = (),
+    watermark: bool = False,
+    end_card: bool | None = None,
 ) -> studio_pb2.RenderOptions:
-    """A render's options from the command line (None / "" / 0: the studio's defaults)."""
+    """A render's options from the command line (None / "" / 0 / empty: the studio's defaults).
+    ``platforms`` × ``cutdowns`` make one render each."""
     return studio_pb2.RenderOptions(
         height=height,
         fps=fps,
         transition_seconds=transition_s,
         captions=CAPTIONS[captions] if captions else studio_pb2.AD_CAPTIONS_UNSPECIFIED,
         platform=platform,
+        platforms=platforms,
+        cutdowns=cutdowns,
+        watermark=watermark,
+        end_card=end_card,
     )
 
 

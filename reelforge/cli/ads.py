@@ -34,8 +34,9 @@ _WHAT = {
 }
 
 
-def add_caption_arguments(parser: argparse.ArgumentParser) -> None:
-    """A render's captions and platform, as `reelforge ad` and `reelforge ads render` take them."""
+def add_caption_arguments(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    """A render's captions and platform, as `reelforge ad` and `reelforge ads render` take them
+    (``several``: --platform repeats, one render each)."""
     parser.add_argument(
         "--captions",
         choices=list(CAPTIONS),
@@ -43,9 +44,37 @@ def add_caption_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--platform",
-        default="",
-        help="where the ad runs, for the captions' safe zone: tiktok (default), reels, "
-        "shorts, feed, square, landscape",
+        action="append" if several else "store",
+        default=[] if several else "",
+        help="where the ad runs: its frame shape and the captions' safe zone: tiktok (default), "
+        "reels, shorts (9:16), square (1:1), landscape (16:9)"
+        + ("; repeat it for one render per platform" if several else ""),
+    )
+
+
+def _add_render_arguments(render: argparse.ArgumentParser) -> None:
+    """`ads render`: the options of `reelforge ad`, several platforms and cut-down lengths."""
+    render.add_argument("--height", type=int, default=0, help="output height (0: the tier's)")
+    render.add_argument("--fps", type=int, default=0, help="frame rate (0: 30)")
+    render.add_argument("--transition", type=float, help="crossfade seconds (default 0.5)")
+    add_caption_arguments(render, several=True)
+    render.add_argument(
+        "--cutdown",
+        type=int,
+        action="append",
+        default=[],
+        metavar="SECONDS",
+        help="a cut-down length: 15 or 6 (0: the full ad); repeat it for several; each platform "
+        "gets each length; a cut-down trims the ad's clips, nothing is paid again",
+    )
+    render.add_argument(
+        "--watermark", action="store_true", help="the brand's logo in a corner of every frame"
+    )
+    render.add_argument(
+        "--end-card",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the closing card with the brand and call to action (default: on with a brand kit)",
     )
 
 
@@ -66,10 +95,7 @@ def add_ads_parser(sub: Any) -> None:
         "--voice-line", help="a new voice-over line for the scene (only that line is spoken again)"
     )
     render = _one_ad(actions, "render", "render a completed ad again (every render is kept)")
-    render.add_argument("--height", type=int, default=0, help="output height (0: the tier's)")
-    render.add_argument("--fps", type=int, default=0, help="frame rate (0: 30)")
-    render.add_argument("--transition", type=float, help="crossfade seconds (default 0.5)")
-    add_caption_arguments(render)
+    _add_render_arguments(render)
     download = _one_ad(actions, "download", "download a render's MP4 (and its subtitles)")
     download.add_argument("-o", "--output", type=Path, default=Path("out/ad.mp4"))
     download.add_argument("--render", type=int, help="render number (default: the newest done)")
@@ -126,7 +152,17 @@ async def _regenerate(api: AdApi, args: argparse.Namespace) -> studio_pb2.Ad:
 
 
 async def _render(api: AdApi, args: argparse.Namespace) -> studio_pb2.Ad:
-    options = render_options(args.height, args.fps, args.transition, args.captions, args.platform)
+    options = render_options(
+        args.height,
+        args.fps,
+        args.transition,
+        args.captions,
+        "",
+        platforms=args.platform,
+        cutdowns=args.cutdown,
+        watermark=args.watermark,
+        end_card=args.end_card,
+    )
     return await api.render(_S.RenderAdRequest(id=args.ad_id, options=options))
 
 
@@ -216,13 +252,17 @@ def _ad_view(ad: studio_pb2.Ad) -> Group:
             s.voice_line[:70],
         )
     renders = Table(title="renders")
-    for column in ("render", "state", "seconds", "download", "subtitles"):
+    columns = ("render", "platform", "length", "size", "state", "seconds", "download", "subtitles")
+    for column in columns:
         renders.add_column(column)
     for r in ad.renders:
         state = _name(composer_pb2.CompositionState, r.state)
         subtitles = "SRT, VTT" if r.subtitles_srt.id else ""
         renders.add_row(
             str(r.number),
+            r.platform,
+            f"{r.cutdown_seconds} s cut-down" if r.cutdown_seconds else "full",
+            f"{r.width}×{r.height}" if r.width else "",
             state,
             f"{r.duration_seconds:.2f}",
             r.download_uri or r.error,

@@ -181,6 +181,8 @@ class RenderOptions(_message.Message):
     PLATFORM_FIELD_NUMBER: _builtins.int
     PLATFORMS_FIELD_NUMBER: _builtins.int
     CUTDOWNS_FIELD_NUMBER: _builtins.int
+    END_CARD_FIELD_NUMBER: _builtins.int
+    WATERMARK_FIELD_NUMBER: _builtins.int
     height: _builtins.int
     """Output height in pixels (even, 64–4096); 0 means the tier's."""
     fps: _builtins.int
@@ -193,6 +195,10 @@ class RenderOptions(_message.Message):
     """Burned-in captions; unspecified means WORDS with a voice-over, else SCENES."""
     platform: _builtins.str
     """Where the ad runs: "tiktok", "reels", "shorts" (9:16), "feed" (4:5), "square" (1:1), "landscape" (16:9); sets the frame's shape (the clips are cropped, centre-weighted) and the captions' safe zone; empty means "tiktok". In a Render: the platform it was made for."""
+    end_card: _builtins.bool
+    """The closing card (the brand's logo, name, colours and the brief's call to action over the last 2–2.5 s); unset means on when the brief has a brand kit or product images."""
+    watermark: _builtins.bool
+    """The brand's logo in a corner of every frame; needs brief.brand.logo."""
     @_builtins.property
     def platforms(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Several platforms at once, one render each (× cutdowns); empty means [platform]. At most 6, no repeats. Every compose of the ad (the first, RenderAd, after RegenerateScene) makes them all."""
@@ -212,13 +218,20 @@ class RenderOptions(_message.Message):
         platform: _builtins.str = ...,
         platforms: _abc.Iterable[_builtins.str] | None = ...,
         cutdowns: _abc.Iterable[_builtins.int] | None = ...,
+        end_card: _builtins.bool | None = ...,
+        watermark: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_transition_seconds", b"_transition_seconds", "transition_seconds", b"transition_seconds"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_end_card", b"_end_card", "_transition_seconds", b"_transition_seconds", "end_card", b"end_card", "transition_seconds", b"transition_seconds"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_transition_seconds", b"_transition_seconds", "captions", b"captions", "cutdowns", b"cutdowns", "fps", b"fps", "height", b"height", "platform", b"platform", "platforms", b"platforms", "transition", b"transition", "transition_seconds", b"transition_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_end_card", b"_end_card", "_transition_seconds", b"_transition_seconds", "captions", b"captions", "cutdowns", b"cutdowns", "end_card", b"end_card", "fps", b"fps", "height", b"height", "platform", b"platform", "platforms", b"platforms", "transition", b"transition", "transition_seconds", b"transition_seconds", "watermark", b"watermark"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__end_card: _TypeAlias = _typing.Literal["end_card"]  # noqa: Y015
+    _WhichOneofArgType__end_card: _TypeAlias = _typing.Literal["_end_card", b"_end_card"]  # noqa: Y015
     _WhichOneofReturnType__transition_seconds: _TypeAlias = _typing.Literal["transition_seconds"]  # noqa: Y015
     _WhichOneofArgType__transition_seconds: _TypeAlias = _typing.Literal["_transition_seconds", b"_transition_seconds"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__end_card) -> _WhichOneofReturnType__end_card | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__transition_seconds) -> _WhichOneofReturnType__transition_seconds | None: ...
 
 Global___RenderOptions: _TypeAlias = RenderOptions  # noqa: Y015

@@ -129,6 +129,11 @@ def _brief(violations: Violations, brief: common_pb2.CreativeBrief, prefix: str)
     )
     _text_list(violations, brief.key_messages, f"{prefix}.key_messages", MAX_KEY_MESSAGES)
     _duration(violations, brief.duration_seconds, f"{prefix}.duration_seconds")
+    check_brand(violations, brief, prefix)
+
+
+def check_brand(violations: Violations, brief: common_pb2.CreativeBrief, prefix: str) -> None:
+    """The brief's product images and brand kit (the studio checks them at its door too)."""
     _product_images(violations, brief.product_images, f"{prefix}.product_images")
     if brief.HasField("brand"):
         _brand(violations, brief.brand, f"{prefix}.brand")

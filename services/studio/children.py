@@ -73,7 +73,7 @@ _JOB_TERMINAL = frozenset(
         generator_pb2.JOB_STATE_CANCELED,
     }
 )
-_COMPOSITION_TERMINAL = frozenset(
+COMPOSITION_TERMINAL = frozenset(
     {
         composer_pb2.COMPOSITION_STATE_COMPLETED,
         composer_pb2.COMPOSITION_STATE_FAILED,
@@ -252,7 +252,7 @@ class Children:
         return await self._last(
             "composer",
             lambda: self.stubs.composer.WatchComposition(request),
-            lambda c: c.state in _COMPOSITION_TERMINAL,
+            lambda c: c.state in COMPOSITION_TERMINAL,
         )
 
     async def cancel_composition(self, composition_id: str) -> None:

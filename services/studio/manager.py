@@ -20,7 +20,7 @@ from reelforge.runtime.errors import Aborted, FailedPrecondition, redact_paths
 from reelforge.runtime.events import Broadcaster
 from reelforge.runtime.leases import LeaseKeeper, LeaseLost, Leases
 from reelforge.v1 import studio_pb2
-from services.studio.children import Children
+from services.studio.children import COMPOSITION_TERMINAL, Children
 from services.studio.pipeline import Mutation, Pipeline, end
 from services.studio.repository import AdRepository, AdRow, VersionConflict, state_name
 
@@ -255,6 +255,12 @@ class AdManager:
         for job_id in job_ids:
             with contextlib.suppress(Exception):
                 await self._children.cancel_job(job_id)
-        if record.composition_id:
+        # A compose step runs one composition per render (platforms × cut-downs).
+        running = [
+            r.composition_id
+            for r in ad.renders
+            if r.composition_id and r.state not in COMPOSITION_TERMINAL
+        ]
+        for composition_id in running if ad.step == _S.AD_STEP_COMPOSE else []:
             with contextlib.suppress(Exception):
-                await self._children.cancel_composition(record.composition_id)
+                await self._children.cancel_composition(composition_id)

@@ -26,8 +26,8 @@ from typing import Any, Protocol
 from google.protobuf import timestamp_pb2
 
 from reelforge.v1 import composer_pb2, generator_pb2, planner_pb2, studio_pb2
-from services.studio import prompts
-from services.studio.children import ChildRefused, Children, JobRequest
+from services.studio import prompts, renders
+from services.studio.children import COMPOSITION_TERMINAL, ChildRefused, Children, JobRequest
 
 S = studio_pb2
 Mutation = Callable[[studio_pb2.Ad], None]
@@ -66,7 +66,7 @@ def enter(
     ad.state = state
     ad.steps.add(step=step, started_at=_now())
     if step == S.AD_STEP_COMPOSE:
-        ad.renders.add(number=len(ad.renders) + 1, options=ad.options.render, created_at=_now())
+        ad.renders.extend(renders.planned(ad, _now()))
     if state == S.AD_STATE_COMPLETED:
         ad.completed_at.CopyFrom(_now())
     elif state == S.AD_STATE_RUNNING:
@@ -305,37 +305,50 @@ class Pipeline:
         await self._store.write(ad.id, done)
 
     async def _compose(self, ad: studio_pb2.Ad) -> None:
-        render = ad.renders[-1]
-        composition_id = render.composition_id
-        if not composition_id:
-            request = prompts.compose(ad, render.options)
-            # The composer answers a repeated request id with the composition it made: a
-            # restart between the call and the write below never renders twice.
-            request.request_id = f"studio-{ad.id}-render-{render.number}"
-            started = await self._children.compose(request)
-            composition_id = started.id
-
-            def record(a: studio_pb2.Ad) -> None:
-                for scene, start in zip(
-                    a.storyboard, prompts.voice_starts(a, render.options), strict=True
-                ):
-                    scene.voice_start_seconds = start if scene.voice.id else 0.0
-                a.renders[-1].composition_id = started.id
-                a.renders[-1].state = started.state
-                a.renders[-1].download_uri = f"/api/composition/download/{started.id}"
-                a.steps[-1].composition_id = started.id
-
-            await self._store.write(ad.id, record)
-        composition = await self._children.wait_composition(composition_id)
+        """Starts a composition for every render of this step (platforms × cut-downs), then
+        waits for them all: the ad completes when every one has, else fails with the first
+        failure (the others are kept)."""
+        batch = [r.number for r in ad.renders if r.state not in COMPOSITION_TERMINAL]
+        ids = [await self._start_render(ad, number) for number in batch]
+        compositions = await asyncio.gather(*(self._children.wait_composition(i) for i in ids))
 
         def done(a: studio_pb2.Ad) -> None:
-            _fill_render(a.renders[-1], composition)
-            if composition.state == composer_pb2.COMPOSITION_STATE_COMPLETED:
-                enter(a, S.AD_STEP_DONE, S.AD_STATE_COMPLETED)
+            for number, composition in zip(batch, compositions, strict=True):
+                _fill_render(a.renders[number - 1], composition)
+            failed = [
+                c for c in compositions if c.state != composer_pb2.COMPOSITION_STATE_COMPLETED
+            ]
+            if failed:
+                end(a, S.AD_STATE_FAILED, f"render {failed[0].id}: {failed[0].error}")
             else:
-                end(a, S.AD_STATE_FAILED, f"render {composition.id}: {composition.error}")
+                enter(a, S.AD_STEP_DONE, S.AD_STATE_COMPLETED)
 
         await self._store.write(ad.id, done)
+
+    async def _start_render(self, ad: studio_pb2.Ad, number: int) -> str:
+        """Render ``number``'s composition id: started (and written) unless on record."""
+        render = ad.renders[number - 1]
+        if render.composition_id:
+            return render.composition_id
+        request = prompts.compose(ad, render)
+        # The composer answers a repeated request id with the composition it made: a
+        # restart between the call and the write below never renders twice.
+        request.request_id = f"studio-{ad.id}-render-{number}"
+        started = await self._children.compose(request)
+
+        def record(a: studio_pb2.Ad) -> None:
+            kept = a.renders[number - 1]
+            if not kept.cut:  # a full render's timeline is the one the scenes show
+                starts = prompts.voice_starts(a, kept)
+                for scene, start in zip(a.storyboard, starts, strict=True):
+                    scene.voice_start_seconds = start if scene.voice.id else 0.0
+            kept.composition_id = started.id
+            kept.state = started.state
+            kept.download_uri = f"/api/composition/download/{started.id}"
+            a.steps[-1].composition_id = a.steps[-1].composition_id or started.id
+
+        await self._store.write(ad.id, record)
+        return started.id
 
     # Generator jobs.
 

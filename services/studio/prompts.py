@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from reelforge.v1 import common_pb2, composer_pb2, generator_pb2, studio_pb2
+from services.studio import brand, renders
 
 DEFAULT_TRANSITION_S = 0.5
 # A line starts this long after its scene does: the crossfade into the scene is under way
@@ -147,54 +148,91 @@ def targets(ad: studio_pb2.Ad) -> list[float]:
     return clip_targets(durations, transition_seconds(ad.options.render))
 
 
-def voice_starts(ad: studio_pb2.Ad, options: studio_pb2.RenderOptions) -> list[float]:
-    """Where each scene's line starts in a render with ``options``: the scene's start plus
-    the lead-in. A line longer than its scene runs on into the next one (the planner sizes
+def played_scenes(ad: studio_pb2.Ad, render: studio_pb2.Render) -> list[tuple[int, float]]:
+    """(storyboard index, seconds on screen) of each scene ``render`` plays, in order: its
+    cut-down's scenes, else every scene at its planned length."""
+    if render.cut:
+        return [(c.scene, c.duration_seconds) for c in render.cut]
+    return [(i, s.scene.duration_seconds) for i, s in enumerate(ad.storyboard)]
+
+
+def render_transition(render: studio_pb2.Render, durations: list[float]) -> float:
+    """The render's crossfade. A cut-down's trimmed scenes may be shorter than the crossfade
+    asked for (up to 2 s): there it is at most half the shortest scene, so every scene still
+    shows on its own between its fades."""
+    asked = transition_seconds(render.options)
+    return min(asked, min(durations) / 2) if render.cut else asked
+
+
+def voice_starts(ad: studio_pb2.Ad, render: studio_pb2.Render) -> list[float]:
+    """Where each played scene's line starts in ``render``: the scene's start plus the
+    lead-in. A line longer than its scene runs on into the next one (the planner sizes
     lines to their scenes; synthesis may still overrun by a little)."""
-    lengths = clip_targets(
-        [s.scene.duration_seconds for s in ad.storyboard], transition_seconds(options)
-    )
-    return [
-        round(start + VOICE_LEAD_IN_S, 3)
-        for start in scene_starts(lengths, transition_seconds(options))
-    ]
+    durations = [d for _, d in played_scenes(ad, render)]
+    transition = render_transition(render, durations)
+    lengths = clip_targets(durations, transition)
+    return [round(start + VOICE_LEAD_IN_S, 3) for start in scene_starts(lengths, transition)]
 
 
-def captions(ad: studio_pb2.Ad, options: studio_pb2.RenderOptions) -> composer_pb2.CaptionOptions:
-    """Word captions need the voice's timings: without a voice-over the default, and WORDS,
-    become scene captions."""
-    voiced = any(s.voice.id for s in ad.storyboard)
+def _speaks(scene: studio_pb2.AdScene, seconds: float, render: studio_pb2.Render) -> bool:
+    """Whether ``scene``'s line is spoken in ``render``: always in the full ad; in a cut-down
+    only when the whole line (its last word's end) fits the trimmed scene, so no line is cut
+    off mid-word or runs over the next scene's."""
+    if not scene.voice.id:
+        return False
+    if not render.cut:
+        return True
+    spoken = scene.voice_words[-1].end_seconds if scene.voice_words else math.inf
+    return VOICE_LEAD_IN_S + spoken <= seconds
+
+
+def captions(options: studio_pb2.RenderOptions, voiced: bool) -> composer_pb2.CaptionOptions:
+    """Word captions need the voice's timings: without a voice-over (``voiced``) the default,
+    and WORDS, become scene captions."""
     mode = options.captions
     if not mode or (mode == studio_pb2.AD_CAPTIONS_WORDS and not voiced):
         mode = studio_pb2.AD_CAPTIONS_WORDS if voiced else studio_pb2.AD_CAPTIONS_SCENES
     return composer_pb2.CaptionOptions(mode=_CAPTION_MODES[mode])
 
 
-def compose(ad: studio_pb2.Ad, options: studio_pb2.RenderOptions) -> composer_pb2.ComposeRequest:
-    lengths = clip_targets(
-        [s.scene.duration_seconds for s in ad.storyboard], transition_seconds(options)
-    )
+def compose(ad: studio_pb2.Ad, render: studio_pb2.Render) -> composer_pb2.ComposeRequest:
+    """The composition of ``render``: its scenes' clips at their lengths, the voice lines it
+    speaks, the music, in its platform's frame shape, with the brand's end card, watermark
+    and caption style (brand.py)."""
+    options = render.options
+    played = played_scenes(ad, render)
+    durations = [d for _, d in played]
+    transition = render_transition(render, durations)
+    scenes = [ad.storyboard[i] for i, _ in played]
+    voice = [
+        composer_pb2.VoiceInput(source=s.voice.id, start_seconds=start, words=s.voice_words)
+        for s, seconds, start in zip(scenes, durations, voice_starts(ad, render), strict=True)
+        if _speaks(s, seconds, render)
+    ]
     request = composer_pb2.ComposeRequest(
         clips=[
             composer_pb2.ClipInput(
                 source=s.clip.id, target_duration_seconds=length, caption=s.scene.caption
             )
-            for s, length in zip(ad.storyboard, lengths, strict=True)
+            for s, length in zip(scenes, clip_targets(durations, transition), strict=True)
         ],
-        voice=[
-            composer_pb2.VoiceInput(source=s.voice.id, start_seconds=start, words=s.voice_words)
-            for s, start in zip(ad.storyboard, voice_starts(ad, options), strict=True)
-            if s.voice.id
-        ],
-        captions=captions(ad, options),
+        voice=voice,
+        captions=captions(options, bool(voice)),
         platform=options.platform,
         music=ad.music.id,
         transition=options.transition or "fade",
-        transition_seconds=transition_seconds(options),
-        aspect_ratio=ad.options.aspect_ratio,
+        transition_seconds=transition,
+        aspect_ratio=renders.aspect_ratio(ad, render),
         height=options.height,
         fps=options.fps,
         tier=ad.options.tier,
         hold_last_frame=True,
     )
+    card = brand.end_card(ad, options, sum(durations), chosen_mood(ad))
+    if card is not None:
+        request.end_card.CopyFrom(card)
+    if (mark := brand.watermark(ad, options)) is not None:
+        request.watermark.CopyFrom(mark)
+    if brand.has_brand(ad.brief):
+        request.captions.style.CopyFrom(brand.caption_style(ad.brief))
     return request

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from grpc.aio import ServicerContext
@@ -124,7 +124,6 @@ class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
         check.validate_regenerate(request)
 
         def regenerate(ad: studio_pb2.Ad) -> None:
-            check.require(ad, "RegenerateScene", _S.AD_STATE_COMPLETED)
             check.check_scene_index(ad, request.scene)
             ad.regeneration.CopyFrom(
                 studio_pb2.Regeneration(scene=request.scene, what=request.what, hint=request.hint)
@@ -132,9 +131,8 @@ class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
             if request.HasField("voice_line"):
                 ad.regeneration.voice_line = request.voice_line
             ad.error = ""
-            enter(ad, _S.AD_STEP_REGENERATE)
 
-        return await self._manager.act(request.id, regenerate)
+        return await self._again(request.id, "RegenerateScene", regenerate, _S.AD_STEP_REGENERATE)
 
     async def RenderAd(
         self, request: studio_pb2.RenderAdRequest, context: _Context
@@ -142,11 +140,26 @@ class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
         check.validate_render(request)
 
         def render(ad: studio_pb2.Ad) -> None:
-            check.require(ad, "RenderAd", _S.AD_STATE_COMPLETED)
+            check.check_for_ad(request.options, ad.brief, ad.options.duration_seconds, "options")
             ad.options.render.CopyFrom(request.options)
-            enter(ad, _S.AD_STEP_COMPOSE)
 
-        return await self._manager.act(request.id, render)
+        return await self._again(request.id, "RenderAd", render, _S.AD_STEP_COMPOSE)
+
+    async def _again(
+        self,
+        ad_id: str,
+        action: str,
+        change: Callable[[studio_pb2.Ad], None],
+        step: studio_pb2.AdStep.ValueType,
+    ) -> studio_pb2.Ad:
+        """Runs a COMPLETED ad again from ``step``, after ``change`` (which may refuse)."""
+
+        def again(ad: studio_pb2.Ad) -> None:
+            check.require(ad, action, _S.AD_STATE_COMPLETED)
+            change(ad)
+            enter(ad, step)
+
+        return await self._manager.act(ad_id, again)
 
     async def ListRenders(
         self, request: studio_pb2.ListRendersRequest, context: _Context

@@ -10,6 +10,8 @@ from reelforge.v1 import common_pb2, studio_pb2
 from services.composer.platforms import PLATFORMS
 from services.composer.validation import XFADE_TRANSITIONS
 from services.planner.plan_rules import check_plan
+from services.planner.validation import check_brand
+from services.studio import renders
 from services.studio.manager import describe_state
 
 _S = studio_pb2
@@ -38,6 +40,7 @@ def _check_brief(brief: common_pb2.CreativeBrief, found: Violations) -> None:
         found.range(
             brief.duration_seconds, "brief.duration_seconds", MIN_DURATION_S, MAX_DURATION_S, "s"
         )
+    check_brand(found, brief, "brief")
 
 
 def _check_render(options: studio_pb2.RenderOptions, prefix: str, found: Violations) -> None:
@@ -59,11 +62,64 @@ def _check_render(options: studio_pb2.RenderOptions, prefix: str, found: Violati
         f"unknown value {options.captions}",
     )
     if options.platform:
+        _check_platform(options.platform, f"{prefix}.platform", found)
+    for i, platform in enumerate(options.platforms):
+        _check_platform(platform, f"{prefix}.platforms[{i}]", found)
+    _check_unique(list(options.platforms), f"{prefix}.platforms", found)
+    if options.platform and options.platforms:
         found.check(
-            options.platform in PLATFORMS,
+            options.platform in options.platforms,
             f"{prefix}.platform",
-            f"unknown platform; one of {', '.join(sorted(PLATFORMS))}",
+            "must be empty or one of platforms when platforms is set",
         )
+    lengths = ", ".join(str(c) for c in renders.CUTDOWNS)
+    for i, seconds in enumerate(options.cutdowns):
+        found.check(
+            seconds in renders.CUTDOWNS,
+            f"{prefix}.cutdowns[{i}]",
+            f"unknown cut-down length {seconds} s; one of {lengths} (0 = the full ad)",
+        )
+    _check_unique(list(options.cutdowns), f"{prefix}.cutdowns", found)
+
+
+def _check_platform(platform: str, field: str, found: Violations) -> None:
+    if not found.check(
+        platform in PLATFORMS and platform in renders.PLATFORM_NAMES,
+        field,
+        f"unknown platform {platform[:40]!r}; one of {', '.join(renders.PLATFORM_NAMES)}",
+    ):
+        return
+    found.check(
+        renders.platform_aspect(platform) is not None,
+        field,
+        f"{platform} needs a frame shape the composer does not render yet (4:5)",
+    )
+
+
+def _check_unique(values: list[str] | list[int], field: str, found: Violations) -> None:
+    found.check(len(set(values)) == len(values), field, "must not repeat a value")
+
+
+def check_for_ad(
+    options: studio_pb2.RenderOptions,
+    brief: common_pb2.CreativeBrief,
+    ad_seconds: float,
+    prefix: str,
+) -> None:
+    """INVALID_ARGUMENT unless the render options fit the ad: every cut-down shorter than it
+    (``ad_seconds`` long), a watermark only with the brand's logo."""
+    found = Violations()
+    for i, seconds in enumerate(options.cutdowns):
+        found.check(
+            seconds < ad_seconds,
+            f"{prefix}.cutdowns[{i}]",
+            f"a {seconds} s cut-down needs an ad longer than that; this one lasts {ad_seconds:g} s",
+        )
+    if options.watermark:
+        found.check(
+            bool(brief.brand.logo), f"{prefix}.watermark", "needs a logo (brief.brand.logo)"
+        )
+    found.raise_if_any()
 
 
 def _check_options(options: studio_pb2.AdOptions, found: Violations) -> None:
@@ -101,6 +157,12 @@ def validate_create(request: studio_pb2.CreateAdRequest) -> None:
             request.request_id.isprintable(), "request_id", "must not contain control characters"
         )
     found.raise_if_any()
+    check_for_ad(
+        request.options.render,
+        request.brief,
+        ad_duration(request.brief, request.options),
+        "options.render",
+    )
 
 
 def validate_estimate(request: studio_pb2.EstimateAdRequest) -> None:

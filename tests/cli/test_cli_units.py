@@ -11,13 +11,15 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
+from reelforge.cli.ads import _render
 from reelforge.cli.autopilot import AdResult
 from reelforge.cli.brief_input import load_brief_file
 from reelforge.cli.errors import CliError
 from reelforge.cli.gateway_client import parse_answer
+from reelforge.cli.main import _parser
 from reelforge.cli.storyboard import StoryboardScene, render_storyboard
 from reelforge.cli.summary import print_summary
-from reelforge.v1 import common_pb2, planner_pb2
+from reelforge.v1 import common_pb2, planner_pb2, studio_pb2
 from tests.helpers import ROOT
 
 
@@ -79,3 +81,27 @@ def test_the_summary_json_shows_messages_as_the_gateway_does(tmp_path: Path) -> 
     assert data["scenes"][0]["voiceLine"] == "Hi" and data["scenes"][0]["caption"] == ""
     assert data["output"] == str(tmp_path / "ad.mp4") and data["size_bytes"] == 10
     assert data["ad_id"] == "a1"
+
+
+async def test_ads_render_takes_several_platforms_and_cutdowns() -> None:
+    """`reelforge ads render ID --platform square --platform landscape --cutdown 15 --cutdown 6`
+    asks for the four renders in one RenderAd."""
+    sent: list[studio_pb2.RenderAdRequest] = []
+
+    class Api:
+        async def render(self, request: studio_pb2.RenderAdRequest) -> studio_pb2.Ad:
+            sent.append(request)
+            return studio_pb2.Ad(id=request.id)
+
+    argv = ["ads", "render", "ad-7", "--platform", "square", "--platform", "landscape"]
+    args = _parser().parse_args([*argv, "--cutdown", "15", "--cutdown", "6", "--watermark"])
+    await _render(Api(), args)  # type: ignore[arg-type]
+    (request,) = sent
+    assert request.id == "ad-7" and not request.options.platform
+    assert list(request.options.platforms) == ["square", "landscape"]
+    assert list(request.options.cutdowns) == [15, 6]
+    assert request.options.watermark and not request.options.HasField("end_card")
+    plain = _parser().parse_args(["ads", "render", "ad-7", "--no-end-card"])
+    await _render(Api(), plain)  # type: ignore[arg-type]
+    assert not sent[1].options.platforms and not sent[1].options.cutdowns
+    assert sent[1].options.HasField("end_card") and not sent[1].options.end_card
