@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reelforge.runtime.subprocesses import die_with_parent
+from services.generator.records import TimedWord
 
 _FRAME_S = 0.01
 _OUTER_PUNCTUATION = "\"'“”‘’«»()[]{}.,;:!?…—–-"
@@ -42,17 +43,10 @@ class SpeechError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class WordTiming:
-    word: str
-    start_s: float
-    end_s: float
-
-
-@dataclass(frozen=True)
 class Speech:
     wav: Path
     duration_s: float
-    words: list[WordTiming]
+    words: list[TimedWord]
 
 
 async def speak(
@@ -80,7 +74,7 @@ async def speak(
     if process.returncode != 0:
         raise SpeechError(f"espeak-ng failed: {err.decode(errors='replace').strip()[-300:]}")
     answer = json.loads(out)
-    words = [WordTiming(w["word"], w["start_s"], w["end_s"]) for w in answer["words"]]
+    words = [TimedWord(w["word"], w["start_s"], w["end_s"]) for w in answer["words"]]
     return Speech(wav, answer["duration_s"], words)
 
 
@@ -144,7 +138,7 @@ class _Event(ctypes.Structure):
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
 
 
-def word_timings(text: str, synthesis: _Synthesis) -> list[WordTiming]:
+def word_timings(text: str, synthesis: _Synthesis) -> list[TimedWord]:
     """The text's words, each from its onset to the end of its sound (see the module docstring).
 
     Words are the text's own (whitespace-separated, outer punctuation stripped), so captions
@@ -162,7 +156,7 @@ def word_timings(text: str, synthesis: _Synthesis) -> list[WordTiming]:
     loud = _loud_frames(synthesis.samples, synthesis.rate)
     total_s = len(synthesis.samples) / synthesis.rate
     timed = sorted(onsets)
-    words: list[WordTiming] = []
+    words: list[TimedWord] = []
     for rank, index in enumerate(timed):
         limit_s = onsets[timed[rank + 1]] if rank + 1 < len(timed) else total_s
         end_s = _sound_end(loud, onsets[index], limit_s)
@@ -189,14 +183,14 @@ def _token_at(tokens: list[tuple[int, int, str]], offset: int) -> int | None:
     return None
 
 
-def _share(group: list[tuple[int, int, str]], start_s: float, end_s: float) -> list[WordTiming]:
+def _share(group: list[tuple[int, int, str]], start_s: float, end_s: float) -> list[TimedWord]:
     """One timed word, followed by any words without an event of their own."""
     lengths = [len(word) for _s, _e, word in group]
     total = sum(lengths)
     words, at = [], start_s
     for (_s, _e, word), length in zip(group, lengths, strict=True):
         span = (end_s - start_s) * length / total
-        words.append(WordTiming(word, round(at, 3), round(at + span, 3)))
+        words.append(TimedWord(word, round(at, 3), round(at + span, 3)))
         at += span
     return words
 
