@@ -187,15 +187,11 @@ def parse_moods(text: str) -> list[common_pb2.Mood]:
 def parse_plan(text: str) -> list[common_pb2.Scene]:
     answer = _parse(text, _PlanAnswer)
     return [
+        # The answer's other fields are the Scene's, by the same names (extras are ignored).
         common_pb2.Scene(
             index=index,
             type=_SCENE_TYPES.get(scene.type.strip().lower(), common_pb2.SCENE_TYPE_UNSPECIFIED),
-            duration_seconds=scene.duration_seconds,
-            description=scene.description,
-            style_prompt=scene.style_prompt,
-            caption=scene.caption,
-            camera_motion=scene.camera_motion,
-            voice_line=scene.voice_line,
+            **scene.model_dump(exclude={"type"}),
         )
         for index, scene in enumerate(answer.scenes)
     ]
