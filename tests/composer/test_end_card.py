@@ -19,7 +19,7 @@ from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.runtime.errors import InvalidArgument
 from reelforge.runtime.ffmpeg import run_ffmpeg
 from reelforge.runtime.media import probe
-from reelforge.v1 import composer_pb2, composer_pb2_grpc
+from reelforge.v1 import common_pb2, composer_pb2, composer_pb2_grpc
 from services.composer.caption_plan import captions_document
 from services.composer.captions import Word
 from services.composer.filter_graph import Encode, build_command
@@ -31,6 +31,7 @@ from services.composer.platforms import PLATFORMS
 from services.composer.render_errors import RenderFailed
 from services.composer.timeline import ProbedInput, Segment, Timeline, build_timeline
 from services.composer.validation import validate_compose
+from tests.composer.helpers import Media, compose_and_wait, put
 from tests.composer.media import frame_at, make_clip
 from tests.grpc_helpers import field_violations
 
@@ -170,6 +171,45 @@ async def test_the_last_two_seconds_are_the_end_card(
     # Mid-fade the clip still shows through: neither the clip's frame nor the card yet.
     assert np.abs(fading - settled).mean() > 10 and np.abs(fading - before).mean() > 10
     assert np.abs(frame_at(ad, 3.9, _W, _H) - settled).mean() < 3, "the card holds"
+
+
+async def test_a_composed_ad_ends_on_its_card_with_the_watermark_before_it(
+    stub: Stub, store: ArtifactStore, media: Media, tmp_path: Path
+) -> None:
+    """Through Compose: two 2 s clips (3.5 s ad), a 2 s end card, a watermark, and a scene
+    caption on the last clip that must not be drawn over the card."""
+    clip = await put(store, media.clip_2s)
+    logo = await _stored(store, _SVG.encode(), "image/svg+xml")
+    request = S.ComposeRequest(
+        clips=[
+            S.ClipInput(source=clip, target_duration_seconds=2),
+            S.ClipInput(source=clip, target_duration_seconds=2, caption="SHOP THE LUMEN"),
+        ],
+        height=_H,
+        fps=_FPS,
+        tier=common_pb2.TIER_DRAFT,
+        end_card=_card(logo),
+        watermark=S.Watermark(logo=logo, corner=S.CORNER_TOP_LEFT, size=0.25, opacity=1.0),
+    )
+
+    done = await compose_and_wait(stub, request)
+
+    assert done.state == S.COMPOSITION_STATE_COMPLETED, done.error
+    assert (done.width, done.height) == (_W, _H)
+    assert done.duration_seconds == pytest.approx(3.5, abs=0.05)
+    ad = store.path_for(done.output.id)
+    before = frame_at(ad, 1.4, _W, _H)
+    assert _near(before, _BLUE).mean() < 0.05, "the clip plays until the card"
+    left, top, right, bottom = PLATFORMS["tiktok"].safe_box(_W, _H)
+    corner = before[top : (top + bottom) // 2, left : (left + right) // 2]
+    assert _near(corner, _MAGENTA, 60).sum() > 100, "the watermark in the top-left corner"
+    for at_s in (2.0, 2.8, 3.45):
+        frame = frame_at(ad, at_s, _W, _H)
+        assert _near(frame, _BLUE).mean() > 0.6, f"the card at {at_s} s"
+        assert _logo_match(frame) > 0.8, f"the card's logo at {at_s} s"
+        # The caption's line would sit at the bottom of the safe zone: only card there.
+        band = frame[bottom - _H // 8 : bottom, left:right]
+        assert _near(band, _BLUE).mean() > 0.97, f"no caption over the card at {at_s} s"
 
 
 async def test_the_watermark_sits_in_its_corner_until_the_card(
