@@ -12,17 +12,13 @@ from typing import Any
 from reelforge.runtime.errors import redact_paths
 from reelforge.runtime.events import Broadcaster, ReplicaChanges
 from reelforge.runtime.leases import LeaseKeeper, LeaseLost, Leases
+from reelforge.runtime.schema import now_us
 from reelforge.runtime.tasks import cancel_and_wait
 from reelforge.v1 import composer_pb2
 from services.composer.convert import to_proto
 from services.composer.render_errors import RenderFailed
 from services.composer.renderer import RenderContext, RenderResult, render
-from services.composer.repository import (
-    OUTPUT_MEDIA,
-    CompositionRepository,
-    CompositionRow,
-    now_us,
-)
+from services.composer.repository import OUTPUT_MEDIA, CompositionRepository, CompositionRow
 from services.composer.tracker import Tracker
 
 _LOGGER = logging.getLogger(__name__)

@@ -4,7 +4,6 @@ configurable prefix (``COMPOSER_TABLE_PREFIX``, default "composer_")."""
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,14 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from reelforge.runtime import page_tokens
 from reelforge.runtime.errors import NotFound
-from reelforge.runtime.leases import (
-    LeasedTable,
-    LeaseLost,
-    add_missing_columns,
-    lease_columns,
-    lock_schema,
-)
+from reelforge.runtime.leases import LeasedTable, LeaseLost, lease_columns
 from reelforge.runtime.pg_notify import notify
+from reelforge.runtime.schema import now_us, upgrade_schema
 from reelforge.v1 import composer_pb2
 
 DEFAULT_PREFIX = "composer_"
@@ -143,10 +137,6 @@ class CompositionRow:
         return self.state in TERMINAL_STATES
 
 
-def now_us() -> int:
-    return time.time_ns() // 1000
-
-
 class CompositionRepository:
     """Reads and writes composition rows; every write returns the row as it now is."""
 
@@ -156,14 +146,7 @@ class CompositionRepository:
         self._table = self.tables.compositions
 
     async def create_schema(self) -> None:
-        """Creates the table, or adds the columns newer versions need to one made by an older one."""
-        async with self._engine.begin() as conn:
-            await lock_schema(conn, self._table.name)
-            await conn.run_sync(self.tables.metadata.create_all)
-            await add_missing_columns(conn, self._table)
-            # create_all makes indexes only with a new table; an older table gets them here.
-            for index in self._table.indexes:
-                await conn.run_sync(index.create, checkfirst=True)
+        await upgrade_schema(self._engine, self.tables.metadata)
 
     def write_transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
         return self._engine.begin()

@@ -10,8 +10,9 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from reelforge.runtime.database import chunks
-from reelforge.runtime.leases import LeasedTable, add_missing_columns, lock_schema
+from reelforge.runtime.leases import LeasedTable
 from reelforge.runtime.pg_notify import notify
+from reelforge.runtime.schema import upgrade_schema
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.coalesced import CoalescedLookup
 from services.generator.item_updates import ItemUpdate
@@ -44,10 +45,7 @@ class Repository:
 
     async def create_schema(self) -> None:
         """Creates missing tables, and adds columns newer versions need to tables made by older ones."""
-        async with self._engine.begin() as conn:
-            await lock_schema(conn, self.tables.items.name)
-            await conn.run_sync(self.tables.metadata.create_all)
-            await add_missing_columns(conn, self.tables.items)
+        await upgrade_schema(self._engine, self.tables.metadata)
 
     async def drop_schema(self) -> None:
         async with self._engine.begin() as conn:
