@@ -113,16 +113,16 @@ def _each(
         check(v, spec, f"{field}[{i}]", catalog)
 
 
+def _references(v: Violations, refs: Sequence[str], field: str, catalog: Catalog) -> None:
+    v.check(len(refs) <= MAX_REFERENCE_IMAGES, field, f"at most {MAX_REFERENCE_IMAGES}")
+    for j, ref in enumerate(refs[:MAX_REFERENCE_IMAGES]):
+        _image_ref(v, ref, f"{field}[{j}]", catalog)
+
+
 def _image(v: Violations, spec: generator_pb2.ImageSpec, at: str, catalog: Catalog) -> None:
     v.text(spec.prompt, f"{at}.prompt", required=True)
     v.text(spec.caption, f"{at}.caption", required=False, max_chars=MAX_CAPTION_CHARS)
-    v.check(
-        len(spec.reference_images) <= MAX_REFERENCE_IMAGES,
-        f"{at}.reference_images",
-        f"at most {MAX_REFERENCE_IMAGES}",
-    )
-    for j, ref in enumerate(spec.reference_images[:MAX_REFERENCE_IMAGES]):
-        _image_ref(v, ref, f"{at}.reference_images[{j}]", catalog)
+    _references(v, spec.reference_images, f"{at}.reference_images", catalog)
     v.check(
         len(spec.color_palette) <= MAX_PALETTE,
         f"{at}.color_palette",
@@ -150,8 +150,10 @@ def _clip(v: Violations, spec: generator_pb2.ClipSpec, at: str, catalog: Catalog
     v.text(spec.prompt, f"{at}.prompt", required=True)
     v.text(spec.camera_motion, f"{at}.camera_motion", required=False, max_chars=MAX_CAPTION_CHARS)
     _duration(v, spec.duration_seconds, f"{at}.duration_seconds", MAX_CLIP_SECONDS)
-    if spec.image:
-        _image_ref(v, spec.image, f"{at}.image", catalog)
+    for field, value in (("image", spec.image), ("last_frame_image", spec.last_frame_image)):
+        if value:
+            _image_ref(v, value, f"{at}.{field}", catalog)
+    _references(v, spec.reference_images, f"{at}.reference_images", catalog)
 
 
 def _music(v: Violations, request: generator_pb2.GenerateMusicRequest, prefix: str) -> None:

@@ -15,8 +15,14 @@ time, and answer as Replicate publishes the model: ``output`` is one audio URI (
 ``logs`` — the published output schema has no room for them; that placement is assumed.
 
 Like the real API it refuses to create a non-official model by name (422 "Invalid version
-or not permitted"; ``GET /v1/models/{owner}/{name}`` gives its latest version) and leaves
-``input`` and ``webhook`` out of list items. Stricter modes, off by default (``strict()``
+or not permitted"; ``GET /v1/models/{owner}/{name}`` gives its latest version), leaves
+``input`` and ``webhook`` out of list items, and always refuses (422 with ``invalid_fields``)
+input fields a model's published schema does not have, ``data:`` URIs over 256 KiB, and links
+to uploaded files that do not exist. ``POST /v1/files`` takes multipart ``content``,
+``filename``, ``type`` and ``metadata`` (anything else: 422; over ``file_limit_bytes``: 413)
+and answers the file object (``urls.get`` is what an input carries); ``uploads`` are kept in
+``files``. ``register_model()`` adds a model and its schema (a model a test adds to the
+generator's catalog). Stricter modes, off by default (``strict()``
 turns most on): list consistency delay, random timing with queueing and cold starts,
 requested clip duration and size honoured (tiny), expiring outputs, duplicate and
 out-of-order webhooks, a create rate limit with Replicate's 429 body, slow cancel, request
@@ -62,7 +68,11 @@ CONTENT_POLICY_ERROR = (
 _MEDIA_VERSION = "v1"
 _VIDEO_WORDS = ("seedance", "hailuo", "video", "wan", "kling", "veo")
 _AUDIO_WORDS = ("musicgen", "music", "audio")
-_LIST_OUTPUT_MODELS = ("black-forest-labs/flux-schnell", "stability-ai/sdxl")
+_LIST_OUTPUT_MODELS = (
+    "black-forest-labs/flux-schnell",
+    "stability-ai/sdxl",
+    "bytedance/seedream-4.5",
+)
 
 
 # ---- media -----------------------------------------------------------------------------------
@@ -198,6 +208,13 @@ class Span:
     text: bool = False
 
 
+@dataclass(frozen=True)
+class Refs:
+    """A list of at most ``most`` image references (URLs or data: URIs)."""
+
+    most: int
+
+
 # minimax/speech-2.6-turbo and -hd (the same schema; output: one audio URI).
 _SPEECH: dict[str, Any] = {
     "text": Span(1, 10_000, text=True), "voice_id": _STR, "speed": Span(0.5, 2), "volume": Span(0, 10),
@@ -220,16 +237,39 @@ _SEEDANCE: dict[str, Any] = {
     "aspect_ratio": ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "9:21"), "fps": (24, 24),
     "camera_fixed": _BOOL, "seed": _INT, "last_frame_image": _STR,
 }  # fmt: skip
+_NINE_SIXTEEN = ("16:9", "9:16", "1:1")
 INPUT_SCHEMAS: dict[str, dict[str, Any]] = {
-    "bytedance/seedance-1-lite": _SEEDANCE,
+    "bytedance/seedance-1-lite": {**_SEEDANCE, "reference_images": Refs(4)},
     "bytedance/seedance-1-pro": _SEEDANCE,
     "bytedance/seedance-1-pro-fast": {k: v for k, v in _SEEDANCE.items() if k != "last_frame_image"},
+    "bytedance/seedance-2.0": {
+        **{k: v for k, v in _SEEDANCE.items() if k not in ("fps", "camera_fixed")},
+        "duration": (-1, 15), "resolution": ("480p", "720p"), "reference_images": Refs(9),
+    },
+    "kwaivgi/kling-v2.5-turbo-pro": {
+        "prompt": _STR, "negative_prompt": _STR, "start_image": _STR, "end_image": _STR,
+        "duration": frozenset({5, 10}), "aspect_ratio": _NINE_SIXTEEN,
+    },
+    "wan-video/wan-2.7-i2v": {
+        "prompt": _STR, "negative_prompt": _STR, "image": _STR, "last_image": _STR,
+        "duration": (2, 15), "resolution": ("720p", "1080p"), "seed": _INT,
+    },
     "minimax/hailuo-02": {
-        "prompt": _STR, "duration": (6, 10), "resolution": ("512P", "768P", "1080P"),
-        "prompt_optimizer": _BOOL, "first_frame_image": _STR,
+        "prompt": _STR, "duration": frozenset({6, 10}), "resolution": ("512P", "768P", "1080P"),
+        "prompt_optimizer": _BOOL, "first_frame_image": _STR, "last_frame_image": _STR,
+    },
+    "google/veo-3.1-fast": {
+        "prompt": _STR, "negative_prompt": _STR, "image": _STR, "last_frame": _STR,
+        "reference_images": Refs(3), "duration": frozenset({4, 6, 8}), "resolution": ("720p", "1080p"),
+        "aspect_ratio": ("16:9", "9:16"), "generate_audio": _BOOL, "seed": _INT,
     },
     "google/nano-banana": {
         "prompt": _STR, "image_input": _LIST, "aspect_ratio": _STR, "output_format": ("jpg", "png"),
+    },
+    "bytedance/seedream-4.5": {
+        "prompt": _STR, "image_input": Refs(14), "size": ("1K", "2K", "4K", "custom"),
+        "aspect_ratio": _STR, "width": _INT, "height": _INT, "seed": _INT,
+        "sequential_image_generation": ("disabled", "auto"), "max_images": (1, 15),
     },
     "black-forest-labs/flux-schnell": {
         "prompt": _STR, "aspect_ratio": _STR, "num_outputs": (1, 4), "output_format": ("webp", "jpg", "png"),
@@ -276,6 +316,8 @@ def _type_ok(value: Any, rule: Any) -> bool:
         return isinstance(value, rule)
     if isinstance(rule, Span) and rule.text:
         return isinstance(value, str) and rule.low <= len(value) <= rule.high
+    if isinstance(rule, Refs):
+        return isinstance(value, list) and 1 <= len(value) <= rule.most
     if isinstance(rule, Span):
         number = isinstance(value, int | float) and not isinstance(value, bool)
         return number and rule.low <= value <= rule.high
@@ -285,7 +327,14 @@ def _type_ok(value: Any, rule: Any) -> bool:
     return value in rule
 
 
-def validation_errors(model: str, body: dict[str, Any], *, versioned: bool) -> list[dict[str, str]]:
+def validation_errors(
+    model: str,
+    body: dict[str, Any],
+    *,
+    versioned: bool,
+    schema: dict[str, Any] | None = None,
+    required: set[str] | None = None,
+) -> list[dict[str, str]]:
     """Replicate's ``invalid_fields`` for a create body (unknown fields, wrong types, ranges)."""
     allowed = _BODY_FIELDS | ({"version"} if versioned else set())
     problems = [
@@ -304,10 +353,11 @@ def validation_errors(model: str, body: dict[str, Any], *, versioned: bool) -> l
             {"type": "invalid_type", "field": "webhook", "description": "must be a string"}
         )
     model_input = body.get("input")
-    schema = INPUT_SCHEMAS.get(model)
+    schema = schema if schema is not None else INPUT_SCHEMAS.get(model)
     if not isinstance(model_input, dict) or schema is None:
         return problems
-    for key in sorted(required_inputs(model) - set(model_input)):
+    needed = required_inputs(model) if required is None else required
+    for key in sorted(needed - set(model_input)):
         problems.append(
             {"type": "required", "field": f"input.{key}", "description": f"{key} is required"}
         )
@@ -319,6 +369,39 @@ def validation_errors(model: str, body: dict[str, Any], *, versioned: bool) -> l
         elif not _type_ok(value, rule):
             problems.append({"type": "invalid", "field": f"input.{key}",
                              "description": f"{key}: {value!r} does not match the schema"})  # fmt: skip
+    return problems
+
+
+DATA_URI_MAX_BYTES = 256 * 1024  # Replicate refuses larger data: URIs (use the files API)
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def input_refusals(
+    schema: dict[str, Any] | None, model_input: dict[str, Any], file_url: str, files: set[str]
+) -> list[dict[str, str]]:
+    """What the real API refuses whatever the mode: input fields the model does not have, data:
+    URIs over 256 KiB, and links to uploaded files that do not exist."""
+    problems = [
+        {"type": "additional_property_not_allowed", "field": f"input.{key}",
+         "description": f"Additional property {key} is not allowed"}
+        for key in sorted(model_input) if schema is not None and key not in schema
+    ]  # fmt: skip
+    for key, value in sorted(model_input.items()):
+        for text in _strings(value):
+            if text.startswith("data:") and len(text) > DATA_URI_MAX_BYTES:
+                problems.append({"type": "too_large", "field": f"input.{key}",
+                                 "description": f"{key}: data URIs must be at most 256 KB; "
+                                                "upload the file (POST /v1/files)"})  # fmt: skip
+            elif text.startswith(file_url) and text.removeprefix(file_url) not in files:
+                problems.append({"type": "invalid", "field": f"input.{key}",
+                                 "description": f"{key}: no such file {text}"})  # fmt: skip
     return problems
 
 
@@ -419,6 +502,39 @@ def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class FakeFile:
+    """A file uploaded through ``POST /v1/files``."""
+
+    id: str
+    name: str
+    content_type: str
+    content: bytes
+    metadata: dict[str, Any]
+    created_at: float
+
+    def to_json(self, base_url: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "content_type": self.content_type,
+            "size": len(self.content),
+            "etag": hashlib.md5(self.content).hexdigest(),
+            "checksums": {
+                "sha256": hashlib.sha256(self.content).hexdigest(),
+                "md5": hashlib.md5(self.content).hexdigest(),
+            },
+            "metadata": self.metadata,
+            "created_at": _iso(self.created_at),
+            "expires_at": _iso(self.created_at + FILE_TTL_S),
+            "urls": {"get": f"{base_url}/v1/files/{self.id}"},
+        }
+
+
+FILE_TTL_S = 24 * 3600.0
+FILE_FIELDS = {"content", "filename", "type", "metadata"}
 
 
 @dataclass
@@ -557,6 +673,12 @@ class FakeReplicate:
         self.live = 0  # predictions created and not yet terminal
         self.peak_live = 0  # the most that were live at once
         self.version_lookups = 0
+        # The published input schemas and official models; register_model() adds to them.
+        self.schemas: dict[str, dict[str, Any]] = dict(INPUT_SCHEMAS)
+        self.official: set[str] = set(OFFICIAL_MODELS)
+        self.required: dict[str, set[str]] = {}  # registered models' required inputs
+        self.files: dict[str, FakeFile] = {}  # POST /v1/files uploads, by id
+        self.file_limit_bytes = 100 * 1024 * 1024  # larger uploads are refused with 413
         self._create_window: list[float] = []
         self._running = 0
         self._slot_freed = asyncio.Event()
@@ -587,6 +709,16 @@ class FakeReplicate:
         delay_s: float = 0.0,
     ) -> None:
         self.failures.append(Failure(kind, match, times, retry_after_s, detail, delay_s))
+
+    def register_model(
+        self, model: str, schema: dict[str, Any], *, required: Iterable[str], official: bool = True
+    ) -> None:
+        """A model the fake also runs (its published input schema and required inputs), e.g. one
+        a test adds to the generator's catalog."""
+        self.schemas[model] = schema
+        self.required[model] = set(required)
+        if official:
+            self.official.add(model)
 
     def finish_now(self) -> None:
         """Every running prediction ends now (as its schedule would), so tests wait on events."""
@@ -656,6 +788,8 @@ class FakeReplicate:
                 web.post("/v1/predictions/{id}/cancel", self._cancel),
                 web.get("/v1/models/{owner}/{name}/versions/{version}", self._version),
                 web.get("/v1/models/{owner}/{name}", self._model),
+                web.post("/v1/files", self._upload_file),
+                web.get("/v1/files/{id}", self._get_file),
                 web.get("/files/{name}", self._file),
                 web.get("/_fake/stats", self._stats),
                 web.post("/_fake/control", self._control),
@@ -701,7 +835,7 @@ class FakeReplicate:
         version = str(body.get("version", ""))
         model, _, version_id = version.rpartition(":")
         if not model:
-            model = next((m for m in INPUT_SCHEMAS if _version_of(m) == version_id), "")
+            model = next((m for m in self.schemas if _version_of(m) == version_id), "")
         return await self._create(request, model or "replicate/pinned-model", version_id, body)
 
     async def _create(
@@ -714,14 +848,12 @@ class FakeReplicate:
         body = body if body is not None else await _json_body(request)
         if body is None:
             return _problem(400, "Bad request", "the body is not a JSON object")
-        if version == "hidden" and self.official_models_only and model not in OFFICIAL_MODELS:
+        if version == "hidden" and self.official_models_only and model not in self.official:
             return _problem(422, "Invalid version or not permitted", NOT_PERMITTED)
         model_input = body.get("input")
         if not isinstance(model_input, dict):
             return _problem(422, "Input validation failed", "input is required")
-        if self.validate_bodies and (
-            invalid := validation_errors(model, body, versioned=version != "hidden")
-        ):
+        if invalid := self._input_problems(model, body, versioned=version != "hidden"):
             return _problem(422, "Input validation failed",
                             "; ".join(p["description"] for p in invalid), invalid_fields=invalid)  # fmt: skip
         try:
@@ -758,6 +890,19 @@ class FakeReplicate:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(prediction.done.wait(), wait)
         return web.json_response(prediction.to_json(self.base_url), status=201)
+
+    def _input_problems(
+        self, model: str, body: dict[str, Any], *, versioned: bool
+    ) -> list[dict[str, str]]:
+        """Always what the real API refuses outright; with validate_bodies every schema rule."""
+        schema = self.schemas.get(model)
+        file_url = f"{self.base_url}/v1/files/"
+        problems = input_refusals(schema, body["input"], file_url, set(self.files))
+        if self.validate_bodies:
+            problems += validation_errors(model, body, versioned=versioned, schema=schema,
+                                          required=self.required.get(model))  # fmt: skip
+        unique = {(p["field"], p["type"]): p for p in problems}
+        return list(unique.values())
 
     def _throttle(self) -> web.Response | None:
         """Replicate's create limit: the real 429 body, no Retry-After header."""
@@ -1015,17 +1160,68 @@ class FakeReplicate:
         if not self._authorized(request):
             return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
         model = f"{request.match_info['owner']}/{request.match_info['name']}"
-        if model not in INPUT_SCHEMAS:
+        if model not in self.schemas:
             return _problem(404, "Not found", "The requested resource could not be found.")
         self.version_lookups += 1
         owner, name = model.split("/")
         latest: dict[str, Any] | None = None
-        if model not in OFFICIAL_MODELS:
+        if model not in self.official:
             latest = {"id": _version_of(model), "created_at": _iso(time.time()),
                       "cog_version": "0.9.0", "openapi_schema": {}}  # fmt: skip
         body = {"url": f"https://replicate.com/{model}", "owner": owner, "name": name,
                 "visibility": "public", "latest_version": latest}  # fmt: skip
         return web.json_response(body)
+
+    async def _upload_file(self, request: web.Request) -> web.Response:
+        """``POST /v1/files``: multipart ``content`` (the file), optional ``filename``, ``type``
+        and ``metadata`` (a JSON object); 413 over ``file_limit_bytes``."""
+        if not self._authorized(request):
+            return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        if not request.content_type.startswith("multipart/form-data"):
+            return _problem(415, "Unsupported Media Type", "the body must be multipart/form-data")
+        fields: dict[str, str] = {}
+        content: bytes | None = None
+        part_name, part_type = "", ""
+        reader = await request.multipart()
+        async for part in reader:
+            if not isinstance(part, aiohttp.BodyPartReader) or part.name not in FILE_FIELDS:
+                name = getattr(part, "name", None)
+                return _problem(422, "Input validation failed", f"unknown field {name!r}")
+            if part.name != "content":
+                fields[part.name] = await part.text()
+                continue
+            content = await part.read()  # aiohttp bounds the body by client_max_size
+            if len(content) > self.file_limit_bytes:
+                return _problem(413, "Payload Too Large",
+                                f"files may be at most {self.file_limit_bytes} bytes")  # fmt: skip
+            part_name = part.filename or ""
+            part_type = part.headers.get("Content-Type", "")
+        if content is None:
+            return _problem(422, "Input validation failed", "content is required")
+        try:
+            metadata = json.loads(fields.get("metadata") or "{}")
+        except ValueError:
+            metadata = None
+        if not isinstance(metadata, dict):
+            return _problem(422, "Input validation failed", "metadata must be a JSON object")
+        upload = FakeFile(
+            id=secrets.token_hex(12),
+            name=fields.get("filename") or part_name or "file",
+            content_type=fields.get("type") or part_type or "application/octet-stream",
+            content=content,
+            metadata=metadata,
+            created_at=time.time(),
+        )
+        self.files[upload.id] = upload
+        return web.json_response(upload.to_json(self.base_url), status=201)
+
+    async def _get_file(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        upload = self.files.get(request.match_info["id"])
+        if upload is None:
+            return _problem(404, "Not found", "The requested resource could not be found.")
+        return web.json_response(upload.to_json(self.base_url))
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
