@@ -91,23 +91,40 @@ def status_of(base: str, path: str, key: str = "") -> int:
     return 200
 
 
-def create_ad(base: str, *, gates: bool, key: str = "") -> dict[str, Any]:
+def create_ad(
+    base: str, *, gates: bool, key: str = "", brief: dict[str, Any] | None = None
+) -> dict[str, Any]:
     options = {"render": RENDER, "gateMood": gates, "gateStoryboard": gates}
-    return dict(api(base, "POST", "/api/ads", {"brief": BRIEF, "options": options}, key))
+    body = {"brief": brief or BRIEF, "options": options}
+    return dict(api(base, "POST", "/api/ads", body, key))
+
+
+def got_when(
+    base: str, path: str, done: Callable[[dict[str, Any]], bool], what: str, key: str = ""
+) -> dict[str, Any]:
+    """Polls GET ``path`` (the test's own check, not the page's) until ``done``."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        answer = dict(api(base, "GET", path, key=key))
+        if done(answer):
+            return answer
+        if time.monotonic() > deadline:
+            state = {k: answer.get(k) for k in ("state", "step", "error")}
+            pytest.fail(f"{path} never got {what}: {state}")
+        time.sleep(0.2)
 
 
 def ad_when(
     base: str, ad_id: str, done: Callable[[dict[str, Any]], bool], what: str, key: str = ""
 ) -> dict[str, Any]:
-    """Polls GET /api/ads/{id} (the test's own check, not the page's) until ``done``."""
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        ad = dict(api(base, "GET", f"/api/ads/{ad_id}", key=key))
-        if done(ad):
-            return ad
-        if time.monotonic() > deadline:
-            pytest.fail(f"ad {ad_id} never got {what}: {ad['state']} at {ad['step']} {ad['error']}")
-        time.sleep(0.2)
+    return got_when(base, f"/api/ads/{ad_id}", done, what, key)
+
+
+def download(url: str, path: Path) -> Path:
+    """What a download link on the page points to, saved as ``path``."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        path.write_bytes(response.read())
+    return path
 
 
 def at_gate(step: str) -> Callable[[dict[str, Any]], bool]:
@@ -204,3 +221,11 @@ class Page:
         path = self.folder / f"{name}.png"
         self.driver.save_screenshot(str(path))
         return path
+
+
+def open_final(page: Page, base: str, ad_id: str) -> dict[str, Any]:
+    """The ad once completed, open on the page at its Final step."""
+    ad = ad_when(base, ad_id, completed, "completed")
+    page.open(f"{base}/#/ads/{ad_id}")
+    page.shows("Final video", "the final step")
+    return ad

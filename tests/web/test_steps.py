@@ -4,21 +4,38 @@ that is cut and comes back."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from selenium.webdriver.common.keys import Keys
 
-from tests.web.browser import AD_SECONDS, Page, ad_when, api, at_gate, create_ad
+from tests.web.browser import (
+    AD_SECONDS,
+    BRIEF,
+    Page,
+    ad_when,
+    api,
+    at_gate,
+    create_ad,
+    got_when,
+)
 from tests.web.stack import API_KEY, LiveStack
 
 TAB_LIMIT = 40
+QUIET_S = 2.0  # how long a canceled ad is watched for a change that must not come
 LONG_CAPTION = "one two three four five six seven"
+LONG_VOICE_LINE = "la-" * 700  # 2,100 characters; a line may have 2,000
+NEW_VOICE_LINE = "Glow on."
+# Its own product: prompts no earlier ad used, so nothing comes from the generator's cache and
+# the seed images take long enough to cancel in the middle.
+CANCELED_BRIEF = {**BRIEF, "product_name": "Quietly Canceled Bottle"}
+PROGRESS = "return [...document.querySelectorAll('main progress')].map(p => p.value);"
 TITLES = {"AD_STEP_CHOOSE_MOOD": "Choose a mood", "AD_STEP_APPROVE_STORYBOARD": "Storyboard"}
 
 
-def gated_ad(stack: LiveStack, step: str) -> dict[str, Any]:
+def gated_ad(stack: LiveStack, step: str, brief: dict[str, Any] | None = None) -> dict[str, Any]:
     """An ad stopped at ``step``: CHOOSE_MOOD, or APPROVE_STORYBOARD (its first mood chosen)."""
-    ad = create_ad(stack.open_url, gates=True)
+    ad = create_ad(stack.open_url, gates=True, brief=brief)
     ad = ad_when(stack.open_url, ad["id"], at_gate("AD_STEP_CHOOSE_MOOD"), "its moods")
     if step == "AD_STEP_CHOOSE_MOOD":
         return ad
@@ -26,9 +43,11 @@ def gated_ad(stack: LiveStack, step: str) -> dict[str, Any]:
     return ad_when(stack.open_url, ad["id"], at_gate(step), "its storyboard")
 
 
-def open_gated(page: Page, stack: LiveStack, step: str) -> dict[str, Any]:
+def open_gated(
+    page: Page, stack: LiveStack, step: str, brief: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """An ad stopped at ``step``, open on the page at that step."""
-    ad = gated_ad(stack, step)
+    ad = gated_ad(stack, step, brief)
     page.open(f"{stack.open_url}/#/ads/{ad['id']}")
     page.shows(TITLES[step], f"the {TITLES[step]} step")
     return ad
@@ -41,6 +60,11 @@ def tab_to(page: Page, id_prefix: str) -> None:
             return
         page.keys(Keys.TAB)
     raise AssertionError(f"Tab never reached #{id_prefix}…; it is on {page.focused()}")
+
+
+def stopped_job(job: dict[str, Any]) -> bool:
+    assert job["state"] != "JOB_STATE_FAILED", job
+    return job["state"] in ("JOB_STATE_CANCELED", "JOB_STATE_SUCCEEDED")
 
 
 def test_a_mood_is_chosen_with_the_keyboard_alone(page: Page, stack: LiveStack) -> None:
@@ -114,3 +138,75 @@ def test_a_lost_stream_reconnects_and_resumes_from_the_servers_snapshot(
     page.shows("Storyboard", "the step the ad moved to while the page was away")
     assert page.find("#chosen-mood").text.startswith(f"Mood: {third['name']}")
     assert page.find("#status").text == ""
+
+
+def test_a_voice_line_is_edited_and_a_too_long_one_is_refused_beside_it(
+    page: Page, stack: LiveStack
+) -> None:
+    ad = open_gated(page, stack, "AD_STEP_APPROVE_STORYBOARD")
+    lines = [scene["scene"]["voiceLine"] for scene in ad["storyboard"]]
+    assert page.find("#scene-0-voice").get_property("value") == lines[0]
+    page.fill("#scene-1-voice", LONG_VOICE_LINE)
+    page.find("#storyboard-save").click()
+    # The API's refusal, right under the field that broke the rule, which says so.
+    problem = page.shown("#scene-1-voice + .scene-problem", "the refusal beside the voice line")
+    assert problem.text.startswith("must be at most 2000 characters")
+    field = page.find("#scene-1-voice")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert field.get_attribute("aria-describedby") == problem.get_attribute("id")
+    assert "scenes[1].voice_line" in page.find("#storyboard-error").text
+    page.shoot("voice-refused")
+    assert (
+        api(stack.open_url, "GET", f"/api/ads/{ad['id']}")["storyboard"][1]["scene"]["voiceLine"]
+        == lines[1]
+    )
+
+    page.fill("#scene-1-voice", NEW_VOICE_LINE)
+    page.find("#storyboard-save").click()
+    page.wait(lambda _: not page.find_all(".scene-problem"), "the refusal gone once saved")
+    saved = ad_when(
+        stack.open_url,
+        ad["id"],
+        lambda a: a["storyboard"][1]["scene"]["voiceLine"] == NEW_VOICE_LINE,
+        "the new voice line",
+    )
+    assert [s["scene"]["voiceLine"] for s in saved["storyboard"]] == [
+        lines[0],
+        NEW_VOICE_LINE,
+        *lines[2:],
+    ]
+    assert page.find("#scene-1-voice").get_property("value") == NEW_VOICE_LINE
+
+
+def test_cancel_mid_generation_stops_the_ad_and_it_can_start_over(
+    page: Page, stack: LiveStack
+) -> None:
+    ad = open_gated(page, stack, "AD_STEP_APPROVE_STORYBOARD", CANCELED_BRIEF)
+    page.find("#storyboard-approve").click()
+    page.shows("Clips", "the clips step")
+    page.click("#cancel-ad", "Cancel while the seed images are made")
+    page.has_text("#ad-stopped", "Canceled.", "that the ad is canceled")
+    assert not page.find_all("#cancel-ad")
+    canceled = api(stack.open_url, "GET", f"/api/ads/{ad['id']}")
+    assert canceled["state"] == "AD_STATE_CANCELED" and not canceled["renders"]
+    assert canceled["step"] in ("AD_STEP_SEED_IMAGES", "AD_STEP_CLIPS_AND_MUSIC")
+    page.shoot("canceled")
+    # No more progress: the jobs are stopped and, a while later, neither the ad nor a bar moved.
+    jobs = [job for step in canceled["steps"] for job in step["jobIds"]]
+    assert jobs
+    for job_id in jobs:  # the generator stops them a moment after the ad
+        got_when(stack.open_url, f"/api/jobs/{job_id}", stopped_job, "canceled")
+    bars = page.driver.execute_script(PROGRESS)
+    time.sleep(QUIET_S)
+    again = api(stack.open_url, "GET", f"/api/ads/{ad['id']}")
+    assert (again["version"], again["state"]) == (canceled["version"], "AD_STATE_CANCELED")
+    assert page.driver.execute_script(PROGRESS) == bars
+    assert page.find("#ad-stopped").is_displayed()
+
+    page.find("#start-again").click()
+    page.wait(lambda d: ad["id"] not in d.current_url, "the new ad opened")
+    page.shows("Choose a mood", "the new ad's moods")
+    new_id = page.driver.current_url.rsplit("/", 1)[1]
+    new = api(stack.open_url, "GET", f"/api/ads/{new_id}")
+    assert new["brief"] == canceled["brief"] and new["options"] == canceled["options"]
+    api(stack.open_url, "POST", f"/api/ads/{new_id}/cancel", {})

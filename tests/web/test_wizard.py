@@ -1,5 +1,6 @@
-"""The whole wizard in a real browser: a chat and a brief file → moods → storyboard → clips →
-a playable video, downloaded and probed; then one scene regenerated; brand files uploaded."""
+"""The whole wizard in a real browser: a chat and a brief file → moods → storyboard (a caption
+and a voice line edited) → clips → a playable video and its subtitles, downloaded and checked,
+the edited caption burned into the picture; then one scene regenerated; brand files uploaded."""
 
 from __future__ import annotations
 
@@ -8,17 +9,35 @@ import hashlib
 import json
 import urllib.request
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from PIL import Image
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from reelforge.runtime.media import probe
+from tests.composer.media import frame_at, subtitle_cues
 from tests.helpers import ROOT
-from tests.web.browser import AD_SECONDS, Page, ad_when, api, completed
+from tests.web.browser import (
+    AD_SECONDS,
+    Page,
+    ad_when,
+    api,
+    at_gate,
+    completed,
+    download,
+    open_final,
+)
 from tests.web.stack import LiveStack
 
 CAPTION = "Hydrate brighter today"
+VOICE_LINE = "Glow on."  # short: inside its 1 s scene
+# A burned-in caption changes hundreds of pixels (of 57,600); encoding noise between two
+# renders of the same frames changes a handful. Measured: 2,873 and ≤ 3.
+CAPTION_PIXELS = 500
+NOISE_PIXELS = 30
+CHANGED = 40  # a channel differing by more than this is a changed pixel, not noise
 LOGO_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
     '<circle cx="5" cy="5" r="4" fill="#1d4ed8"/></svg>'
@@ -27,6 +46,7 @@ LOADED_PREVIEWS = (
     "return [...document.querySelectorAll('.previews img')].filter(i => i.naturalWidth > 0).length;"
 )
 FIRST_MESSAGE = "Hi! I want an ad for a water bottle called Lumen Bottle"
+SIZE = (180, 320)  # the render's width × height at 320 p, 9:16
 
 
 def sha256_of(path: Path) -> str:
@@ -58,6 +78,8 @@ def load_example_brief(page: Page) -> None:
     page.find(".options summary").click()
     Select(page.find("#opt-height")).select_by_value("320")
     page.fill("#opt-fps", "12")
+    # The scenes' captions on the picture (else the spoken words are), to see the edited one.
+    Select(page.find("#opt-captions")).select_by_value("AD_CAPTIONS_SCENES")
 
 
 def brief_step(page: Page, stack: LiveStack) -> None:
@@ -92,6 +114,7 @@ def storyboard_step(page: Page, mood: str) -> None:
     assert page.find("#chosen-mood").text.startswith(f"Mood: {mood}")
     assert 5 <= len(page.find_all(".timeline .block")) <= 7
     page.fill("#scene-0-caption", CAPTION)
+    page.fill("#scene-1-voice", VOICE_LINE)
     page.shoot("3-storyboard")
     page.find("#storyboard-approve").click()
 
@@ -113,37 +136,120 @@ def final_step(page: Page) -> None:
     page.shoot("5-final")
 
 
+def reference_ad(base: str, ad_id: str) -> str:
+    """The same ad made again through the API without the page's edits: same brief, options and
+    (second) mood, the planner's storyboard approved as it is."""
+    made = api(base, "GET", f"/api/ads/{ad_id}")
+    ad = api(base, "POST", "/api/ads", {"brief": made["brief"], "options": made["options"]})
+    ad = ad_when(base, ad["id"], at_gate("AD_STEP_CHOOSE_MOOD"), "its moods")
+    api(base, "POST", f"/api/ads/{ad['id']}/mood", {"moodId": ad["moods"][1]["id"]})
+    ad_when(base, ad["id"], at_gate("AD_STEP_APPROVE_STORYBOARD"), "its storyboard")
+    api(base, "POST", f"/api/ads/{ad['id']}/storyboard/approve", {})
+    return str(ad["id"])
+
+
+def bare(word: str) -> str:
+    return "".join(ch for ch in word.lower() if ch.isalnum())
+
+
+def cue_words(path: Path) -> list[str]:
+    """The words of an SRT or WebVTT file's cues (not their numbers, times or the header)."""
+    lines = path.read_text().splitlines()
+    text = [line for line in lines if line and "-->" not in line and not line.isdigit()]
+    return [bare(word) for line in text if line != "WEBVTT" for word in line.split()]
+
+
+def check_subtitles(page: Page, ad: dict[str, Any]) -> None:
+    """The SRT and WebVTT the Final step offers: the same cues, the words the voice-over says
+    (with the edited line), all inside the ad."""
+    srt = download(str(page.find("#download-srt").get_attribute("href")), page.folder / "ad.srt")
+    vtt = download(str(page.find("#download-vtt").get_attribute("href")), page.folder / "ad.vtt")
+    cues = subtitle_cues(srt)
+    assert cues and [c[:2] for c in subtitle_cues(vtt)] == [c[:2] for c in cues]
+    assert vtt.read_text().startswith("WEBVTT")
+    assert all(0 <= start < end <= AD_SECONDS + 0.05 for start, end, _ in cues)
+    shown = cue_words(srt)
+    assert cue_words(vtt) == shown
+    spoken = [bare(w["word"]) for scene in ad["storyboard"] for w in scene["voiceWords"]]
+    assert shown == spoken
+    edited = [bare(w) for w in VOICE_LINE.split()]
+    at = shown.index(edited[0])
+    assert shown[at : at + len(edited)] == edited, (shown, edited)
+
+
+def scene_middles(ad: dict[str, Any]) -> list[float]:
+    """The middle of each scene in the render's (crossfaded) timeline; a scene's voice starts
+    0.15 s after the scene does."""
+    starts = [scene["voiceStartSeconds"] - 0.15 for scene in ad["storyboard"]]
+    ends = [*starts[1:], AD_SECONDS]
+    return [(start + end) / 2 for start, end in zip(starts, ends, strict=True)]
+
+
+def changed_pixels(a: Path, b: Path, at_s: float) -> np.ndarray:
+    """(y, x) of the pixels that differ between the two videos' frames at ``at_s``."""
+    first, second = (frame_at(path, at_s, *SIZE) for path in (a, b))
+    return np.argwhere(np.abs(first - second).max(axis=2) > CHANGED)
+
+
+def check_caption_burned_in(
+    base: str, ad: dict[str, Any], reference: dict[str, Any], mp4: Path
+) -> None:
+    """The edited caption is what the composer was asked for, and it is the only change in the
+    picture: against the same ad with the planner's caption, the first scene's frame differs in
+    the lower caption area and the other scenes' frames do not differ."""
+    edited = [s["scene"] for s in ad["storyboard"]]
+    original = [s["scene"] for s in reference["storyboard"]]
+    assert original[0]["caption"] != CAPTION
+    assert [s["caption"] for s in original[1:]] == [s["caption"] for s in edited[1:]]
+    composition = ad["renders"][-1]["compositionId"]
+    asked = api(base, "GET", f"/api/composition/status/{composition}")["request"]
+    assert asked["captions"]["mode"] == "CAPTION_MODE_SCENES"
+    assert asked["clips"][0]["caption"] == CAPTION
+
+    unedited = download(
+        base + reference["renders"][-1]["downloadUri"], mp4.with_name("reference.mp4")
+    )
+    first, *others = scene_middles(ad)
+    caption = changed_pixels(mp4, unedited, first)
+    assert len(caption) >= CAPTION_PIXELS, len(caption)
+    assert caption[:, 0].min() >= SIZE[1] // 2  # the caption sits in the lower half
+    for at_s in others[1:]:  # scene 2 on (scene 1's start still fades out of scene 0)
+        assert len(changed_pixels(mp4, unedited, at_s)) <= NOISE_PIXELS, at_s
+
+
 def test_the_wizard_makes_a_playable_ad(page: Page, stack: LiveStack) -> None:
     page.open(stack.open_url + "/")
     brief_step(page, stack)
     mood = mood_step(page)
     storyboard_step(page, mood)
+    ad_id = page.driver.current_url.rsplit("/", 1)[1]
+    reference_id = reference_ad(stack.open_url, ad_id)
     final_step(page)
 
     # The download is the MP4 the server made: the ad's length, H.264 + AAC.
     href = page.find("#download-mp4").get_attribute("href")
     assert href is not None and href.startswith(stack.open_url + "/api/composition/download/")
-    mp4 = page.folder / "ad.mp4"
-    with urllib.request.urlopen(href, timeout=30) as response:
-        mp4.write_bytes(response.read())
+    mp4 = download(href, page.folder / "ad.mp4")
     info = asyncio.run(probe(mp4))
     assert abs(info.duration_seconds - AD_SECONDS) <= 1 / 12 + 1e-3
     assert (info.video_codec, info.audio_codec) == ("h264", "aac")
+    assert (info.width, info.height) == SIZE
     # What the person chose is what the server made.
-    ad_id = page.driver.current_url.rsplit("/", 1)[1]
     ad = api(stack.open_url, "GET", f"/api/ads/{ad_id}")
     assert ad["state"] == "AD_STATE_COMPLETED"
     assert ad["chosenMoodId"] == ad["moods"][1]["id"]
     assert ad["storyboard"][0]["scene"]["caption"] == CAPTION
+    assert ad["storyboard"][1]["scene"]["voiceLine"] == VOICE_LINE
     assert ad["brief"]["keyMessages"][0].startswith("Purifies water")
+    check_subtitles(page, ad)
+    reference = ad_when(stack.open_url, reference_id, completed, "the reference ad completed")
+    check_caption_burned_in(stack.open_url, ad, reference, mp4)
 
 
 def test_one_scene_is_regenerated_with_its_cost_shown(
     page: Page, stack: LiveStack, finished_ad: str
 ) -> None:
-    ad = ad_when(stack.open_url, finished_ad, completed, "completed")
-    page.open(f"{stack.open_url}/#/ads/{ad['id']}")
-    page.shows("Final video", "the final step")
+    ad = open_final(page, stack.open_url, finished_ad)
     page.find("#regenerate-scene").click()
     page.shows("Storyboard", "the storyboard")
     page.find("#scene-1 .regenerate summary").click()
@@ -151,14 +257,15 @@ def test_one_scene_is_regenerated_with_its_cost_shown(
     assert "offline" in page.find("#regen-1-cost").text  # the generator's pricing basis
     page.fill("#regen-1-hint", "warmer light")
     page.find("#regen-1-go").click()
-    page.has_text("#renders li:nth-child(2)", "completed", "render 2 completed")
+    number = len(ad["renders"]) + 1  # other tests may have rendered this ad again
+    page.shown(f"#render-{number}-mp4", f"render {number}'s download")
     assert not page.find_all("main .loading")
     page.shoot("regenerated")
     after = ad_when(stack.open_url, ad["id"], completed, "completed again")
     versions = [len(scene["versions"]) for scene in after["storyboard"]]
     assert versions[1] == 2 and versions.count(1) == len(versions) - 1
     assert after["storyboard"][1]["versions"][1]["hint"] == "warmer light"
-    assert [r["state"] for r in after["renders"]] == ["COMPOSITION_STATE_COMPLETED"] * 2
+    assert [r["state"] for r in after["renders"]] == ["COMPOSITION_STATE_COMPLETED"] * number
 
 
 def test_brand_files_are_uploaded_and_sent_with_the_brief(page: Page, stack: LiveStack) -> None:

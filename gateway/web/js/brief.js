@@ -2,7 +2,8 @@
 // extracts as an editable summary card, or a brief file; then the ad is created.
 
 import { call, stream, upload } from './api.js';
-import { act, errorBox, h, media, money, showError, stepView } from './dom.js';
+import { CAPTIONS, HEIGHTS } from './choices.js';
+import { act, errorBox, h, media, money, select, showError, stepView } from './dom.js';
 
 const TEXT_FIELDS = [
   ['productName', 'Product name'],
@@ -17,8 +18,6 @@ const LIST_FIELDS = [
   ['visualStyleKeywords', 'Style keywords'],
   ['keyMessages', 'Key messages'],
 ];
-const HEIGHTS = [['', "The tier's"], ['1920', '1920 p'], ['1080', '1080 p'], ['720', '720 p'],
-  ['480', '480 p'], ['320', '320 p (draft)']];
 const ASPECTS = [['ASPECT_RATIO_9_16', '9:16 vertical'], ['ASPECT_RATIO_1_1', '1:1 square'],
   ['ASPECT_RATIO_16_9', '16:9 landscape']];
 
@@ -151,11 +150,6 @@ function briefFromFile(data) {
   return brief;
 }
 
-function select(id, label, choices, value) {
-  return [h('label', { for: id }, label),
-    h('select', { id }, choices.map(([v, text]) => h('option', { value: v, selected: v === value }, text)))];
-}
-
 /** The new-ad page: chat, summary card, options, estimate, create. */
 export function NewAdView(studio) {
   const messages = [];
@@ -185,6 +179,7 @@ export function NewAdView(studio) {
       ...select('opt-tier', 'Quality', [['TIER_UNSPECIFIED', "The studio's default"],
         ['TIER_DRAFT', 'Draft'], ['TIER_PRODUCTION', 'Production']], 'TIER_UNSPECIFIED'),
       ...select('opt-height', 'Render height', HEIGHTS, ''),
+      ...select('opt-captions', 'Captions', CAPTIONS, CAPTIONS[0][0]),
       h('label', { for: 'opt-fps' }, 'Frames per second'),
       h('input', { id: 'opt-fps', type: 'number', min: 1, max: 60, placeholder: '30' })),
     h('label', { class: 'check' },
@@ -298,6 +293,7 @@ export function NewAdView(studio) {
     const render = {};
     if (value('opt-height')) render.height = Number(value('opt-height'));
     if (value('opt-fps')) render.fps = Number(value('opt-fps'));
+    render.captions = value('opt-captions');
     return {
       brief: brandFields.addTo(brief),
       options: {

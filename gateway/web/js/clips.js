@@ -4,7 +4,7 @@
 
 import { call } from './api.js';
 import { itemFailed, itemPercent, itemText, JobProgress, progressRow } from './jobs.js';
-import { act, errorBox, h, media, money, rerender, stepView } from './dom.js';
+import { act, enumText, errorBox, h, media, money, rerender, stepView } from './dom.js';
 
 const ORDER = ['AD_STEP_SEED_IMAGES', 'AD_STEP_CLIPS_AND_MUSIC', 'AD_STEP_COMPOSE', 'AD_STEP_DONE'];
 
@@ -66,17 +66,25 @@ export function ClipsView(ad, studio) {
       `Spent ${money(spent)} of ${money(current.estimatedCostMicros)} estimated for the work started`);
   }
 
-  function failure() {
-    if (!['AD_STATE_FAILED', 'AD_STATE_CANCELED'].includes(current.state)) return null;
-    const again = h('button', { type: 'button', class: 'primary', id: 'try-again' }, 'Try again');
-    // The studio has no call to resume a failed ad: a new ad from the same brief and options.
+  /**
+   * A stopped ad: canceled, or failed with the failed step's reason. The studio cannot resume a
+   * FAILED ad (no such call), so the way on is a new ad from the same brief and options.
+   */
+  function stopped() {
+    const canceled = current.state === 'AD_STATE_CANCELED';
+    if (!canceled && current.state !== 'AD_STATE_FAILED') return null;
+    const failedStep = current.steps.findLast((s) => s.error)?.step || current.step;
+    const again = h('button', { type: 'button', class: 'primary', id: 'start-again' },
+      'Start over from this brief');
     again.addEventListener('click', () => act(again, problem, async () => {
       const created = await call('POST', '/api/ads', { brief: current.brief, options: current.options });
       studio.open(created.id);
     }));
-    return h('div', { class: 'panel failed' },
-      h('p', { class: 'error', role: 'alert' }, current.error || 'The ad stopped.'),
-      h('p', {}, 'Try again starts a new ad from the same brief and options.'), again, problem);
+    return h('div', { class: 'panel failed', id: 'ad-stopped' },
+      h('p', { class: 'error', role: 'alert' }, canceled
+        ? h('strong', {}, 'Canceled. ') : h('strong', {}, `Failed at ${enumText(failedStep, 'AD_STEP_')}: `),
+      canceled ? 'Nothing more is made or paid for this ad.' : current.error || 'no reason was given.'),
+      h('p', {}, 'Starting over makes a new ad from the same brief and options.'), again, problem);
   }
 
   function cancel() {
@@ -89,7 +97,7 @@ export function ClipsView(ad, studio) {
   }
 
   function render() {
-    rerender(body, cost(), failure() || cancel(),
+    rerender(body, cost(), stopped() || cancel(),
       h('ol', { class: 'clip-list' }, current.storyboard.map(sceneRow), musicRow(), renderRow()));
   }
 

@@ -84,6 +84,12 @@ export function showError(box, error) {
   box.scrollIntoView({ block: 'nearest' });
 }
 
+/** A labelled <select> of [value, text] choices: its label and the control, to spread into a form. */
+export function select(id, label, choices, chosen) {
+  return [h('label', { for: id }, label),
+    h('select', { id }, choices.map(([v, text]) => h('option', { value: v, selected: v === chosen }, text)))];
+}
+
 export function errorBox(id) {
   return h('div', { class: 'error', id, role: 'alert' });
 }

@@ -1,11 +1,12 @@
-// Step 5, final video: the player (autoplay muted, loop), downloads, stats, every render, a
-// render with other options, and start over.
+// Step 5, final video: the player (autoplay muted, loop), the MP4 and subtitle downloads, stats,
+// every render, a render for another platform (or with other options), and start over.
 
 import { call, mediaUrl } from './api.js';
-import { act, bytes, errorBox, h, media, money, reducedMotion, rerender, seconds, stepView } from './dom.js';
+import { adPlatform, CAPTIONS, HEIGHTS, PLATFORMS, platformName } from './choices.js';
+import {
+  act, bytes, errorBox, h, media, money, reducedMotion, rerender, seconds, select, stepView,
+} from './dom.js';
 
-const HEIGHTS = [['1920', '1920 p'], ['1280', '1280 p'], ['1080', '1080 p'], ['720', '720 p'],
-  ['480', '480 p'], ['320', '320 p (draft)']];
 const TRANSITIONS = ['fade', 'dissolve', 'wipeleft', 'slideup', 'circleopen'];
 
 /** A download link; with an API key its bytes are fetched first (a link cannot send headers). */
@@ -13,6 +14,21 @@ function download(path, name, label, id) {
   const link = h('a', { class: 'button', id, download: name, href: path }, label);
   mediaUrl(path).then((url) => { link.href = url; }, () => link.classList.add('broken'));
   return link;
+}
+
+/**
+ * A render's files: the MP4 and, when the ad has a voice-over, its subtitles (SRT and WebVTT,
+ * the spoken words as the video shows them). `id` prefixes the links' ids.
+ */
+function downloads(ad, render, id, mp4Label) {
+  const name = `ad-${ad.id}${render.number > 1 ? `-${render.number}` : ''}`;
+  return [
+    download(render.downloadUri, `${name}.mp4`, mp4Label, `${id}-mp4`),
+    render.subtitlesSrt?.uri
+      ? download(render.subtitlesSrt.uri, `${name}.srt`, 'Subtitles (SRT)', `${id}-srt`) : null,
+    render.subtitlesVtt?.uri
+      ? download(render.subtitlesVtt.uri, `${name}.vtt`, 'Subtitles (VTT)', `${id}-vtt`) : null,
+  ];
 }
 
 function stats(ad, render) {
@@ -26,20 +42,30 @@ function stats(ad, render) {
     item('Cost', money(ad.actualCostMicros)));
 }
 
-function renderList(ad) {
-  return h('ol', { class: 'renders', id: 'renders' }, ad.renders.map((r) => {
-    const state = r.state.replace('COMPOSITION_STATE_', '').toLowerCase() || 'waiting';
-    const options = `${r.options?.height || "tier's"} p, ${r.options?.fps || 30} fps`;
-    return h('li', {}, `Render ${r.number} · ${options} · ${state}`,
-      r.output?.id ? [' · ', download(r.downloadUri, `ad-${ad.id}-${r.number}.mp4`, 'Download',
-        `render-${r.number}-download`)] : null,
-      r.error ? h('span', { class: 'error' }, ` ${r.error}`) : null);
-  }));
+/** What a render is: its platform (when one was asked for), size, length and weight. */
+function renderFacts(r) {
+  const facts = [`Render ${r.number}`];
+  if (r.options?.platform) facts.push(platformName(r.options.platform));
+  if (r.state === 'COMPOSITION_STATE_COMPLETED') {
+    facts.push(`${r.width}×${r.height}`, seconds(r.durationSeconds), bytes(r.output.sizeBytes));
+  } else {
+    facts.push(r.state.replace('COMPOSITION_STATE_', '').toLowerCase() || 'waiting');
+  }
+  return facts.join(' · ');
 }
 
-function select(id, label, choices, chosen) {
-  return [h('label', { for: id }, label),
-    h('select', { id }, choices.map(([v, t]) => h('option', { value: v, selected: v === chosen }, t)))];
+function renderList(ad) {
+  return h('ol', { class: 'renders', id: 'renders' }, ad.renders.map((r) => h('li', { id: `render-${r.number}` },
+    h('span', { class: 'render-facts' }, renderFacts(r)),
+    r.output?.id ? h('span', { class: 'downloads' }, downloads(ad, r, `render-${r.number}`, 'MP4')) : null,
+    r.error ? h('span', { class: 'error' }, ` ${r.error}`) : null)));
+}
+
+function platformChoice(chosen) {
+  return h('fieldset', { class: 'platforms' }, h('legend', {}, 'Platform'),
+    PLATFORMS.map(([value, text]) => h('label', { class: 'check', for: `render-platform-${value}` },
+      h('input', { type: 'radio', name: 'render-platform', id: `render-platform-${value}`, value,
+        checked: value === chosen }), ` ${text}`)));
 }
 
 export function FinalView(ad, studio) {
@@ -48,13 +74,16 @@ export function FinalView(ad, studio) {
   let current = ad;
   let shownKey = null;
 
-  function renderAgain() {
+  /** RenderAd: the same scenes composed for another platform, size or caption style. */
+  function renderForm() {
     const last = current.renders.at(-1)?.options || {};
     const button = h('button', { type: 'submit', class: 'primary', id: 'render-go' }, 'Render');
     const form = h('form', { class: 'panel render-form', 'aria-labelledby': 'render-title' },
-      h('h3', { id: 'render-title' }, 'Render again'),
+      h('h3', { id: 'render-title' }, 'Render for another platform'),
+      platformChoice(last.platform || adPlatform(current.options.aspectRatio)),
       h('div', { class: 'fields' },
-        ...select('render-height', 'Height', HEIGHTS, String(last.height)),
+        ...select('render-captions', 'Captions', CAPTIONS, last.captions || CAPTIONS[0][0]),
+        ...select('render-height', 'Height', HEIGHTS, last.height ? String(last.height) : ''),
         ...select('render-transition', 'Transition', TRANSITIONS.map((t) => [t, t]), last.transition),
         h('label', { for: 'render-fps' }, 'Frames per second'),
         h('input', { id: 'render-fps', type: 'number', min: 1, max: 60, value: last.fps || 30 })),
@@ -62,8 +91,11 @@ export function FinalView(ad, studio) {
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const value = (id) => document.getElementById(id).value;
-      const options = { height: Number(value('render-height')), fps: Number(value('render-fps')),
-        transition: value('render-transition') };
+      const options = {
+        platform: form.querySelector('input[name="render-platform"]:checked').value,
+        captions: value('render-captions'), height: Number(value('render-height')),
+        fps: Number(value('render-fps')), transition: value('render-transition'),
+      };
       act(button, problem, async () => studio.setAd(await call('POST', `/api/ads/${current.id}/renders`, { options })));
     });
     return form;
@@ -88,11 +120,11 @@ export function FinalView(ad, studio) {
         h('div', { class: 'player' }, player(done)),
         h('div', { class: 'about' }, stats(current, done),
           h('div', { class: 'actions' },
-            download(done.downloadUri, `ad-${current.id}.mp4`, 'Download MP4', 'download-mp4'),
+            downloads(current, done, 'download', 'Download MP4'),
             h('button', { type: 'button', id: 'regenerate-scene', onclick: () => studio.show('storyboard') }, 'Regenerate a scene'),
             h('a', { class: 'button', href: '#/', id: 'start-over' }, 'Start over')),
           h('h3', {}, 'Renders'), renderList(current))) : null,
-      current.state === 'AD_STATE_COMPLETED' ? renderAgain() : null);
+      current.state === 'AD_STATE_COMPLETED' ? renderForm() : null);
   }
 
   function update(next) {

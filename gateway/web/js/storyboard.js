@@ -60,12 +60,19 @@ function sceneMedia(index, scene, adScene) {
     badges(index, scene.durationSeconds));
 }
 
-/** The scene a field violation is about: "scenes[2].caption" (0-based) or "scene 3's …". */
-function sceneIndex({ field, description }) {
-  const listed = field.match(/^scenes\[(\d+)\]/);
-  if (listed) return Number(listed[1]);
-  const named = description.match(/^scene (\d+)\b/);
-  return named ? Number(named[1]) - 1 : -1;
+// A violated field of StoryboardScene → the id suffix of its control on the card.
+const CONTROL_OF = { description: 'description', caption: 'caption', duration_seconds: 'duration',
+  voice_line: 'voice' };
+
+/**
+ * Where a field violation points: the scene ("scenes[2].voice_line", 0-based, or "scene 3's
+ * caption …") and, when it names one, the scene's field.
+ */
+function violationPlace({ field, description }) {
+  const listed = field.match(/^scenes\[(\d+)\](?:\.(\w+))?/);
+  if (listed) return { scene: Number(listed[1]), field: listed[2] };
+  const named = description.match(/^scene (\d+)(?:'s (\w+))?\b/);
+  return named ? { scene: Number(named[1]) - 1, field: named[2] } : { scene: -1 };
 }
 
 function regenerating(ad) {
@@ -117,7 +124,8 @@ export function StoryboardView(ad, studio) {
         field(`scene-${i}-duration`, 'Duration (seconds)', h('input', { id: `scene-${i}-duration`,
           type: 'number', step: 0.1, min: 0.1, value: scene.durationSeconds,
           oninput: set('durationSeconds', (v) => Number(v) || 0) })),
-        scene.voiceLine ? h('p', { class: 'voice' }, `Voice: “${scene.voiceLine}”`) : null,
+        field(`scene-${i}-voice`, 'Voice-over line (empty: silent scene)', h('textarea', {
+          id: `scene-${i}-voice`, rows: 2, value: scene.voiceLine || '', oninput: set('voiceLine') })),
         h('div', { class: 'scene-actions' },
           h('button', { type: 'button', id: `scene-${i}-up`, disabled: i === 0, onclick: move(i - 1) },
             'Move up', h('span', { class: 'visually-hidden' }, ` scene ${i + 1}`)),
@@ -134,7 +142,7 @@ export function StoryboardView(ad, studio) {
       const before = scene.from == null ? null : current.storyboard[scene.from].scene;
       const edit = { durationSeconds: scene.durationSeconds };
       if (before) edit.fromScene = scene.from;
-      for (const name of ['description', 'caption']) {
+      for (const name of ['description', 'caption', 'voiceLine']) {
         if (!before || scene[name] !== before[name]) edit[name] = scene[name];
       }
       return edit;
@@ -143,6 +151,10 @@ export function StoryboardView(ad, studio) {
 
   async function save() {
     el.querySelectorAll('.scene-problem').forEach((p) => p.remove());
+    el.querySelectorAll('[aria-invalid]').forEach((c) => {
+      c.removeAttribute('aria-invalid');
+      c.removeAttribute('aria-describedby');
+    });
     try {
       const saved = await call('PUT', `/api/ads/${current.id}/storyboard`, { scenes: edits() });
       dirty = false;
@@ -154,13 +166,26 @@ export function StoryboardView(ad, studio) {
     }
   }
 
-  /** A refusal that names a scene is shown on its card too, next to what caused it. */
+  /**
+   * A refusal that names a scene is shown on its card too, right after the field that caused
+   * it (which is marked invalid and described by the message), else at the end of the card.
+   */
   function markScenes(error) {
-    for (const violation of error.violations || []) {
-      const card = document.getElementById(`scene-${sceneIndex(violation)}`);
-      card?.querySelector('.scene-fields').append(
-        h('p', { class: 'error scene-problem' }, violation.description));
-    }
+    (error.violations || []).forEach((violation, n) => {
+      const place = violationPlace(violation);
+      const card = document.getElementById(`scene-${place.scene}`);
+      if (!card) return;
+      const id = `scene-problem-${n}`;
+      const message = h('p', { class: 'error scene-problem', id }, violation.description);
+      const control = document.getElementById(`scene-${place.scene}-${CONTROL_OF[place.field]}`);
+      if (control) {
+        control.after(message);
+        control.setAttribute('aria-invalid', 'true');
+        control.setAttribute('aria-describedby', id);
+      } else {
+        card.querySelector('.scene-fields').append(message);
+      }
+    });
   }
 
   function gateActions() {
