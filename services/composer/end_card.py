@@ -32,6 +32,7 @@ _LOGO_WIDTH = 0.7
 _HEADLINE_EM, _BUTTON_EM = 0.1, 0.065
 _MAX_HEADLINE_LINES = 3
 _GAP = 0.045  # between elements, fraction of the zone's height
+_TEXT_WIDTH = 0.92  # text keeps off the zone's edges (anti-aliasing, the encoder's blur)
 _SHRINK = 0.9  # each try when the column does not fit
 
 
@@ -141,15 +142,16 @@ def _column(content: CardContent, zone: Box, scale: float) -> _Column:
         share = _LOGO_SHARE if product is not None else _LOGO_ALONE_SHARE
         logo = fitted(content.logo, width * _LOGO_WIDTH * scale, height * share * scale)
     headline = button = None
+    text_width = width * _TEXT_WIDTH
     if content.headline.strip():
-        size = width * _HEADLINE_EM * scale
+        size = text_width * _HEADLINE_EM * scale
         headline = _fitted_text(
-            content.headline, content.heading_font, size, width, _MAX_HEADLINE_LINES
+            content.headline, content.heading_font, size, text_width, _MAX_HEADLINE_LINES
         )
     if content.call_to_action.strip():
-        # The button's own padding (half an em each side) comes out of the zone's width.
-        size = width * _BUTTON_EM * scale
-        button = _fitted_text(content.call_to_action, content.body_font, size, width - size, 2)
+        # The button's own padding (half an em each side) comes out of the text's width.
+        size = text_width * _BUTTON_EM * scale
+        button = _fitted_text(content.call_to_action, content.body_font, size, text_width - size, 2)
     return _Column(product, logo, headline, button, round(height * _GAP * scale))
 
 

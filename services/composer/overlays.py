@@ -36,7 +36,7 @@ from services.composer.inputs import Fetcher, fetch_files
 from services.composer.platforms import Platform
 from services.composer.render_errors import RenderFailed
 from services.composer.streams import Stream
-from services.composer.validation import DEFAULT_OPACITY, DEFAULT_WATERMARK_SIZE
+from services.composer.validation import DEFAULT_OPACITY, DEFAULT_WATERMARK_SIZE, card_seconds
 
 FADE_S = 0.4  # the end card's fade-in
 _CORNER_PAD = 0.02  # the watermark's distance from the safe zone's edges, fraction of the width
@@ -124,6 +124,12 @@ def _drawn(
         mark = _watermark(request.watermark, files["watermark.logo"], size, place, workdir)
     card = None
     if request.HasField("end_card"):
+        if (seconds := card_seconds(request.end_card)) > total_s:
+            # Validation checks this only when every clip has a target duration.
+            raise RenderFailed.at(
+                "end_card.duration_seconds",
+                f"the card ({seconds:g} s) is longer than the ad ({total_s:.2f} s)",
+            )
         image = _card_image(request.end_card, files, size, place, workdir)
         card = Card(image, card_start_s(request, total_s), total_s)
     return Overlays(mark, card, font)

@@ -173,6 +173,35 @@ async def test_the_last_two_seconds_are_the_end_card(
     assert np.abs(frame_at(ad, 3.9, _W, _H) - settled).mean() < 3, "the card holds"
 
 
+async def test_the_product_photo_stands_above_the_logo(
+    store: ArtifactStore, fetcher: Fetcher, clip_4s: Path, tmp_path: Path
+) -> None:
+    photo = Image.new("RGB", (300, 400), (240, 120, 30))  # an opaque orange "photo"
+    ImageDraw.Draw(photo).ellipse((60, 60, 240, 340), fill="white")
+    photo.save(tmp_path / "product.jpg", quality=95)
+    logo = await _stored(store, _SVG.encode(), "image/svg+xml")
+    product = await _stored(store, (tmp_path / "product.jpg").read_bytes(), "image/jpeg")
+    request = S.ComposeRequest(end_card=_card(logo, product_image=product))
+
+    ad, _ = await _render(request, clip_4s, fetcher, tmp_path)
+
+    frame = frame_at(ad, 3.0, _W, _H)
+    rows, cols = np.nonzero(_near(frame, (240, 120, 30), 60))
+    assert len(rows) > 200, "the product photo is on the card"
+    height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+    assert height / width == pytest.approx(4 / 3, rel=0.1), "its shape kept"
+    assert rows.max() < _logo_box(frame)[1], "above the logo"
+    assert _near(frame, _BLUE).mean() > 0.4
+
+
+async def test_a_card_longer_than_the_probed_ad_fails_naming_its_field(
+    store: ArtifactStore, fetcher: Fetcher, tmp_path: Path
+) -> None:
+    request = S.ComposeRequest(end_card=S.EndCard(headline="Lumen", duration_seconds=2))
+    with pytest.raises(RenderFailed, match=r"^end_card\.duration_seconds: .*1\.50 s"):
+        await prepare_overlays(request, fetcher, 1.5, (_W, _H), tmp_path)
+
+
 async def test_a_composed_ad_ends_on_its_card_with_the_watermark_before_it(
     stub: Stub, store: ArtifactStore, media: Media, tmp_path: Path
 ) -> None:
