@@ -20,7 +20,7 @@ from services.composer.render_errors import RenderFailed
 # A decoded 8192² RGBA is 256 MB; uploads are limited to the same budget (gateway/uploads.py).
 _MAX_SOURCE_PIXELS = 40_000_000
 _RASTER_FORMATS = frozenset({"PNG", "JPEG", "WEBP"})
-_SVG_SNIFF_BYTES = 4096
+_SVG_SNIFF_BYTES = 16384  # an exporter's comments and DOCTYPE come before <svg
 _SVG_TIMEOUT_S = 30
 
 

@@ -168,6 +168,10 @@ async def test_the_last_two_seconds_are_the_end_card(
         zone = PLATFORMS["tiktok"].safe_box(_W, _H)
         assert zone[0] <= left and right <= zone[2] and zone[1] <= top and bottom <= zone[3]
     settled = frame_at(ad, 3.0, _W, _H)
+    rows, cols = np.nonzero(~_near(settled, _BLUE, 60))  # logo, headline, button
+    zone, blur = PLATFORMS["tiktok"].safe_box(_W, _H), 2  # x264's 4:2:0 chroma spreads edges
+    assert zone[0] - blur <= cols.min() and cols.max() < zone[2] + blur, "text inside the zone"
+    assert zone[1] - blur <= rows.min() and rows.max() < zone[3] + blur
     # Mid-fade the clip still shows through: neither the clip's frame nor the card yet.
     assert np.abs(fading - settled).mean() > 10 and np.abs(fading - before).mean() > 10
     assert np.abs(frame_at(ad, 3.9, _W, _H) - settled).mean() < 3, "the card holds"
