@@ -384,7 +384,7 @@ class AdScene(_message.Message):
     voice_job_id: _builtins.str
     """Generator job that spoke it."""
     voice_start_seconds: _builtins.float
-    """Where the line starts in the newest render's timeline."""
+    """Where the line starts in the newest full-length render's timeline (a cut-down's differ)."""
     @_builtins.property
     def scene(self) -> _common_pb2.Scene:
         """Text, caption, duration, prompts (the planner's, or edited)."""
@@ -471,7 +471,7 @@ class Render(_message.Message):
     error: _builtins.str
     """Why it failed."""
     platform: _builtins.str
-    """The platform it was made for ("tiktok" when none was asked for)."""
+    """The platform it was made for; with none asked for, the ad's aspect ratio's ("tiktok" for 9:16, "square", "landscape")."""
     cutdown_seconds: _builtins.int
     """Its length when it is a cut-down (15, 6); 0 for the full ad."""
     @_builtins.property

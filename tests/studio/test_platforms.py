@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from reelforge.runtime.media import probe
 from tests.composer.media import frame_at
@@ -135,3 +136,20 @@ async def test_bad_platforms_and_cutdowns_name_the_field(client: Client) -> None
         },
     )
     assert refused.status == 400 and "options.render.cutdowns[0]" in await refused.text()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the composer letterboxes a clip whose shape differs from the frame's by more than "
+    "1.25× (services/composer/filter_graph._fit pads): a platform render needs a centre crop",
+)
+async def test_a_square_render_of_a_vertical_ad_fills_its_frame(
+    client: Client, tmp_path: Path
+) -> None:
+    ad = await _completed_ad(client, 6.0)
+    final = await _render(client, ad["id"], platforms=["square"])
+    path = await _download(client, final["renders"][-1], tmp_path / "square.mp4")
+    frame = frame_at(path, 1.0, 320, 320)
+    # Letterbox bars are black (RGB ≤ ~16): the outer tenth on each side shows the picture.
+    edges = np.concatenate([frame[:, :32], frame[:, -32:]])
+    assert edges.max() > 40, "the square render is letterboxed"
