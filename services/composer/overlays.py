@@ -124,15 +124,20 @@ def _drawn(
         mark = _watermark(request.watermark, files["watermark.logo"], size, place, workdir)
     card = None
     if request.HasField("end_card"):
-        if (seconds := card_seconds(request.end_card)) > total_s:
-            # Validation checks this only when every clip has a target duration.
-            raise RenderFailed.at(
-                "end_card.duration_seconds",
-                f"the card ({seconds:g} s) is longer than the ad ({total_s:.2f} s)",
-            )
         image = _card_image(request.end_card, files, size, place, workdir)
-        card = Card(image, card_start_s(request, total_s), total_s)
+        card = Card(image, _card_start_s(request, total_s), total_s)
     return Overlays(mark, card, font)
+
+
+def _card_start_s(request: composer_pb2.ComposeRequest, total_s: float) -> float:
+    """Where the card starts; one longer than the probed ad fails, named (validation can
+    check this only when every clip has a target duration)."""
+    if (seconds := card_seconds(request.end_card)) > total_s:
+        raise RenderFailed.at(
+            "end_card.duration_seconds",
+            f"the card ({seconds:g} s) is longer than the ad ({total_s:.2f} s)",
+        )
+    return card_start_s(request, total_s)
 
 
 def _alone_in_folder(font: FontFile, folder: Path) -> FontFile:
