@@ -30,6 +30,7 @@ from services.generator.catalog import (
 from services.generator.providers.replicate_files import DATA_URI_MAX_BYTES
 from tests.fakes.replicate_server import INPUT_SCHEMAS, OFFICIAL_MODELS, FakeReplicate
 from tests.generator.helpers import MakeSettings, generator, wait_for_job
+from tests.grpc_helpers import field_violations
 
 _ROOT = Path(__file__).resolve().parents[2]
 _CATALOG = load_catalog()
@@ -170,6 +171,19 @@ async def test_the_estimate_reports_the_quantised_duration(make_settings: MakeSe
     assert [item.duration_seconds for item in answer.items] == [10, 6]
     assert answer.items[0].basis == "10 s × $0.0166/s (512P)"
     assert answer.estimated_cost_micros == 16 * 16_600
+
+
+async def test_an_aspect_ratio_the_model_does_not_make_is_refused_naming_it(
+    make_settings: MakeSettings,
+) -> None:
+    request = pb.GenerateClipsRequest(
+        clips=[pb.ClipSpec(prompt="pour", duration_seconds=4)],
+        model="google/veo-3.1-fast",
+        aspect_ratio=common_pb2.ASPECT_RATIO_1_1,
+    )
+    async with generator(make_settings()) as stub:
+        violations = await field_violations(stub.GenerateClips(request, timeout=5))
+    assert violations == {"aspect_ratio": "google/veo-3.1-fast makes 16:9, 9:16 only (not 1:1)"}
 
 
 # ---- a model added as data ---------------------------------------------------------------
