@@ -257,7 +257,8 @@ def test_one_scene_is_regenerated_with_its_cost_shown(
     assert "offline" in page.find("#regen-1-cost").text  # the generator's pricing basis
     page.fill("#regen-1-hint", "warmer light")
     page.find("#regen-1-go").click()
-    number = len(ad["renders"]) + 1  # other tests may have rendered this ad again
+    # Other tests may have rendered this ad again, for several platforms: each is made again.
+    number = len(ad["renders"]) + 1
     page.shown(f"#render-{number}-mp4", f"render {number}'s download")
     assert not page.find_all("main .loading")
     page.shoot("regenerated")
@@ -265,7 +266,8 @@ def test_one_scene_is_regenerated_with_its_cost_shown(
     versions = [len(scene["versions"]) for scene in after["storyboard"]]
     assert versions[1] == 2 and versions.count(1) == len(versions) - 1
     assert after["storyboard"][1]["versions"][1]["hint"] == "warmer light"
-    assert [r["state"] for r in after["renders"]] == ["COMPOSITION_STATE_COMPLETED"] * number
+    assert len(after["renders"]) >= number
+    assert {r["state"] for r in after["renders"]} == {"COMPOSITION_STATE_COMPLETED"}
 
 
 def test_brand_files_are_uploaded_and_sent_with_the_brief(page: Page, stack: LiveStack) -> None:

@@ -11,7 +11,8 @@ export const CAPTIONS = [
   ['AD_CAPTIONS_OFF', 'None burned in'],
 ];
 
-// RenderOptions.platform: where the ad runs (the captions keep out of that platform's buttons).
+// RenderOptions.platforms: where the ad runs; each sets the frame's shape and the captions'
+// safe zone (clear of that platform's buttons).
 export const PLATFORMS = [
   ['tiktok', 'TikTok (9:16)'],
   ['reels', 'Instagram Reels (9:16)'],
@@ -20,6 +21,9 @@ export const PLATFORMS = [
   ['square', 'Square (1:1)'],
   ['landscape', 'Landscape (16:9)'],
 ];
+
+// RenderOptions.cutdowns: 0 is the full ad; a cut-down must be shorter than the ad.
+export const CUTDOWNS = [['0', 'The full ad'], ['15', '15 s cut-down'], ['6', '6 s cut-down']];
 
 // The platform whose frame the ad's aspect ratio is, for a render that names none.
 const PLATFORM_OF_ASPECT = {

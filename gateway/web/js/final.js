@@ -1,13 +1,14 @@
 // Step 5, final video: the player (autoplay muted, loop), the MP4 and subtitle downloads, stats,
-// every render, a render for another platform (or with other options), and start over.
+// every render, renders for other platforms and lengths (or with other options), and start over.
 
 import { call, mediaUrl } from './api.js';
-import { adPlatform, CAPTIONS, HEIGHTS, PLATFORMS, platformName } from './choices.js';
+import { adPlatform, CAPTIONS, CUTDOWNS, HEIGHTS, PLATFORMS, platformName } from './choices.js';
 import {
   act, bytes, errorBox, h, media, money, reducedMotion, rerender, seconds, select, stepView,
 } from './dom.js';
 
 const TRANSITIONS = ['fade', 'dissolve', 'wipeleft', 'slideup', 'circleopen'];
+const FINISHED = new Set(['COMPOSITION_STATE_COMPLETED', 'COMPOSITION_STATE_FAILED', 'COMPOSITION_STATE_CANCELED']);
 
 /** A download link; with an API key its bytes are fetched first (a link cannot send headers). */
 function download(path, name, label, id) {
@@ -42,10 +43,10 @@ function stats(ad, render) {
     item('Cost', money(ad.actualCostMicros)));
 }
 
-/** What a render is: its platform (when one was asked for), size, length and weight. */
+/** What a render is: its platform and cut-down, size, length and weight. */
 function renderFacts(r) {
-  const facts = [`Render ${r.number}`];
-  if (r.options?.platform) facts.push(platformName(r.options.platform));
+  const facts = [`Render ${r.number}`, platformName(r.platform || r.options?.platform)];
+  if (r.cutdownSeconds) facts.push(`${r.cutdownSeconds} s cut-down`);
   if (r.state === 'COMPOSITION_STATE_COMPLETED') {
     facts.push(`${r.width}×${r.height}`, seconds(r.durationSeconds), bytes(r.output.sizeBytes));
   } else {
@@ -61,11 +62,16 @@ function renderList(ad) {
     r.error ? h('span', { class: 'error' }, ` ${r.error}`) : null)));
 }
 
-function platformChoice(chosen) {
-  return h('fieldset', { class: 'platforms' }, h('legend', {}, 'Platform'),
-    PLATFORMS.map(([value, text]) => h('label', { class: 'check', for: `render-platform-${value}` },
-      h('input', { type: 'radio', name: 'render-platform', id: `render-platform-${value}`, value,
-        checked: value === chosen }), ` ${text}`)));
+/** Checkboxes named `name`, one per [value, text] choice; `chosen` are ticked. */
+function checkboxes(name, legend, choices, chosen, disabled = () => false) {
+  return h('fieldset', { class: 'choices', id: `render-${name}` }, h('legend', {}, legend),
+    choices.map(([value, text]) => h('label', { class: 'check', for: `render-${name}-${value}` },
+      h('input', { type: 'checkbox', name, id: `render-${name}-${value}`, value,
+        checked: chosen.includes(value), disabled: disabled(value) }), ` ${text}`)));
+}
+
+function ticked(form, name) {
+  return [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((box) => box.value);
 }
 
 export function FinalView(ad, studio) {
@@ -74,13 +80,22 @@ export function FinalView(ad, studio) {
   let current = ad;
   let shownKey = null;
 
-  /** RenderAd: the same scenes composed for another platform, size or caption style. */
+  /**
+   * RenderAd: the same scenes composed for other platforms (each its own frame shape) and
+   * cut-down lengths, one render per platform × length; nothing is generated or paid again.
+   */
   function renderForm() {
-    const last = current.renders.at(-1)?.options || {};
+    const newest = current.renders.at(-1);
+    const last = newest?.options || {};
+    const adSeconds = current.options.durationSeconds;
+    const platform = newest?.platform || last.platform || adPlatform(current.options.aspectRatio);
     const button = h('button', { type: 'submit', class: 'primary', id: 'render-go' }, 'Render');
     const form = h('form', { class: 'panel render-form', 'aria-labelledby': 'render-title' },
-      h('h3', { id: 'render-title' }, 'Render for another platform'),
-      platformChoice(last.platform || adPlatform(current.options.aspectRatio)),
+      h('h3', { id: 'render-title' }, 'Render for other platforms'),
+      checkboxes('platforms', 'Platforms', PLATFORMS, [platform]),
+      checkboxes('cutdowns', 'Lengths', CUTDOWNS, ['0'], (value) => Number(value) >= adSeconds),
+      h('p', { class: 'hint' }, 'A cut-down keeps the hook, the product and the call to action; '
+        + 'it needs an ad longer than itself.'),
       h('div', { class: 'fields' },
         ...select('render-captions', 'Captions', CAPTIONS, last.captions || CAPTIONS[0][0]),
         ...select('render-height', 'Height', HEIGHTS, last.height ? String(last.height) : ''),
@@ -92,7 +107,7 @@ export function FinalView(ad, studio) {
       e.preventDefault();
       const value = (id) => document.getElementById(id).value;
       const options = {
-        platform: form.querySelector('input[name="render-platform"]:checked').value,
+        platforms: ticked(form, 'platforms'), cutdowns: ticked(form, 'cutdowns').map(Number),
         captions: value('render-captions'), height: Number(value('render-height')),
         fps: Number(value('render-fps')), transition: value('render-transition'),
       };
@@ -110,11 +125,16 @@ export function FinalView(ad, studio) {
     });
   }
 
+  function rendering() {
+    const numbers = current.renders.filter((r) => !FINISHED.has(r.state)).map((r) => r.number);
+    return `Rendering ${numbers.length > 1 ? 'renders' : 'render'} ${numbers.join(', ')}…`;
+  }
+
   function render() {
     const done = current.renders.findLast((r) => r.state === 'COMPOSITION_STATE_COMPLETED');
     const running = current.state === 'AD_STATE_RUNNING';
     rerender(body,
-      running ? h('p', { class: 'panel loading' }, `Rendering render ${current.renders.length}…`) : null,
+      running ? h('p', { class: 'panel loading' }, rendering()) : null,
       current.state === 'AD_STATE_FAILED' ? h('p', { class: 'error', role: 'alert' }, current.error) : null,
       done ? h('div', { class: 'final-grid' },
         h('div', { class: 'player' }, player(done)),
