@@ -378,7 +378,7 @@ class ComposeRequest(_message.Message):
     hold_last_frame: _builtins.bool
     """A clip shorter than its target is held on its last frame instead of refused."""
     platform: _builtins.str
-    """Where the ad runs, for the caption safe zone: "tiktok", "reels", "shorts", "feed", "square", "landscape"; empty means "tiktok" for 9:16, "square" for 1:1, "landscape" for 16:9."""
+    """Where the ad runs, for the safe zone of the captions, watermark and end card: "tiktok", "reels", "shorts", "feed", "square", "landscape"; empty means "tiktok" for 9:16, "square" for 1:1, "landscape" for 16:9."""
     request_id: _builtins.str
     """Idempotency key, ≤ 128 printable characters: a Compose with a request_id already used returns that composition (no second render)."""
     @_builtins.property
