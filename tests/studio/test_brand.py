@@ -1,0 +1,81 @@
+"""The brief's brand kit reaches the picture: an offline ad with an uploaded logo ends on the
+brand's end card; a re-render with the watermark and without the card shows the logo in its
+corner and ends on the clip."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from tests.composer.media import frame_at
+from tests.studio.helpers import AD_SECONDS, BRIEF, RENDER, Client, watch_ad
+
+_BLUE = (0x10, 0x40, 0xC0)  # the brand's main colour: the card's background
+_MAGENTA = (0xE0, 0x10, 0x7A)  # the logo's body
+_W, _H = 180, 320
+
+
+def _logo() -> bytes:
+    """A magenta pill with a white dot, on a transparent margin."""
+    image = Image.new("RGBA", (110, 60), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((10, 10, 99, 49), radius=6, fill=(*_MAGENTA, 255))
+    draw.ellipse((19, 19, 41, 41), fill="white")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _near(frame: np.ndarray, colour: tuple[int, int, int], tolerance: int = 60) -> np.ndarray:
+    distance: np.ndarray = np.abs(frame - np.array(colour)).sum(axis=2)
+    return distance < tolerance
+
+
+async def _finished(client: Client, ad_id: str) -> dict[str, Any]:
+    final = (await watch_ad(client, ad_id))[-1]
+    assert final["state"] == "AD_STATE_COMPLETED", final.get("error")
+    return final
+
+
+async def _frames(client: Client, render: dict[str, Any], path: Path) -> list[np.ndarray]:
+    response = await client.get(render["downloadUri"])
+    assert response.status == 200
+    path.write_bytes(await response.read())  # noqa: ASYNC240 (a few kB in a test)
+    return [frame_at(path, at_s, _W, _H) for at_s in (1.0, AD_SECONDS - 0.4)]
+
+
+async def test_the_brand_kit_makes_the_end_card_and_the_watermark(
+    client: Client, tmp_path: Path
+) -> None:
+    upload = await client.post(
+        "/api/artifacts", data=_logo(), headers={"Content-Type": "image/png"}
+    )
+    assert upload.status == 201, await upload.text()
+    logo = (await upload.json())["id"]
+    brand = {"name": "Lumen Co", "logo": logo, "palette": ["#1040C0", "#FFFFFF"]}
+    created = await client.post(
+        "/api/ads", json={"brief": BRIEF | {"brand": brand}, "options": {"render": RENDER}}
+    )
+    assert created.status == 200, await created.text()
+    ad = await _finished(client, (await created.json())["id"])
+
+    middle, last = await _frames(client, ad["renders"][0], tmp_path / "carded.mp4")
+    # The last 2 s are the card: the brand's colour dominates and the logo is on it.
+    assert _near(last, _BLUE).mean() > 0.5 > _near(middle, _BLUE).mean() + 0.3
+    assert _near(last, _MAGENTA).sum() > 30 and _near(middle, _MAGENTA).sum() < 30
+
+    again = await client.post(
+        f"/api/ads/{ad['id']}/renders",
+        json={"options": RENDER | {"watermark": True, "endCard": False}},
+    )
+    assert again.status == 200, await again.text()
+    final = await _finished(client, ad["id"])
+    middle, last = await _frames(client, final["renders"][-1], tmp_path / "marked.mp4")
+    # The logo in the top-right corner all along; no card at the end.
+    rows, cols = np.nonzero(_near(middle, _MAGENTA))
+    assert len(rows) > 30 and rows.max() < _H / 3 and cols.min() > _W / 2
+    assert _near(last, _BLUE).mean() < 0.2
