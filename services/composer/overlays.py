@@ -150,7 +150,7 @@ def _alone_in_folder(font: FontFile, folder: Path) -> FontFile:
 
 
 def _save(img: Image.Image, path: Path) -> Path:
-    img.save(path, format="PNG")
+    img.save(path, format="PNG", compress_level=1)  # read once by FFmpeg: speed over size
     return path
 
 
