@@ -3,7 +3,10 @@ images, fonts as TrueType/OpenType faces.
 
 SVG logos are rasterised by FFmpeg's librsvg decoder (Debian's FFmpeg is built with it, and
 FFmpeg is already the composer's one system dependency), at the width they are drawn at, so
-they stay sharp and keep their transparency; no cairo or other rasteriser is added. Every
+they stay sharp and keep their transparency; no cairo or other rasteriser is added. The
+decoder renders the document from memory with no base file, so librsvg loads nothing an SVG
+refers to (``file:`` or relative images stay blank: an upload cannot read the server's files).
+Every
 refusal names the request's field, as an input's does.
 """
 

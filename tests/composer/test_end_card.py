@@ -329,6 +329,25 @@ async def test_an_unreadable_brand_file_fails_naming_its_field(
     assert caught.value.message.startswith(f"{field}: "), caught.value.message
 
 
+async def test_an_svg_cannot_draw_the_servers_files(
+    store: ArtifactStore, fetcher: Fetcher, tmp_path: Path
+) -> None:
+    secret = _logo_png(tmp_path / "secret.png")
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'width="110" height="60"><image width="110" height="60" xlink:href="file://{secret}"/>'
+        '<image width="110" height="60" xlink:href="secret.png"/></svg>'
+    )
+    logo = await _stored(store, svg.encode(), "image/svg+xml")
+    request = S.ComposeRequest(watermark=S.Watermark(logo=logo, opacity=1.0))
+
+    overlays = await prepare_overlays(request, fetcher, 4.0, (_W, _H), tmp_path)
+
+    assert overlays.watermark is not None
+    with Image.open(overlays.watermark.image) as drawn:
+        assert drawn.getchannel("A").getextrema() == (0, 0), "the file it names is not read"
+
+
 async def test_a_brand_file_missing_from_the_store_is_named(
     fetcher: Fetcher, tmp_path: Path
 ) -> None:
