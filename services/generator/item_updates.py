@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from reelforge.runtime.artifacts import ArtifactMeta
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.records import TERMINAL_ITEM_STATES, ItemRecord, ItemState, TimedWord
-from services.generator.rows import outputs_json, words_json
+from services.generator.rows import item_state_name, outputs_json, to_us, words_json
 
 _T = TypeVar("_T")
 
@@ -102,13 +102,13 @@ class ItemUpdate:
         return cls(prediction_id=prediction_id, only_if_active=False)
 
     def columns(self) -> dict[str, Any]:
-        """The changed columns as stored (``updated_at`` is the writer's)."""
+        """The changed columns as stored (``updated_us`` is the writer's)."""
         values: dict[str, Any] = {
-            "state": self.state,
+            "state": None if self.state is None else item_state_name(self.state),
             "prediction_id": self.prediction_id,
             "attempts": self.attempts,
-            "submit_started_at": self.submit_started_at,
-            "deadline_at": self.deadline_at,
+            "submit_started_us": _us(self.submit_started_at),
+            "deadline_us": _us(self.deadline_at),
             "outputs": None if self.outputs is None else outputs_json(self.outputs),
             "words": None if self.words is None else words_json(self.words),
             "actual_cost_micros": self.actual_cost_micros,
@@ -139,6 +139,10 @@ class ItemUpdate:
         item.cached = _new(self.cached, item.cached)
         item.error = _new(self.error, item.error)
         item.updated_at = updated_at
+
+
+def _us(seconds: float | None) -> int | None:
+    return None if seconds is None else to_us(seconds)
 
 
 def _new(value: _T | None, old: _T) -> _T:

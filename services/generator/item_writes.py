@@ -23,6 +23,7 @@ from reelforge.runtime.database import chunks
 from reelforge.runtime.pg_notify import notify
 from services.generator.group_commit import GroupCommit
 from services.generator.records import TERMINAL_ITEM_STATES, ItemState, derive_job_state
+from services.generator.rows import item_state, item_state_names, job_state_name, to_us
 from services.generator.schema import Tables
 from services.generator.transactions import WriteTransactions
 
@@ -41,9 +42,9 @@ class ItemWrite:
 
     @property
     def values(self) -> dict[str, Any]:
-        return {**self.columns, "updated_at": self.updated_at}
+        return {**self.columns, "updated_us": to_us(self.updated_at)}
 
-    def allowed(self, state: int, owner: str | None) -> bool:
+    def allowed(self, state: ItemState, owner: str | None) -> bool:
         """Whether the write lands on a row in ``state`` leased to ``owner``."""
         if self.only_if_active and state in TERMINAL_ITEM_STATES:
             return False
@@ -53,7 +54,7 @@ class ItemWrite:
         """:meth:`allowed` as WHERE clauses."""
         where = [items.c.id == self.item_id]
         if self.only_if_active:
-            where.append(items.c.state.not_in(TERMINAL_ITEM_STATES))
+            where.append(items.c.state.not_in(item_state_names(TERMINAL_ITEM_STATES)))
         if self.fence is not None:
             where.append(items.c.owner == self.fence)
         return where
@@ -113,7 +114,8 @@ class GroupCommittedWrites:
             ok = row is not None and write.allowed(*row)
             results.append(ok)
             if ok and row is not None:
-                rows[write.item_id] = (int(write.columns.get("state", row[0])), row[1])
+                stored = write.columns.get("state")
+                rows[write.item_id] = (row[0] if stored is None else item_state(stored), row[1])
                 applied.append(write)
         for group in _rounds_by_shape(applied):
             columns = tuple(sorted(group[0].values))
@@ -129,13 +131,14 @@ class GroupCommittedWrites:
 
     async def _current(
         self, conn: AsyncConnection, ids: Sequence[str]
-    ) -> dict[str, tuple[int, str | None]]:
+    ) -> dict[str, tuple[ItemState, str | None]]:
         """Each item's (state, lease owner) as the batch starts."""
         items = self._tables.items
-        found: dict[str, tuple[int, str | None]] = {}
+        found: dict[str, tuple[ItemState, str | None]] = {}
         for chunk in chunks(ids):
             query = select(items.c.id, items.c.state, items.c.owner).where(items.c.id.in_(chunk))
-            found.update({row.id: (row.state, row.owner) for row in await conn.execute(query)})
+            rows = await conn.execute(query)
+            found.update({row.id: (item_state(row.state), row.owner) for row in rows})
         return found
 
     def _statement(self, columns: tuple[str, ...]) -> Update:
@@ -169,16 +172,16 @@ async def refresh_job_states(
     states: defaultdict[str, list[ItemState]] = defaultdict(list)
     query = select(items.c.job_id, items.c.state).where(items.c.job_id.in_(ordered))
     for row in await conn.execute(query):
-        states[row.job_id].append(ItemState(row.state))
+        states[row.job_id].append(item_state(row.state))
     rows = [
-        {"b_id": job_id, "b_state": derive_job_state(states[job_id], is_canceled)}
+        {"b_id": job_id, "b_state": job_state_name(derive_job_state(states[job_id], is_canceled))}
         for job_id, is_canceled in canceled.items()
     ]
     if rows:
         statement = (
             update(jobs)
             .where(jobs.c.id == bindparam("b_id"))
-            .values(state=bindparam("b_state"), updated_at=now)
+            .values(state=bindparam("b_state"), updated_us=to_us(now))
         )
         await conn.execute(statement, rows)
 

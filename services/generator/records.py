@@ -1,7 +1,7 @@
 """Rows of the generator's database as typed records, and the item/job state rules.
 
-States and tiers are stored as the contract's enum numbers (integer columns); records carry
-them as the enums' typed values, converted once where rows are read (``rows.py``).
+Records carry states and tiers as the enums' typed values and instants as unix seconds; how
+each is stored (state names, integer microseconds, tier numbers) is ``rows.py``'s to convert.
 """
 
 from __future__ import annotations

@@ -17,9 +17,24 @@ from reelforge.v1 import generator_pb2 as pb
 from services.generator.coalesced import CoalescedLookup
 from services.generator.item_updates import ItemUpdate
 from services.generator.item_writes import ItemWrite, item_writes, refresh_job_states
-from services.generator.records import TERMINAL_ITEM_STATES, ItemRecord, ItemState, JobRecord
-from services.generator.rows import item_from_row, item_values, job_from_row, job_values
-from services.generator.schema import Tables, build_tables
+from services.generator.records import (
+    TERMINAL_ITEM_STATES,
+    ItemRecord,
+    ItemState,
+    JobRecord,
+    JobState,
+)
+from services.generator.rows import (
+    item_from_row,
+    item_state_name,
+    item_state_names,
+    item_values,
+    job_from_row,
+    job_state_name,
+    job_values,
+    to_us,
+)
+from services.generator.schema import Tables, build_tables, migrate_to_micros_and_names
 from services.generator.transactions import WriteTransactions
 
 
@@ -40,12 +55,16 @@ class Repository:
         self._cache_lookups = CoalescedLookup[str, ItemRecord](self._find_cached_many)
         items = self.tables.items
         self.leased_items = LeasedTable(
-            items, items.c.state.not_in(TERMINAL_ITEM_STATES), items.c.created_at
+            items, items.c.state.not_in(item_state_names(TERMINAL_ITEM_STATES)), items.c.created_us
         )
 
     async def create_schema(self) -> None:
         """Creates missing tables, and adds columns newer versions need to tables made by older ones."""
-        await upgrade_schema(self._engine, self.tables.metadata)
+        await upgrade_schema(
+            self._engine,
+            self.tables.metadata,
+            lambda conn: migrate_to_micros_and_names(conn, self.tables),
+        )
 
     async def drop_schema(self) -> None:
         async with self._engine.begin() as conn:
@@ -74,21 +93,22 @@ class Repository:
             return job
 
     async def list_jobs(
-        self, *, limit: int, after: tuple[float, str] | None, state: int, kind: str
+        self, *, limit: int, after: tuple[float, str] | None, state: JobState, kind: str
     ) -> list[JobRecord]:
-        """Newest first; ``after`` is the (created_at, id) of the last job of the previous page."""
+        """Newest first; ``after`` is the (created_at, id) of the last job of the previous page
+        (unix seconds, as the page token carries it; compared in stored microseconds)."""
         jobs = self.tables.jobs
-        query = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)
+        query = select(jobs).order_by(jobs.c.created_us.desc(), jobs.c.id.desc()).limit(limit)
         if after is not None:
-            created, job_id = after
+            created, job_id = to_us(after[0]), after[1]
             query = query.where(
                 or_(
-                    jobs.c.created_at < created,
-                    and_(jobs.c.created_at == created, jobs.c.id < job_id),
+                    jobs.c.created_us < created,
+                    and_(jobs.c.created_us == created, jobs.c.id < job_id),
                 )
             )
         if state:
-            query = query.where(jobs.c.state == state)
+            query = query.where(jobs.c.state == job_state_name(state))
         if kind:
             query = query.where(jobs.c.kind == kind)
         async with self._engine.connect() as conn:
@@ -169,7 +189,7 @@ class Repository:
         """Prediction ids already claimed by items (reconciliation must not take them twice)."""
         items = self.tables.items
         query = select(items.c.prediction_id).where(
-            items.c.prediction_id.is_not(None), items.c.updated_at >= since
+            items.c.prediction_id.is_not(None), items.c.updated_us >= to_us(since)
         )
         async with self._engine.connect() as conn:
             return {str(value) for value in (await conn.execute(query)).scalars()}
@@ -182,13 +202,13 @@ class Repository:
         """The newest succeeded item with outputs for each key (one query for all keys)."""
         items = self.tables.items
         newest_first = func.row_number().over(
-            partition_by=items.c.cache_key, order_by=items.c.created_at.desc()
+            partition_by=items.c.cache_key, order_by=items.c.created_us.desc()
         )
         ranked = (
             select(items, newest_first.label("rank"))
             .where(
                 items.c.cache_key.in_(cache_keys),
-                items.c.state == pb.ITEM_STATE_SUCCEEDED,
+                items.c.state == item_state_name(pb.ITEM_STATE_SUCCEEDED),
                 items.c.outputs != "[]",
             )
             .subquery()
@@ -203,13 +223,13 @@ class Repository:
         """Puts the job's items in ``states`` back to QUEUED (RetryJob), leased as given; returns them."""
         items = self.tables.items
         now = time.time()
-        where = and_(items.c.job_id == job_id, items.c.state.in_(states))
+        where = and_(items.c.job_id == job_id, items.c.state.in_(item_state_names(states)))
         async with self.writes.begin() as conn:
             rows = list(await conn.execute(select(items).where(where)))
             await conn.execute(
                 update(items)
                 .where(where)
-                .values(**ItemUpdate.requeued().columns(), updated_at=now, **(lease or {}))
+                .values(**ItemUpdate.requeued().columns(), updated_us=to_us(now), **(lease or {}))
             )
             await conn.execute(
                 update(self.tables.jobs)

@@ -1,14 +1,22 @@
-"""Records ↔ rows: how each field is stored (JSON text, enum numbers, NULL for no prediction)."""
+"""Records ↔ rows: how each field is stored (docs/ARCHITECTURE.md, Storage conventions).
+
+Records carry instants as unix seconds (``*_at``) and states as the contract's enum values; rows
+store instants as integer microseconds (``*_us``) and states by name without the enum prefix
+(``ITEM_STATE_RUNNING`` → ``"RUNNING"``); specs, inputs, outputs and words as JSON text; no
+prediction as NULL (the column is unique). Every conversion is here, and queries that compare
+a column with a value convert the value with the same functions.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Row
 
 from reelforge.runtime.artifacts import ArtifactMeta
+from reelforge.v1 import generator_pb2 as pb
 from services.generator.catalog import Kind
 from services.generator.records import (
     ItemRecord,
@@ -26,8 +34,6 @@ _JOB_AS_IS = (
     "provider",
     "model",
     "estimated_cost_micros",
-    "created_at",
-    "updated_at",
 )
 _ITEM_AS_IS = (
     "id",
@@ -39,11 +45,44 @@ _ITEM_AS_IS = (
     "error",
     "estimated_cost_micros",
     "actual_cost_micros",
-    "submit_started_at",
-    "deadline_at",
-    "created_at",
-    "updated_at",
 )
+# Instants: the record's ``<event>_at`` (seconds) is stored as ``<event>_us`` (microseconds).
+_JOB_INSTANTS = ("created_at", "updated_at")
+_ITEM_INSTANTS = ("submit_started_at", "deadline_at", "created_at", "updated_at")
+
+
+def to_us(seconds: float) -> int:
+    """Unix seconds → the stored integer microseconds."""
+    return round(seconds * 1_000_000)
+
+
+def instant_column(field: str) -> str:
+    """The column of a record's instant field: ``created_at`` → ``created_us``."""
+    return field.removesuffix("_at") + "_us"
+
+
+def item_state_name(state: ItemState) -> str:
+    return pb.ItemState.Name(state).removeprefix("ITEM_STATE_")
+
+
+def job_state_name(state: JobState) -> str:
+    return pb.JobState.Name(state).removeprefix("JOB_STATE_")
+
+
+def item_state_names(states: Iterable[ItemState]) -> list[str]:
+    return [item_state_name(state) for state in states]
+
+
+def item_state(name: str) -> ItemState:
+    return pb.ItemState.Value(f"ITEM_STATE_{name}")
+
+
+def _instants(record: object, fields: Sequence[str]) -> dict[str, int]:
+    return {instant_column(name): to_us(getattr(record, name)) for name in fields}
+
+
+def _seconds(mapping: Any, fields: Sequence[str]) -> dict[str, Any]:
+    return {name: mapping[instant_column(name)] / 1_000_000 for name in fields}
 
 
 def outputs_json(outputs: Sequence[ArtifactMeta]) -> str:
@@ -61,8 +100,9 @@ def _words(text: str | None) -> list[TimedWord]:
 def job_values(job: JobRecord) -> dict[str, Any]:
     return {
         **{name: getattr(job, name) for name in _JOB_AS_IS},
+        **_instants(job, _JOB_INSTANTS),
         "kind": job.kind.value,
-        "state": job.state,
+        "state": job_state_name(job.state),
         "tier": job.tier,
         "canceled": job.canceled,
     }
@@ -71,9 +111,10 @@ def job_values(job: JobRecord) -> dict[str, Any]:
 def item_values(item: ItemRecord) -> dict[str, Any]:
     return {
         **{name: getattr(item, name) for name in _ITEM_AS_IS},
+        **_instants(item, _ITEM_INSTANTS),
         "idx": item.index,
         "kind": item.kind.value,
-        "state": item.state,
+        "state": item_state_name(item.state),
         "spec": json.dumps(item.spec, sort_keys=True),
         "input": json.dumps(item.input, sort_keys=True),
         "prediction_id": item.prediction_id or None,  # NULL: the column is unique
@@ -87,8 +128,9 @@ def job_from_row(row: Row[Any]) -> JobRecord:
     m = row._mapping
     return JobRecord(
         **{name: m[name] for name in _JOB_AS_IS},
+        **_seconds(m, _JOB_INSTANTS),
         kind=Kind(m["kind"]),
-        state=JobState(m["state"]),
+        state=pb.JobState.Value(f"JOB_STATE_{m['state']}"),
         tier=Tier(m["tier"]),
         canceled=bool(m["canceled"]),
     )
@@ -98,9 +140,10 @@ def item_from_row(row: Row[Any]) -> ItemRecord:
     m = row._mapping
     return ItemRecord(
         **{name: m[name] for name in _ITEM_AS_IS},
+        **_seconds(m, _ITEM_INSTANTS),
         index=m["idx"],
         kind=Kind(m["kind"]),
-        state=ItemState(m["state"]),
+        state=item_state(m["state"]),
         spec=json.loads(m["spec"]),
         input=json.loads(m["input"]),
         prediction_id=m["prediction_id"] or "",

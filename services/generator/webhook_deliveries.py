@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import Table, delete, insert, select
@@ -11,6 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from reelforge.runtime.database import chunks
+from reelforge.runtime.schema import now_us
+from services.generator.rows import to_us
 from services.generator.transactions import WriteTransactions
 
 
@@ -18,7 +19,7 @@ from services.generator.transactions import WriteTransactions
 class _Delivery:
     webhook_id: str
     prediction_id: str
-    received_at: float
+    received_us: int  # microseconds since the epoch, as every table stores an instant
 
 
 class WebhookDeliveries:
@@ -30,7 +31,7 @@ class WebhookDeliveries:
 
     async def remember(self, webhook_id: str, prediction_id: str) -> bool:
         """Records a delivery id; False when it had been seen (a redelivery or a replay)."""
-        delivery = _Delivery(webhook_id, prediction_id, time.time())
+        delivery = _Delivery(webhook_id, prediction_id, now_us())
         group = self._transactions.group
         if group is not None:
             return await group.submit(self._insert_new, delivery)
@@ -44,7 +45,8 @@ class WebhookDeliveries:
     async def forget_before(self, cutoff: float) -> None:
         """Forgets ids received before ``cutoff`` (unix s)."""
         async with self._transactions.begin() as conn:
-            await conn.execute(delete(self._table).where(self._table.c.received_at < cutoff))
+            stale = self._table.c.received_us < to_us(cutoff)
+            await conn.execute(delete(self._table).where(stale))
 
     async def _insert_new(self, conn: AsyncConnection, deliveries: list[_Delivery]) -> list[bool]:
         """SQLite, a batch at once: True for each id not seen before (in the table or the batch)."""
