@@ -111,7 +111,7 @@ def check_for_ad(
     found = Violations()
     for i, seconds in enumerate(options.cutdowns):
         found.check(
-            seconds < ad_seconds,
+            seconds * 100 < round(ad_seconds * 100),  # in hundredths, as plans are
             f"{prefix}.cutdowns[{i}]",
             f"a {seconds} s cut-down needs an ad longer than that; this one lasts {ad_seconds:g} s",
         )

@@ -146,3 +146,11 @@ def test_a_watermark_needs_the_brands_logo() -> None:
     options = studio_pb2.RenderOptions(watermark=True)
     with pytest.raises(InvalidArgument, match=r"options\.watermark: needs a logo"):
         check.check_for_ad(options, common_pb2.CreativeBrief(), 20, "options")
+
+
+def test_a_cutdown_as_long_as_the_ad_in_hundredths_is_refused() -> None:
+    """Plans are made in hundredths: a 15.004 s ad's scenes last 15.00 s, no longer than the cut."""
+    options = studio_pb2.RenderOptions(cutdowns=[15])
+    with pytest.raises(InvalidArgument, match=r"options\.cutdowns\[0\]"):
+        check.check_for_ad(options, common_pb2.CreativeBrief(), 15.004, "options")
+    check.check_for_ad(options, common_pb2.CreativeBrief(), 15.01, "options")
