@@ -9,6 +9,8 @@ Decisions:
   sound. Captions stop where it starts (``caption_plan.card_start_s``).
 - The **watermark** is the logo in one corner of the platform's safe zone for the whole ad,
   at ``opacity``; the opaque end card covers it, so it never competes with the card's logo.
+  Captions are drawn after it: in a bottom corner a long caption line may cross the logo, and
+  the words stay on top (top right, the default, never meets them).
 - Brand files (logo, product photo, fonts) are fetched like clips (artifact or URL, the
   request's field named when one is missing or unreadable); an SVG logo is rasterised at the
   size it is drawn (``brand_images.py``).
