@@ -108,7 +108,7 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
         inner: GenerateRequest = getattr(request, which)
         self._validate(kind, inner, prefix=f"{which}.")
         job = build_job(job_request(kind, inner), self._settings, enforce_cost_limit=False)
-        return estimate_response(job)
+        return estimate_response(job, self._settings)
 
     async def HandleProviderWebhook(
         self, request: pb.HandleProviderWebhookRequest, context: _Context
@@ -123,7 +123,12 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
         offline = resolve_provider(request.provider, self._settings) == ANIMATIC
         # Without espeak-ng's list (not installed) the render itself says what is missing.
         voices = (offline_voices() or None) if kind is Kind.VOICE and offline else None
-        catalog = Catalog(PROVIDERS, known_models(kind), self._settings.allow_networks, voices)
+        catalog = Catalog(
+            PROVIDERS,
+            known_models(kind, self._settings.model_catalog),
+            self._settings.allow_networks,
+            voices,
+        )
         violations = check_generate(request, catalog, prefix)
         self._check_artifacts_exist(kind, request, violations, prefix)
         violations.raise_if_any()
@@ -138,6 +143,13 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
             refs = [
                 (f"{prefix}clips[{i}].image", spec.image) for i, spec in enumerate(request.clips)
             ]
+            for i, clip in enumerate(request.clips):
+                refs += [
+                    (f"{prefix}clips[{i}].reference_images[{j}]", ref)
+                    for j, ref in enumerate(clip.reference_images)
+                ]
+                if clip.last_frame_image:
+                    refs.append((f"{prefix}clips[{i}].last_frame_image", clip.last_frame_image))
         elif isinstance(request, pb.GenerateImagesRequest):
             refs = [
                 (f"{prefix}images[{i}].reference_images[{j}]", ref)

@@ -229,6 +229,46 @@ async def test_a_model_added_in_a_catalog_file_runs_with_no_code_change(
     assert job.items[0].estimated_cost_micros == 9 * 10_000
 
 
+async def test_a_request_may_name_a_model_added_in_a_catalog_file(
+    tmp_path: Path, fake: FakeReplicate, make_settings: MakeSettings
+) -> None:
+    """Not only the default: a request naming the added model is accepted, estimated and
+    priced from the file (the servicer checked names against the bundled catalog only)."""
+    path = tmp_path / "extra.toml"
+    path.write_text(_EXTRA)
+    fake.register_model(
+        "acme/clipmaker-video",
+        {"text_prompt": str, "init_image": str, "length_s": frozenset({3, 9}),
+         "quality": ("low", "high"), "watermark": bool},
+        required={"text_prompt"},
+    )  # fmt: skip
+    settings = make_settings(model_catalog_path=path)
+    request = pb.GenerateClipsRequest(
+        clips=[pb.ClipSpec(prompt="a bottle spins", duration_seconds=2)],
+        model="acme/clipmaker-video",
+    )
+    async with generator(settings) as stub:
+        estimate = await stub.EstimateCost(pb.EstimateCostRequest(clips=request), timeout=5)
+        job = await wait_for_job(stub, (await stub.GenerateClips(request, timeout=5)).id)
+    assert estimate.estimated_cost_micros == 3 * 10_000
+    assert job.state == pb.JOB_STATE_SUCCEEDED, job.error
+    (prediction,) = fake.predictions.values()
+    assert prediction.model == "acme/clipmaker-video"
+    assert prediction.input["length_s"] == 3
+
+
+async def test_clip_references_must_name_stored_artifacts(make_settings: MakeSettings) -> None:
+    missing = "0" * 64
+    spec = pb.ClipSpec(prompt="p", duration_seconds=4, reference_images=[missing],
+                       last_frame_image=missing)  # fmt: skip
+    async with generator(make_settings()) as stub:
+        call = stub.GenerateClips(pb.GenerateClipsRequest(clips=[spec]), timeout=5)
+        violations = await field_violations(call)
+    assert set(violations) >= {
+        "clips[0].reference_images[0]", "clips[0].last_frame_image",
+    }  # fmt: skip
+
+
 async def test_a_model_override_outside_the_catalog_stops_start_up(
     make_settings: MakeSettings,
 ) -> None:
