@@ -131,8 +131,8 @@ async def migrate_to_micros_and_names(conn: AsyncConnection, tables: Tables) -> 
     Per table: indexes on the old columns are dropped (the schema upgrade makes them again on
     the new ones); each ``<event>_at`` gains its ``<event>_us`` twin, filled by rounding, then
     goes; a numeric ``state`` becomes the enum value's name. Each step checks what it finds,
-    so a migration interrupted on SQLite (where DDL outside a transaction commits at once)
-    continues where it stopped. Tables that do not exist yet, or are new already, are left.
+    so a run stopped part-way (a database that commits DDL at once) continues where it
+    stopped. Tables that do not exist yet, or are new already, are left alone.
     """
     for key, table in (
         ("jobs", tables.jobs),
@@ -142,11 +142,13 @@ async def migrate_to_micros_and_names(conn: AsyncConnection, tables: Tables) -> 
         columns = await _column_types(conn, table.name)
         instants = {old: new for old, new in _OLD_INSTANTS[key].items() if old in columns}
         numeric_state = key in _OLD_STATES and isinstance(columns.get("state"), Integer)
+        quoted = conn.dialect.identifier_preparer.quote
+        if "state_name" in columns and "state" not in columns:  # stopped before the rename
+            await _rename_state_name(conn, quoted(table.name))
         if not instants and not numeric_state:
             continue
         old_columns = {*instants, *(["state"] if numeric_state else [])}
         await _drop_indexes_on(conn, table.name, old_columns)
-        quoted = conn.dialect.identifier_preparer.quote
         name = quoted(table.name)
         for old, new in instants.items():
             if new not in columns:
@@ -172,6 +174,10 @@ async def _states_by_name(
     cases = " ".join(f"WHEN {number} THEN '{name}'" for number, name in names.items())
     await conn.execute(text(f"UPDATE {table} SET state_name = CASE state {cases} END"))
     await conn.execute(text(f"ALTER TABLE {table} DROP COLUMN state"))
+    await _rename_state_name(conn, table)
+
+
+async def _rename_state_name(conn: AsyncConnection, table: str) -> None:
     await conn.execute(text(f"ALTER TABLE {table} RENAME COLUMN state_name TO state"))
 
 

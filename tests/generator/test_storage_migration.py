@@ -120,6 +120,32 @@ async def test_an_old_database_reads_back_equal_after_the_upgrade(old_database: 
         await engine.dispose()
 
 
+async def test_a_migration_stopped_part_way_continues(old_database: str) -> None:
+    engine = create_engine(old_database)
+    prefix = f"half{uuid.uuid4().hex[:6]}_"
+    try:
+        await _create_old_tables(engine, prefix)
+        # Where a run stopped: jobs' states written by name but the column not yet renamed;
+        # items' created_us added but not filled.
+        async with engine.begin() as conn:
+            for statement in (
+                "ALTER TABLE {p}jobs ADD COLUMN state_name VARCHAR(16) NOT NULL DEFAULT ''",
+                "UPDATE {p}jobs SET state_name = 'RUNNING'",
+                "ALTER TABLE {p}jobs DROP COLUMN state",
+                "ALTER TABLE {p}items ADD COLUMN created_us BIGINT NOT NULL DEFAULT 0",
+            ):
+                await conn.execute(text(statement.format(p=prefix)))
+        repo = Repository(engine, prefix)
+        await repo.create_schema()
+
+        job = await repo.load_job("job1")
+        assert job is not None
+        assert (job.state, job.created_at) == (pb.JOB_STATE_RUNNING, _CREATED)
+        assert [item.created_at for item in job.items] == [_CREATED, _CREATED]
+    finally:
+        await engine.dispose()
+
+
 async def _create_old_tables(engine: AsyncEngine, prefix: str) -> None:
     job = {
         "id": "job1",
