@@ -154,3 +154,19 @@ def test_a_cutdown_as_long_as_the_ad_in_hundredths_is_refused() -> None:
     with pytest.raises(InvalidArgument, match=r"options\.cutdowns\[0\]"):
         check.check_for_ad(options, common_pb2.CreativeBrief(), 15.004, "options")
     check.check_for_ad(options, common_pb2.CreativeBrief(), 15.01, "options")
+
+
+def test_create_ad_checks_the_brand_kit_at_the_door() -> None:
+    """A bad logo reference is a 400 naming it, not an ad that fails at its first step."""
+    brief = common_pb2.CreativeBrief(
+        product_name="Lumen",
+        product_description="A bottle",
+        target_audience="Commuters",
+        tone="bright",
+        call_to_action="Buy",
+        brand=common_pb2.BrandKit(logo="not a file", palette=["blue"]),
+    )
+    with pytest.raises(InvalidArgument) as refused:
+        check.validate_create(studio_pb2.CreateAdRequest(brief=brief))
+    fields = {v.field for v in refused.value.violations}
+    assert {"brief.brand.logo", "brief.brand.palette[0]"} <= fields
