@@ -5,6 +5,7 @@ from __future__ import annotations
 from reelforge.runtime.artifacts import ArtifactStore, is_artifact_id
 from reelforge.runtime.validation import Violations
 from reelforge.v1 import composer_pb2
+from services.composer.overlays import brand_sources
 from services.composer.timeline import long_enough
 
 
@@ -29,12 +30,14 @@ def _check_clip(
 def check_stored_inputs(
     store: ArtifactStore, request: composer_pb2.ComposeRequest, found: Violations
 ) -> None:
-    """Adds violations for missing artifacts and stored clips shorter than their target."""
+    """Adds violations for missing artifacts (clips, sounds, brand files) and stored clips
+    shorter than their target."""
     for index, clip in enumerate(request.clips):
         if is_artifact_id(clip.source):
             _check_clip(store, index, clip, request.hold_last_frame, found)
-    sounds = [("music", request.music)]
-    sounds += [(f"voice[{i}].source", v.source) for i, v in enumerate(request.voice)]
-    for field, source in sounds:
+    others = [("music", request.music)]
+    others += [(f"voice[{i}].source", v.source) for i, v in enumerate(request.voice)]
+    others += brand_sources(request).items()
+    for field, source in others:
         if is_artifact_id(source) and store.get(source) is None:
             found.add(field, f"artifact {source} is not in the store")

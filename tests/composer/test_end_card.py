@@ -414,3 +414,26 @@ async def test_bad_brand_fields_over_grpc_are_invalid_argument(stub: Stub) -> No
         "watermark.size",
     }
     assert "2 and 3" in fields["end_card.duration_seconds"]
+
+
+async def test_brand_files_missing_from_the_store_are_refused_before_any_work(
+    stub: Stub, store: ArtifactStore, media: Media
+) -> None:
+    """Like a missing clip: INVALID_ARGUMENT at Compose naming each field, not a composition
+    accepted and FAILED later."""
+    clip = await put(store, media.clip_1s)
+    request = S.ComposeRequest(
+        clips=[S.ClipInput(source=clip)],
+        end_card=_card(_ID, body_font="cd" * 32),
+        watermark=S.Watermark(logo="ef" * 32),
+        captions=S.CaptionOptions(style=S.CaptionStyle(font_file="12" * 32)),
+    )
+    fields = await field_violations(stub.Compose(request, timeout=5))
+
+    assert set(fields) == {
+        "end_card.logo",
+        "end_card.body_font",
+        "watermark.logo",
+        "captions.style.font_file",
+    }
+    assert all("not in the store" in why for why in fields.values())
