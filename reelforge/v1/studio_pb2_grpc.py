@@ -158,7 +158,7 @@ class StudioServiceServicer:
 
     def RegenerateScene(self, request, context):
         """Makes a new version of one scene (image, clip or both; only that scene is paid), keeps the
-        old version, then renders again. Only on a COMPLETED ad.
+        old version, then renders again. Only on a COMPLETED ad, or one whose render failed (FAILED at COMPOSE).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -166,7 +166,8 @@ class StudioServiceServicer:
 
     def RenderAd(self, request, context):
         """Composes the ad again with other render options; every render is kept. Several platforms
-        and cut-down lengths in one request make one render each (no new paid prediction). Only on a COMPLETED ad.
+        and cut-down lengths in one request make one render each (no new paid prediction). Only on
+        a COMPLETED ad, or one whose render failed (FAILED at COMPOSE: its scenes are all made).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

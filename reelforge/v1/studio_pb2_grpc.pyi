@@ -54,11 +54,12 @@ class StudioServiceStub:
     """Gate "approve storyboard": the paid steps (seed images, clips, music) start."""
     RegenerateScene: _grpc.UnaryUnaryMultiCallable[_studio_pb2.RegenerateSceneRequest, _studio_pb2.Ad]
     """Makes a new version of one scene (image, clip or both; only that scene is paid), keeps the
-    old version, then renders again. Only on a COMPLETED ad.
+    old version, then renders again. Only on a COMPLETED ad, or one whose render failed (FAILED at COMPOSE).
     """
     RenderAd: _grpc.UnaryUnaryMultiCallable[_studio_pb2.RenderAdRequest, _studio_pb2.Ad]
     """Composes the ad again with other render options; every render is kept. Several platforms
-    and cut-down lengths in one request make one render each (no new paid prediction). Only on a COMPLETED ad.
+    and cut-down lengths in one request make one render each (no new paid prediction). Only on
+    a COMPLETED ad, or one whose render failed (FAILED at COMPOSE: its scenes are all made).
     """
     ListRenders: _grpc.UnaryUnaryMultiCallable[_studio_pb2.ListRendersRequest, _studio_pb2.ListRendersResponse]
     """Every render of the ad, oldest first, each with its own download URL."""
@@ -88,11 +89,12 @@ class StudioServiceAsyncStub(StudioServiceStub):
     """Gate "approve storyboard": the paid steps (seed images, clips, music) start."""
     RegenerateScene: _aio.UnaryUnaryMultiCallable[_studio_pb2.RegenerateSceneRequest, _studio_pb2.Ad]  # type: ignore[assignment]
     """Makes a new version of one scene (image, clip or both; only that scene is paid), keeps the
-    old version, then renders again. Only on a COMPLETED ad.
+    old version, then renders again. Only on a COMPLETED ad, or one whose render failed (FAILED at COMPOSE).
     """
     RenderAd: _aio.UnaryUnaryMultiCallable[_studio_pb2.RenderAdRequest, _studio_pb2.Ad]  # type: ignore[assignment]
     """Composes the ad again with other render options; every render is kept. Several platforms
-    and cut-down lengths in one request make one render each (no new paid prediction). Only on a COMPLETED ad.
+    and cut-down lengths in one request make one render each (no new paid prediction). Only on
+    a COMPLETED ad, or one whose render failed (FAILED at COMPOSE: its scenes are all made).
     """
     ListRenders: _aio.UnaryUnaryMultiCallable[_studio_pb2.ListRendersRequest, _studio_pb2.ListRendersResponse]  # type: ignore[assignment]
     """Every render of the ad, oldest first, each with its own download URL."""
@@ -173,7 +175,7 @@ class StudioServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_studio_pb2.Ad, _abc.Awaitable[_studio_pb2.Ad]]:
         """Makes a new version of one scene (image, clip or both; only that scene is paid), keeps the
-        old version, then renders again. Only on a COMPLETED ad.
+        old version, then renders again. Only on a COMPLETED ad, or one whose render failed (FAILED at COMPOSE).
         """
 
     @_abc_1.abstractmethod
@@ -183,7 +185,8 @@ class StudioServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_studio_pb2.Ad, _abc.Awaitable[_studio_pb2.Ad]]:
         """Composes the ad again with other render options; every render is kept. Several platforms
-        and cut-down lengths in one request make one render each (no new paid prediction). Only on a COMPLETED ad.
+        and cut-down lengths in one request make one render each (no new paid prediction). Only on
+        a COMPLETED ad, or one whose render failed (FAILED at COMPOSE: its scenes are all made).
         """
 
     @_abc_1.abstractmethod

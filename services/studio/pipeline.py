@@ -66,11 +66,22 @@ def enter(
     ad.state = state
     ad.steps.add(step=step, started_at=_now())
     if step == S.AD_STEP_COMPOSE:
+        _close_unfinished(ad)
         ad.renders.extend(renders.planned(ad, _now()))
     if state == S.AD_STATE_COMPLETED:
         ad.completed_at.CopyFrom(_now())
     elif state == S.AD_STATE_RUNNING:
         ad.ClearField("completed_at")
+
+
+def _close_unfinished(ad: studio_pb2.Ad) -> None:
+    """Marks the renders a failed compose step left unfinished (not started, or not waited
+    for) as canceled, so the next compose step, which makes every unfinished render, does not
+    take them up again."""
+    for render in ad.renders:
+        if render.state not in COMPOSITION_TERMINAL:
+            render.state = composer_pb2.COMPOSITION_STATE_CANCELED
+            render.error = render.error or "not finished: its compose step failed"
 
 
 def end(ad: studio_pb2.Ad, state: studio_pb2.AdState.ValueType, error: str = "") -> None:

@@ -130,7 +130,6 @@ class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
             )
             if request.HasField("voice_line"):
                 ad.regeneration.voice_line = request.voice_line
-            ad.error = ""
 
         return await self._again(request.id, "RegenerateScene", regenerate, _S.AD_STEP_REGENERATE)
 
@@ -152,11 +151,13 @@ class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
         change: Callable[[studio_pb2.Ad], None],
         step: studio_pb2.AdStep.ValueType,
     ) -> studio_pb2.Ad:
-        """Runs a COMPLETED ad again from ``step``, after ``change`` (which may refuse)."""
+        """Runs an ad whose media is made again from ``step``, after ``change`` (which may
+        refuse): a COMPLETED ad, or one whose render failed."""
 
         def again(ad: studio_pb2.Ad) -> None:
-            check.require(ad, action, _S.AD_STATE_COMPLETED)
+            check.require_media(ad, action)
             change(ad)
+            ad.error = ""
             enter(ad, step)
 
         return await self._manager.act(ad_id, again)

@@ -226,6 +226,20 @@ def require(
         )
 
 
+def require_media(ad: studio_pb2.Ad, action: str) -> None:
+    """FAILED_PRECONDITION unless every scene's media is made: the ad is COMPLETED, or FAILED at
+    COMPOSE (a render failed, e.g. on an unreadable brand file; its clips and music are kept, so
+    it may be rendered, or a scene regenerated, again)."""
+    failed_render = ad.state == _S.AD_STATE_FAILED and ad.step == _S.AD_STEP_COMPOSE
+    if ad.state == _S.AD_STATE_COMPLETED or failed_render:
+        return
+    raise FailedPrecondition(
+        f"ad {ad.id} is {describe_state(ad)}; {action} needs it COMPLETED "
+        "(or FAILED at step COMPOSE)",
+        reason="AD_STATE",
+    )
+
+
 def check_mood(ad: studio_pb2.Ad, mood_id: str) -> None:
     found = Violations()
     ids = [m.id for m in ad.moods]

@@ -79,3 +79,27 @@ async def test_the_brand_kit_makes_the_end_card_and_the_watermark(
     rows, cols = np.nonzero(_near(middle, _MAGENTA))
     assert len(rows) > 30 and rows.max() < _H / 3 and cols.min() > _W / 2
     assert _near(last, _BLUE).mean() < 0.2
+
+
+async def test_an_ad_whose_render_failed_renders_again(client: Client) -> None:
+    """A logo id that is not in the store fails the render, not the scenes: the ad can be
+    rendered again (here without the card) from the clips it has, paying nothing."""
+    brand = {"name": "Lumen Co", "logo": "d" * 64}
+    created = await client.post(
+        "/api/ads", json={"brief": BRIEF | {"brand": brand}, "options": {"render": RENDER}}
+    )
+    assert created.status == 200, await created.text()
+    failed = (await watch_ad(client, (await created.json())["id"]))[-1]
+    assert (failed["state"], failed["step"]) == ("AD_STATE_FAILED", "AD_STEP_COMPOSE")
+    assert "end_card.logo" in failed["error"]
+    again = await client.post(
+        f"/api/ads/{failed['id']}/renders", json={"options": RENDER | {"endCard": False}}
+    )
+    assert again.status == 200, await again.text()
+    final = await _finished(client, failed["id"])
+    states = [r["state"] for r in final["renders"]]
+    assert states[-1] == "COMPOSITION_STATE_COMPLETED" and len(states) == 2
+    assert states[0] in {"COMPOSITION_STATE_FAILED", "COMPOSITION_STATE_CANCELED"}
+    clips = [[v["clip"]["id"] for v in s["versions"]] for s in final["storyboard"]]
+    assert clips == [[s["clip"]["id"]] for s in failed["storyboard"]]  # kept, none made again
+    assert not final.get("error")
