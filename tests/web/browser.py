@@ -31,6 +31,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 DESKTOP = (1280, 1000)
 PHONE = (390, 844)
 WAIT_S = 30.0
+WHOLE_AD_S = 120.0  # an ad from its brief to its last step, on a loaded machine
 # The studio's offline ad at CI size: 6 s, rendered 180×320 at 12 fps.
 AD_SECONDS = 6.0
 RENDER = {"height": 320, "fps": 12}
@@ -100,10 +101,15 @@ def create_ad(
 
 
 def got_when(
-    base: str, path: str, done: Callable[[dict[str, Any]], bool], what: str, key: str = ""
+    base: str,
+    path: str,
+    done: Callable[[dict[str, Any]], bool],
+    what: str,
+    key: str = "",
+    wait_s: float = WAIT_S,
 ) -> dict[str, Any]:
     """Polls GET ``path`` (the test's own check, not the page's) until ``done``."""
-    deadline = time.monotonic() + WAIT_S
+    deadline = time.monotonic() + wait_s
     while True:
         answer = dict(api(base, "GET", path, key=key))
         if done(answer):
@@ -115,9 +121,14 @@ def got_when(
 
 
 def ad_when(
-    base: str, ad_id: str, done: Callable[[dict[str, Any]], bool], what: str, key: str = ""
+    base: str,
+    ad_id: str,
+    done: Callable[[dict[str, Any]], bool],
+    what: str,
+    key: str = "",
+    wait_s: float = WAIT_S,
 ) -> dict[str, Any]:
-    return got_when(base, f"/api/ads/{ad_id}", done, what, key)
+    return got_when(base, f"/api/ads/{ad_id}", done, what, key, wait_s)
 
 
 def download(url: str, path: Path) -> Path:
@@ -125,6 +136,24 @@ def download(url: str, path: Path) -> Path:
     with urllib.request.urlopen(url, timeout=30) as response:
         path.write_bytes(response.read())
     return path
+
+
+def bare(word: str) -> str:
+    """A word as subtitles and word timings are compared: lower case, letters and digits."""
+    return "".join(ch for ch in word.lower() if ch.isalnum())
+
+
+def cue_words(path: Path) -> list[str]:
+    """The words of an SRT or WebVTT file's cues (not their numbers, times or the header)."""
+    lines = path.read_text().splitlines()
+    text = [line for line in lines if line and "-->" not in line and not line.isdigit()]
+    return [bare(word) for line in text if line != "WEBVTT" for word in line.split()]
+
+
+def says(words: list[str], line: str) -> bool:
+    """Whether ``line``'s words come one after the other in ``words`` (bare, as cue_words)."""
+    wanted = [bare(w) for w in line.split()]
+    return any(words[at : at + len(wanted)] == wanted for at in range(len(words)))
 
 
 def at_gate(step: str) -> Callable[[dict[str, Any]], bool]:
@@ -151,10 +180,10 @@ class Page:
         self.driver.execute_script("localStorage.clear(); sessionStorage.clear();")
         self.driver.refresh()
 
-    def wait(self, condition: Callable[[WebDriver], T], what: str) -> T:
+    def wait(self, condition: Callable[[WebDriver], T], what: str, wait_s: float = WAIT_S) -> T:
         """Waits until ``condition`` is truthy (elements that vanish mid-check are retried)."""
         ignored = (NoSuchElementException, StaleElementReferenceException)
-        return WebDriverWait(self.driver, WAIT_S, ignored_exceptions=ignored).until(
+        return WebDriverWait(self.driver, wait_s, ignored_exceptions=ignored).until(
             condition, f"the page never showed {what}"
         )
 
@@ -164,14 +193,14 @@ class Page:
     def find_all(self, selector: str) -> list[WebElement]:
         return self.driver.find_elements("css selector", selector)
 
-    def shown(self, selector: str, what: str) -> WebElement:
+    def shown(self, selector: str, what: str, wait_s: float = WAIT_S) -> WebElement:
         """Waits until the element ``selector`` finds is displayed, and returns it."""
 
         def check(driver: WebDriver) -> WebElement | None:
             element = driver.find_element("css selector", selector)
             return element if element.is_displayed() else None
 
-        element = self.wait(check, what)
+        element = self.wait(check, what, wait_s)
         assert element is not None
         return element
 
@@ -202,9 +231,9 @@ class Page:
         """The title of what the page shows (waited for while the page is still opening)."""
         return str(self.wait(lambda d: d.find_element("css selector", "main h2").text, "a title"))
 
-    def shows(self, title: str, what: str) -> None:
+    def shows(self, title: str, what: str, wait_s: float = WAIT_S) -> None:
         """Waits until the page shows the step (or list) titled ``title``."""
-        self.wait(lambda _: self.heading() == title, what)
+        self.wait(lambda _: self.heading() == title, what, wait_s)
 
     def step(self) -> str:
         """The step the ad is at, as the step indicator marks it."""
@@ -225,7 +254,7 @@ class Page:
 
 def open_final(page: Page, base: str, ad_id: str) -> dict[str, Any]:
     """The ad once completed, open on the page at its Final step."""
-    ad = ad_when(base, ad_id, completed, "completed")
+    ad = ad_when(base, ad_id, completed, "completed", wait_s=WHOLE_AD_S)
     page.open(f"{base}/#/ads/{ad_id}")
     page.shows("Final video", "the final step")
     return ad

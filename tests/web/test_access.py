@@ -6,7 +6,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from tests.web.browser import PHONE, Page, ad_when, completed, create_ad, status_of
+from tests.web.browser import PHONE, WHOLE_AD_S, Page, ad_when, completed, create_ad, status_of
 from tests.web.stack import API_KEY, LiveStack
 
 BLOB_IMAGES = (
@@ -71,7 +71,7 @@ def fits_the_phone(page: Page, name: str) -> None:
 def test_every_step_fits_a_phone_without_sideways_scrolling(
     page: Page, stack: LiveStack, finished_ad: str
 ) -> None:
-    ad_when(stack.open_url, finished_ad, completed, "completed")
+    ad_when(stack.open_url, finished_ad, completed, "completed", wait_s=WHOLE_AD_S)
     phone = {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True}
     page.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", phone)
     try:
@@ -93,7 +93,7 @@ def test_every_step_fits_a_phone_without_sideways_scrolling(
 def test_reduced_motion_stops_autoplay_and_animations(
     page: Page, stack: LiveStack, finished_ad: str
 ) -> None:
-    ad_when(stack.open_url, finished_ad, completed, "completed")
+    ad_when(stack.open_url, finished_ad, completed, "completed", wait_s=WHOLE_AD_S)
     try:
         for preference, moving in (("reduce", False), ("no-preference", True)):
             feature = {"name": "prefers-reduced-motion", "value": preference}

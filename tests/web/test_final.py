@@ -1,5 +1,6 @@
-"""The Final step's other renders: one RenderAd for two other platforms, each render listed with
-its shape, size, length and downloads, made with the options chosen on the page."""
+"""From the Final step of a finished ad: one RenderAd for two other platforms, each render listed
+with its shape, size, length and downloads; one scene's voice line spoken again, the new words in
+the new render's subtitles."""
 
 from __future__ import annotations
 
@@ -9,10 +10,22 @@ from typing import Any
 from selenium.webdriver.support.ui import Select
 
 from reelforge.runtime.media import probe
-from tests.web.browser import AD_SECONDS, Page, ad_when, download, open_final
+from tests.web.browser import (
+    AD_SECONDS,
+    WHOLE_AD_S,
+    Page,
+    ad_when,
+    api,
+    completed,
+    cue_words,
+    download,
+    open_final,
+    says,
+)
 from tests.web.stack import LiveStack
 
 # Each platform's frame at the ad's 320 p: (width, height) and its name on the page.
+NEW_LINE = "Fits every bag."
 PLATFORMS = {"square": ((320, 320), "Square (1:1)"), "landscape": ((568, 320), "Landscape (16:9)")}
 
 
@@ -38,7 +51,7 @@ def test_renders_for_other_platforms_are_listed_with_their_downloads(
     first = len(ad["renders"]) + 1
     numbers = (first, first + 1)
     for number in numbers:
-        page.shown(f"#render-{number}-mp4", f"render {number}'s download")
+        page.shown(f"#render-{number}-mp4", f"render {number}'s download", WHOLE_AD_S)
     page.shoot("render-platforms")
 
     renders = ad_when(stack.open_url, finished_ad, rendered(first + 1), "two renders")["renders"]
@@ -64,3 +77,35 @@ def test_renders_for_other_platforms_are_listed_with_their_downloads(
         for kind in ("srt", "vtt"):
             href = page.find(f"#render-{number}-{kind}").get_attribute("href")
             assert href == stack.open_url + render[f"subtitles{kind.title()}"]["uri"], kind
+
+
+def test_a_new_voice_line_is_spoken_and_in_the_new_subtitles(
+    page: Page, stack: LiveStack, finished_ad: str
+) -> None:
+    ad = open_final(page, stack.open_url, finished_ad)
+    page.find("#regenerate-scene").click()
+    page.shows("Storyboard", "the storyboard")
+    page.find("#scene-2 .regenerate summary").click()
+    Select(page.find("#regen-2-what")).select_by_value("REGENERATE_WHAT_VOICE")
+    page.fill("#regen-2-voice", NEW_LINE)
+    page.find("#regen-2-hint").click()  # leaving the line asks for its quote
+    page.has_text("#regen-2-cost", "Estimated cost: $0.00 (", "the line's quote")
+    page.find("#regen-2-go").click()
+    number = len(ad["renders"]) + 1
+    page.shown(f"#render-{number}-srt", f"render {number}'s subtitles", WHOLE_AD_S)
+    page.shoot("voice-regenerated")
+
+    after = ad_when(stack.open_url, finished_ad, completed, "completed again")
+    (step,) = [s for s in after["steps"] if s["step"] == "AD_STEP_REGENERATE"][-1:]
+    (job_id,) = step["jobIds"]  # one voice job: no image or clip made again
+    job = api(stack.open_url, "GET", f"/api/jobs/{job_id}")
+    assert job["kind"] == "JOB_KIND_VOICE" and len(job["items"]) == 1
+    lines = [s["scene"]["voiceLine"] for s in after["storyboard"]]
+    before = [s["scene"]["voiceLine"] for s in ad["storyboard"]]
+    assert lines == [*before[:2], NEW_LINE, *before[3:]]
+    assert after["storyboard"][2]["seedImage"] == ad["storyboard"][2]["seedImage"]
+    srt = download(
+        str(page.find(f"#render-{number}-srt").get_attribute("href")), page.folder / "new.srt"
+    )
+    assert says(cue_words(srt), NEW_LINE)
+    assert not says(cue_words(srt), before[2])

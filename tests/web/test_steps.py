@@ -12,6 +12,7 @@ from selenium.webdriver.common.keys import Keys
 from tests.web.browser import (
     AD_SECONDS,
     BRIEF,
+    WHOLE_AD_S,
     Page,
     ad_when,
     api,
@@ -29,6 +30,10 @@ NEW_VOICE_LINE = "Glow on."
 # Its own product: prompts no earlier ad used, so nothing comes from the generator's cache and
 # the seed images take long enough to cancel in the middle.
 CANCELED_BRIEF = {**BRIEF, "product_name": "Quietly Canceled Bottle"}
+# A logo the composer refuses to fetch (a loopback address) fails the ad at its last step, after
+# everything else was made: the one failure the offline stack offers. CreateAd lets it through
+# (it checks the URL's form, not where it points).
+FAILING_BRIEF = {**BRIEF, "brand": {"name": "Lumen", "logo": "https://127.0.0.1:9/logo.png"}}
 PROGRESS = "return [...document.querySelectorAll('main progress')].map(p => p.value);"
 TITLES = {"AD_STEP_CHOOSE_MOOD": "Choose a mood", "AD_STEP_APPROVE_STORYBOARD": "Storyboard"}
 
@@ -210,3 +215,22 @@ def test_cancel_mid_generation_stops_the_ad_and_it_can_start_over(
     new = api(stack.open_url, "GET", f"/api/ads/{new_id}")
     assert new["brief"] == canceled["brief"] and new["options"] == canceled["options"]
     api(stack.open_url, "POST", f"/api/ads/{new_id}/cancel", {})
+
+
+def ended(ad: dict[str, Any]) -> bool:
+    return bool(ad["state"] != "AD_STATE_RUNNING")
+
+
+def test_a_failed_ad_shows_the_failed_step_and_why(page: Page, stack: LiveStack) -> None:
+    ad = create_ad(stack.open_url, gates=False, brief=FAILING_BRIEF)
+    failed = ad_when(stack.open_url, ad["id"], ended, "its end", wait_s=WHOLE_AD_S)
+    assert failed["state"] == "AD_STATE_FAILED" and "end_card.logo" in failed["error"]
+    page.open(f"{stack.open_url}/#/ads/{ad['id']}")
+    page.shows("Clips", "the step the ad failed in")
+    page.has_text("#ad-stopped", "Failed at compose: ", "the failed step")
+    assert failed["error"] in page.find("#ad-stopped [role='alert']").text
+    assert page.find("#start-again").text == "Start over from this brief"
+    assert not page.find_all("#cancel-ad")
+    page.shoot("failed")
+    page.open(f"{stack.open_url}/#/ads")
+    page.has_text(f"#ad-{ad['id']}", "failed", "the failed ad in the list")

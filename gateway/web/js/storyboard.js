@@ -12,7 +12,15 @@ const WHAT = [
   ['REGENERATE_WHAT_BOTH', 'Image and clip'],
   ['REGENERATE_WHAT_IMAGE', 'Image only'],
   ['REGENERATE_WHAT_CLIP', 'Clip only'],
+  ['REGENERATE_WHAT_VOICE', 'Voice-over line only'],
 ];
+// The media each choice makes again (the voice line is spoken again for VOICE or a new line).
+const REMAKES = {
+  REGENERATE_WHAT_BOTH: ['image', 'clip'],
+  REGENERATE_WHAT_IMAGE: ['image'],
+  REGENERATE_WHAT_CLIP: ['clip'],
+  REGENERATE_WHAT_VOICE: [],
+};
 
 function hue(index) {
   return `hsl(${(index * 57 + 200) % 360} 70% 55%)`;
@@ -208,38 +216,50 @@ export function StoryboardView(ad, studio) {
   }
 
   function regenerateForm(i) {
+    const { scene } = current.storyboard[i];
     const what = h('select', { id: `regen-${i}-what` }, WHAT.map(([v, t]) => h('option', { value: v }, t)));
     const hint = h('input', { id: `regen-${i}-hint`, placeholder: 'e.g. warmer light' });
+    const line = h('textarea', { id: `regen-${i}-voice`, rows: 2, value: scene.voiceLine || '' });
     const cost = h('p', { class: 'estimate', id: `regen-${i}-cost`, 'aria-live': 'polite' });
     const box = errorBox(`regen-${i}-error`);
     const go = h('button', { type: 'button', class: 'primary', id: `regen-${i}-go` },
       `Regenerate scene ${i + 1}`);
-    const quote = () => estimate(i, what.value).then(
+    const newLine = () => (line.value !== (scene.voiceLine || '') ? line.value : undefined);
+    const quote = () => estimate(i, what.value, newLine()).then(
       (text) => { cost.textContent = text; }, (error) => showError(box, error));
     what.addEventListener('change', quote);
+    line.addEventListener('change', quote);
     go.addEventListener('click', () => act(go, box, async () => {
-      const body = { what: what.value, hint: hint.value };
+      const body = { what: what.value, hint: hint.value, voiceLine: newLine() };
       studio.setAd(await call('POST', `/api/ads/${current.id}/scenes/${i}/regenerate`, body));
     }));
     const details = h('details', { class: 'regenerate' }, h('summary', {}, 'Regenerate this scene'),
       ...field(`regen-${i}-what`, 'What', what), ...field(`regen-${i}-hint`, 'What to change', hint),
+      ...field(`regen-${i}-voice`, 'Voice-over line (a new one is spoken with any choice)', line),
       cost, go, box);
     details.addEventListener('toggle', () => { if (details.open) quote(); });
     return details;
   }
 
-  /** What regenerating scene i would cost, priced by the generator before anything is paid. */
-  async function estimate(i, what) {
+  /**
+   * What regenerating scene i would cost, priced by the generator before anything is paid: the
+   * image and clip `what` remakes, and the voice line when it is spoken again (VOICE, or a
+   * new line with any choice).
+   */
+  async function estimate(i, what, newLine) {
     const { scene, clip } = current.storyboard[i];
     const { tier, aspectRatio } = current.options;
+    const remakes = REMAKES[what] || REMAKES.REGENERATE_WHAT_BOTH;
     const requests = [];
-    if (what !== 'REGENERATE_WHAT_CLIP') {
+    if (remakes.includes('image')) {
       requests.push({ images: { images: [{ prompt: scene.imagePrompt || scene.stylePrompt }], tier, aspectRatio } });
     }
-    if (what !== 'REGENERATE_WHAT_IMAGE') {
+    if (remakes.includes('clip')) {
       const durationSeconds = Math.round((clip?.durationSeconds || scene.durationSeconds) * 100) / 100;
       requests.push({ clips: { clips: [{ prompt: scene.stylePrompt, durationSeconds }], tier, aspectRatio } });
     }
+    const spoken = newLine ?? (what === 'REGENERATE_WHAT_VOICE' ? scene.voiceLine : '');
+    if (spoken) requests.push({ voice: { lines: [{ text: spoken }], tier } });
     const answers = await Promise.all(requests.map((r) => call('POST', '/api/cost/estimate', r)));
     const total = answers.reduce((sum, a) => sum + Number(a.estimatedCostMicros || 0), 0);
     const basis = [...new Set(answers.flatMap((a) => a.items.map((item) => item.basis)))].join('; ');
