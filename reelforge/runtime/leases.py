@@ -22,7 +22,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -271,3 +271,50 @@ class LeaseKeeper:
             _LOGGER.info("claimed %s rows", len(claimed), extra={"claimed": len(claimed)})
             await self._on_claimed(claimed)
         return len(claimed)
+
+
+class LeasedTasks:
+    """One background task per row this process holds a lease on (a render, an ad's run).
+
+    A task is forgotten when it ends. ``start()`` starts the keeper: it claims what nobody
+    holds (``on_claimed`` runs it again), renews, and cancels, without any write, the task of
+    a row whose lease another replica took. ``stop()`` cancels every task and hands the leases
+    back, so another replica or the next start continues the work.
+    """
+
+    def __init__(self, leases: Leases, *, what: str, on_claimed: OnClaimed) -> None:
+        self.leases = leases
+        self._what = what
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._keeper = LeaseKeeper(
+            leases, held=lambda: list(self._tasks), on_claimed=on_claimed, on_lost=self._stop_lost
+        )
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._tasks
+
+    def get(self, key: str) -> asyncio.Task[None] | None:
+        return self._tasks.get(key)
+
+    def run(self, key: str, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, name=f"{self._what}-{key}")
+        self._tasks[key] = task
+        task.add_done_callback(lambda _: self._tasks.pop(key, None))
+
+    async def start(self) -> int:
+        """Claims and runs what is unfinished now; returns how many rows it claimed."""
+        return await self._keeper.start()
+
+    async def stop(self) -> None:
+        await self._keeper.stop()
+        held = list(self._tasks)
+        await cancel_and_wait(list(self._tasks.values()))
+        await self.leases.hand_back(held)
+
+    async def _stop_lost(self, keys: set[str]) -> None:
+        owners = await self.leases.owners(keys)
+        for key in keys:
+            task = self._tasks.get(key)
+            if task is not None and owners.get(key) != self.leases.owner:
+                _LOGGER.warning("%s %s: lease lost; stopping it", self._what, key)
+                task.cancel()

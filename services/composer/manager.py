@@ -11,9 +11,8 @@ from typing import Any
 
 from reelforge.runtime.errors import redact_paths
 from reelforge.runtime.events import Broadcaster, ReplicaChanges
-from reelforge.runtime.leases import LeaseKeeper, LeaseLost, Leases
+from reelforge.runtime.leases import LeasedTasks, LeaseLost, Leases
 from reelforge.runtime.schema import now_us
-from reelforge.runtime.tasks import cancel_and_wait
 from reelforge.v1 import composer_pb2
 from services.composer.convert import to_proto
 from services.composer.render_errors import RenderFailed
@@ -58,12 +57,10 @@ class CompositionManager:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._interval_s = progress_interval_s
         self._hub: Broadcaster[Snapshot] = Broadcaster()
-        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._user_canceled: set[str] = set()
         self._leases = leases
-        self._keeper = LeaseKeeper(
-            leases, held=lambda: list(self._tasks), on_claimed=self._resume, on_lost=self._stop_lost
-        )
+        # Renders of the compositions this process holds; a lost lease stops its render.
+        self._renders = LeasedTasks(leases, what="composition", on_claimed=self._resume)
         # Other replicas' changes, re-read for watchers here (wired to the PostgreSQL listener).
         self.replica_changes = ReplicaChanges(self._hub, self._republish)
 
@@ -78,14 +75,14 @@ class CompositionManager:
     async def resume_interrupted(self) -> int:
         """Claims and renders again every unfinished composition nobody holds; keeps claiming
         every TTL/2 (a dead replica's renders, once its lease expired)."""
-        return await self._keeper.start()
+        return await self._renders.start()
 
     async def cancel(self, composition_id: str) -> CompositionRow:
         """Stops the render (FFmpeg killed, partial files removed) before returning."""
         row = await self._repository.get(composition_id)
         if row.terminal:
             return row
-        task = self._tasks.get(composition_id)
+        task = self._renders.get(composition_id)
         if task is None:
             # Not rendering here (another replica's, or orphaned): only the row changes, and its
             # lease goes, so the replica rendering it stops at its next write or heartbeat.
@@ -121,11 +118,8 @@ class CompositionManager:
     async def shutdown(self) -> None:
         """Stops every render without marking it and hands its lease back: another replica (or
         the next start-up) renders it again."""
-        await self._keeper.stop()
-        held = list(self._tasks)
-        await cancel_and_wait(self._tasks.values())
+        await self._renders.stop()
         await self.replica_changes.aclose()
-        await self._leases.hand_back(held)
 
     async def _republish(self, composition_id: str) -> None:
         try:
@@ -138,7 +132,7 @@ class CompositionManager:
     async def _resume(self, composition_ids: list[str]) -> None:
         """Claimed compositions (left unfinished by a dead or stopped process) render again here."""
         for composition_id in composition_ids:
-            if composition_id in self._tasks:
+            if composition_id in self._renders:
                 continue
             try:
                 await self._write(
@@ -149,20 +143,8 @@ class CompositionManager:
             self._start(composition_id)
         _LOGGER.info("resuming %s interrupted compositions", len(composition_ids))
 
-    async def _stop_lost(self, composition_ids: set[str]) -> None:
-        """Renders whose lease another replica took (or a cancel elsewhere released) stop here
-        without writing; a finished render that is still ours just ends on its own."""
-        owners = await self._leases.owners(composition_ids)
-        for composition_id in composition_ids:
-            task = self._tasks.get(composition_id)
-            if task is not None and owners.get(composition_id) != self._leases.owner:
-                _LOGGER.warning("composition %s: lease lost; stopping its render", composition_id)
-                task.cancel()
-
     def _start(self, composition_id: str) -> None:
-        task = asyncio.create_task(self._run(composition_id), name=f"compose-{composition_id}")
-        self._tasks[composition_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(composition_id, None))
+        self._renders.run(composition_id, self._run(composition_id))
 
     async def _run(self, composition_id: str) -> None:
         try:
