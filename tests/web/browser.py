@@ -105,6 +105,7 @@ def got_when(
     path: str,
     done: Callable[[dict[str, Any]], bool],
     what: str,
+    *,
     key: str = "",
     wait_s: float = WAIT_S,
 ) -> dict[str, Any]:
@@ -121,14 +122,10 @@ def got_when(
 
 
 def ad_when(
-    base: str,
-    ad_id: str,
-    done: Callable[[dict[str, Any]], bool],
-    what: str,
-    key: str = "",
-    wait_s: float = WAIT_S,
+    base: str, ad_id: str, done: Callable[[dict[str, Any]], bool], what: str, **wait: Any
 ) -> dict[str, Any]:
-    return got_when(base, f"/api/ads/{ad_id}", done, what, key, wait_s)
+    """got_when for the ad ``ad_id`` (``wait``: its key and wait_s)."""
+    return got_when(base, f"/api/ads/{ad_id}", done, what, **wait)
 
 
 def download(url: str, path: Path) -> Path:
@@ -257,4 +254,14 @@ def open_final(page: Page, base: str, ad_id: str) -> dict[str, Any]:
     ad = ad_when(base, ad_id, completed, "completed", wait_s=WHOLE_AD_S)
     page.open(f"{base}/#/ads/{ad_id}")
     page.shows("Final video", "the final step")
+    return ad
+
+
+def open_regenerate(page: Page, base: str, ad_id: str, scene: int) -> dict[str, Any]:
+    """The completed ad from its Final step to the storyboard, scene ``scene``'s (0-based)
+    "Regenerate this scene" open."""
+    ad = open_final(page, base, ad_id)
+    page.find("#regenerate-scene").click()
+    page.shows("Storyboard", "the storyboard")
+    page.find(f"#scene-{scene} .regenerate summary").click()
     return ad

@@ -20,6 +20,7 @@ from tests.web.browser import (
     cue_words,
     download,
     open_final,
+    open_regenerate,
     says,
 )
 from tests.web.stack import LiveStack
@@ -82,10 +83,7 @@ def test_renders_for_other_platforms_are_listed_with_their_downloads(
 def test_a_new_voice_line_is_spoken_and_in_the_new_subtitles(
     page: Page, stack: LiveStack, finished_ad: str
 ) -> None:
-    ad = open_final(page, stack.open_url, finished_ad)
-    page.find("#regenerate-scene").click()
-    page.shows("Storyboard", "the storyboard")
-    page.find("#scene-2 .regenerate summary").click()
+    ad = open_regenerate(page, stack.open_url, finished_ad, 2)
     Select(page.find("#regen-2-what")).select_by_value("REGENERATE_WHAT_VOICE")
     page.fill("#regen-2-voice", NEW_LINE)
     page.find("#regen-2-hint").click()  # leaving the line asks for its quote

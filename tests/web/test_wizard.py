@@ -30,7 +30,7 @@ from tests.web.browser import (
     completed,
     cue_words,
     download,
-    open_final,
+    open_regenerate,
     says,
 )
 from tests.web.stack import LiveStack
@@ -242,10 +242,7 @@ def test_the_wizard_makes_a_playable_ad(page: Page, stack: LiveStack) -> None:
 def test_one_scene_is_regenerated_with_its_cost_shown(
     page: Page, stack: LiveStack, finished_ad: str
 ) -> None:
-    ad = open_final(page, stack.open_url, finished_ad)
-    page.find("#regenerate-scene").click()
-    page.shows("Storyboard", "the storyboard")
-    page.find("#scene-1 .regenerate summary").click()
+    ad = open_regenerate(page, stack.open_url, finished_ad, 1)
     page.has_text("#regen-1-cost", "Estimated cost: $0.00", "the scene's cost")
     assert "offline" in page.find("#regen-1-cost").text  # the generator's pricing basis
     page.fill("#regen-1-hint", "warmer light")
