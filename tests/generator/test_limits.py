@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from reelforge.runtime.tasks import cancel_and_wait
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.limits import RateLimiter
 from tests.fakes.replicate_server import FakeReplicate
@@ -48,9 +49,7 @@ async def sampled(fake: FakeReplicate) -> AsyncIterator[Peaks]:
     try:
         yield peaks
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
 
 
 def images(count: int) -> pb.GenerateImagesRequest:
