@@ -234,3 +234,12 @@ def test_a_failed_ad_shows_the_failed_step_and_why(page: Page, stack: LiveStack)
     page.shoot("failed")
     page.open(f"{stack.open_url}/#/ads")
     page.has_text(f"#ad-{ad['id']}", "failed", "the failed ad in the list")
+
+
+def test_an_ad_canceled_at_a_gate_says_so_on_that_step(page: Page, stack: LiveStack) -> None:
+    ad = gated_ad(stack, "AD_STEP_CHOOSE_MOOD")
+    api(stack.open_url, "POST", f"/api/ads/{ad['id']}/cancel", {})
+    page.open(f"{stack.open_url}/#/ads/{ad['id']}")
+    page.shows("Choose a mood", "the step it was canceled at")
+    page.has_text("#ad-stopped", "Canceled.", "that the ad is canceled")
+    assert not page.find_all("#mood-continue")

@@ -4,7 +4,8 @@
 
 import { call } from './api.js';
 import { itemFailed, itemPercent, itemText, JobProgress, progressRow } from './jobs.js';
-import { act, enumText, errorBox, h, media, money, rerender, stepView } from './dom.js';
+import { act, errorBox, h, media, money, rerender, stepView } from './dom.js';
+import { stoppedPanel } from './stopped.js';
 
 const ORDER = ['AD_STEP_SEED_IMAGES', 'AD_STEP_CLIPS_AND_MUSIC', 'AD_STEP_COMPOSE', 'AD_STEP_DONE'];
 
@@ -66,27 +67,6 @@ export function ClipsView(ad, studio) {
       `Spent ${money(spent)} of ${money(current.estimatedCostMicros)} estimated for the work started`);
   }
 
-  /**
-   * A stopped ad: canceled, or failed with the failed step's reason. The studio cannot resume a
-   * FAILED ad (no such call), so the way on is a new ad from the same brief and options.
-   */
-  function stopped() {
-    const canceled = current.state === 'AD_STATE_CANCELED';
-    if (!canceled && current.state !== 'AD_STATE_FAILED') return null;
-    const failedStep = current.steps.findLast((s) => s.error)?.step || current.step;
-    const again = h('button', { type: 'button', class: 'primary', id: 'start-again' },
-      'Start over from this brief');
-    again.addEventListener('click', () => act(again, problem, async () => {
-      const created = await call('POST', '/api/ads', { brief: current.brief, options: current.options });
-      studio.open(created.id);
-    }));
-    return h('div', { class: 'panel failed', id: 'ad-stopped' },
-      h('p', { class: 'error', role: 'alert' }, canceled
-        ? h('strong', {}, 'Canceled. ') : h('strong', {}, `Failed at ${enumText(failedStep, 'AD_STEP_')}: `),
-      canceled ? 'Nothing more is made or paid for this ad.' : current.error || 'no reason was given.'),
-      h('p', {}, 'Starting over makes a new ad from the same brief and options.'), again, problem);
-  }
-
   function cancel() {
     if (current.state !== 'AD_STATE_RUNNING') return null;
     const button = h('button', { type: 'button', id: 'cancel-ad' }, 'Cancel the ad');
@@ -97,7 +77,7 @@ export function ClipsView(ad, studio) {
   }
 
   function render() {
-    rerender(body, cost(), stopped() || cancel(),
+    rerender(body, cost(), stoppedPanel(current, studio) || cancel(),
       h('ol', { class: 'clip-list' }, current.storyboard.map(sceneRow), musicRow(), renderRow()));
   }
 

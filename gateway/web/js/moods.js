@@ -4,6 +4,7 @@
 import { call } from './api.js';
 import { JobProgress } from './jobs.js';
 import { act, errorBox, h, media, rerender, stepView } from './dom.js';
+import { stoppedPanel } from './stopped.js';
 
 const SHOWN_KEYWORDS = 4;
 
@@ -70,7 +71,7 @@ export function MoodsView(ad, studio) {
     rerender(body,
       proposing(current) ? h('div', { class: 'panel loading' }, h('p', {}, 'Proposing moods and painting their samples…'),
         progress.view('Sample images')) : null,
-      current.state === 'AD_STATE_FAILED' ? h('p', { class: 'error', role: 'alert' }, current.error) : null,
+      stoppedPanel(current, studio),
       cards.length ? h('fieldset', { class: 'mood-grid' },
         h('legend', {}, atGate ? 'Moods — use the arrow keys to choose' : 'Moods'), cards) : null,
       atGate ? h('div', { class: 'actions' }, choose, waiting, problem) : null);

@@ -6,6 +6,7 @@
 import { call } from './api.js';
 import { JobProgress } from './jobs.js';
 import { act, errorBox, h, media, money, rerender, seconds, showError, stepView } from './dom.js';
+import { stoppedPanel } from './stopped.js';
 
 const MARK_EVERY_S = 5;
 const WHAT = [
@@ -288,8 +289,7 @@ export function StoryboardView(ad, studio) {
   }
 
   function status() {
-    if (current.state === 'AD_STATE_FAILED') return h('p', { class: 'error', role: 'alert' }, current.error);
-    if (current.state !== 'AD_STATE_RUNNING') return null;
+    if (current.state !== 'AD_STATE_RUNNING') return stoppedPanel(current, studio);
     const text = current.step === 'AD_STEP_PLAN' ? 'Creating the scene breakdown…'
       : current.step === 'AD_STEP_REGENERATE'
         ? `Regenerating scene ${(current.regeneration?.scene || 0) + 1}…` : null;
