@@ -31,7 +31,18 @@ from reelforge.runtime.settings import ServiceSettings
 
 _LOGGER = logging.getLogger(__name__)
 
-__all__ = ["Lifecycle", "Resources", "ServiceHost", "build_host", "create_host", "run"]
+__all__ = [
+    "Lifecycle",
+    "Registrar",
+    "Resources",
+    "ServiceHost",
+    "build_host",
+    "contract_service",
+    "create_host",
+    "run",
+    "serve",
+    "stop_on_signals",
+]
 
 Registrar = Callable[[grpc.aio.Server], None]
 _S = TypeVar("_S", bound=ServiceSettings)
