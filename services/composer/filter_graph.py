@@ -90,12 +90,21 @@ def _cut(stream: Stream, start: int, end: int) -> Stream:
 
 
 def _crossfade(tail: Stream, head: Stream, transition: str, frames: int, fps: int) -> Stream:
-    """xfade over two ``frames``-long pieces, back in yuv420p for the concat and x264."""
+    """xfade over two ``frames``-long pieces, back in yuv420p for the concat and x264.
+
+    xfade stops blending as soon as it sees either input end, even while that input's last
+    frame is still queued, and which input ends first is up to FFmpeg's scheduler: the last
+    frame of a crossfade came out as the plain head in some graphs and blended in others
+    (tests/composer/test_segments.py). Both inputs run one cloned frame longer and the blend
+    is cut back to ``frames``.
+    """
+    padded = [piece.filter("tpad", stop=1, stop_mode="clone") for piece in (tail, head)]
     faded = ffmpeg.filter(
-        [tail, head], "xfade", transition=transition, duration=f"{frames / fps:.6f}", offset=0
+        padded, "xfade", transition=transition, duration=f"{frames / fps:.6f}", offset=0
     )
     # Frame-counted timestamps: xfade ends its output one frame late, and concat would
     # otherwise leave a gap there that the encoder fills with a duplicate frame.
+    faded = faded.filter("trim", end_frame=frames)
     return faded.filter("format", "yuv420p").filter("setpts", f"N/({fps}*TB)")
 
 

@@ -65,11 +65,12 @@ class SegmentCache:
             return None
         return path
 
-    def put(self, key: str, written: Path) -> Path:
-        """Moves a finished file into place under ``key`` and trims the cache."""
+    def put(self, key: str, written: Path, *, counted: bool = True) -> Path:
+        """Moves a finished file into place under ``key`` and trims the cache; ``counted``
+        adds it to ``encoded`` (a piece of an ad, not a helper file)."""
         path = self.path(key)
         written.replace(path)
-        self.encoded += 1
+        self.encoded += counted
         self.trim()
         return path
 

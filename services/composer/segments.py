@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,7 @@ _VERSION = 1
 # centiseconds, frames are not.
 _CAPTION_MARGIN_S = 0.02
 _GLOBAL = ("-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-nostats")
+_LOSSLESS = {"vcodec": "libx264", "preset": "ultrafast", "qp": 0, "pix_fmt": "yuv420p"}
 
 # (piece frames encoded so far, frames to encode in all)
 OnFrames = Callable[[int, int], None]
@@ -220,20 +221,52 @@ class Layout:
             return None
         return card
 
-    def command(self, piece: Piece, output: Path) -> list[str]:
-        """The argv encoding ``piece`` alone into ``output`` (MP4, picture only)."""
-        fmt, plan = self.fmt, self.plan
-        cuts = [
-            _cut(
-                _video(self.timeline.segments[c.clip], plan.frames[c.clip], fmt, use),
-                c.start,
-                c.end,
-            )
-            for use, c in enumerate(piece.cuts)
-        ]
-        video = cuts[0]
-        if len(cuts) == 2:
-            video = _crossfade(cuts[0], cuts[1], fmt.transition, plan.overlap, fmt.fps)
+    def tail_key(self, clip: int) -> str:
+        """The key of a clip's tail, kept lossless for the fade that follows it: the fitted
+        frames only (no overlays, no captions), so any encoder settings may use it."""
+        fmt, segment, frames = self.fmt, self.timeline.segments[clip], self.plan.frames[clip]
+        return digest(
+            {
+                "version": _VERSION,
+                "ffmpeg": ffmpeg_build(),
+                "tail_of": [self.inputs[clip], segment.duration, segment.hold_s, frames],
+                "frames": [frames - self.plan.overlap, frames],
+                "format": [fmt.width, fmt.height, fmt.fps],
+            }
+        )
+
+    def clip_command(
+        self, clip: int, body: tuple[Piece, Path] | None, tail: Path | None
+    ) -> list[str]:
+        """The argv that decodes a clip once and writes its body piece, its lossless tail, or
+        both (the tail is what the next fade starts from)."""
+        fitted = _video(self.timeline.segments[clip], self.plan.frames[clip], self.fmt, 0)
+        branches = fitted.split() if body and tail else [fitted, fitted]
+        outputs = []
+        if body is not None:
+            piece, path = body
+            cut = piece.cuts[0]
+            outputs.append(self._output(_cut(branches[0], cut.start, cut.end), piece, path))
+        if tail is not None:
+            frames = self.plan.frames[clip]
+            video = _cut(branches[-1], frames - self.plan.overlap, frames)
+            # x264 at QP 0 is lossless for 8-bit 4:2:0: the fade sees the very frames.
+            outputs.append(ffmpeg.output(video, str(tail), an=None, f="mp4", **_LOSSLESS))
+        return _argv(ffmpeg.merge_outputs(*outputs))
+
+    def fade_command(self, piece: Piece, tail: Path, output: Path) -> list[str]:
+        """The argv that crossfades a clip's cached tail into the next clip's head."""
+        fmt, head, overlap = self.fmt, piece.cuts[1], self.plan.overlap
+        ending = ffmpeg.input(str(tail)).video.filter("settb", f"1/{fmt.fps}")
+        ending = ending.filter("setpts", f"N/({fmt.fps}*TB)").filter("setsar", 1)
+        fitted = _video(self.timeline.segments[head.clip], self.plan.frames[head.clip], fmt, 1)
+        starting = _cut(fitted, head.start, head.end)
+        video = _crossfade(ending, starting, fmt.transition, overlap, fmt.fps)
+        return _argv(self._output(video, piece, output))
+
+    def _output(self, video: Stream, piece: Piece, output: Path) -> Stream:
+        """The piece's picture with what is drawn over it, encoded into ``output``."""
+        fmt = self.fmt
         # In the order of the one pass: overlays, then captions.
         drawn = replace(self.overlays, end_card=self._card(piece))
         video = burn_overlays(video, drawn, fmt.fps, piece.at / fmt.fps)
@@ -246,8 +279,11 @@ class Layout:
             video = burn_captions(video, self.captions.path, drawn)
             video = video.filter("setpts", "PTS-STARTPTS")
         options = _encode_options(self.encode, fmt)
-        stream = ffmpeg.output(video, str(output), an=None, f="mp4", **options)
-        return list(stream.global_args(*_GLOBAL).overwrite_output().compile(cmd="ffmpeg"))
+        return ffmpeg.output(video, str(output), an=None, f="mp4", **options)
+
+
+def _argv(stream: Stream) -> list[str]:
+    return list(stream.global_args(*_GLOBAL).overwrite_output().compile(cmd="ffmpeg"))
 
 
 def concat_listing(files: Sequence[tuple[Path, int]], fps: int) -> str:
@@ -269,8 +305,7 @@ def join_command(listing: Path, sound: Sound, fmt: OutputFormat, output: Path) -
     if audio is not None:
         streams.append(audio)
         options.update({"acodec": "aac", "b:a": f"{fmt.audio_kbps}k", "ar": SAMPLE_RATE})
-    stream = ffmpeg.output(*streams, str(output), movflags="+faststart", f="mp4", **options)
-    return list(stream.global_args(*_GLOBAL).overwrite_output().compile(cmd="ffmpeg"))
+    return _argv(ffmpeg.output(*streams, str(output), movflags="+faststart", f="mp4", **options))
 
 
 async def run_or_fail(argv: list[str], timeout_s: float, on_line: OnLine | None = None) -> None:
@@ -355,32 +390,90 @@ async def join(
 async def _encode_pieces(
     ad: Layout, missing: dict[str, Piece], run: SegmentRun, on_frames: OnFrames
 ) -> None:
-    total = sum(piece.frames for piece in missing.values())
-    done: dict[str, int] = {}
-    slots = asyncio.Semaphore(run.jobs)
+    """Each clip is decoded once for its body and the tail the next fade needs; then the fades
+    start from those tails (cached too) and the next clips' heads."""
+    bodies: dict[int, tuple[str, Piece]] = {}
+    fades: dict[int, tuple[str, Piece]] = {}
+    for key, piece in missing.items():
+        (fades if len(piece.cuts) == 2 else bodies)[piece.cuts[0].clip] = (key, piece)
+    tails = {clip: ad.tail_key(clip) for clip in fades}
+    lacking = {clip for clip, key in tails.items() if run.cache.lookup(key) is None}
+    progress = _Progress(sum(piece.frames for piece in missing.values()), on_frames)
 
-    def counted(key: str) -> OnLine:
-        parser = ProgressParser(1.0)  # fps 1: it yields frames
+    async def clip_run(clip: int) -> None:
+        body = bodies.get(clip)
+        outputs = ([body[0]] if body else []) + ([tails[clip]] if clip in lacking else [])
+
+        def argv(paths: list[Path]) -> list[str]:
+            made = dict(zip(outputs, paths, strict=True))
+            piece = (body[1], made[body[0]]) if body else None
+            return ad.clip_command(clip, piece, made.get(tails.get(clip, "")))
+
+        await _produce(run, outputs, argv, progress.counter(f"clip{clip}"), pieces=bool(body))
+
+    async def fade_run(key: str, piece: Piece) -> None:
+        tail = run.cache.lookup(tails[piece.cuts[0].clip])
+        if tail is None:
+            raise RenderFailed(f"the tail of clips[{piece.cuts[0].clip}] left the cache")
+        found = tail
+
+        def argv(paths: list[Path]) -> list[str]:
+            return ad.fade_command(piece, found, paths[0])
+
+        await _produce(run, [key], argv, progress.counter(key), pieces=True)
+
+    await _all(run.jobs, [functools.partial(clip_run, c) for c in sorted({*bodies, *lacking})])
+    await _all(run.jobs, [functools.partial(fade_run, k, p) for k, p in fades.values()])
+
+
+class _Progress:
+    """Frames encoded over all FFmpeg runs of a compose (each run reports its own count)."""
+
+    def __init__(self, total: int, on_frames: OnFrames) -> None:
+        self._total, self._on_frames, self._done = total, on_frames, dict[str, int]()
+
+    def counter(self, name: str) -> OnLine:
+        parser = ProgressParser(1.0)  # at 1 fps its seconds are frames
 
         def on_line(line: str) -> None:
             if (frames := parser.feed(line)) is not None:
-                done[key] = int(frames)
-                on_frames(sum(done.values()), total)
+                self._done[name] = int(frames)
+                self._on_frames(min(sum(self._done.values()), self._total), self._total)
 
         return on_line
 
-    async def encode(key: str, piece: Piece) -> None:
-        async with slots:
-            written = await asyncio.to_thread(run.cache.temp_path, key)
-            try:
-                await run_or_fail(ad.command(piece, written), run.timeout_s, counted(key))
-                await asyncio.to_thread(run.cache.put, key, written)
-            finally:
-                written.unlink(missing_ok=True)
 
-    tasks = [asyncio.create_task(encode(key, piece)) for key, piece in missing.items()]
+async def _produce(
+    run: SegmentRun,
+    keys: list[str],
+    argv: Callable[[list[Path]], list[str]],
+    on_line: OnLine,
+    *,
+    pieces: bool,
+) -> None:
+    """One FFmpeg run writing a file per key, each moved into the cache once all are whole."""
+    written = [await asyncio.to_thread(run.cache.temp_path, key) for key in keys]
+    try:
+        await run_or_fail(argv(written), run.timeout_s, on_line)
+        for index, (key, path) in enumerate(zip(keys, written, strict=True)):
+            # The first file is a piece when the run makes one (a tail alone is not).
+            await asyncio.to_thread(run.cache.put, key, path, counted=pieces and index == 0)
+    finally:
+        for path in written:
+            path.unlink(missing_ok=True)
+
+
+async def _all(jobs: int, steps: list[Callable[[], Awaitable[None]]]) -> None:
+    """Runs ``steps`` at most ``jobs`` at a time; the first failure (or a cancel) stops the
+    others, their FFmpeg killed."""
+    slots = asyncio.Semaphore(jobs)
+
+    async def limited(step: Callable[[], Awaitable[None]]) -> None:
+        async with slots:
+            await step()
+
+    tasks = [asyncio.create_task(limited(step)) for step in steps]
     try:
         await asyncio.gather(*tasks)
     finally:
-        # The first failure (or a cancel) stops the other encodes, their FFmpeg killed.
         await cancel_and_wait(tasks)

@@ -220,6 +220,18 @@ async def test_a_recompose_encodes_only_the_changed_pieces(ads: Ads, clips: list
     assert _frames(output) == round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
 
 
+async def test_held_and_trimmed_clips_match_one_pass(ads: Ads, clips: list[Path]) -> None:
+    """A clip held on its last frame and one cut short: the pieces take the same frames."""
+    request = await _request(ads, clips, hold_last_frame=True)
+    for clip, target in zip(request.clips, (1.5, 0.75, 1.0), strict=True):
+        clip.target_duration_seconds = target
+    joined = await ads.render(request)
+    one_pass = await ads.render(request, pieces=False)
+
+    assert _frames(joined) == _frames(one_pass) == round((3.25 - 2 * TRANSITION_S) * FPS)
+    assert min(_ssim_per_frame(joined, one_pass)) >= 0.98
+
+
 async def test_size_bound_renders_in_one_pass(ads: Ads, clips: list[Path]) -> None:
     request = await _request(ads, clips, max_size_bytes=400_000)
     output = await ads.render(request)
