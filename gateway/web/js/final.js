@@ -70,6 +70,27 @@ function checkboxes(name, legend, choices, chosen, disabled = () => false) {
         checked: chosen.includes(value), disabled: disabled(value) }), ` ${text}`)));
 }
 
+/** Whether the brief names anything of a brand (the studio's default for the end card). */
+function hasBrand(brief) {
+  const kit = brief.brand || {};
+  return Boolean(kit.name || kit.logo || kit.palette?.length || kit.headingFont || kit.bodyFont
+    || brief.productImages?.length);
+}
+
+/** The brand on the render: the end card (on by default with a brand) and the logo watermark. */
+function brandChoices(ad, last) {
+  const logo = Boolean(ad.brief.brand?.logo);
+  const endCard = last.endCard ?? hasBrand(ad.brief);
+  return h('fieldset', { class: 'choices', id: 'render-brand' }, h('legend', {}, 'Brand'),
+    h('label', { class: 'check', for: 'render-end-card' },
+      h('input', { type: 'checkbox', id: 'render-end-card', checked: endCard }),
+      ' End card (logo, name, call to action)'),
+    h('label', { class: 'check', for: 'render-watermark' },
+      h('input', { type: 'checkbox', id: 'render-watermark', checked: logo && Boolean(last.watermark),
+        disabled: !logo }),
+      logo ? ' Watermark (the logo in a corner)' : ' Watermark (needs a logo in the brief)'));
+}
+
 function ticked(form, name) {
   return [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((box) => box.value);
 }
@@ -96,6 +117,7 @@ export function FinalView(ad, studio) {
       checkboxes('cutdowns', 'Lengths', CUTDOWNS, ['0'], (value) => Number(value) >= adSeconds),
       h('p', { class: 'hint' }, 'A cut-down keeps the hook, the product and the call to action; '
         + 'it needs an ad longer than itself.'),
+      brandChoices(current, last),
       h('div', { class: 'fields' },
         ...select('render-captions', 'Captions', CAPTIONS, last.captions || CAPTIONS[0][0]),
         ...select('render-height', 'Height', HEIGHTS, last.height ? String(last.height) : ''),
@@ -110,6 +132,8 @@ export function FinalView(ad, studio) {
         platforms: ticked(form, 'platforms'), cutdowns: ticked(form, 'cutdowns').map(Number),
         captions: value('render-captions'), height: Number(value('render-height')),
         fps: Number(value('render-fps')), transition: value('render-transition'),
+        endCard: document.getElementById('render-end-card').checked,
+        watermark: document.getElementById('render-watermark').checked,
       };
       act(button, problem, async () => studio.setAd(await call('POST', `/api/ads/${current.id}/renders`, { options })));
     });
