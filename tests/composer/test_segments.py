@@ -4,8 +4,10 @@ of the one-pass render, plays cleanly across its joins, and encodes only pieces 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -347,3 +349,23 @@ def test_a_piece_key_ignores_what_does_not_show_in_it(tmp_path: Path) -> None:
     other_fade = replace(ad, fmt=replace(ad.fmt, transition="wipeleft"))
     assert other_fade.key(fade) != ad.key(fade)
     assert other_fade.key(later) == ad.key(later)
+
+
+def test_the_cache_evicts_least_recently_used_but_not_pieces_in_use(tmp_path: Path) -> None:
+    cache = SegmentCache(tmp_path / "cache", max_bytes=2500)
+    now = time.time()
+    for index, age_s in enumerate((3600, 1800, 1200, 0)):  # old … just used
+        written = cache.temp_path(f"{index:064x}")
+        written.write_bytes(b"x" * 1000)
+        cache.put(f"{index:064x}", written)
+        os.utime(cache.path(f"{index:064x}"), (now - age_s, now - age_s))
+    cache.trim()
+
+    kept = [cache.lookup(f"{index:064x}") is not None for index in range(4)]
+    assert kept == [False, False, True, True]  # 2000 bytes left, the oldest two gone
+    assert cache.encoded == 4
+
+    # Over the bound, a piece looked up within the last ten minutes still stays.
+    crowded = SegmentCache(tmp_path / "cache", max_bytes=0)
+    crowded.trim()
+    assert crowded.lookup(f"{3:064x}") is not None
