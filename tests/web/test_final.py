@@ -1,12 +1,13 @@
-"""From the Final step of a finished ad: one RenderAd for two other platforms with an end card,
-each render listed with its shape, size, length (the ad's, card included) and downloads; one
-scene's voice line spoken again, the new words in the new render's subtitles."""
+"""From the Final step of a finished ad: one RenderAd for two other platforms, each render listed
+with its shape, size, length and downloads; an end card asked for; one scene's voice line spoken
+again, the new words in the new render's subtitles."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import pytest
 from selenium.webdriver.support.ui import Select
 
 from reelforge.runtime.media import probe
@@ -45,11 +46,6 @@ def test_renders_for_other_platforms_are_listed_with_their_downloads(
     # longer ad than this 6 s one.
     assert page.find("#render-platforms-tiktok").is_selected()
     assert not page.find("#render-cutdowns-6").is_enabled()
-    # Without a brand in the brief: no end card unless asked for, no logo to watermark with.
-    assert not page.find("#render-end-card").is_selected()
-    assert not page.find("#render-watermark").is_enabled()
-    assert "needs a logo" in page.find("label[for='render-watermark']").text
-    page.click("label[for='render-end-card']", "the end card box")
     for platform in ("tiktok", *PLATFORMS):
         page.click(f"label[for='render-platforms-{platform}']", f"the {platform} box")
     Select(page.find("#render-captions")).select_by_value("AD_CAPTIONS_SCENES")
@@ -66,16 +62,12 @@ def test_renders_for_other_platforms_are_listed_with_their_downloads(
     for platform, render in made.items():
         size, name = PLATFORMS[platform]
         assert render["options"]["captions"] == "AD_CAPTIONS_SCENES"
-        status = f"/api/composition/status/{render['compositionId']}"
-        asked = api(stack.open_url, "GET", status)["request"]
-        assert asked["endCard"]["headline"] == ad["brief"]["productName"]  # no brand name
-        assert not asked.get("watermark")
         number = render["number"]
         link = page.find(f"#render-{number}-mp4").get_attribute("href")
         mp4 = download(str(link), page.folder / f"{platform}.mp4")
         info = asyncio.run(probe(mp4))
         assert (info.width, info.height) == size
-        assert abs(info.duration_seconds - AD_SECONDS) <= 1 / 12 + 1e-3
+        assert info.duration_seconds == pytest.approx(AD_SECONDS, abs=1e-3)  # 72 frames
         assert mp4.stat().st_size == int(render["output"]["sizeBytes"])
         # The list says what the file is.
         facts = page.find(f"#render-{number} .render-facts").text
@@ -116,3 +108,33 @@ def test_a_new_voice_line_is_spoken_and_in_the_new_subtitles(
     )
     assert says(cue_words(srt), NEW_LINE)
     assert not says(cue_words(srt), before[2])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a render with an end card is a frame longer than the ad: 73 video frames at 12 fps "
+    "for a 6 s ad, the audio 6 s (74 before 19bc34e) — reported to the composer/studio",
+)
+def test_an_end_card_is_asked_for_and_keeps_the_ads_length(
+    page: Page, stack: LiveStack, finished_ad: str
+) -> None:
+    ad = open_final(page, stack.open_url, finished_ad)
+    # Without a brand in the brief: no end card unless asked for, no logo to watermark with.
+    assert not page.find("#render-end-card").is_selected()
+    assert not page.find("#render-watermark").is_enabled()
+    assert "needs a logo" in page.find("label[for='render-watermark']").text
+    for box in page.find_all("#render-platforms input:checked"):
+        box.click()  # only the ad's own shape: the newest render's platforms are ticked
+    page.click("label[for='render-platforms-tiktok']", "the TikTok box")
+    page.click("label[for='render-end-card']", "the end card box")
+    page.find("#render-go").click()
+    number = len(ad["renders"]) + 1
+    link = page.shown(f"#render-{number}-mp4", f"render {number}'s download", WHOLE_AD_S)
+    render = ad_when(stack.open_url, finished_ad, rendered(number), "the render")["renders"][-1]
+    assert render["options"]["endCard"] is True
+    status = f"/api/composition/status/{render['compositionId']}"
+    asked = api(stack.open_url, "GET", status)["request"]
+    assert asked["endCard"]["headline"] == ad["brief"]["productName"]  # no brand name
+    assert not asked.get("watermark")
+    info = asyncio.run(probe(download(str(link.get_attribute("href")), page.folder / "card.mp4")))
+    assert info.duration_seconds == pytest.approx(AD_SECONDS, abs=1e-3)  # 72 frames
