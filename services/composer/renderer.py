@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, TypeAlias
 
@@ -28,6 +28,7 @@ from services.composer.segment_cache import SegmentCache
 from services.composer.segments import (
     SegmentRun,
     encode_missing,
+    encode_sound,
     join,
     layout,
     one_pass_reason,
@@ -113,11 +114,6 @@ async def render(
         words = spoken_words(request.voice, timeline.total_s)
         captions = await _write_captions(request, timeline, fmt, words, workdir, overlays)
         sound = _sound(request, inputs, timeline)
-        if sound.has_audio:
-            # Measure the sound (audio only, no picture decoded) so the video pass masters it.
-            composing = composer_pb2.COMPOSITION_STATE_COMPOSING
-            await reporter.phase(composing, _FETCH_END, "measuring loudness")
-            sound = await measured(sound, fmt.loudness_lufs, workdir, timeout_s=ctx.timeout_s)
         job = _Job(timeline, sound, fmt, output, workdir, captions, overlays)
         # Encode once; a size bound may add one two-pass attempt (OPTIMIZING).
         await _encode(job, request, ctx, reporter)
@@ -191,6 +187,7 @@ async def _encode(
         await _by_pieces(job, cache, ctx, reporter)
         return
     _LOGGER.info("rendering in one pass: %s", reason)
+    job = await _measured(job, ctx, reporter)
     max_bytes = request.max_size_bytes
     if max_bytes <= 0:
         encode = Encode(crf=job.fmt.crf, audio_kbps=job.fmt.audio_kbps, threads=ctx.threads)
@@ -208,23 +205,40 @@ async def _encode(
         raise RenderFailed.at("max_size_bytes", f"could not fit {max_bytes} bytes (got {actual})")
 
 
+async def _measured(job: _Job, ctx: RenderContext, reporter: Reporter) -> _Job:
+    """The job with its sound measured (audio only, no picture decoded), so it is mastered."""
+    if not job.sound.has_audio:
+        return job
+    composing = composer_pb2.COMPOSITION_STATE_COMPOSING
+    await reporter.phase(composing, _FETCH_END, "measuring loudness")
+    sound = await measured(job.sound, job.fmt.loudness_lufs, job.workdir, timeout_s=ctx.timeout_s)
+    return replace(job, sound=sound)
+
+
 async def _by_pieces(
     job: _Job, cache: SegmentCache, ctx: RenderContext, reporter: Reporter
 ) -> None:
     """The picture from cached pieces (only missing ones encoded), joined with the sound."""
     encode = Encode(crf=job.fmt.crf, audio_kbps=job.fmt.audio_kbps, threads=ctx.threads)
-    ad = await layout(job.timeline, job.fmt, encode, job.captions, job.overlays)
+    ad = await layout(job.timeline, job.fmt, encode, job.captions, job.overlays, job.sound)
 
     def on_frames(done: int, total: int) -> None:
         percent = phase_percent(done, total, _FETCH_END, _JOIN_START)
         reporter.progress(percent, f"encoding pieces: {done} of {total} new frames")
 
     run = SegmentRun(cache, ctx.timeout_s, ctx.segment_jobs)
+    # The mastered sound is cached as well: a new clip without sound of its own leaves it as
+    # it was, so neither the measuring passes nor the AAC encode run again.
+    sound = None
+    if job.sound.has_audio:
+        sound = run.cache.lookup(ad.sound_key(job.sound))
+        if sound is None:
+            sound = await encode_sound(ad, (await _measured(job, ctx, reporter)).sound, run)
     found = await encode_missing(ad, run, on_frames)
     _LOGGER.info("%d of %d pieces encoded, the rest cached", found.encoded, len(found.files))
     composing = composer_pb2.COMPOSITION_STATE_COMPOSING
     await reporter.phase(composing, _JOIN_START, f"joining {len(found.files)} pieces")
-    await join(found, job.sound, job.fmt, job.output, job.workdir, ctx.timeout_s)
+    await join(found, sound, job.output, job.workdir, ctx.timeout_s)
 
 
 async def _fit_two_pass(

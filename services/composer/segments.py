@@ -35,7 +35,6 @@ import subprocess
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import ffmpeg
 
@@ -221,6 +220,25 @@ class Layout:
             return None
         return card
 
+    def sound_key(self, sound: Sound) -> str:
+        """The key of the mastered sound: what it is mixed from, placed where, at what level
+        and bitrate (the measured gains follow from these)."""
+        clips = [
+            [self.inputs[i] if s.input.info.has_audio else None, s.duration, s.hold_s]
+            for i, s in enumerate(self.timeline.segments)
+        ]
+        return digest(
+            {
+                "version": _VERSION,
+                "ffmpeg": ffmpeg_build(),
+                "sound_of": clips,
+                "transition": self.timeline.transition_s,
+                "music": sound.music and self.files[sound.music.path],
+                "voices": [[self.files[v.input.path], v.start_s] for v in sound.voices],
+                "master": [self.fmt.loudness_lufs, self.fmt.audio_kbps],
+            }
+        )
+
     def tail_key(self, clip: int) -> str:
         """The key of a clip's tail, kept lossless for the fade that follows it: the fitted
         frames only (no overlays, no captions), so any encoder settings may use it."""
@@ -296,16 +314,19 @@ def concat_listing(files: Sequence[tuple[Path, int]], fps: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def join_command(listing: Path, sound: Sound, fmt: OutputFormat, output: Path) -> list[str]:
-    """The argv that joins the pieces by stream copy and muxes the mastered sound (faststart)."""
-    video = ffmpeg.input(str(listing), f="concat", safe=0).video
+def join_command(listing: Path, sound: Path | None, output: Path) -> list[str]:
+    """The argv that joins the pieces and the encoded sound by stream copy (faststart)."""
+    streams: list[Stream] = [ffmpeg.input(str(listing), f="concat", safe=0).video]
+    if sound is not None:
+        streams.append(ffmpeg.input(str(sound)).audio)
+    return _argv(ffmpeg.output(*streams, str(output), c="copy", movflags="+faststart", f="mp4"))
+
+
+def sound_command(sound: Sound, fmt: OutputFormat, output: Path) -> list[str]:
+    """The argv that mixes, masters and encodes the whole ad's sound (``mix.py``) to AAC."""
     audio = mastered(sound, fmt.loudness_lufs)
-    streams: list[Stream] = [video]
-    options: dict[str, Any] = {"vcodec": "copy"}
-    if audio is not None:
-        streams.append(audio)
-        options.update({"acodec": "aac", "b:a": f"{fmt.audio_kbps}k", "ar": SAMPLE_RATE})
-    return _argv(ffmpeg.output(*streams, str(output), movflags="+faststart", f="mp4", **options))
+    options = {"acodec": "aac", "b:a": f"{fmt.audio_kbps}k", "ar": SAMPLE_RATE}
+    return _argv(ffmpeg.output(audio, str(output), vn=None, f="mp4", **options))
 
 
 async def run_or_fail(argv: list[str], timeout_s: float, on_line: OnLine | None = None) -> None:
@@ -322,6 +343,7 @@ class Pieces:
 
     files: list[tuple[Path, int]]
     encoded: int
+    fps: int
 
 
 @dataclass(frozen=True)
@@ -342,16 +364,24 @@ def _overlay_files(overlays: Overlays) -> list[Path]:
     ]
 
 
+def _sound_files(sound: Sound) -> list[Path]:
+    return [
+        *([sound.music.path] if sound.music else []),
+        *(voice.input.path for voice in sound.voices),
+    ]
+
+
 async def layout(
     timeline: Timeline,
     fmt: OutputFormat,
     encode: Encode,
     captions: Path | None,
     overlays: Overlays,
+    sound: Sound,
 ) -> Layout:
     """The ad's pieces' shared facts; files are hashed off the event loop."""
     clips = [segment.input.path for segment in timeline.segments]
-    drawn = _overlay_files(overlays)
+    drawn = [*_overlay_files(overlays), *_sound_files(sound)]
     digests = {path: await asyncio.to_thread(file_digest, path) for path in {*clips, *drawn}}
     read = await asyncio.to_thread(read_captions, captions) if captions is not None else None
     await asyncio.to_thread(ffmpeg_build)
@@ -375,16 +405,31 @@ async def encode_missing(ad: Layout, run: SegmentRun, on_frames: OnFrames) -> Pi
         if path is None:
             raise RenderFailed(f"segment {key[:12]} left the cache before the join")
         files.append((path, piece.frames))
-    return Pieces(files, len(missing))
+    return Pieces(files, len(missing), ad.fmt.fps)
+
+
+async def encode_sound(ad: Layout, sound: Sound, run: SegmentRun) -> Path:
+    """The measured ``sound`` mastered and encoded into the cache; returns its file."""
+    key = ad.sound_key(sound)
+    await _produce(run, [key], functools.partial(_sound_argv, sound, ad.fmt), None, pieces=False)
+    path = run.cache.lookup(key)
+    if path is None:
+        raise RenderFailed("the encoded sound left the cache before the join")
+    return path
+
+
+def _sound_argv(sound: Sound, fmt: OutputFormat, paths: list[Path]) -> list[str]:
+    return sound_command(sound, fmt, paths[0])
 
 
 async def join(
-    found: Pieces, sound: Sound, fmt: OutputFormat, output: Path, workdir: Path, timeout_s: float
+    found: Pieces, sound: Path | None, output: Path, workdir: Path, timeout_s: float
 ) -> None:
-    """The pieces joined by stream copy, with the mastered sound, into ``output``."""
+    """The pieces and the sound joined by stream copy into ``output``."""
     listing = workdir / "pieces.ffconcat"
-    await asyncio.to_thread(listing.write_text, concat_listing(found.files, fmt.fps))
-    await run_or_fail(join_command(listing, sound, fmt, output), timeout_s)
+    fps = found.fps
+    await asyncio.to_thread(listing.write_text, concat_listing(found.files, fps))
+    await run_or_fail(join_command(listing, sound, output), timeout_s)
 
 
 async def _encode_pieces(
@@ -447,7 +492,7 @@ async def _produce(
     run: SegmentRun,
     keys: list[str],
     argv: Callable[[list[Path]], list[str]],
-    on_line: OnLine,
+    on_line: OnLine | None,
     *,
     pieces: bool,
 ) -> None:

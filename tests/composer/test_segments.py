@@ -201,6 +201,8 @@ async def test_a_recompose_encodes_only_the_changed_pieces(ads: Ads, clips: list
     first = await ads.render(request)
     assert ads.cache.encoded == 5
 
+    stored = len(list(ads.cache.root.glob("*/*.mp4")))
+    assert stored == 5 + 2 + 1  # the pieces, the two lossless tails, the mastered sound
     again = await ads.render(request)
     assert ads.cache.encoded == 5  # everything reused
     assert _ssim_per_frame(first, again) == [1.0] * _frames(first)
@@ -211,6 +213,7 @@ async def test_a_recompose_encodes_only_the_changed_pieces(ads: Ads, clips: list
     edited.clips[1].caption = "Now it cleans itself"
     await ads.render(edited)
     assert ads.cache.encoded == 5 + 3
+    assert len(list(ads.cache.root.glob("*/*.mp4"))) == stored + 3  # same tails, same sound
 
     # A regenerated last clip: its body and the fade into it.
     ids = [c.source for c in edited.clips]
@@ -219,6 +222,8 @@ async def test_a_recompose_encodes_only_the_changed_pieces(ads: Ads, clips: list
     swapped.clips[2].source = ids[0]
     output = await ads.render(swapped)
     assert ads.cache.encoded == 8 + 2
+    # The new last clip has a soundtrack of its own: the sound is mixed again.
+    assert len(list(ads.cache.root.glob("*/*.mp4"))) == stored + 3 + 2 + 1
     assert _frames(output) == round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
 
 
