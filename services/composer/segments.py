@@ -7,9 +7,12 @@ and CRF, starting on an IDR frame (x264's GOPs are closed, so no frame refers ac
 with the captions that show during it burned in, and cached (``segment_cache.py``) under a
 digest of everything that shapes its pixels: the inputs' bytes, the frames taken from them, the
 format and encoder settings, the transition, the caption events on screen during the piece and
-its place in the ad (captions are timed in ad time), the FFmpeg build and _VERSION. The picture
-is then the pieces joined by FFmpeg's concat demuxer with ``-c:v copy``; the sound is mixed and
-mastered in full, as in one pass (``mix.py``), and encoded and muxed in that same command.
+its place in the ad (captions are timed in ad time), the FFmpeg build and _VERSION. Each clip
+is decoded once: one FFmpeg run writes its body and, when the next fade needs it, its tail
+(the fitted frames under the crossfade, lossless, cached too), from which the fade starts. The
+sound is mixed and mastered in full, as in one pass (``mix.py``), encoded once and cached under
+the key of what it is made of. The ad is then the pieces (concat demuxer, each piece's length
+given in frames) and the sound joined by stream copy.
 
 So a compose encodes only the pieces it has not seen: after one scene changed (a regenerated
 clip, an edited caption) that is the scene's body and its two fades. Each piece goes through
