@@ -48,7 +48,7 @@ TERMINAL_JOB = ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELED")
 # What a caller may see while a service drains: success, or "unavailable, try again".
 ALLOWED_UNARY = {200, 503}
 ALLOWED_STREAM_ERRORS = {"UNAVAILABLE", "CANCELLED"}
-ACTIVE_ITEM_STATES = (1, 2, 3, 4)  # QUEUED, SUBMITTING, RUNNING, DOWNLOADING
+ACTIVE_ITEM_STATES = ("QUEUED", "SUBMITTING", "RUNNING", "DOWNLOADING")  # as stored
 
 
 # What a running stack gives a test: the service processes, the gateway URL, an HTTP session.

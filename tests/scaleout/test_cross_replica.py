@@ -168,7 +168,7 @@ async def test_sigterm_hands_leases_back_and_another_replica_resumes_at_once(
         finally:
             await leaving.kill()
         items = await _item_leases(pg_url, job.id)
-        assert items == [(pb.ITEM_STATE_RUNNING, None)] * 2, "still running, lease handed back"
+        assert items == [("RUNNING", None)] * 2, "still running, lease handed back"
 
         settings = _settings(data_dir, pg_url, fake, lease_ttl_s=DEFAULT_LEASE_TTL_S)
         started = time.monotonic()
@@ -235,7 +235,7 @@ async def _replica_process_stub(port: int) -> AsyncIterator[Stub]:
         yield generator_pb2_grpc.GeneratorServiceStub(channel)
 
 
-async def _item_leases(pg_url: str, job_id: str) -> list[tuple[int, str | None]]:
+async def _item_leases(pg_url: str, job_id: str) -> list[tuple[str, str | None]]:
     conn = await asyncpg.connect(pg_url, timeout=5)
     try:
         rows = await conn.fetch(

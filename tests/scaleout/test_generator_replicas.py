@@ -44,7 +44,7 @@ async def _submit(session: aiohttp.ClientSession, cluster: Cluster, tag: str) ->
 async def _owners(cluster: Cluster, job_id: str) -> set[str]:
     rows = await cluster.query(
         f"SELECT owner FROM {_ITEMS_TABLE} WHERE job_id = $1 AND state NOT IN ($2, $3, $4)",
-        job_id, pb.ITEM_STATE_SUCCEEDED, pb.ITEM_STATE_FAILED, pb.ITEM_STATE_CANCELED,
+        job_id, "SUCCEEDED", "FAILED", "CANCELED",  # stored by name (docs/ARCHITECTURE.md)
     )  # fmt: skip
     return {cluster.label_of(row["owner"]) for row in rows if row["owner"]}
 
