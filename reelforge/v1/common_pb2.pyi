@@ -57,6 +57,8 @@ class _AspectRatioEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AspectRat
     """Landscape: 1920×1080 in production."""
     ASPECT_RATIO_1_1: _AspectRatio.ValueType  # 3
     """Square: 1080×1080 in production."""
+    ASPECT_RATIO_4_5: _AspectRatio.ValueType  # 4
+    """Portrait feed post: 1080×1350 in production, 720×900 in draft."""
 
 class AspectRatio(_AspectRatio, metaclass=_AspectRatioEnumTypeWrapper):
     """Frame shape of an image, clip or final ad."""
@@ -69,7 +71,33 @@ ASPECT_RATIO_16_9: AspectRatio.ValueType  # 2
 """Landscape: 1920×1080 in production."""
 ASPECT_RATIO_1_1: AspectRatio.ValueType  # 3
 """Square: 1080×1080 in production."""
+ASPECT_RATIO_4_5: AspectRatio.ValueType  # 4
+"""Portrait feed post: 1080×1350 in production, 720×900 in draft."""
 Global___AspectRatio: _TypeAlias = AspectRatio  # noqa: Y015
+
+class _Fit:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FitEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Fit.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FIT_UNSPECIFIED: _Fit.ValueType  # 0
+    """FIT_COVER."""
+    FIT_COVER: _Fit.ValueType  # 1
+    """Scaled to cover the whole frame, the overflow cropped around the scene's focus point (no bars)."""
+    FIT_PAD: _Fit.ValueType  # 2
+    """Scaled to fit inside the frame, the rest letter-boxed in black (the whole picture shows)."""
+
+class Fit(_Fit, metaclass=_FitEnumTypeWrapper):
+    """How a clip whose shape differs from the frame's is fitted into it."""
+
+FIT_UNSPECIFIED: Fit.ValueType  # 0
+"""FIT_COVER."""
+FIT_COVER: Fit.ValueType  # 1
+"""Scaled to cover the whole frame, the overflow cropped around the scene's focus point (no bars)."""
+FIT_PAD: Fit.ValueType  # 2
+"""Scaled to fit inside the frame, the rest letter-boxed in black (the whole picture shows)."""
+Global___Fit: _TypeAlias = Fit  # noqa: Y015
 
 class _SceneType:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -366,6 +394,8 @@ class Scene(_message.Message):
     CAMERA_MOTION_FIELD_NUMBER: _builtins.int
     IMAGE_PROMPT_FIELD_NUMBER: _builtins.int
     VOICE_LINE_FIELD_NUMBER: _builtins.int
+    FOCUS_X_FIELD_NUMBER: _builtins.int
+    FOCUS_Y_FIELD_NUMBER: _builtins.int
     index: _builtins.int
     """0-based position in the plan."""
     type: Global___SceneType.ValueType
@@ -384,6 +414,10 @@ class Scene(_message.Message):
     """Prompt for the scene's seed image: style prompt + mood look + style keywords, written by the planner; ≤ 2,000 characters."""
     voice_line: _builtins.str
     """Voice-over spoken during the scene: at most 2.3 words per second of it (floor); the call-to-action scene's line says the brief's call to action; empty when the brief's voice is "none"; ≤ 2,000 characters."""
+    focus_x: _builtins.float
+    """Where the subject is, across the picture: 0 = left edge, 1 = right edge; unset means 0.5 (centre). A render in another frame shape crops around it."""
+    focus_y: _builtins.float
+    """Likewise down the picture: 0 = top, 1 = bottom; unset means 0.5."""
     def __init__(
         self,
         *,
@@ -396,12 +430,21 @@ class Scene(_message.Message):
         camera_motion: _builtins.str = ...,
         image_prompt: _builtins.str = ...,
         voice_line: _builtins.str = ...,
+        focus_x: _builtins.float | None = ...,
+        focus_y: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_focus_x", b"_focus_x", "_focus_y", b"_focus_y", "focus_x", b"focus_x", "focus_y", b"focus_y"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_motion", b"camera_motion", "caption", b"caption", "description", b"description", "duration_seconds", b"duration_seconds", "image_prompt", b"image_prompt", "index", b"index", "style_prompt", b"style_prompt", "type", b"type", "voice_line", b"voice_line"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_focus_x", b"_focus_x", "_focus_y", b"_focus_y", "camera_motion", b"camera_motion", "caption", b"caption", "description", b"description", "duration_seconds", b"duration_seconds", "focus_x", b"focus_x", "focus_y", b"focus_y", "image_prompt", b"image_prompt", "index", b"index", "style_prompt", b"style_prompt", "type", b"type", "voice_line", b"voice_line"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__focus_x: _TypeAlias = _typing.Literal["focus_x"]  # noqa: Y015
+    _WhichOneofArgType__focus_x: _TypeAlias = _typing.Literal["_focus_x", b"_focus_x"]  # noqa: Y015
+    _WhichOneofReturnType__focus_y: _TypeAlias = _typing.Literal["focus_y"]  # noqa: Y015
+    _WhichOneofArgType__focus_y: _TypeAlias = _typing.Literal["_focus_y", b"_focus_y"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__focus_x) -> _WhichOneofReturnType__focus_x | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__focus_y) -> _WhichOneofReturnType__focus_y | None: ...
 
 Global___Scene: _TypeAlias = Scene  # noqa: Y015
 

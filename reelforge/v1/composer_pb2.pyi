@@ -116,24 +116,39 @@ class ClipInput(_message.Message):
     SOURCE_FIELD_NUMBER: _builtins.int
     TARGET_DURATION_SECONDS_FIELD_NUMBER: _builtins.int
     CAPTION_FIELD_NUMBER: _builtins.int
+    FOCUS_X_FIELD_NUMBER: _builtins.int
+    FOCUS_Y_FIELD_NUMBER: _builtins.int
     source: _builtins.str
     """An artifact id (64 hex) or an http(s) URL; required."""
     target_duration_seconds: _builtins.float
     """Seconds on screen, 0.5–60; 0 means the clip's probed duration."""
     caption: _builtins.str
     """On-screen text over this clip in CAPTION_MODE_SCENES; ≤ 200 characters; may be empty."""
+    focus_x: _builtins.float
+    """The clip's subject across the picture, 0 (left)–1 (right); FIT_COVER crops around it; unset means 0.5."""
+    focus_y: _builtins.float
+    """The subject down the picture, 0 (top)–1 (bottom); unset means 0.5."""
     def __init__(
         self,
         *,
         source: _builtins.str = ...,
         target_duration_seconds: _builtins.float = ...,
         caption: _builtins.str = ...,
+        focus_x: _builtins.float | None = ...,
+        focus_y: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_focus_x", b"_focus_x", "_focus_y", b"_focus_y", "focus_x", b"focus_x", "focus_y", b"focus_y"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["caption", b"caption", "source", b"source", "target_duration_seconds", b"target_duration_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_focus_x", b"_focus_x", "_focus_y", b"_focus_y", "caption", b"caption", "focus_x", b"focus_x", "focus_y", b"focus_y", "source", b"source", "target_duration_seconds", b"target_duration_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__focus_x: _TypeAlias = _typing.Literal["focus_x"]  # noqa: Y015
+    _WhichOneofArgType__focus_x: _TypeAlias = _typing.Literal["_focus_x", b"_focus_x"]  # noqa: Y015
+    _WhichOneofReturnType__focus_y: _TypeAlias = _typing.Literal["focus_y"]  # noqa: Y015
+    _WhichOneofArgType__focus_y: _TypeAlias = _typing.Literal["_focus_y", b"_focus_y"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__focus_x) -> _WhichOneofReturnType__focus_x | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__focus_y) -> _WhichOneofReturnType__focus_y | None: ...
 
 Global___ClipInput: _TypeAlias = ClipInput  # noqa: Y015
 
@@ -357,6 +372,7 @@ class ComposeRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     END_CARD_FIELD_NUMBER: _builtins.int
     WATERMARK_FIELD_NUMBER: _builtins.int
+    FIT_FIELD_NUMBER: _builtins.int
     music: _builtins.str
     """Background music: artifact id or http(s) URL; empty for none."""
     transition: _builtins.str
@@ -378,9 +394,11 @@ class ComposeRequest(_message.Message):
     hold_last_frame: _builtins.bool
     """A clip shorter than its target is held on its last frame instead of refused."""
     platform: _builtins.str
-    """Where the ad runs, for the safe zone of the captions, watermark and end card: "tiktok", "reels", "shorts", "feed", "square", "landscape"; empty means "tiktok" for 9:16, "square" for 1:1, "landscape" for 16:9."""
+    """Where the ad runs, for the safe zone of the captions, watermark and end card: "tiktok", "reels", "shorts", "feed", "square", "landscape"; empty means "tiktok" for 9:16, "feed" for 4:5, "square" for 1:1, "landscape" for 16:9."""
     request_id: _builtins.str
     """Idempotency key, ≤ 128 printable characters: a Compose with a request_id already used returns that composition (no second render)."""
+    fit: _common_pb2.Fit.ValueType
+    """How clips of another shape fill the frame; unspecified means FIT_COVER (cropped around each clip's focus point, never letter-boxed)."""
     @_builtins.property
     def clips(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClipInput]:
         """1–20 clips, in order; total ≤ 180 s."""
@@ -421,10 +439,11 @@ class ComposeRequest(_message.Message):
         request_id: _builtins.str = ...,
         end_card: Global___EndCard | None = ...,
         watermark: Global___Watermark | None = ...,
+        fit: _common_pb2.Fit.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs", "_transition_seconds", b"_transition_seconds", "captions", b"captions", "end_card", b"end_card", "loudness_lufs", b"loudness_lufs", "transition_seconds", b"transition_seconds", "watermark", b"watermark"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs", "_transition_seconds", b"_transition_seconds", "aspect_ratio", b"aspect_ratio", "captions", b"captions", "clips", b"clips", "end_card", b"end_card", "fps", b"fps", "height", b"height", "hold_last_frame", b"hold_last_frame", "loudness_lufs", b"loudness_lufs", "max_size_bytes", b"max_size_bytes", "music", b"music", "platform", b"platform", "request_id", b"request_id", "tier", b"tier", "transition", b"transition", "transition_seconds", b"transition_seconds", "voice", b"voice", "watermark", b"watermark"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs", "_transition_seconds", b"_transition_seconds", "aspect_ratio", b"aspect_ratio", "captions", b"captions", "clips", b"clips", "end_card", b"end_card", "fit", b"fit", "fps", b"fps", "height", b"height", "hold_last_frame", b"hold_last_frame", "loudness_lufs", b"loudness_lufs", "max_size_bytes", b"max_size_bytes", "music", b"music", "platform", b"platform", "request_id", b"request_id", "tier", b"tier", "transition", b"transition", "transition_seconds", b"transition_seconds", "voice", b"voice", "watermark", b"watermark"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__loudness_lufs: _TypeAlias = _typing.Literal["loudness_lufs"]  # noqa: Y015
     _WhichOneofArgType__loudness_lufs: _TypeAlias = _typing.Literal["_loudness_lufs", b"_loudness_lufs"]  # noqa: Y015

@@ -183,6 +183,7 @@ class RenderOptions(_message.Message):
     CUTDOWNS_FIELD_NUMBER: _builtins.int
     END_CARD_FIELD_NUMBER: _builtins.int
     WATERMARK_FIELD_NUMBER: _builtins.int
+    FIT_FIELD_NUMBER: _builtins.int
     height: _builtins.int
     """Output height in pixels (even, 64–4096); 0 means the tier's."""
     fps: _builtins.int
@@ -194,11 +195,13 @@ class RenderOptions(_message.Message):
     captions: Global___AdCaptions.ValueType
     """Burned-in captions; unspecified means WORDS with a voice-over, else SCENES."""
     platform: _builtins.str
-    """Where the ad runs: "tiktok", "reels", "shorts" (9:16), "feed" (4:5), "square" (1:1), "landscape" (16:9); sets the frame's shape (the clips are cropped, centre-weighted) and the captions' safe zone; empty means "tiktok". In a Render: the platform it was made for."""
+    """Where the ad runs: "tiktok", "reels", "shorts" (9:16), "feed" (4:5), "square" (1:1), "landscape" (16:9); sets the frame's shape (the clips are cropped around each scene's focus point, see fit) and the captions' safe zone; empty means "tiktok". In a Render: the platform it was made for."""
     end_card: _builtins.bool
     """The closing card (the brand's logo, name, colours and the brief's call to action over the last 2–2.5 s); unset means on when the brief has a brand kit or product images."""
     watermark: _builtins.bool
     """The brand's logo in a corner of every frame; needs brief.brand.logo."""
+    fit: _common_pb2.Fit.ValueType
+    """How the clips fill a frame of another shape: unspecified/FIT_COVER crops around each scene's focus point (never letter-boxed); FIT_PAD letter-boxes."""
     @_builtins.property
     def platforms(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Several platforms at once, one render each (× cutdowns); empty means [platform]. At most 6, no repeats. Every compose of the ad (the first, RenderAd, after RegenerateScene) makes them all."""
@@ -220,10 +223,11 @@ class RenderOptions(_message.Message):
         cutdowns: _abc.Iterable[_builtins.int] | None = ...,
         end_card: _builtins.bool | None = ...,
         watermark: _builtins.bool = ...,
+        fit: _common_pb2.Fit.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_end_card", b"_end_card", "_transition_seconds", b"_transition_seconds", "end_card", b"end_card", "transition_seconds", b"transition_seconds"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_end_card", b"_end_card", "_transition_seconds", b"_transition_seconds", "captions", b"captions", "cutdowns", b"cutdowns", "end_card", b"end_card", "fps", b"fps", "height", b"height", "platform", b"platform", "platforms", b"platforms", "transition", b"transition", "transition_seconds", b"transition_seconds", "watermark", b"watermark"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_end_card", b"_end_card", "_transition_seconds", b"_transition_seconds", "captions", b"captions", "cutdowns", b"cutdowns", "end_card", b"end_card", "fit", b"fit", "fps", b"fps", "height", b"height", "platform", b"platform", "platforms", b"platforms", "transition", b"transition", "transition_seconds", b"transition_seconds", "watermark", b"watermark"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__end_card: _TypeAlias = _typing.Literal["end_card"]  # noqa: Y015
     _WhichOneofArgType__end_card: _TypeAlias = _typing.Literal["_end_card", b"_end_card"]  # noqa: Y015
@@ -901,6 +905,26 @@ class CancelAdRequest(_message.Message):
 Global___CancelAdRequest: _TypeAlias = CancelAdRequest  # noqa: Y015
 
 @_typing.final
+class ResumeAdRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Required."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResumeAdRequest: _TypeAlias = ResumeAdRequest  # noqa: Y015
+
+@_typing.final
 class ChooseMoodRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -937,6 +961,8 @@ class StoryboardScene(_message.Message):
     CAMERA_MOTION_FIELD_NUMBER: _builtins.int
     STYLE_PROMPT_FIELD_NUMBER: _builtins.int
     VOICE_LINE_FIELD_NUMBER: _builtins.int
+    FOCUS_X_FIELD_NUMBER: _builtins.int
+    FOCUS_Y_FIELD_NUMBER: _builtins.int
     from_scene: _builtins.int
     """Index of the current scene it edits (its prompts are kept); unset for a new scene."""
     duration_seconds: _builtins.float
@@ -951,6 +977,10 @@ class StoryboardScene(_message.Message):
     """Empty keeps the current one's (a new scene's is its description)."""
     voice_line: _builtins.str
     """The voice-over line, ≤ 2,000 characters; unset keeps the current one's; "" removes it."""
+    focus_x: _builtins.float
+    """The subject's place across the picture, 0–1, for crops to other frame shapes; unset keeps the current one's (a new scene's: 0.5)."""
+    focus_y: _builtins.float
+    """Likewise down the picture, 0–1."""
     def __init__(
         self,
         *,
@@ -961,15 +991,25 @@ class StoryboardScene(_message.Message):
         camera_motion: _builtins.str = ...,
         style_prompt: _builtins.str = ...,
         voice_line: _builtins.str | None = ...,
+        focus_x: _builtins.float | None = ...,
+        focus_y: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_from_scene", b"_from_scene", "_voice_line", b"_voice_line", "from_scene", b"from_scene", "voice_line", b"voice_line"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_focus_x", b"_focus_x", "_focus_y", b"_focus_y", "_from_scene", b"_from_scene", "_voice_line", b"_voice_line", "focus_x", b"focus_x", "focus_y", b"focus_y", "from_scene", b"from_scene", "voice_line", b"voice_line"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_from_scene", b"_from_scene", "_voice_line", b"_voice_line", "camera_motion", b"camera_motion", "caption", b"caption", "description", b"description", "duration_seconds", b"duration_seconds", "from_scene", b"from_scene", "style_prompt", b"style_prompt", "voice_line", b"voice_line"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_focus_x", b"_focus_x", "_focus_y", b"_focus_y", "_from_scene", b"_from_scene", "_voice_line", b"_voice_line", "camera_motion", b"camera_motion", "caption", b"caption", "description", b"description", "duration_seconds", b"duration_seconds", "focus_x", b"focus_x", "focus_y", b"focus_y", "from_scene", b"from_scene", "style_prompt", b"style_prompt", "voice_line", b"voice_line"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__focus_x: _TypeAlias = _typing.Literal["focus_x"]  # noqa: Y015
+    _WhichOneofArgType__focus_x: _TypeAlias = _typing.Literal["_focus_x", b"_focus_x"]  # noqa: Y015
+    _WhichOneofReturnType__focus_y: _TypeAlias = _typing.Literal["focus_y"]  # noqa: Y015
+    _WhichOneofArgType__focus_y: _TypeAlias = _typing.Literal["_focus_y", b"_focus_y"]  # noqa: Y015
     _WhichOneofReturnType__from_scene: _TypeAlias = _typing.Literal["from_scene"]  # noqa: Y015
     _WhichOneofArgType__from_scene: _TypeAlias = _typing.Literal["_from_scene", b"_from_scene"]  # noqa: Y015
     _WhichOneofReturnType__voice_line: _TypeAlias = _typing.Literal["voice_line"]  # noqa: Y015
     _WhichOneofArgType__voice_line: _TypeAlias = _typing.Literal["_voice_line", b"_voice_line"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__focus_x) -> _WhichOneofReturnType__focus_x | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__focus_y) -> _WhichOneofReturnType__focus_y | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__from_scene) -> _WhichOneofReturnType__from_scene | None: ...
     @_typing.overload
