@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.v1 import common_pb2, composer_pb2, composer_pb2_grpc
 from tests.composer.helpers import Media, put, watch_all
-from tests.runtime.processes import processes
+from tests.runtime.processes import ffmpeg_pids_under
 
 if TYPE_CHECKING:
     Stub = composer_pb2_grpc.ComposerServiceAsyncStub
@@ -47,15 +47,6 @@ async def test_watchers_see_rising_percent_and_the_end(
     # A late watcher gets the final snapshot and the stream ends.
     late = await watch_all(stub, started.id)
     assert [m.state for m in late] == [S.COMPOSITION_STATE_COMPLETED]
-
-
-def ffmpeg_pids_under(folder: Path) -> list[int]:
-    """FFmpeg processes whose command line mentions ``folder``."""
-    return [
-        p.pid
-        for p in processes()
-        if p.argv[:1] and p.argv[0].endswith("ffmpeg") and p.mentions(str(folder))
-    ]
 
 
 def _alive(pids: list[int]) -> list[int]:

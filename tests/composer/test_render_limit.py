@@ -18,8 +18,8 @@ from reelforge.v1 import composer_pb2 as S
 from reelforge.v1 import composer_pb2_grpc
 from services.composer.server import create_server
 from tests.composer.helpers import Media, composer_settings, put, watch_all
-from tests.composer.test_lifecycle import ffmpeg_pids_under
 from tests.grpc_helpers import running_service
+from tests.runtime.processes import ffmpeg_pids_under
 
 COMPOSITIONS = 3
 

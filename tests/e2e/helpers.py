@@ -82,12 +82,25 @@ async def get_json(gateway: str, path: str) -> Any:
         return await response.json()
 
 
-async def wait_for_running_job(gateway: str, timeout_s: float = 60) -> str:
+# From the CLI's start to the first paid prediction: the planner's chat, the studio and the
+# generator all start up first, which takes tens of seconds on a loaded 2-core machine.
+FIRST_JOB_BOUND_S = 150.0
+
+
+async def wait_for_running_job(
+    gateway: str,
+    cli: asyncio.subprocess.Process | None = None,
+    timeout_s: float = FIRST_JOB_BOUND_S,
+) -> str:
+    """The id of the first RUNNING job; fails at once, with its stderr, if ``cli`` exits first."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if cli is not None and cli.returncode is not None:
+            _, stderr = await cli.communicate()
+            raise AssertionError(f"the CLI exited ({cli.returncode}): {stderr.decode()[-2000:]}")
         jobs = (await get_json(gateway, "/api/jobs"))["jobs"]
         running = [j["id"] for j in jobs if j["state"] == "JOB_STATE_RUNNING"]
         if running:
             return str(running[0])
         await asyncio.sleep(0.1)
-    raise AssertionError("no job started running")
+    raise AssertionError(f"no job started running within {timeout_s:.0f} s")

@@ -25,7 +25,7 @@ async def test_ctrl_c_cancels_the_ad_and_its_jobs(
         proc = await start_cli(
             "--gateway", gateway, "ad", str(brief), "-o", str(tmp_path / "ad.mp4"), env=stack.env
         )
-        await wait_for_running_job(gateway)
+        await wait_for_running_job(gateway, proc)
         proc.send_signal(signal.SIGINT)
         _, stderr = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 130, stderr.decode()[-2000:]

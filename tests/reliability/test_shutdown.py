@@ -29,6 +29,7 @@ from tests.fakes.replicate_server import FakeReplicate
 from tests.gateway.servicers import ErrorPlanner
 from tests.helpers import wait_until
 from tests.reliability.processes import ServiceProcess, service_processes
+from tests.runtime.processes import freeze_ffmpeg_under
 
 GRACE_S = 3.0
 # Interpreter teardown and closing the database after the grace period; generous because a
@@ -310,6 +311,9 @@ async def test_composer_sigterm_mid_render_then_resume(
             return bool(state == "COMPOSITION_STATE_COMPOSING")
 
         await wait_until(composing, timeout_s=STEP_TIMEOUT_S, what="the render to start")
+        # Frozen from here to the exit: on a loaded machine the render once finished before the
+        # SIGTERM. SIGKILL (the composer's cancel) still ends a stopped FFmpeg.
+        freezing = asyncio.create_task(freeze_ffmpeg_under(data_dir))
         stop = asyncio.Event()
         watch, load = await _watched_under_load(
             http,
@@ -322,6 +326,7 @@ async def test_composer_sigterm_mid_render_then_resume(
         composer.terminate()
         code = await composer.exited(1.0 + EXIT_MARGIN_S)
         took = time.monotonic() - started
+        freezing.cancel()
         stop.set()
         statuses = await load
         events = await asyncio.wait_for(watch, STEP_TIMEOUT_S)

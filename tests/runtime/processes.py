@@ -3,6 +3,10 @@ that nothing a service started outlives it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,3 +51,30 @@ def _read(entry: Path) -> Process:
         argv=[arg for arg in argv if arg],
         zombie=state == "Z",
     )
+
+
+def ffmpeg_pids_under(folder: Path) -> list[int]:
+    """FFmpeg processes whose command line mentions ``folder``."""
+    return [
+        p.pid
+        for p in processes()
+        if p.argv[:1] and p.argv[0].endswith("ffmpeg") and p.mentions(str(folder))
+    ]
+
+
+async def freeze_ffmpeg_under(folder: Path) -> None:
+    """SIGSTOPs every FFmpeg working under ``folder`` as it appears, until cancelled; then lets
+    go (SIGCONT) of those still alive. A frozen render cannot finish before a test's next step,
+    however fast or loaded the machine; SIGKILL still ends a stopped process."""
+    frozen: set[int] = set()
+    try:
+        while True:
+            for pid in set(ffmpeg_pids_under(folder)) - frozen:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+                frozen.add(pid)
+            await asyncio.sleep(0.05)
+    finally:
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)

@@ -25,12 +25,12 @@ from services.generator.server import create_server
 from services.generator.settings import GeneratorSettings
 from tests.composer.helpers import composer_settings
 from tests.composer.media import make_clip
-from tests.composer.test_lifecycle import ffmpeg_pids_under
 from tests.fakes.replicate_server import FakeReplicate
 from tests.generator.helpers import wait_for_job
 from tests.grpc_helpers import running_service
 from tests.helpers import free_port, wait_until
 from tests.reliability.processes import ServiceProcess, hosted_generator_env
+from tests.runtime.processes import ffmpeg_pids_under
 
 if TYPE_CHECKING:
     from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub
