@@ -27,7 +27,8 @@ from grpc_reflection.v1alpha import reflection
 
 from reelforge.runtime.interceptors import ServiceInterceptor
 from reelforge.runtime.lifecycle import Cleanup, Lifecycle, Resources, StartsAndCloses
-from reelforge.runtime.settings import ServiceSettings
+from reelforge.runtime.logs import configure_logging
+from reelforge.runtime.settings import ServiceSettings, load_settings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ __all__ = [
     "build_host",
     "contract_service",
     "create_host",
+    "main",
     "run",
     "serve",
     "stop_on_signals",
@@ -46,6 +48,7 @@ __all__ = [
 
 Registrar = Callable[[grpc.aio.Server], None]
 _S = TypeVar("_S", bound=ServiceSettings)
+ServerFactory = Callable[[_S], Awaitable[tuple["ServiceHost", int]]]
 
 
 class ServiceHost(StartsAndCloses):
@@ -184,11 +187,16 @@ async def serve(host: ServiceHost, port: int, stop: asyncio.Event) -> None:
     _LOGGER.info("stopped")
 
 
-def run(
-    create_server: Callable[[_S], Awaitable[tuple[ServiceHost, int]]],
-    settings: _S,
-) -> None:
-    """Process entry point shared by every service's ``__main__``."""
+def main(name: str, settings_type: type[_S], create_server: ServerFactory[_S]) -> None:
+    """The whole of ``python -m services.<name>``: settings from the environment (or exit 2
+    naming the bad one), logs for ``name``, then :func:`run` until SIGTERM/SIGINT."""
+    settings = load_settings(settings_type)
+    configure_logging(name, settings.log_level, settings.log_format)
+    run(create_server, settings)
+
+
+def run(create_server: ServerFactory[_S], settings: _S) -> None:
+    """Creates the server from ``settings`` and serves until SIGTERM/SIGINT (see :func:`serve`)."""
 
     async def main() -> None:
         stop = stop_on_signals()
