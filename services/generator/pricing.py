@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.generator.catalog import ModelCatalog, ModelEntry, load_catalog
+from services.generator.catalog import ModelCatalog, ModelEntry
 
 
 @dataclass(frozen=True)
@@ -71,12 +71,12 @@ def _estimate(entry: ModelEntry, model_input: Mapping[str, Any]) -> Cost:
     )
 
 
-def estimate(
-    model: str, model_input: Mapping[str, Any], catalog: ModelCatalog | None = None
-) -> Cost:
+def estimate(model: str, model_input: Mapping[str, Any], catalog: ModelCatalog) -> Cost:
     """What one prediction with this (already mapped) input should cost; models outside the
-    catalog (the offline animatic's) are free."""
-    entry = (catalog or load_catalog()).entry(model)
+    catalog (the offline animatic's) are free. ``catalog`` is the service's (with
+    MODEL_CATALOG_PATH's models), never the bundled one alone: a model added by file would be
+    priced 0."""
+    entry = catalog.entry(model)
     return _FREE if entry is None else _estimate(entry, model_input)
 
 
@@ -86,10 +86,11 @@ def actual(
     *,
     outputs: int,
     predict_time_s: float | None,
-    catalog: ModelCatalog | None = None,
+    catalog: ModelCatalog,
 ) -> int:
-    """What a finished prediction cost, from the provider's answer (outputs, metrics.predict_time)."""
-    entry = (catalog or load_catalog()).entry(model)
+    """What a finished prediction cost, from the provider's answer (outputs, metrics.predict_time),
+    at ``catalog``'s prices (the service's, as for ``estimate``)."""
+    entry = catalog.entry(model)
     if entry is None:
         return 0
     price = entry.price

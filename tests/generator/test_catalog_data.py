@@ -227,6 +227,9 @@ async def test_a_model_added_in_a_catalog_file_runs_with_no_code_change(
         "text_prompt": "a bottle spins", "length_s": 9, "quality": "low", "watermark": False,
     }  # fmt: skip
     assert job.items[0].estimated_cost_micros == 9 * 10_000
+    # What it cost is priced from the file too (it was 0: the bundled catalog has no entry).
+    assert job.items[0].actual_cost_micros == 9 * 10_000
+    assert job.actual_cost_micros == 9 * 10_000
 
 
 async def test_a_request_may_name_a_model_added_in_a_catalog_file(

@@ -40,7 +40,11 @@ async def finish(context: ItemContext, prediction: Prediction) -> None:
         return
     item = context.item
     cost = pricing.actual(
-        item.model, item.input, outputs=len(outputs), predict_time_s=prediction.predict_time_s
+        item.model,
+        item.input,
+        outputs=len(outputs),
+        predict_time_s=prediction.predict_time_s,
+        catalog=context.deps.settings.model_catalog,  # with MODEL_CATALOG_PATH's models
     )
     words = await _voice_words(context, prediction, outputs[0]) if item.kind is Kind.VOICE else []
     await context.update(ItemUpdate.succeeded(outputs, cost_micros=cost, words=words))
