@@ -3,22 +3,18 @@ in, and the mastered sound (``mix.py``)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ffmpeg
 
+from reelforge.v1 import common_pb2
 from services.composer.mix import Sound, mastered
 from services.composer.output_format import OutputFormat
 from services.composer.overlays import Overlays, burn_captions, burn_overlays
 from services.composer.streams import SAMPLE_RATE, Stream, media_input
 from services.composer.timeline import Segment, Timeline
-
-# Inputs whose shape is within this ratio of the frame's are cropped to fill it; others are
-# letter-boxed, because cropping a landscape clip into a vertical frame loses most of it.
-_CROP_RATIO_LIMIT = 1.25
 
 
 @dataclass(frozen=True)
@@ -33,16 +29,26 @@ class Encode:
     threads: int = 0
 
 
-def _fit(video: Stream, info_w: int, info_h: int, fmt: OutputFormat) -> Stream:
-    """Scales to cover and crops when the shapes are close, else scales to fit and pads."""
-    ratio = (info_w / info_h) / (fmt.width / fmt.height) if info_w and info_h else 1.0
-    if abs(math.log(ratio)) <= math.log(_CROP_RATIO_LIMIT):
-        video = video.filter("scale", fmt.width, fmt.height, force_original_aspect_ratio="increase")
-        return video.filter("crop", fmt.width, fmt.height)
-    video = video.filter(
-        "scale", fmt.width, fmt.height, force_original_aspect_ratio="decrease", force_divisible_by=2
+def _fit(video: Stream, fmt: OutputFormat, focus: tuple[float, float]) -> Stream:
+    """Scales to cover the frame and crops the overflow around ``focus`` (fractions of the
+    picture: the crop is centred on it, pushed back inside at the edges), so no bars ever
+    show; with FIT_PAD, scales to fit inside and letter-boxes instead."""
+    if fmt.fit == common_pb2.FIT_PAD:
+        video = video.filter(
+            "scale",
+            fmt.width,
+            fmt.height,
+            force_original_aspect_ratio="decrease",
+            force_divisible_by=2,
+        )
+        return video.filter("pad", fmt.width, fmt.height, "(ow-iw)/2", "(oh-ih)/2", color="black")
+    video = video.filter("scale", fmt.width, fmt.height, force_original_aspect_ratio="increase")
+    # crop clamps x and y to 0…(iw−ow) and 0…(ih−oh) itself, on every frame.
+    x, y = (
+        f"{axis}*{at:.4f}-{out}/2"
+        for axis, at, out in (("iw", focus[0], "ow"), ("ih", focus[1], "oh"))
     )
-    return video.filter("pad", fmt.width, fmt.height, "(ow-iw)/2", "(oh-ih)/2", color="black")
+    return video.filter("crop", fmt.width, fmt.height, x, y)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,11 @@ class FramePlan:
 
     frames: list[int]
     overlap: int
+
+    @property
+    def total(self) -> int:
+        """The ad's frames: each clip's, less the overlaps counted twice."""
+        return sum(self.frames) - self.overlap * (len(self.frames) - 1)
 
 
 def frame_plan(timeline: Timeline, fps: int) -> FramePlan:
@@ -70,11 +81,10 @@ def frame_plan(timeline: Timeline, fps: int) -> FramePlan:
 
 def _video(segment: Segment, frames: int, fmt: OutputFormat, use: int) -> Stream:
     """A clip at the common size, fps, pixel format and time base, exactly ``frames`` long."""
-    info = segment.input.info
     read_s = None if segment.hold_s else segment.duration
     video = media_input(segment.input, read_s, use).video.filter("setpts", "PTS-STARTPTS")
     video = video.filter("fps", fmt.fps)
-    video = _fit(video, info.width, info.height, fmt).filter("setsar", 1)
+    video = _fit(video, fmt, segment.focus).filter("setsar", 1)
     video = video.filter("format", "yuv420p")
     if segment.hold_s:
         video = video.filter(
@@ -188,7 +198,7 @@ def build_command(
     ]
     video = _join_video(clips, plan, fmt)
     if overlays is not None:
-        video = burn_overlays(video, overlays, fmt.fps)
+        video = burn_overlays(video, overlays, fmt.fps, plan.total)
     if captions is not None:
         video = burn_captions(video, captions, overlays)
     options = _encode_options(encode, fmt)

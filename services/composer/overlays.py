@@ -218,21 +218,29 @@ def _default_card_font() -> Path:
     return Path(found)
 
 
-def burn_overlays(video: Stream, overlays: Overlays, fps: int, offset_s: float = 0.0) -> Stream:
-    """The watermark, then the end card, over ``video``, a picture that starts ``offset_s``
-    into the ad (0 for the whole ad)."""
+def burn_overlays(
+    video: Stream, overlays: Overlays, fps: int, frames: int, offset_s: float = 0.0
+) -> Stream:
+    """The watermark, then the end card, over ``video``, a picture ``frames`` long that starts
+    ``offset_s`` into the ad (0 for the whole ad); the result is as long as ``video``."""
     if overlays.watermark is not None:
         mark = overlays.watermark
         # One still frame: overlay repeats the last frame of its second input to the end.
         video = ffmpeg.overlay(video, ffmpeg.input(str(mark.image)), x=mark.x, y=mark.y)
     if overlays.end_card is not None:
         video = _with_card(video, overlays.end_card, fps, offset_s)
+        # Once the picture ends, overlay goes on emitting a frame (the picture's last, held)
+        # for every card frame left: the card's frames start between the picture's and its
+        # count is rounded up, so it outlasts the picture by a frame or two (73 frames for a
+        # 72-frame ad). The picture's length decides.
+        video = video.filter("trim", end_frame=frames)
     return video
 
 
 def _with_card(video: Stream, card: Card, fps: int, offset_s: float) -> Stream:
     """The card looped into frames, faded in by its alpha, shifted to its start; before its
-    first frame overlay passes the picture through untouched."""
+    first frame overlay passes the picture through untouched (the caller cuts what runs past
+    the picture's end)."""
     # Decoded and converted once, then repeated by the loop filter (``-loop 1`` on the input
     # decodes the PNG again for every frame: 35 % more CPU for the whole ad at 720×1280).
     count = math.ceil((card.end_s - card.start_s) * fps) + 1

@@ -62,8 +62,9 @@ from services.composer.segment_cache import SegmentCache, digest, file_digest
 from services.composer.streams import SAMPLE_RATE, Stream
 from services.composer.timeline import Timeline
 
-# Bumped whenever the piece graph changes its pixels, so older cache entries stop matching.
-_VERSION = 1
+# Bumped whenever the piece graph changes its pixels, so older cache entries stop matching
+# (2: clips of another shape are cropped around their focus point, no longer letter-boxed).
+_VERSION = 2
 # Caption events this close to a piece (seconds) count as on screen in it: ASS times are
 # centiseconds, frames are not.
 _CAPTION_MARGIN_S = 0.02
@@ -182,6 +183,7 @@ class Layout:
                 "input": self.inputs[c.clip],
                 "seconds": segments[c.clip].duration,
                 "hold": segments[c.clip].hold_s,
+                "focus": segments[c.clip].focus,
                 "clip_frames": self.plan.frames[c.clip],
                 "frames": [c.start, c.end],
             }
@@ -194,7 +196,7 @@ class Layout:
             {
                 "version": _VERSION,
                 "ffmpeg": ffmpeg_build(),
-                "format": [fmt.width, fmt.height, fmt.fps, fmt.preset, fmt.crf],
+                "format": [fmt.width, fmt.height, fmt.fps, fmt.preset, fmt.crf, fmt.fit],
                 "threads": self.encode.threads,
                 "cuts": cuts,
                 "fade": [fmt.transition, self.plan.overlap] if len(piece.cuts) > 1 else None,
@@ -251,8 +253,9 @@ class Layout:
                 "version": _VERSION,
                 "ffmpeg": ffmpeg_build(),
                 "tail_of": [self.inputs[clip], segment.duration, segment.hold_s, frames],
+                "focus": segment.focus,
                 "frames": [frames - self.plan.overlap, frames],
-                "format": [fmt.width, fmt.height, fmt.fps],
+                "format": [fmt.width, fmt.height, fmt.fps, fmt.fit],
             }
         )
 
@@ -290,10 +293,7 @@ class Layout:
         fmt = self.fmt
         # In the order of the one pass: overlays, then captions.
         drawn = replace(self.overlays, end_card=self._card(piece))
-        video = burn_overlays(video, drawn, fmt.fps, piece.at / fmt.fps)
-        if drawn.end_card is not None:
-            # overlay runs on while the card's frames last: past the piece's end here.
-            video = video.filter("trim", end_frame=piece.frames)
+        video = burn_overlays(video, drawn, fmt.fps, piece.frames, piece.at / fmt.fps)
         if self.captions is not None and self._caption_lines(piece):
             # libass times events by the frame's timestamp: the piece is placed where it plays.
             video = video.filter("setpts", f"PTS-STARTPTS+{piece.at}/({fmt.fps}*TB)")

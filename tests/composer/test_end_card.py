@@ -6,6 +6,7 @@ the requests and files that are refused, each naming its field."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,8 @@ from services.composer.output_format import OutputFormat
 from services.composer.overlays import FADE_S, Overlays, prepare_overlays
 from services.composer.platforms import PLATFORMS
 from services.composer.render_errors import RenderFailed
+from services.composer.renderer import RenderContext, State, render
+from services.composer.segment_cache import SegmentCache
 from services.composer.timeline import ProbedInput, Segment, Timeline, build_timeline
 from services.composer.validation import validate_compose
 from tests.composer.helpers import Media, compose_and_wait, put
@@ -243,6 +246,60 @@ async def test_a_composed_ad_ends_on_its_card_with_the_watermark_before_it(
         # The caption's line would sit at the bottom of the safe zone: only card there.
         band = frame[bottom - _H // 8 : bottom, left:right]
         assert _near(band, _BLUE).mean() > 0.97, f"no caption over the card at {at_s} s"
+
+
+class _Quiet:
+    async def phase(self, state: State, percent: float, message: str) -> None:
+        return None
+
+    def progress(self, percent: float, message: str) -> None:
+        return None
+
+
+def _video_frames(path: Path) -> int:
+    answer = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v",
+         "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return int(answer.strip())
+
+
+@pytest.mark.parametrize("pieces", [True, False], ids=["pieces", "one_pass"])
+@pytest.mark.parametrize(("fps", "card_s"), [(12, 1.5), (24, 1.3)], ids=["on_a_frame", "between"])
+async def test_an_end_card_and_watermark_keep_the_ads_exact_frame_count(
+    store: ArtifactStore,
+    fetcher: Fetcher,
+    clip_4s: Path,
+    tmp_path: Path,
+    pieces: bool,
+    fps: int,
+    card_s: float,
+) -> None:
+    """Two 1.5 s clips and a 0.5 s crossfade: 2.5 s, exactly 2.5 × fps frames, with the card
+    starting on a frame (12 fps: frame 12) or between two (24 fps: 28.8). The looped card
+    once ran a frame past the picture, and overlay kept repeating the ad's last frame under
+    it (73 frames for a 72-frame ad)."""
+    clip = await put(store, clip_4s)
+    logo = await _stored(store, _SVG.encode(), "image/svg+xml")
+    request = S.ComposeRequest(
+        clips=[S.ClipInput(source=clip, target_duration_seconds=1.5)] * 2,
+        transition_seconds=0.5,
+        height=_H,
+        fps=fps,
+        tier=common_pb2.TIER_DRAFT,
+        end_card=_card(logo, duration_seconds=card_s),
+        watermark=S.Watermark(logo=logo),
+    )
+    cache = SegmentCache(tmp_path / "cache") if pieces else None
+    context = RenderContext(fetcher, store, "development", timeout_s=120, segments=cache)
+
+    result = await render(request, context, _Quiet(), tmp_path / "work")
+
+    assert cache is None or cache.encoded == 3  # two bodies and the fade: the pieces path
+    output = store.path_for(result.artifact.id)
+    assert _video_frames(output) == round(2.5 * fps)
+    assert result.info.duration_seconds == pytest.approx(2.5, abs=0.5 / fps)
 
 
 async def test_the_watermark_sits_in_its_corner_until_the_card(

@@ -110,11 +110,6 @@ def test_a_new_voice_line_is_spoken_and_in_the_new_subtitles(
     assert not says(cue_words(srt), before[2])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a render with an end card is a frame longer than the ad: 73 video frames at 12 fps "
-    "for a 6 s ad, the audio 6 s (74 before 19bc34e) — reported to the composer/studio",
-)
 def test_an_end_card_is_asked_for_and_keeps_the_ads_length(
     page: Page, stack: LiveStack, finished_ad: str
 ) -> None:
