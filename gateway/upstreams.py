@@ -13,19 +13,10 @@ from google.protobuf.descriptor import Descriptor, MethodDescriptor
 from google.protobuf.message import Message
 
 from gateway.settings import GatewaySettings
+from reelforge.runtime.channels import open_channel
 from reelforge.runtime.interceptors import REQUEST_ID_HEADER
 
 _LOGGER = logging.getLogger(__name__)
-# DNS resolution gives every A record of a scaled-out service, and an `ipv4:` target lists
-# replicas by address; round_robin spreads calls over all of them.
-# Reconnect back-off is capped at 2 s (gRPC's default grows to 120 s): after an upstream restart
-# the gateway would otherwise keep answering 503 for up to two minutes.
-_CHANNEL_OPTIONS = (
-    ("grpc.lb_policy_name", "round_robin"),
-    ("grpc.initial_reconnect_backoff_ms", 250),
-    ("grpc.min_reconnect_backoff_ms", 250),
-    ("grpc.max_reconnect_backoff_ms", 2000),
-)
 
 
 # The planner RPCs that call a language model: seconds on a hosted API, minutes on a small local
@@ -44,17 +35,6 @@ def message_class(descriptor: Descriptor) -> type[Message]:
     return message_factory.GetMessageClass(descriptor)
 
 
-# gRPC's own target schemes; e.g. `ipv4:127.0.0.1:50052,127.0.0.1:50062` names two replicas.
-_TARGET_SCHEMES = ("dns:", "unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:")
-
-
-def channel_target(address: str) -> str:
-    """`host:port` becomes a `dns:///` target; a gRPC target with a scheme is kept as is."""
-    if "://" in address or address.startswith(_TARGET_SCHEMES):
-        return address
-    return f"dns:///{address}"
-
-
 @dataclass
 class Upstreams:
     """Open channels keyed by service full name (e.g. `reelforge.v1.PlannerService`)."""
@@ -71,10 +51,7 @@ class Upstreams:
             "reelforge.v1.ComposerService": settings.composer_address,
             "reelforge.v1.StudioService": settings.studio_address,
         }
-        channels = {
-            service: grpc.aio.insecure_channel(channel_target(address), options=_CHANNEL_OPTIONS)
-            for service, address in addresses.items()
-        }
+        channels = {service: open_channel(address) for service, address in addresses.items()}
         _LOGGER.info("upstream channels open", extra={"upstreams": addresses})
         return cls(channels, settings.upstream_timeout_s, settings.upstream_llm_timeout_s)
 
