@@ -36,7 +36,7 @@ from services.composer.segments import (
 )
 from services.composer.sidecars import SRT_MIME, VTT_MIME, srt, webvtt
 from services.composer.size_budget import Bitrates, fit_bitrates, refit
-from services.composer.timeline import Timeline, build_timeline
+from services.composer.timeline import Timeline, build_timeline, clip_focus
 
 State: TypeAlias = composer_pb2.CompositionState.ValueType
 _LOGGER = logging.getLogger(__name__)
@@ -108,6 +108,7 @@ async def render(
             [c.target_duration_seconds for c in request.clips],
             fmt.transition_s,
             request.hold_last_frame,
+            [clip_focus(c) for c in request.clips],
         )
         size = (fmt.width, fmt.height)
         overlays = await prepare_overlays(request, ctx.fetcher, timeline.total_s, size, workdir)
@@ -223,8 +224,10 @@ async def _by_pieces(
     ad = await layout(job.timeline, job.fmt, encode, job.captions, job.overlays, job.sound)
 
     def on_frames(done: int, total: int) -> None:
+        # In seconds, as one pass says it: only the pieces not cached count.
         percent = phase_percent(done, total, _FETCH_END, _JOIN_START)
-        reporter.progress(percent, f"encoding pieces: {done} of {total} new frames")
+        fps = job.fmt.fps
+        reporter.progress(percent, f"encoding {done / fps:.1f} s of {total / fps:.1f} s new")
 
     run = SegmentRun(cache, ctx.timeout_s, ctx.segment_jobs)
     # The mastered sound is cached as well: a new clip without sound of its own leaves it as

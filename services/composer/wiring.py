@@ -17,6 +17,7 @@ from services.composer.inputs import Fetcher
 from services.composer.manager import CompositionManager
 from services.composer.renderer import RenderContext
 from services.composer.repository import CompositionRepository
+from services.composer.segment_cache import segment_cache
 from services.composer.settings import ComposerSettings
 
 
@@ -69,4 +70,6 @@ def _render_context(settings: ComposerSettings, store: ArtifactStore) -> RenderC
         environment=settings.environment,
         timeout_s=settings.render_timeout_s,
         threads=settings.ffmpeg_threads,
+        segments=segment_cache(settings),
+        segment_jobs=settings.segment_jobs,
     )
