@@ -29,6 +29,7 @@ _PLATFORM_BY_ASPECT = {
     common_pb2.ASPECT_RATIO_9_16: "tiktok",
     common_pb2.ASPECT_RATIO_16_9: "landscape",
     common_pb2.ASPECT_RATIO_1_1: "square",
+    common_pb2.ASPECT_RATIO_4_5: "feed",
 }
 _DEFAULT_OUTLINE = CaptionStyle().outline_width
 

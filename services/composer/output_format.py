@@ -1,4 +1,4 @@
-"""The output a request asks for: frame size from aspect ratio and tier, fps, x264 settings."""
+"""The output a request asks for: frame size from aspect ratio and tier, fps, fit, x264 settings."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ _ASPECTS = {
     common_pb2.ASPECT_RATIO_9_16: (9, 16),
     common_pb2.ASPECT_RATIO_16_9: (16, 9),
     common_pb2.ASPECT_RATIO_1_1: (1, 1),
+    common_pb2.ASPECT_RATIO_4_5: (4, 5),
 }
-# The tier fixes the long side of a vertical ad (1920 production, 1280 draft); the short
-# side follows, so 16:9 production is 1920×1080 and 1:1 is 1080×1080, as in common.proto.
+# The tier fixes the long side of a vertical ad (1920 production, 1280 draft) and so the short
+# side (1080, 720) every shape shares: 16:9 production is 1920×1080, 1:1 is 1080×1080 and 4:5
+# is 1080×1350 (720×900 in draft), as in common.proto.
 _LONG_SIDE = {common_pb2.TIER_PRODUCTION: 1920, common_pb2.TIER_DRAFT: 1280}
 _PRESET = {common_pb2.TIER_PRODUCTION: "medium", common_pb2.TIER_DRAFT: "veryfast"}
 _CRF = {common_pb2.TIER_PRODUCTION: 20, common_pb2.TIER_DRAFT: 23}
@@ -39,6 +41,7 @@ class OutputFormat:
     transition_s: float
     loudness_lufs: float
     audio_kbps: int = AUDIO_KBPS
+    fit: common_pb2.Fit.ValueType = common_pb2.FIT_COVER
 
 
 def _even(value: float) -> int:
@@ -57,9 +60,9 @@ def frame_size(
     if height:
         return _even(height * aw / ah), height
     short = _LONG_SIDE[tier] * 9 // 16
-    if aw == ah:
-        return short, short
-    return (short, _LONG_SIDE[tier]) if ah > aw else (_LONG_SIDE[tier], short)
+    if aw > ah:
+        return _LONG_SIDE[tier], short
+    return short, _even(short * ah / aw)
 
 
 def output_format(request: composer_pb2.ComposeRequest, environment: Environment) -> OutputFormat:
@@ -77,4 +80,5 @@ def output_format(request: composer_pb2.ComposeRequest, environment: Environment
         loudness_lufs=(
             request.loudness_lufs if request.HasField("loudness_lufs") else DEFAULT_LUFS
         ),
+        fit=request.fit or common_pb2.FIT_COVER,
     )

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reelforge.runtime.media import MediaInfo
+from reelforge.v1 import composer_pb2
 from services.composer.render_errors import RenderFailed
 from services.composer.validation import MAX_CLIP_S, MAX_TOTAL_S, MIN_CLIP_S
 
 # Containers and ffprobe round durations; a clip this much shorter than its target still counts
 # as long enough (the store's recorded duration and the render's probe use the same rule).
 SHORT_TOLERANCE_S = 0.05
+# Where a clip's subject is, as fractions of its width and height: unset means the centre.
+CENTRE = (0.5, 0.5)
 
 
 def long_enough(duration_s: float, target_s: float) -> bool:
@@ -30,11 +34,20 @@ class ProbedInput:
 
 @dataclass(frozen=True)
 class Segment:
-    """One clip on the timeline: ``duration`` seconds on screen, the last ``hold_s`` a frozen frame."""
+    """One clip on the timeline: ``duration`` seconds on screen, the last ``hold_s`` a frozen
+    frame; a frame of another shape is cropped around ``focus`` (x, y fractions of the clip)."""
 
     input: ProbedInput
     duration: float
     hold_s: float = 0.0
+    focus: tuple[float, float] = CENTRE
+
+
+def clip_focus(clip: composer_pb2.ClipInput) -> tuple[float, float]:
+    """The (validated) focus point of ``clip``, each unset coordinate the centre's."""
+    x = clip.focus_x if clip.HasField("focus_x") else CENTRE[0]
+    y = clip.focus_y if clip.HasField("focus_y") else CENTRE[1]
+    return x, y
 
 
 @dataclass(frozen=True)
@@ -75,10 +88,17 @@ def _segment(clip: ProbedInput, target: float, hold_last_frame: bool) -> Segment
 
 
 def build_timeline(
-    clips: list[ProbedInput], targets: list[float], transition_s: float, hold_last_frame: bool
+    clips: list[ProbedInput],
+    targets: list[float],
+    transition_s: float,
+    hold_last_frame: bool,
+    focus: Sequence[tuple[float, float]] = (),
 ) -> Timeline:
-    """Checks the probed clips against targets and limits; RenderFailed names the culprit."""
+    """Checks the probed clips against targets and limits; RenderFailed names the culprit.
+    ``focus`` holds each clip's focus point (empty: every clip's is the centre)."""
     segments = [_segment(c, t, hold_last_frame) for c, t in zip(clips, targets, strict=True)]
+    if focus:
+        segments = [replace(s, focus=f) for s, f in zip(segments, focus, strict=True)]
     timeline = Timeline(segments, transition_s)
     if len(segments) > 1:
         shortest = min(segments, key=lambda s: s.duration)

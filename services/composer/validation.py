@@ -1,5 +1,5 @@
-"""Request rules of the composer: clips, transition, output size, loudness, voice, captions,
-the end card and watermark, idempotency."""
+"""Request rules of the composer: clips and their focus points, transition, output size and fit,
+loudness, voice, captions, the end card and watermark, idempotency."""
 
 from __future__ import annotations
 
@@ -133,6 +133,9 @@ def _check_clips(request: composer_pb2.ComposeRequest, found: Violations) -> Non
         if problem := source_problem(clip.source):
             found.add(f"clips[{index}].source", problem)
         _printable(clip.caption, f"clips[{index}].caption", MAX_CAPTION_CHARS, found)
+        for axis in ("focus_x", "focus_y"):
+            if clip.HasField(axis):
+                found.range(getattr(clip, axis), f"clips[{index}].{axis}", 0, 1)
         if clip.target_duration_seconds != 0:
             found.range(
                 clip.target_duration_seconds,
@@ -177,6 +180,7 @@ def _check_output(request: composer_pb2.ComposeRequest, found: Violations) -> No
         request.aspect_ratio in common_pb2.AspectRatio.values(), "aspect_ratio", "unknown value"
     )
     found.check(request.tier in common_pb2.Tier.values(), "tier", "unknown value")
+    found.check(request.fit in common_pb2.Fit.values(), "fit", "unknown value")
     found.check(request.max_size_bytes >= 0, "max_size_bytes", "must not be negative")
     if request.music and (problem := source_problem(request.music)):
         found.add("music", problem)
