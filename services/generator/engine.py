@@ -57,15 +57,15 @@ class JobEngine:
         await self._deps.repo.insert_job(job, self._leases.fresh())
         for item in job.items:
             self._spawn(item)
-        return job_to_proto(job)
+        return job_to_proto(job, self._deps.settings.model_catalog)
 
     async def get(self, job_id: str) -> pb.Job:
-        return job_to_proto(await self._load(job_id))
+        return job_to_proto(await self._load(job_id), self._deps.settings.model_catalog)
 
     async def cancel(self, job_id: str) -> pb.Job:
         job = await self._load(job_id)
         if job.state in TERMINAL_JOB_STATES:
-            return job_to_proto(job)
+            return job_to_proto(job, self._deps.settings.model_catalog)
         await self._deps.repo.mark_job_canceled(job_id)
         for item in job.items:
             if item.terminal:
@@ -92,7 +92,7 @@ class JobEngine:
             if item.id in reset:
                 self._spawn(item)
         self._publisher.notify(job_id)
-        return job_to_proto(job)
+        return job_to_proto(job, self._deps.settings.model_catalog)
 
     async def apply_prediction_update(self, prediction: Prediction, item_id: str = "") -> None:
         """A webhook's snapshot wakes the item waiting on it (idempotent: runners decide once).

@@ -8,6 +8,7 @@ import logging
 from reelforge.runtime.events import Broadcaster
 from reelforge.runtime.tasks import cancel_and_wait
 from reelforge.v1 import generator_pb2 as pb
+from services.generator.catalog import ModelCatalog, load_catalog
 from services.generator.repository import Repository
 from services.generator.snapshots import job_to_proto
 
@@ -15,9 +16,15 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class SnapshotPublisher:
-    def __init__(self, repo: Repository, broadcaster: Broadcaster[pb.Job]) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        broadcaster: Broadcaster[pb.Job],
+        catalog: ModelCatalog | None = None,
+    ) -> None:
         self._repo = repo
         self._broadcaster = broadcaster
+        self._catalog = catalog or load_catalog()  # the service passes its own (items' lengths)
         self._dirty: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -35,7 +42,7 @@ class SnapshotPublisher:
                 self._dirty.discard(job_id)
                 job = await self._repo.load_job(job_id)
                 if job is not None:
-                    self._broadcaster.publish(job_id, job_to_proto(job))
+                    self._broadcaster.publish(job_id, job_to_proto(job, self._catalog))
         except Exception:
             _LOGGER.exception("publishing job %s failed", job_id)
         finally:

@@ -70,7 +70,10 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
         )
         page, more = jobs[:size], len(jobs) > size
         token = page_tokens.encode(page[-1].created_at, page[-1].id) if more else ""
-        return pb.ListJobsResponse(jobs=[job_to_proto(job) for job in page], next_page_token=token)
+        return pb.ListJobsResponse(
+            jobs=[job_to_proto(job, self._settings.model_catalog) for job in page],
+            next_page_token=token,
+        )
 
     async def WatchJob(
         self, request: pb.WatchJobRequest, context: _Context

@@ -1,4 +1,10 @@
-"""Job and item records as the contract's messages (state, percent, costs, error summary)."""
+"""Job and item records as the contract's messages (state, percent, costs, error summary).
+
+An item's ``duration_seconds``: a clip's or a track's planned length (what its model was asked
+for, read through the service's catalog, so a model added by MODEL_CATALOG_PATH has one too);
+a voice line has no planned length, so it is its audio's length once made (0 before); an image
+has none.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ from google.protobuf import timestamp_pb2
 
 from reelforge.v1 import common_pb2
 from reelforge.v1 import generator_pb2 as pb
+from services.generator.catalog import Kind, ModelCatalog
+from services.generator.job_builder import item_seconds
 from services.generator.records import ItemRecord, JobRecord, progress_percent
 
 
@@ -15,7 +23,13 @@ def _timestamp(unix_s: float) -> timestamp_pb2.Timestamp:
     return stamp
 
 
-def item_to_proto(item: ItemRecord) -> pb.JobItem:
+def _seconds(item: ItemRecord, catalog: ModelCatalog) -> float:
+    if item.kind is Kind.VOICE:
+        return item.outputs[0].duration_seconds if item.outputs else 0.0
+    return item_seconds(item, catalog)
+
+
+def item_to_proto(item: ItemRecord, catalog: ModelCatalog) -> pb.JobItem:
     return pb.JobItem(
         id=item.id,
         index=item.index,
@@ -35,6 +49,7 @@ def item_to_proto(item: ItemRecord) -> pb.JobItem:
         cached=item.cached,
         created_at=_timestamp(item.created_at),
         updated_at=_timestamp(item.updated_at),
+        duration_seconds=_seconds(item, catalog),
     )
 
 
@@ -47,14 +62,15 @@ def error_summary(items: list[ItemRecord]) -> str:
     return f"{len(failed)} of {len(items)} items failed: {details}"
 
 
-def job_to_proto(job: JobRecord) -> pb.Job:
+def job_to_proto(job: JobRecord, catalog: ModelCatalog) -> pb.Job:
+    """The job as the contract's message; ``catalog`` is the service's (items' lengths)."""
     items = sorted(job.items, key=lambda item: item.index)
     updated = max([job.updated_at, *(item.updated_at for item in items)])
     return pb.Job(
         id=job.id,
         kind=job.kind.job_kind,
         state=job.state,
-        items=[item_to_proto(item) for item in items],
+        items=[item_to_proto(item, catalog) for item in items],
         percent=progress_percent(items),
         estimated_cost_micros=job.estimated_cost_micros,
         actual_cost_micros=sum(item.actual_cost_micros for item in items),

@@ -48,7 +48,7 @@ def build_generator(settings: GeneratorSettings) -> Generator:
     repo = Repository(database, settings.generator_table_prefix)
     leases = process_leases(repo.leased_items, database, repo.writes.begin, settings.lease_ttl_s)
     broadcaster = Broadcaster[pb.Job]()
-    publisher = SnapshotPublisher(repo, broadcaster)
+    publisher = SnapshotPublisher(repo, broadcaster, settings.model_catalog)
     providers = _providers(settings)
     deps = RunnerDeps(
         settings=settings,
