@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,3 +80,57 @@ async def freeze_ffmpeg_under(folder: Path) -> None:
         for pid in frozen:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
+
+
+# How long the FFmpeg processes are held once the limit is reached, for a process beyond it to
+# show up; and how long a lone held process waits for company before it is let go.
+HOLD_AT_LIMIT_S = 2.0
+HOLD_ALONE_S = 15.0
+
+
+@contextlib.asynccontextmanager
+async def peak_ffmpeg(folder: Path, limit: int) -> AsyncIterator[list[int]]:
+    """Yields [peak]: the most FFmpeg processes under ``folder`` seen running at once.
+
+    Each FFmpeg is frozen (SIGSTOP) as it appears and let go (SIGCONT) once ``limit`` of them are
+    held (after HOLD_AT_LIMIT_S) or none has joined for HOLD_ALONE_S. So the renders overlap
+    whatever the machine's speed: on a loaded machine the first render used to finish before the
+    second's FFmpeg started, and the peak said 1 under a limit of 2.
+    """
+    peak = [0]
+    seen: set[int] = set()
+    held: list[int] = []
+
+    def release() -> None:
+        for pid in held:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        held.clear()
+
+    async def sample() -> None:
+        since = time.monotonic()
+        while True:
+            running = ffmpeg_pids_under(folder)
+            for pid in running:
+                if pid not in seen:
+                    seen.add(pid)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGSTOP)
+                        held.append(pid)
+                        since = time.monotonic()
+            peak[0] = max(peak[0], len(running))
+            waited = time.monotonic() - since
+            if held and (
+                waited >= HOLD_ALONE_S or (len(held) >= limit and waited >= HOLD_AT_LIMIT_S)
+            ):
+                release()
+            await asyncio.sleep(0.02)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield peak
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        release()
