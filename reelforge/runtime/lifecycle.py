@@ -14,20 +14,27 @@ Every service with durable work opens in the same order, so that order is writte
 Closes run newest first, so loops and the listener stop, then the work (its rows stay leased
 for the next process), then parts, clients and the database. A service without durable work
 (the planner) only closes its clients (:class:`ClientsOnly`).
+
+What every such service builds alike is built here too: :func:`service_store` makes the
+database engine, the repository on it and this process's leases on the repository's work;
+:meth:`ServiceStore.stored_work` adds the PostgreSQL listener and returns the lifecycle.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Generic, Protocol, Self, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from reelforge.runtime.pg_notify import PgListener
+from reelforge.runtime.database import service_engine
+from reelforge.runtime.leases import LeasedTable, Leases, process_leases
+from reelforge.runtime.pg_notify import Handler, PgListener, changes_listener
+from reelforge.runtime.settings import ServiceSettings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -164,3 +171,59 @@ class ClientsOnly:
 
     async def resume(self) -> None:
         return None
+
+
+class Store(Protocol):
+    """A service's repository, as far as the shared lifecycle and leases need it."""
+
+    @property
+    def leased(self) -> LeasedTable:
+        """Which rows are work a replica holds a lease on."""
+        ...
+
+    def write_transaction(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
+
+    async def create_schema(self) -> None: ...
+
+
+_R = TypeVar("_R", bound=Store)
+
+
+@dataclass(frozen=True)
+class ServiceStore(Generic[_R]):
+    """A service's database, its repository and this process's leases on its work."""
+
+    database: AsyncEngine
+    repository: _R
+    leases: Leases
+
+    def stored_work(
+        self,
+        work: Work,
+        changes: Mapping[str, Handler],
+        on_reconnect: Callable[[], None],
+        *,
+        clients: Sequence[Cleanup] = (),
+        parts: Sequence[Startable] = (),
+        loops: Sequence[Startable] = (),
+    ) -> StoredWork:
+        """The lifecycle of ``work``. On PostgreSQL a listener hears the other replicas:
+        ``changes`` maps NOTIFY channels to handlers, ``on_reconnect`` re-reads what this
+        process's watchers wait on after a lost connection."""
+        listener = changes_listener(self.database, changes, on_reconnect)
+        create_schema = self.repository.create_schema
+        return StoredWork(self.database, create_schema, work, listener, clients, parts, loops)
+
+
+def service_store(
+    settings: ServiceSettings,
+    name: str,
+    repository: Callable[[AsyncEngine], _R],
+    lease_ttl_s: float,
+) -> ServiceStore[_R]:
+    """The engine of ``name``'s database (DATABASE_URL or DATA_DIR/<name>.db), ``repository``
+    on it and this process's leases on its work; opens nothing (the engine connects lazily)."""
+    database = service_engine(settings, name)
+    store = repository(database)
+    leases = process_leases(store.leased, database, store.write_transaction, lease_ttl_s)
+    return ServiceStore(database, store, leases)

@@ -1,4 +1,4 @@
-"""Ads in the database (SQLAlchemy Core; SQLite or PostgreSQL), table ``studio_ads``.
+"""Ads in the database (SQLAlchemy Core; SQLite or PostgreSQL), table ``studio_ads`` (``schema.py``).
 
 A row is the ``Ad`` message itself (``document``) plus the columns that select rows: state and
 step (filters, leases), the CreateAd request id (idempotency) and the creation time (pages),
@@ -9,58 +9,22 @@ is not in the document yet. Every document write clears it.
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    and_,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from reelforge.runtime import page_tokens
 from reelforge.runtime.errors import NotFound
-from reelforge.runtime.leases import LeasedTable, add_missing_columns, lease_columns, lock_schema
+from reelforge.runtime.leases import LeasedTable
 from reelforge.runtime.pg_notify import notify
+from reelforge.runtime.schema import now_us, upgrade_schema
 from reelforge.v1 import studio_pb2
-
-metadata = MetaData()
-
-ads = Table(
-    "studio_ads",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("request_id", String(128), unique=True, nullable=True),
-    Column("state", String(24), nullable=False),
-    Column("step", String(32), nullable=False),
-    Column("document", LargeBinary, nullable=False),  # the Ad message, serialised
-    Column("version", Integer, nullable=False, default=1),  # bumps on every change
-    Column("created_us", BigInteger, nullable=False),  # microseconds since the epoch
-    Column("updated_us", BigInteger, nullable=False),
-    Column("call_sent_us", BigInteger, nullable=True),  # a create sent, its answer not saved
-    *lease_columns(),
-    Index("studio_ads_newest", "created_us", "id"),
-    Index("studio_ads_state", "state"),
-)
-
-# Only a RUNNING ad is work a replica holds; an ad at a gate waits with nothing but its row.
-RUNNING = "RUNNING"
-CHANGES_CHANNEL = "studio_changes"
-LEASED = LeasedTable(ads, ads.c.state == RUNNING, ads.c.created_us)
+from services.studio.schema import CHANGES_CHANNEL, LEASED, ads, metadata
 
 
 class VersionConflict(Exception):
@@ -91,10 +55,6 @@ class AdRow:
         return ad
 
 
-def now_us() -> int:
-    return time.time_ns() // 1000
-
-
 def state_name(state: studio_pb2.AdState.ValueType) -> str:
     return studio_pb2.AdState.Name(state).removeprefix("AD_STATE_")
 
@@ -117,11 +77,17 @@ class AdRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    @property
+    def leased(self) -> LeasedTable:
+        """Which rows are work (RUNNING ads), for ``reelforge.runtime.leases``."""
+        return LEASED
+
+    @property
+    def changes_channel(self) -> str:
+        return CHANGES_CHANNEL
+
     async def create_schema(self) -> None:
-        async with self._engine.begin() as conn:
-            await lock_schema(conn, ads.name)
-            await conn.run_sync(metadata.create_all)
-            await add_missing_columns(conn, ads)
+        await upgrade_schema(self._engine, metadata)
 
     def write_transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
         return self._engine.begin()

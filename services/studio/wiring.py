@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reelforge.runtime.database import service_engine
-from reelforge.runtime.leases import process_leases
-from reelforge.runtime.lifecycle import Part, StoredWork
-from reelforge.runtime.pg_notify import changes_listener
+from reelforge.runtime.lifecycle import Part, StoredWork, service_store
 from services.studio.children import Children
 from services.studio.estimate import Estimator
 from services.studio.manager import AdManager
-from services.studio.repository import CHANGES_CHANNEL, LEASED, AdRepository
+from services.studio.repository import AdRepository
 from services.studio.settings import StudioSettings
 
 
@@ -30,14 +27,10 @@ class Studio:
 
 
 def build_studio(settings: StudioSettings) -> Studio:
-    database = service_engine(settings, "studio")
-    repository = AdRepository(database)
     children = Children(settings)
-    leases = process_leases(LEASED, database, repository.write_transaction, settings.lease_ttl_s)
-    manager = AdManager(repository, children, leases)
-    listener = changes_listener(
-        database, {CHANGES_CHANNEL: manager.on_changed}, manager.republish_watched
-    )
+    store = service_store(settings, "studio", AdRepository, settings.lease_ttl_s)
+    manager = AdManager(store.repository, children, store.leases)
+    changes = {store.repository.changes_channel: manager.on_changed}
     channels = Part(children.open, children.close)
-    lifecycle = StoredWork(database, repository.create_schema, manager, listener, parts=[channels])
-    return Studio(repository, manager, Estimator(children), lifecycle)
+    lifecycle = store.stored_work(manager, changes, manager.republish_watched, parts=[channels])
+    return Studio(store.repository, manager, Estimator(children), lifecycle)
