@@ -18,6 +18,7 @@ from reelforge.runtime.artifacts import ArtifactMeta, ArtifactStore
 from reelforge.runtime.downloads import DownloadError, download, guarded_session
 from reelforge.runtime.media import MediaError, MediaInfo, probe
 from reelforge.runtime.net_guard import IPNetwork
+from reelforge.runtime.tasks import cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ class OutputFetcher:
         return self._session
 
     async def aclose(self) -> None:
+        """Ends the stores still running (their callers are stopping too), then the session."""
+        await cancel_and_wait(list(self._storing.values()))
         if self._session is not None:
             await self._session.close()
 
@@ -115,10 +118,19 @@ class OutputFetcher:
                 return known
             assert pending is not None
             return await asyncio.shield(pending)
+        # Shielded: callers share one store, and one caller's cancellation (its item stopping)
+        # must not end it for the others. So the task may end with nobody awaiting it; _done
+        # takes its outcome, or asyncio reports "Task exception was never retrieved".
         task = asyncio.create_task(self._probe_and_put(path))
         self._storing[digest] = task
-        task.add_done_callback(lambda _: self._storing.pop(digest, None))
+        task.add_done_callback(lambda done: self._done(digest, done))
         return await asyncio.shield(task)
+
+    def _done(self, digest: str, task: asyncio.Task[ArtifactMeta]) -> None:
+        self._storing.pop(digest, None)
+        if not task.cancelled() and task.exception() is not None:
+            # Each waiter gets the exception from the task itself; this only marks it retrieved.
+            _LOGGER.debug("storing %s failed: %s", digest, task.exception())
 
     async def _probe_and_put(self, path: Path) -> ArtifactMeta:
         try:
