@@ -6,9 +6,10 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from reelforge.runtime import page_tokens
 from reelforge.runtime.database import chunks
 from reelforge.runtime.leases import LeasedTable
 from reelforge.runtime.pg_notify import notify
@@ -93,20 +94,13 @@ class Repository:
             return job
 
     async def list_jobs(
-        self, *, limit: int, after: tuple[float, str] | None, state: JobState, kind: str
+        self, *, limit: int, after: page_tokens.Position | None, state: JobState, kind: str
     ) -> list[JobRecord]:
-        """Newest first; ``after`` is the (created_at, id) of the last job of the previous page
-        (unix seconds, as the page token carries it; compared in stored microseconds)."""
+        """Newest first; ``after`` is the (created_us, id) of the last job of the previous page."""
         jobs = self.tables.jobs
         query = select(jobs).order_by(jobs.c.created_us.desc(), jobs.c.id.desc()).limit(limit)
         if after is not None:
-            created, job_id = to_us(after[0]), after[1]
-            query = query.where(
-                or_(
-                    jobs.c.created_us < created,
-                    and_(jobs.c.created_us == created, jobs.c.id < job_id),
-                )
-            )
+            query = query.where(page_tokens.past(jobs.c.created_us, jobs.c.id, after))
         if state:
             query = query.where(jobs.c.state == job_state_name(state))
         if kind:

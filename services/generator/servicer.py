@@ -21,6 +21,7 @@ from services.generator.job_builder import (
     job_request,
 )
 from services.generator.records import TERMINAL_JOB_STATES
+from services.generator.rows import to_us
 from services.generator.snapshots import job_to_proto
 from services.generator.validation import (
     Catalog,
@@ -62,14 +63,16 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
 
     async def ListJobs(self, request: pb.ListJobsRequest, context: _Context) -> pb.ListJobsResponse:
         check_list_jobs(request).raise_if_any()
-        after = page_tokens.parse(request.page_token) if request.page_token else None
         size = request.page_size or _DEFAULT_PAGE
         kind = Kind.from_job_kind(request.kind).value if request.kind else ""
         jobs = await self._generator.repo.list_jobs(
-            limit=size + 1, after=after, state=request.state, kind=kind
+            limit=size + 1,
+            after=page_tokens.after(request.page_token),
+            state=request.state,
+            kind=kind,
         )
-        page, more = jobs[:size], len(jobs) > size
-        token = page_tokens.encode(page[-1].created_at, page[-1].id) if more else ""
+        # The token carries the stored integer microseconds, as every service's does.
+        page, token = page_tokens.next_page(jobs, size, lambda job: (to_us(job.created_at), job.id))
         return pb.ListJobsResponse(
             jobs=[job_to_proto(job, self._settings.model_catalog) for job in page],
             next_page_token=token,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from reelforge.runtime.database import create_engine, database_url
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.repository import Repository
+from services.generator.rows import to_us
 from services.generator.webhook_deliveries import WebhookDeliveries
 from tests.helpers import fresh_database
 
@@ -104,7 +105,7 @@ async def test_an_old_database_reads_back_equal_after_the_upgrade(old_database: 
         assert [j.id for j in listed] == ["job1"]
         assert (
             await repo.list_jobs(
-                limit=5, after=(_CREATED, "job1"), state=pb.JOB_STATE_UNSPECIFIED, kind=""
+                limit=5, after=(to_us(_CREATED), "job1"), state=pb.JOB_STATE_UNSPECIFIED, kind=""
             )
             == []
         )
