@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -187,17 +187,10 @@ class AdRepository:
         query = select(ads).order_by(ads.c.created_us.desc(), ads.c.id.desc())
         if state:
             query = query.where(ads.c.state == state)
-        if page_token:
-            position, row_id = page_tokens.decode(page_token, "not a token from this service")
-            created_us = int(position)
-            query = query.where(
-                or_(
-                    ads.c.created_us < created_us,
-                    and_(ads.c.created_us == created_us, ads.c.id < row_id),
-                )
-            )
+        start = page_tokens.after(page_token)
+        if start is not None:
+            query = query.where(page_tokens.past(ads.c.created_us, ads.c.id, start))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query.limit(page_size + 1))).all()
-        items = [AdRow(**r._mapping) for r in rows[:page_size]]
-        more = len(rows) > page_size
-        return items, page_tokens.encode(items[-1].created_us, items[-1].id) if more else ""
+        ads_rows = [AdRow(**r._mapping) for r in rows]
+        return page_tokens.next_page(ads_rows, page_size, lambda row: (row.created_us, row.id))
