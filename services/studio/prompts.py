@@ -195,6 +195,17 @@ def captions(options: studio_pb2.RenderOptions, voiced: bool) -> composer_pb2.Ca
     return composer_pb2.CaptionOptions(mode=_CAPTION_MODES[mode])
 
 
+def _clip(scene: studio_pb2.AdScene, seconds: float) -> composer_pb2.ClipInput:
+    """A scene's clip at its length, with its caption and its focus point (crops keep it)."""
+    clip = composer_pb2.ClipInput(
+        source=scene.clip.id, target_duration_seconds=seconds, caption=scene.scene.caption
+    )
+    for axis in ("focus_x", "focus_y"):
+        if scene.scene.HasField(axis):
+            setattr(clip, axis, getattr(scene.scene, axis))
+    return clip
+
+
 def compose(ad: studio_pb2.Ad, render: studio_pb2.Render) -> composer_pb2.ComposeRequest:
     """The composition of ``render``: its scenes' clips at their lengths, the voice lines it
     speaks, the music, in its platform's frame shape, with the brand's end card, watermark
@@ -211,9 +222,7 @@ def compose(ad: studio_pb2.Ad, render: studio_pb2.Render) -> composer_pb2.Compos
     ]
     request = composer_pb2.ComposeRequest(
         clips=[
-            composer_pb2.ClipInput(
-                source=s.clip.id, target_duration_seconds=length, caption=s.scene.caption
-            )
+            _clip(s, length)
             for s, length in zip(scenes, clip_targets(durations, transition), strict=True)
         ],
         voice=voice,
@@ -227,6 +236,7 @@ def compose(ad: studio_pb2.Ad, render: studio_pb2.Render) -> composer_pb2.Compos
         fps=options.fps,
         tier=ad.options.tier,
         hold_last_frame=True,
+        fit=options.fit,
     )
     card = brand.end_card(ad, options, sum(durations), chosen_mood(ad))
     if card is not None:

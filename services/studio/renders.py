@@ -2,8 +2,9 @@
 
 Each combination is its own Render (and composition, and MP4). A platform sets the frame's
 shape; the clips were generated in the ad's aspect ratio and the composer scales them to
-cover the new frame and crops the overflow around the centre (centre-weighted: the planner
-writes no focus point yet, and the scenes' seed images are composed around their middle).
+cover the new frame and crops the overflow around each scene's focus point (``Scene.focus_x``
+/ ``focus_y``, the centre unless the planner or an edit set one), so nothing is letter-boxed
+unless the render options ask for ``FIT_PAD``.
 A cut-down (15 s, 6 s) plays the scenes the planner's rule chooses
 (``services/planner/cutdowns.py``), each clip trimmed from its start: nothing is generated
 again, so a cut-down costs no prediction.
@@ -17,33 +18,31 @@ from reelforge.v1 import common_pb2, studio_pb2
 from services.planner.cutdowns import CUTDOWN_LENGTHS_S, cutdown
 
 # The frame shape each platform's placement has (composer's platforms.py holds their safe zones).
-_ASPECT_NAMES = {
-    "tiktok": "ASPECT_RATIO_9_16",
-    "reels": "ASPECT_RATIO_9_16",
-    "shorts": "ASPECT_RATIO_9_16",
-    "feed": "ASPECT_RATIO_4_5",
-    "square": "ASPECT_RATIO_1_1",
-    "landscape": "ASPECT_RATIO_16_9",
+_ASPECTS = {
+    "tiktok": common_pb2.ASPECT_RATIO_9_16,
+    "reels": common_pb2.ASPECT_RATIO_9_16,
+    "shorts": common_pb2.ASPECT_RATIO_9_16,
+    "feed": common_pb2.ASPECT_RATIO_4_5,
+    "square": common_pb2.ASPECT_RATIO_1_1,
+    "landscape": common_pb2.ASPECT_RATIO_16_9,
 }
 # With no platform asked for, a render keeps the ad's aspect ratio and is named by it (as the
 # composer picks the safe zone).
 _PLATFORM_BY_ASPECT = {
     common_pb2.ASPECT_RATIO_UNSPECIFIED: "tiktok",
     common_pb2.ASPECT_RATIO_9_16: "tiktok",
+    common_pb2.ASPECT_RATIO_4_5: "feed",
     common_pb2.ASPECT_RATIO_1_1: "square",
     common_pb2.ASPECT_RATIO_16_9: "landscape",
 }
-PLATFORM_NAMES = tuple(_ASPECT_NAMES)
+PLATFORM_NAMES = tuple(_ASPECTS)
 CUTDOWNS = (0, *CUTDOWN_LENGTHS_S)  # 0 is the full ad
 MAX_RENDERS_PER_PLATFORM = len(CUTDOWNS)
 
 
-def platform_aspect(platform: str) -> common_pb2.AspectRatio.ValueType | None:
-    """The frame shape of ``platform``; None while the contract has no such aspect ratio
-    (4:5 for "feed": common.proto's AspectRatio lists 9:16, 16:9 and 1:1 only)."""
-    name = _ASPECT_NAMES[platform]
-    keys = common_pb2.AspectRatio.keys()
-    return common_pb2.AspectRatio.Value(name) if name in keys else None
+def platform_aspect(platform: str) -> common_pb2.AspectRatio.ValueType:
+    """The frame shape of ``platform`` (one of PLATFORM_NAMES)."""
+    return _ASPECTS[platform]
 
 
 def platforms(options: studio_pb2.RenderOptions) -> list[str]:
@@ -58,8 +57,9 @@ def cutdowns(options: studio_pb2.RenderOptions) -> list[int]:
 
 def aspect_ratio(ad: studio_pb2.Ad, render: studio_pb2.Render) -> common_pb2.AspectRatio.ValueType:
     """The frame shape of ``render``: its platform's, else the ad's."""
-    shape = platform_aspect(render.options.platform) if render.options.platform else None
-    return ad.options.aspect_ratio if shape is None else shape
+    if render.options.platform:
+        return platform_aspect(render.options.platform)
+    return ad.options.aspect_ratio
 
 
 def planned(ad: studio_pb2.Ad, created_at: timestamp_pb2.Timestamp) -> list[studio_pb2.Render]:

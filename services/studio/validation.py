@@ -80,19 +80,16 @@ def _check_render(options: studio_pb2.RenderOptions, prefix: str, found: Violati
             f"unknown cut-down length {seconds} s; one of {lengths} (0 = the full ad)",
         )
     _check_unique(list(options.cutdowns), f"{prefix}.cutdowns", found)
+    found.check(
+        options.fit in common_pb2.Fit.values(), f"{prefix}.fit", f"unknown value {options.fit}"
+    )
 
 
 def _check_platform(platform: str, field: str, found: Violations) -> None:
-    if not found.check(
+    found.check(
         platform in PLATFORMS and platform in renders.PLATFORM_NAMES,
         field,
         f"unknown platform {platform[:40]!r}; one of {', '.join(renders.PLATFORM_NAMES)}",
-    ):
-        return
-    found.check(
-        renders.platform_aspect(platform) is not None,
-        field,
-        f"{platform} needs a frame shape the composer does not render yet (4:5)",
     )
 
 
@@ -282,6 +279,10 @@ def edited_storyboard(
         if edit.HasField("voice_line"):
             found.text(edit.voice_line, f"{field}.voice_line", required=False)
             scene.voice_line = edit.voice_line
+        for axis in ("focus_x", "focus_y"):
+            if edit.HasField(axis):
+                found.range(getattr(edit, axis), f"{field}.{axis}", 0, 1)
+                setattr(scene, axis, getattr(edit, axis))
         if not scene.style_prompt:
             scene.style_prompt = scene.description
         if edit.description or edit.style_prompt:

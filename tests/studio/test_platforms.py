@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from reelforge.runtime.media import probe
 from tests.composer.media import frame_at
@@ -138,18 +137,22 @@ async def test_bad_platforms_and_cutdowns_name_the_field(client: Client) -> None
     assert refused.status == 400 and "options.render.cutdowns[0]" in await refused.text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the composer letterboxes a clip whose shape differs from the frame's by more than "
-    "1.25× (services/composer/filter_graph._fit pads): a platform render needs a centre crop",
-)
-async def test_a_square_render_of_a_vertical_ad_fills_its_frame(
-    client: Client, tmp_path: Path
-) -> None:
+async def test_renders_of_another_shape_fill_their_frame(client: Client, tmp_path: Path) -> None:
+    """A 9:16 ad rendered square and for the 4:5 feed: each its exact size, cropped to cover
+    (the scenes' focus points are the centre), never letter-boxed."""
     ad = await _completed_ad(client, 6.0)
-    final = await _render(client, ad["id"], platforms=["square"])
-    path = await _download(client, final["renders"][-1], tmp_path / "square.mp4")
-    frame = frame_at(path, 1.0, 320, 320)
-    # Letterbox bars are black (RGB ≤ ~16): the outer tenth on each side shows the picture.
-    edges = np.concatenate([frame[:, :32], frame[:, -32:]])
-    assert edges.max() > 40, "the square render is letterboxed"
+    final = await _render(client, ad["id"], platforms=["square", "feed"])
+    square, feed = final["renders"][-2:]
+    assert [(r["platform"], r["width"], r["height"]) for r in (square, feed)] == [
+        ("square", 320, 320),
+        ("feed", 256, 320),
+    ]
+    for render in (square, feed):
+        path = await _download(client, render, tmp_path / f"{render['platform']}.mp4")
+        info = await probe(path)
+        assert (info.width, info.height) == (render["width"], render["height"])
+        frame = frame_at(path, 1.0, info.width, info.height)
+        # Letterbox bars are black (RGB ≤ ~16): the outer tenth on each side shows the picture.
+        tenth = info.width // 10
+        edges = np.concatenate([frame[:, :tenth], frame[:, -tenth:]])
+        assert edges.max() > 40, f"the {render['platform']} render is letterboxed"

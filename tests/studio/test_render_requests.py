@@ -72,6 +72,7 @@ def test_one_platform_or_none_plans_one_render_in_the_ads_shape() -> None:
 SHAPES = {
     "tiktok": common_pb2.ASPECT_RATIO_9_16,
     "shorts": common_pb2.ASPECT_RATIO_9_16,
+    "feed": common_pb2.ASPECT_RATIO_4_5,
     "square": common_pb2.ASPECT_RATIO_1_1,
     "landscape": common_pb2.ASPECT_RATIO_16_9,
 }
@@ -85,14 +86,35 @@ def test_a_platform_sets_the_frame_shape(platform: str) -> None:
     assert (request.aspect_ratio, request.platform) == (SHAPES[platform], platform)
 
 
-def test_feed_is_refused_while_the_contract_has_no_4_to_5_frame() -> None:
-    """common.proto's AspectRatio has 9:16, 16:9 and 1:1 only: a "feed" render would come out
-    in the wrong shape, so it is refused by name rather than made."""
-    assert renders.platform_aspect("feed") is None
+def test_feed_is_a_4_to_5_render() -> None:
     request = studio_pb2.RenderAdRequest(
         id="ad1", options=studio_pb2.RenderOptions(platforms=["square", "feed"])
     )
-    with pytest.raises(InvalidArgument, match=r"options\.platforms\[1\]: feed needs"):
+    check.validate_render(request)
+    assert renders.platform_aspect("feed") == common_pb2.ASPECT_RATIO_4_5
+
+
+def test_scene_focus_points_and_the_fit_reach_the_composer() -> None:
+    """Each clip carries its scene's focus point (unset stays unset: the composer's centre);
+    the render's fit goes along, cover unless asked."""
+    ad = _ad(studio_pb2.RenderOptions(platform="landscape"))
+    ad.storyboard[1].scene.focus_x = 0.2
+    ad.storyboard[1].scene.focus_y = 0.0
+    (render,) = _planned(ad)
+    request = prompts.compose(ad, render)
+    assert request.fit == common_pb2.FIT_UNSPECIFIED
+    assert [c.HasField("focus_x") for c in request.clips] == [False, True, False, False, False]
+    assert (request.clips[1].focus_x, request.clips[1].focus_y) == (0.2, 0.0)
+    ad.options.render.fit = common_pb2.FIT_PAD
+    (render,) = _planned(ad)
+    assert prompts.compose(ad, render).fit == common_pb2.FIT_PAD
+
+
+def test_an_unknown_fit_is_refused_by_name() -> None:
+    request = studio_pb2.RenderAdRequest(
+        id="ad1", options=studio_pb2.RenderOptions(fit=common_pb2.Fit.ValueType(7))
+    )
+    with pytest.raises(InvalidArgument, match=r"options\.fit"):
         check.validate_render(request)
 
 
@@ -170,3 +192,18 @@ def test_create_ad_checks_the_brand_kit_at_the_door() -> None:
         check.validate_create(studio_pb2.CreateAdRequest(brief=brief))
     fields = {v.field for v in refused.value.violations}
     assert {"brief.brand.logo", "brief.brand.palette[0]"} <= fields
+
+
+def test_a_storyboard_edit_sets_a_focus_point_within_the_picture() -> None:
+    ad = _ad(studio_pb2.RenderOptions())
+    for scene in ad.storyboard:
+        scene.scene.description = scene.scene.style_prompt = "a lamp on a desk"
+    edits = [studio_pb2.StoryboardScene(from_scene=i) for i in range(len(SHAPE))]
+    edits[2].focus_x, edits[2].focus_y = 0.1, 0.9
+    scenes = check.edited_storyboard(ad, edits)
+    assert (scenes[2].focus_x, scenes[2].focus_y) == (0.1, 0.9)
+    assert not scenes[0].HasField("focus_x")
+    edits[3].focus_x, edits[4].focus_y = 1.5, -0.5
+    with pytest.raises(InvalidArgument) as refused:
+        check.edited_storyboard(ad, edits)
+    assert "scenes[3].focus_x" in str(refused.value) and "scenes[4].focus_y" in str(refused.value)
