@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Coroutine
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from sqlalchemy import Column, Float, String, Table, inspect, or_, select, text, update
@@ -215,22 +215,18 @@ def process_leases(
     )
 
 
+@dataclass(eq=False)
 class LeaseKeeper:
-    """Background heartbeat (renew every TTL/3) and claim rounds (every TTL/2) of one ``Leases``."""
+    """Background heartbeat (renew every TTL/3) and claim rounds (every TTL/2) of one ``Leases``:
+    ``held`` says which rows the owner still works on, ``on_claimed`` runs rows a claim round
+    took, ``on_lost`` stops rows a heartbeat found taken."""
 
-    def __init__(
-        self,
-        leases: Leases,
-        *,
-        held: Callable[[], Collection[str]],
-        on_claimed: OnClaimed,
-        on_lost: OnLost,
-    ) -> None:
-        self.leases = leases
-        self._held = held
-        self._on_claimed = on_claimed
-        self._on_lost = on_lost
-        self._tasks: list[asyncio.Task[None]] = []
+    leases: Leases
+    _: KW_ONLY
+    held: Callable[[], Collection[str]]
+    on_claimed: OnClaimed
+    on_lost: OnLost
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     async def start(self) -> int:
         """Claims what is free now (start-up resume), then keeps renewing and claiming."""
@@ -256,20 +252,20 @@ class LeaseKeeper:
         self._tasks = []
 
     async def _heartbeat(self) -> None:
-        held = set(self._held())
+        held = set(self.held())
         # Runs when idle too: an idle process must not carry a stale renewal time into the
         # margin check of its next paid call (that check would fail for every later item).
         renewed = await self.leases.renew(held)
         # Rows finished meanwhile, or taken by another replica: the owner of the work decides.
         lost = held - renewed
         if lost:
-            await self._on_lost(lost)
+            await self.on_lost(lost)
 
     async def _claim_round(self) -> int:
         claimed = await self.leases.claim()
         if claimed:
             _LOGGER.info("claimed %s rows", len(claimed), extra={"claimed": len(claimed)})
-            await self._on_claimed(claimed)
+            await self.on_claimed(claimed)
         return len(claimed)
 
 

@@ -18,6 +18,7 @@ import importlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
@@ -51,6 +52,7 @@ _S = TypeVar("_S", bound=ServiceSettings)
 ServerFactory = Callable[[_S], Awaitable[tuple["ServiceHost", int]]]
 
 
+@dataclass(eq=False)
 class ServiceHost(StartsAndCloses):
     """A gRPC server with its health servicer and the service's lifecycle.
 
@@ -59,21 +61,13 @@ class ServiceHost(StartsAndCloses):
     had opened before the error propagates.
     """
 
-    def __init__(
-        self,
-        server: grpc.aio.Server,
-        health_servicer: health.aio.HealthServicer,
-        service_names: Sequence[str],
-        lifecycle: Lifecycle | None = None,
-        grace_s: float = 0.0,
-    ) -> None:
-        self.server = server
-        self.health = health_servicer
-        self.service_names = service_names
-        self._lifecycle = lifecycle
-        self.grace_s = grace_s
-        self._resources = Resources()
-        self._stopped = False
+    server: grpc.aio.Server
+    health: health.aio.HealthServicer
+    service_names: Sequence[str]
+    lifecycle: Lifecycle | None = None
+    grace_s: float = 0.0
+    _resources: Resources = field(default_factory=Resources, init=False)
+    _stopped: bool = field(default=False, init=False)
 
     def add_cleanup(self, cleanup: Cleanup) -> None:
         """Runs after the server stopped, newest first (for hosts without a lifecycle)."""
@@ -82,13 +76,13 @@ class ServiceHost(StartsAndCloses):
     async def start(self) -> None:
         """Opens resources → serves (health SERVING) → resumes interrupted work."""
         try:
-            if self._lifecycle is not None:
-                await self._lifecycle.open(self._resources)
+            if self.lifecycle is not None:
+                await self.lifecycle.open(self._resources)
             await self.server.start()
             for name in ("", *self.service_names):
                 await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
-            if self._lifecycle is not None:
-                await self._lifecycle.resume()
+            if self.lifecycle is not None:
+                await self.lifecycle.resume()
         except BaseException:
             await self.stop(0)
             raise
