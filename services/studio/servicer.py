@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from grpc.aio import ServicerContext
 
 from reelforge.runtime.errors import FailedPrecondition
+from reelforge.runtime.net_guard import IPNetwork
 from reelforge.v1 import studio_pb2, studio_pb2_grpc
 from services.studio import validation as check
 from services.studio.estimate import Estimator
@@ -21,15 +22,22 @@ _DEFAULT_PAGE_SIZE = 20
 
 
 class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
-    def __init__(self, repository: AdRepository, manager: AdManager, estimator: Estimator) -> None:
+    def __init__(
+        self,
+        repository: AdRepository,
+        manager: AdManager,
+        estimator: Estimator,
+        allow_networks: Sequence[IPNetwork] = (),
+    ) -> None:
         self._repository = repository
         self._manager = manager
         self._estimator = estimator
+        self._allow = allow_networks  # what a brief's URLs may reach although private
 
     async def CreateAd(
         self, request: studio_pb2.CreateAdRequest, context: _Context
     ) -> studio_pb2.Ad:
-        check.validate_create(request)
+        check.validate_create(request, allow=self._allow)
         if request.request_id:
             existing = await self._repository.find_request(request.request_id)
             if existing is not None:
@@ -172,7 +180,7 @@ class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
     async def EstimateAd(
         self, request: studio_pb2.EstimateAdRequest, context: _Context
     ) -> studio_pb2.EstimateAdResponse:
-        check.validate_estimate(request)
+        check.validate_estimate(request, allow=self._allow)
         options = studio_pb2.AdOptions()
         options.CopyFrom(request.options)
         options.duration_seconds = check.ad_duration(request.brief, request.options)

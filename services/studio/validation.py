@@ -1,10 +1,21 @@
 """Request rules of the studio: INVALID_ARGUMENT naming each bad field; FAILED_PRECONDITION
-naming the ad's state when an action does not fit it."""
+naming the ad's state when an action does not fit it.
+
+A brief's logo and product photo URLs are checked where they point, not only their form: one
+that names a loopback, private, link-local or metadata address (an IP literal or ``localhost``)
+is refused at CreateAd, as the generator and composer would refuse to fetch it — after the
+ad's images, clips and voice were paid for. The studio's FETCH_ALLOW_NETWORKS opens ranges as
+theirs do (set it alike). A name is not resolved here (no DNS at the door): one that resolves
+to a private address is still refused when fetched, by the guard on every connection.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from reelforge.runtime import page_tokens
 from reelforge.runtime.errors import FailedPrecondition
+from reelforge.runtime.net_guard import BlockedURL, IPNetwork, check_url_literal
 from reelforge.runtime.validation import MAX_TEXT_CHARS, Violations
 from reelforge.v1 import common_pb2, studio_pb2
 from services.composer.platforms import PLATFORMS
@@ -41,6 +52,21 @@ def _check_brief(brief: common_pb2.CreativeBrief, found: Violations) -> None:
             brief.duration_seconds, "brief.duration_seconds", MIN_DURATION_S, MAX_DURATION_S, "s"
         )
     check_brand(found, brief, "brief")
+
+
+def _check_reachable(
+    brief: common_pb2.CreativeBrief, allow: Sequence[IPNetwork], found: Violations
+) -> None:
+    """Every https URL of the brand kit and product photos names an address it may fetch."""
+    urls = [(f"brief.product_images[{i}]", url) for i, url in enumerate(brief.product_images)]
+    urls.append(("brief.brand.logo", brief.brand.logo))
+    for field, url in urls:
+        if not url.startswith("https://"):
+            continue  # an artifact id, or a form check_brand refuses already
+        try:
+            check_url_literal(url, allow)
+        except BlockedURL as error:
+            found.add(field, f"{url[:80]!r} cannot be fetched: {error}; upload the file instead")
 
 
 def _check_render(options: studio_pb2.RenderOptions, prefix: str, found: Violations) -> None:
@@ -144,9 +170,13 @@ def _check_options(options: studio_pb2.AdOptions, found: Violations) -> None:
     _check_render(options.render, "options.render", found)
 
 
-def validate_create(request: studio_pb2.CreateAdRequest) -> None:
+def validate_create(
+    request: studio_pb2.CreateAdRequest, *, allow: Sequence[IPNetwork] = ()
+) -> None:
+    """``allow``: networks a brief's URLs may reach although private (FETCH_ALLOW_NETWORKS)."""
     found = Violations()
     _check_brief(request.brief, found)
+    _check_reachable(request.brief, allow, found)
     _check_options(request.options, found)
     if request.request_id:
         found.text(request.request_id, "request_id", required=False, max_chars=MAX_REQUEST_ID_CHARS)
@@ -162,9 +192,12 @@ def validate_create(request: studio_pb2.CreateAdRequest) -> None:
     )
 
 
-def validate_estimate(request: studio_pb2.EstimateAdRequest) -> None:
+def validate_estimate(
+    request: studio_pb2.EstimateAdRequest, *, allow: Sequence[IPNetwork] = ()
+) -> None:
     found = Violations()
     _check_brief(request.brief, found)
+    _check_reachable(request.brief, allow, found)
     _check_options(request.options, found)
     found.raise_if_any()
 

@@ -30,10 +30,10 @@ NEW_VOICE_LINE = "Glow on."
 # Its own product: prompts no earlier ad used, so nothing comes from the generator's cache and
 # the seed images take long enough to cancel in the middle.
 CANCELED_BRIEF = {**BRIEF, "product_name": "Quietly Canceled Bottle"}
-# A logo the composer refuses to fetch (a loopback address) fails the ad at its last step, after
-# everything else was made: the one failure the offline stack offers. CreateAd lets it through
-# (it checks the URL's form, not where it points).
-FAILING_BRIEF = {**BRIEF, "brand": {"name": "Lumen", "logo": "https://127.0.0.1:9/logo.png"}}
+# A logo id that is not in the store fails the ad at its last step, after everything else was
+# made: the one failure the offline stack offers. CreateAd lets it through (it checks the id's
+# form; only the composer reads the file). A loopback URL would be refused at CreateAd.
+FAILING_BRIEF = {**BRIEF, "brand": {"name": "Lumen", "logo": "d" * 64}}
 PROGRESS = "return [...document.querySelectorAll('main progress')].map(p => p.value);"
 TITLES = {"AD_STEP_CHOOSE_MOOD": "Choose a mood", "AD_STEP_APPROVE_STORYBOARD": "Storyboard"}
 
