@@ -96,6 +96,9 @@ class AdApi:
     async def cancel(self, ad_id: str) -> studio_pb2.Ad:
         return await self._client.post_as(_route(ad_id, "cancel"), {}, studio_pb2.Ad)
 
+    async def resume(self, ad_id: str) -> studio_pb2.Ad:
+        return await self._client.post_as(_route(ad_id, "resume"), {}, studio_pb2.Ad)
+
     async def choose_mood(self, ad_id: str, mood_id: str) -> studio_pb2.Ad:
         body = {"moodId": mood_id}
         return await self._client.post_as(_route(ad_id, "mood"), body, studio_pb2.Ad)

@@ -1,4 +1,5 @@
-"""`reelforge ads list|show|regenerate|render|download|cancel`: the studio's ads after the fact.
+"""`reelforge ads list|show|regenerate|render|download|cancel|resume`: the studio's ads after
+the fact.
 
 Scenes are numbered from 1 here, as `reelforge ad` and the storyboard sheet show them (the REST
 API counts from 0).
@@ -103,9 +104,15 @@ def add_ads_parser(sub: Any) -> None:
         "--subtitles", action="store_true", help="also its SRT and WebVTT files, beside the MP4"
     )
     cancel = _one_ad(actions, "cancel", "stop a running ad and the work it started")
-    for parser in (regenerate, render):
+    resume = _one_ad(
+        actions,
+        "resume",
+        "continue a canceled or failed ad from the step it stopped at (what was made is kept, "
+        "not paid again)",
+    )
+    for parser in (regenerate, render, resume):
         parser.add_argument("--no-wait", action="store_true", help="return once it has started")
-    for parser in (listing, show, regenerate, render, download, cancel):
+    for parser in (listing, show, regenerate, render, download, cancel, resume):
         parser.add_argument("--json", action="store_true", help="JSON output")
 
 
@@ -125,9 +132,12 @@ async def run_ads(args: argparse.Namespace, client: GatewayClient, console: Cons
     elif action == "show":
         ad = await api.get(args.ad_id)
         _print(ad, args.json, lambda: _ad_view(ad))
-    elif action in ("regenerate", "render"):
-        ad = await (_regenerate(api, args) if action == "regenerate" else _render(api, args))
-        if not args.no_wait:
+    elif action in ("regenerate", "render", "resume"):
+        ad = await _again(api, args)
+        if ad.state == _S.AD_STATE_AWAITING_INPUT:
+            gate = _name(_S.AdStep, ad.step).replace("_", " ")
+            console.print(f"ad {ad.id} waits at {gate} again (the web studio or the API)")
+        elif not args.no_wait:
             ad = await _wait(client, ad.id, console)
         _print(ad, args.json, lambda: _ad_view(ad))
     elif action == "download":
@@ -135,6 +145,13 @@ async def run_ads(args: argparse.Namespace, client: GatewayClient, console: Cons
     else:
         ad = await api.cancel(args.ad_id)
         _print(ad, args.json, lambda: f"ad {ad.id} canceled")
+
+
+async def _again(api: AdApi, args: argparse.Namespace) -> studio_pb2.Ad:
+    """The call that sets the ad running again."""
+    if args.action == "resume":
+        return await api.resume(args.ad_id)
+    return await (_regenerate(api, args) if args.action == "regenerate" else _render(api, args))
 
 
 async def _regenerate(api: AdApi, args: argparse.Namespace) -> studio_pb2.Ad:

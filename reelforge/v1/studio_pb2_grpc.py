@@ -59,6 +59,11 @@ class StudioServiceStub:
                 request_serializer=reelforge_dot_v1_dot_studio__pb2.CancelAdRequest.SerializeToString,
                 response_deserializer=reelforge_dot_v1_dot_studio__pb2.Ad.FromString,
                 _registered_method=True)
+        self.ResumeAd = channel.unary_unary(
+                '/reelforge.v1.StudioService/ResumeAd',
+                request_serializer=reelforge_dot_v1_dot_studio__pb2.ResumeAdRequest.SerializeToString,
+                response_deserializer=reelforge_dot_v1_dot_studio__pb2.Ad.FromString,
+                _registered_method=True)
         self.ChooseMood = channel.unary_unary(
                 '/reelforge.v1.StudioService/ChooseMood',
                 request_serializer=reelforge_dot_v1_dot_studio__pb2.ChooseMoodRequest.SerializeToString,
@@ -129,6 +134,16 @@ class StudioServiceServicer:
 
     def CancelAd(self, request, context):
         """Stops the ad and the generator jobs / composition it is running.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeAd(self, request, context):
+        """Continues a CANCELED or FAILED ad from the step it stopped at, with everything it had made
+        kept: a gate waits for its human again (AWAITING_INPUT), a running step is run again
+        (RUNNING) and its generator jobs are started again with the same inputs, so the items they
+        had finished come from the generator's cache at no cost and only the unfinished are paid.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -213,6 +228,11 @@ def add_StudioServiceServicer_to_server(servicer, server):
             'CancelAd': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelAd,
                     request_deserializer=reelforge_dot_v1_dot_studio__pb2.CancelAdRequest.FromString,
+                    response_serializer=reelforge_dot_v1_dot_studio__pb2.Ad.SerializeToString,
+            ),
+            'ResumeAd': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeAd,
+                    request_deserializer=reelforge_dot_v1_dot_studio__pb2.ResumeAdRequest.FromString,
                     response_serializer=reelforge_dot_v1_dot_studio__pb2.Ad.SerializeToString,
             ),
             'ChooseMood': grpc.unary_unary_rpc_method_handler(
@@ -385,6 +405,33 @@ class StudioService:
             target,
             '/reelforge.v1.StudioService/CancelAd',
             reelforge_dot_v1_dot_studio__pb2.CancelAdRequest.SerializeToString,
+            reelforge_dot_v1_dot_studio__pb2.Ad.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeAd(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelforge.v1.StudioService/ResumeAd',
+            reelforge_dot_v1_dot_studio__pb2.ResumeAdRequest.SerializeToString,
             reelforge_dot_v1_dot_studio__pb2.Ad.FromString,
             options,
             channel_credentials,

@@ -44,6 +44,12 @@ class StudioServiceStub:
     """The current snapshot, then every change; ends at a terminal state (COMPLETED, FAILED, CANCELED)."""
     CancelAd: _grpc.UnaryUnaryMultiCallable[_studio_pb2.CancelAdRequest, _studio_pb2.Ad]
     """Stops the ad and the generator jobs / composition it is running."""
+    ResumeAd: _grpc.UnaryUnaryMultiCallable[_studio_pb2.ResumeAdRequest, _studio_pb2.Ad]
+    """Continues a CANCELED or FAILED ad from the step it stopped at, with everything it had made
+    kept: a gate waits for its human again (AWAITING_INPUT), a running step is run again
+    (RUNNING) and its generator jobs are started again with the same inputs, so the items they
+    had finished come from the generator's cache at no cost and only the unfinished are paid.
+    """
     ChooseMood: _grpc.UnaryUnaryMultiCallable[_studio_pb2.ChooseMoodRequest, _studio_pb2.Ad]
     """Gate "choose mood": picks the mood the storyboard is planned for. Only while AWAITING_INPUT at CHOOSE_MOOD."""
     UpdateStoryboard: _grpc.UnaryUnaryMultiCallable[_studio_pb2.UpdateStoryboardRequest, _studio_pb2.Ad]
@@ -79,6 +85,12 @@ class StudioServiceAsyncStub(StudioServiceStub):
     """The current snapshot, then every change; ends at a terminal state (COMPLETED, FAILED, CANCELED)."""
     CancelAd: _aio.UnaryUnaryMultiCallable[_studio_pb2.CancelAdRequest, _studio_pb2.Ad]  # type: ignore[assignment]
     """Stops the ad and the generator jobs / composition it is running."""
+    ResumeAd: _aio.UnaryUnaryMultiCallable[_studio_pb2.ResumeAdRequest, _studio_pb2.Ad]  # type: ignore[assignment]
+    """Continues a CANCELED or FAILED ad from the step it stopped at, with everything it had made
+    kept: a gate waits for its human again (AWAITING_INPUT), a running step is run again
+    (RUNNING) and its generator jobs are started again with the same inputs, so the items they
+    had finished come from the generator's cache at no cost and only the unfinished are paid.
+    """
     ChooseMood: _aio.UnaryUnaryMultiCallable[_studio_pb2.ChooseMoodRequest, _studio_pb2.Ad]  # type: ignore[assignment]
     """Gate "choose mood": picks the mood the storyboard is planned for. Only while AWAITING_INPUT at CHOOSE_MOOD."""
     UpdateStoryboard: _aio.UnaryUnaryMultiCallable[_studio_pb2.UpdateStoryboardRequest, _studio_pb2.Ad]  # type: ignore[assignment]
@@ -141,6 +153,18 @@ class StudioServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_studio_pb2.Ad, _abc.Awaitable[_studio_pb2.Ad]]:
         """Stops the ad and the generator jobs / composition it is running."""
+
+    @_abc_1.abstractmethod
+    def ResumeAd(
+        self,
+        request: _studio_pb2.ResumeAdRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_studio_pb2.Ad, _abc.Awaitable[_studio_pb2.Ad]]:
+        """Continues a CANCELED or FAILED ad from the step it stopped at, with everything it had made
+        kept: a gate waits for its human again (AWAITING_INPUT), a running step is run again
+        (RUNNING) and its generator jobs are started again with the same inputs, so the items they
+        had finished come from the generator's cache at no cost and only the unfinished are paid.
+        """
 
     @_abc_1.abstractmethod
     def ChooseMood(

@@ -66,7 +66,7 @@ _CHANNEL_OPTIONS = (
     ("grpc.min_reconnect_backoff_ms", 250),
     ("grpc.max_reconnect_backoff_ms", 2000),
 )
-_JOB_TERMINAL = frozenset(
+JOB_TERMINAL = frozenset(
     {
         generator_pb2.JOB_STATE_SUCCEEDED,
         generator_pb2.JOB_STATE_FAILED,
@@ -212,7 +212,7 @@ class Children:
             for job in page.jobs:
                 if job.created_at.ToMicroseconds() < bound_us:
                     return
-                if len(job.items) == count and job.state not in _JOB_TERMINAL:
+                if len(job.items) == count and job.state not in JOB_TERMINAL:
                     _LOGGER.info("waiting out job %s (maybe an unanswered create's)", job.id)
                     await self.wait_job(job.id)
             if not page.next_page_token:
@@ -232,7 +232,14 @@ class Children:
         return await self._last(
             "generator",
             lambda: self.stubs.generator.WatchJob(request),
-            lambda j: j.state in _JOB_TERMINAL,
+            lambda j: j.state in JOB_TERMINAL,
+        )
+
+    async def get_job(self, job_id: str) -> generator_pb2.Job:
+        """The job as it is now (not waited for)."""
+        request = generator_pb2.GetJobRequest(job_id=job_id)
+        return await self._call(
+            "generator", lambda: self.stubs.generator.GetJob(request, timeout=self._timeout)
         )
 
     async def cancel_job(self, job_id: str) -> None:

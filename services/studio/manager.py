@@ -19,14 +19,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from reelforge.runtime.errors import Aborted, FailedPrecondition, redact_paths
 from reelforge.runtime.events import Broadcaster
 from reelforge.runtime.leases import LeaseKeeper, LeaseLost, Leases
-from reelforge.v1 import studio_pb2
-from services.studio.children import COMPOSITION_TERMINAL, Children
-from services.studio.pipeline import Mutation, Pipeline, end
+from reelforge.v1 import generator_pb2, studio_pb2
+from services.studio.children import COMPOSITION_TERMINAL, JOB_TERMINAL, Children
+from services.studio.pipeline import Mutation, Pipeline, end, enter
 from services.studio.repository import AdRepository, AdRow, VersionConflict, state_name
 
 _LOGGER = logging.getLogger(__name__)
 _S = studio_pb2
 TERMINAL = frozenset({_S.AD_STATE_COMPLETED, _S.AD_STATE_FAILED, _S.AD_STATE_CANCELED})
+GATES = frozenset({_S.AD_STEP_CHOOSE_MOOD, _S.AD_STEP_APPROVE_STORYBOARD})
 _RELEASED = {"owner": None, "lease_expires_at": 0.0}
 _WRITE_ATTEMPTS = 5
 
@@ -35,6 +36,14 @@ _WRITE_ATTEMPTS = 5
 class Snapshot:
     version: int
     ad: studio_pb2.Ad
+
+
+def _require_stopped(ad: studio_pb2.Ad) -> None:
+    if ad.state not in (_S.AD_STATE_CANCELED, _S.AD_STATE_FAILED):
+        raise FailedPrecondition(
+            f"ad {ad.id} is {describe_state(ad)}; ResumeAd needs it CANCELED or FAILED",
+            reason="AD_STATE",
+        )
 
 
 def describe_state(ad: studio_pb2.Ad) -> str:
@@ -113,6 +122,42 @@ class AdManager:
         canceled = await self.act(ad_id, mark)
         await self._cancel_children(canceled)
         return canceled
+
+    async def resume(self, ad_id: str) -> studio_pb2.Ad:
+        """Continues a CANCELED or FAILED ad from the step it stopped at: a gate waits for its
+        human again; a running step runs again (the pipeline takes over what its stopped
+        attempt had made; see ``Pipeline._start``)."""
+        ad = await self.get(ad_id)
+        _require_stopped(ad)
+        voice = await self._stopped_voice(ad)
+
+        def resume(a: studio_pb2.Ad) -> None:
+            _require_stopped(a)
+            if len(a.steps) != len(ad.steps):
+                raise Aborted(f"ad {ad_id} changed while it was being resumed; try again")
+            if voice is not None:  # spoken again by the clips step: its cost replaces its estimate
+                a.voice_job_id = ""
+                a.actual_cost_micros += voice.actual_cost_micros
+                a.estimated_cost_micros -= voice.estimated_cost_micros - voice.actual_cost_micros
+            a.error = ""
+            enter(a, a.step, _S.AD_STATE_AWAITING_INPUT if a.step in GATES else _S.AD_STATE_RUNNING)
+
+        return await self.act(ad_id, resume)
+
+    async def _stopped_voice(self, ad: studio_pb2.Ad) -> generator_pb2.Job | None:
+        """At the clips step, the voice-over job (the seed images step's) when it has to be
+        spoken again: it failed, or was canceled (a canceled ad's job is being canceled: asked
+        again, and waited for). One still running for a failed ad is waited for by the step."""
+        if ad.step != _S.AD_STEP_CLIPS_AND_MUSIC or not ad.voice_job_id:
+            return None
+        job = await self._children.get_job(ad.voice_job_id)
+        if job.state not in JOB_TERMINAL and ad.state == _S.AD_STATE_CANCELED:
+            with contextlib.suppress(Exception):
+                await self._children.cancel_job(job.id)
+            job = await self._children.wait_job(job.id)
+        if job.state in (generator_pb2.JOB_STATE_FAILED, generator_pb2.JOB_STATE_CANCELED):
+            return job
+        return None
 
     async def watch(self, ad_id: str) -> AsyncIterator[studio_pb2.Ad]:
         """The current snapshot, then every newer one, until a terminal state."""

@@ -217,15 +217,21 @@ class Pipeline:
             for i, (s, target) in enumerate(zip(ad.storyboard, prompts.targets(ad), strict=True))
         ]
         clips_for, music_for = self._clips(specs), self._music(prompts.music(ad))
-        await self._afford(ad, [clips_for, music_for])
-        # Both jobs are started (and their ids written) before either is waited for.
+        # The voice-over is the seed images step's, except after ResumeAd, which starts it
+        # again here (the step's third job) unless it had succeeded.
+        lines = [ad.storyboard[i].scene.voice_line for i in prompts.voiced_scenes(ad)]
+        voice_for = [self._voice(lines)] if lines and not ad.voice_job_id else []
+        await self._afford(ad, [clips_for, music_for, *voice_for])
+        # Every job is started (and its id written) before any is waited for.
         clips_id = await self._start(ad.id, 0, clips_for)
         music_id = await self._start(ad.id, 1, music_for)
+        voice_id = await self._start(ad.id, 2, voice_for[0]) if voice_for else ad.voice_job_id
         clips, music, voice = await asyncio.gather(
-            self._wait(clips_id, "clips"), self._wait(music_id, "music"), self._voice_job(ad)
+            self._wait(clips_id, "clips"), self._wait(music_id, "music"), self._voice_job(voice_id)
         )
 
         def done(a: studio_pb2.Ad) -> None:
+            a.voice_job_id = voice_id
             for scene, item in zip(a.storyboard, clips.items, strict=True):
                 version = scene.versions[-1]
                 version.clip.CopyFrom(item.outputs[0])
@@ -413,9 +419,9 @@ class Pipeline:
 
         return request
 
-    async def _voice_job(self, ad: studio_pb2.Ad) -> generator_pb2.Job | None:
-        """The voice-over job the seed images step started, once succeeded (None without one)."""
-        return await self._wait(ad.voice_job_id, "voice-over") if ad.voice_job_id else None
+    async def _voice_job(self, job_id: str) -> generator_pb2.Job | None:
+        """The ad's voice-over job, once succeeded (None without one)."""
+        return await self._wait(job_id, "voice-over") if job_id else None
 
     def _music(self, music: generator_pb2.GenerateMusicRequest) -> JobFor:
         def request(ad: studio_pb2.Ad) -> JobRequest:
@@ -433,15 +439,32 @@ class Pipeline:
         record = ad.steps[-1]
         if len(record.job_ids) > slot:
             return str(record.job_ids[slot])  # started before a restart: re-attach
+        earlier = await self._stopped_attempt(ad, slot)
         request = job_for(ad)
         job = await self._children.start_job(request, await self._store.mark_call(ad_id))
 
         def keep(a: studio_pb2.Ad) -> None:
             a.steps[-1].job_ids.append(job.id)
             a.estimated_cost_micros += job.estimated_cost_micros
+            if earlier is not None:  # what the stopped attempt's job cost, not its estimate
+                a.actual_cost_micros += earlier.actual_cost_micros
+                a.estimated_cost_micros -= (
+                    earlier.estimated_cost_micros - earlier.actual_cost_micros
+                )
 
         await self._store.write(ad_id, keep)
         return job.id
+
+    async def _stopped_attempt(self, ad: studio_pb2.Ad, slot: int) -> generator_pb2.Job | None:
+        """After ResumeAd: the job in ``slot`` of the step's stopped attempt (the newest that
+        started one), once ended. Its request is sent again as it was, so the items it had
+        finished come from the generator's cache at no cost; only the rest is paid."""
+        for record in reversed(ad.steps[:-1]):
+            if record.step != ad.step or not record.error:
+                return None  # not a stopped attempt of this step
+            if len(record.job_ids) > slot:
+                return await self._children.wait_job(record.job_ids[slot])
+        return None
 
     async def _wait(self, job_id: str, what: str) -> generator_pb2.Job:
         return _succeeded(await self._children.wait_job(job_id), what)

@@ -84,6 +84,12 @@ class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
         check.validate_id(request.id)
         return await self._manager.cancel(request.id)
 
+    async def ResumeAd(
+        self, request: studio_pb2.ResumeAdRequest, context: _Context
+    ) -> studio_pb2.Ad:
+        check.validate_id(request.id)
+        return await self._manager.resume(request.id)
+
     async def ChooseMood(
         self, request: studio_pb2.ChooseMoodRequest, context: _Context
     ) -> studio_pb2.Ad:
