@@ -110,6 +110,40 @@ CORNER_BOTTOM_RIGHT: Corner.ValueType  # 4
 Global___Corner: _TypeAlias = Corner  # noqa: Y015
 
 @_typing.final
+class PreparedSegments(_message.Message):
+    """What a PrepareSegments call did."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENCODED_FIELD_NUMBER: _builtins.int
+    CACHED_FIELD_NUMBER: _builtins.int
+    WAITING_FIELD_NUMBER: _builtins.int
+    ONE_PASS_REASON_FIELD_NUMBER: _builtins.int
+    encoded: _builtins.int
+    """Pieces encoded by this call."""
+    cached: _builtins.int
+    """Pieces of the given clips found already cached."""
+    waiting: _builtins.int
+    """Pieces that need a clip not given yet."""
+    one_pass_reason: _builtins.str
+    """Set when the Compose would render in one pass: nothing prepared."""
+    def __init__(
+        self,
+        *,
+        encoded: _builtins.int = ...,
+        cached: _builtins.int = ...,
+        waiting: _builtins.int = ...,
+        one_pass_reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cached", b"cached", "encoded", b"encoded", "one_pass_reason", b"one_pass_reason", "waiting", b"waiting"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreparedSegments: _TypeAlias = PreparedSegments  # noqa: Y015
+
+@_typing.final
 class ClipInput(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -59,6 +59,11 @@ class ComposerServiceStub:
                 request_serializer=reelforge_dot_v1_dot_composer__pb2.CancelCompositionRequest.SerializeToString,
                 response_deserializer=reelforge_dot_v1_dot_composer__pb2.Composition.FromString,
                 _registered_method=True)
+        self.PrepareSegments = channel.unary_unary(
+                '/reelforge.v1.ComposerService/PrepareSegments',
+                request_serializer=reelforge_dot_v1_dot_composer__pb2.ComposeRequest.SerializeToString,
+                response_deserializer=reelforge_dot_v1_dot_composer__pb2.PreparedSegments.FromString,
+                _registered_method=True)
 
 
 class ComposerServiceServicer:
@@ -99,6 +104,18 @@ class ComposerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PrepareSegments(self, request, context):
+        """Internal (no REST route): encodes into the segment cache, ahead of the Compose to come, the
+        pieces that the clips already given can make — each given clip's body, the crossfades
+        between two given clips, and the lossless tail a later crossfade starts from. A clip not
+        made yet has an empty source and needs its target_duration_seconds. Stores nothing else
+        and answers once the pieces are cached; the studio calls it as each clip lands, so the
+        final Compose mostly joins cached pieces by stream copy.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ComposerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +143,11 @@ def add_ComposerServiceServicer_to_server(servicer, server):
                     servicer.CancelComposition,
                     request_deserializer=reelforge_dot_v1_dot_composer__pb2.CancelCompositionRequest.FromString,
                     response_serializer=reelforge_dot_v1_dot_composer__pb2.Composition.SerializeToString,
+            ),
+            'PrepareSegments': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrepareSegments,
+                    request_deserializer=reelforge_dot_v1_dot_composer__pb2.ComposeRequest.FromString,
+                    response_serializer=reelforge_dot_v1_dot_composer__pb2.PreparedSegments.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,6 +285,33 @@ class ComposerService:
             '/reelforge.v1.ComposerService/CancelComposition',
             reelforge_dot_v1_dot_composer__pb2.CancelCompositionRequest.SerializeToString,
             reelforge_dot_v1_dot_composer__pb2.Composition.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrepareSegments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelforge.v1.ComposerService/PrepareSegments',
+            reelforge_dot_v1_dot_composer__pb2.ComposeRequest.SerializeToString,
+            reelforge_dot_v1_dot_composer__pb2.PreparedSegments.FromString,
             options,
             channel_credentials,
             insecure,

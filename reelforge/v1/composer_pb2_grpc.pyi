@@ -41,6 +41,14 @@ class ComposerServiceStub:
     """The current snapshot, then every change; ends at a terminal state."""
     CancelComposition: _grpc.UnaryUnaryMultiCallable[_composer_pb2.CancelCompositionRequest, _composer_pb2.Composition]
     """Stops the render (kills FFmpeg, removes partial files)."""
+    PrepareSegments: _grpc.UnaryUnaryMultiCallable[_composer_pb2.ComposeRequest, _composer_pb2.PreparedSegments]
+    """Internal (no REST route): encodes into the segment cache, ahead of the Compose to come, the
+    pieces that the clips already given can make — each given clip's body, the crossfades
+    between two given clips, and the lossless tail a later crossfade starts from. A clip not
+    made yet has an empty source and needs its target_duration_seconds. Stores nothing else
+    and answers once the pieces are cached; the studio calls it as each clip lands, so the
+    final Compose mostly joins cached pieces by stream copy.
+    """
 
 @_typing.type_check_only
 class ComposerServiceAsyncStub(ComposerServiceStub):
@@ -55,6 +63,14 @@ class ComposerServiceAsyncStub(ComposerServiceStub):
     """The current snapshot, then every change; ends at a terminal state."""
     CancelComposition: _aio.UnaryUnaryMultiCallable[_composer_pb2.CancelCompositionRequest, _composer_pb2.Composition]  # type: ignore[assignment]
     """Stops the render (kills FFmpeg, removes partial files)."""
+    PrepareSegments: _aio.UnaryUnaryMultiCallable[_composer_pb2.ComposeRequest, _composer_pb2.PreparedSegments]  # type: ignore[assignment]
+    """Internal (no REST route): encodes into the segment cache, ahead of the Compose to come, the
+    pieces that the clips already given can make — each given clip's body, the crossfades
+    between two given clips, and the lossless tail a later crossfade starts from. A clip not
+    made yet has an empty source and needs its target_duration_seconds. Stores nothing else
+    and answers once the pieces are cached; the studio calls it as each clip lands, so the
+    final Compose mostly joins cached pieces by stream copy.
+    """
 
 class ComposerServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -96,5 +112,19 @@ class ComposerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_composer_pb2.Composition, _abc.Awaitable[_composer_pb2.Composition]]:
         """Stops the render (kills FFmpeg, removes partial files)."""
+
+    @_abc_1.abstractmethod
+    def PrepareSegments(
+        self,
+        request: _composer_pb2.ComposeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_composer_pb2.PreparedSegments, _abc.Awaitable[_composer_pb2.PreparedSegments]]:
+        """Internal (no REST route): encodes into the segment cache, ahead of the Compose to come, the
+        pieces that the clips already given can make — each given clip's body, the crossfades
+        between two given clips, and the lossless tail a later crossfade starts from. A clip not
+        made yet has an empty source and needs its target_duration_seconds. Stores nothing else
+        and answers once the pieces are cached; the studio calls it as each clip lands, so the
+        final Compose mostly joins cached pieces by stream copy.
+        """
 
 def add_ComposerServiceServicer_to_server(servicer: ComposerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -25,9 +25,7 @@ class _JobKind:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _JobKindEnumTypeWrapper(
-    _enum_type_wrapper._EnumTypeWrapper[_JobKind.ValueType], _builtins.type
-):
+class _JobKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobKind.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     JOB_KIND_UNSPECIFIED: _JobKind.ValueType  # 0
     JOB_KIND_IMAGES: _JobKind.ValueType  # 1
@@ -49,9 +47,7 @@ class _JobState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _JobStateEnumTypeWrapper(
-    _enum_type_wrapper._EnumTypeWrapper[_JobState.ValueType], _builtins.type
-):
+class _JobStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobState.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     JOB_STATE_UNSPECIFIED: _JobState.ValueType  # 0
     JOB_STATE_PENDING: _JobState.ValueType  # 1
@@ -85,9 +81,7 @@ class _ItemState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _ItemStateEnumTypeWrapper(
-    _enum_type_wrapper._EnumTypeWrapper[_ItemState.ValueType], _builtins.type
-):
+class _ItemStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ItemState.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     ITEM_STATE_UNSPECIFIED: _ItemState.ValueType  # 0
     ITEM_STATE_QUEUED: _ItemState.ValueType  # 1
@@ -144,7 +138,7 @@ class ImageSpec(_message.Message):
 
     @_builtins.property
     def color_palette(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """ "#RRGGBB" colours (the offline renderer paints with them); ≤ 8."""
+        """"#RRGGBB" colours (the offline renderer paints with them); ≤ 8."""
 
     @_builtins.property
     def product_images(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -163,22 +157,7 @@ class ImageSpec(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "caption",
-        b"caption",
-        "color_palette",
-        b"color_palette",
-        "logo",
-        b"logo",
-        "product_images",
-        b"product_images",
-        "prompt",
-        b"prompt",
-        "reference_images",
-        b"reference_images",
-        "seed",
-        b"seed",
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caption", b"caption", "color_palette", b"color_palette", "logo", b"logo", "product_images", b"product_images", "prompt", b"prompt", "reference_images", b"reference_images", "seed", b"seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -220,20 +199,7 @@ class GenerateImagesRequest(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "aspect_ratio",
-        b"aspect_ratio",
-        "images",
-        b"images",
-        "max_cost_micros",
-        b"max_cost_micros",
-        "model",
-        b"model",
-        "provider",
-        b"provider",
-        "tier",
-        b"tier",
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "images", b"images", "max_cost_micros", b"max_cost_micros", "model", b"model", "provider", b"provider", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -286,22 +252,7 @@ class ClipSpec(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "camera_motion",
-        b"camera_motion",
-        "duration_seconds",
-        b"duration_seconds",
-        "image",
-        b"image",
-        "last_frame_image",
-        b"last_frame_image",
-        "prompt",
-        b"prompt",
-        "reference_images",
-        b"reference_images",
-        "seed",
-        b"seed",
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camera_motion", b"camera_motion", "duration_seconds", b"duration_seconds", "image", b"image", "last_frame_image", b"last_frame_image", "prompt", b"prompt", "reference_images", b"reference_images", "seed", b"seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -343,20 +294,7 @@ class GenerateClipsRequest(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "aspect_ratio",
-        b"aspect_ratio",
-        "clips",
-        b"clips",
-        "max_cost_micros",
-        b"max_cost_micros",
-        "model",
-        b"model",
-        "provider",
-        b"provider",
-        "tier",
-        b"tier",
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "clips", b"clips", "max_cost_micros", b"max_cost_micros", "model", b"model", "provider", b"provider", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -400,22 +338,7 @@ class GenerateMusicRequest(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "duration_seconds",
-        b"duration_seconds",
-        "max_cost_micros",
-        b"max_cost_micros",
-        "model",
-        b"model",
-        "prompt",
-        b"prompt",
-        "provider",
-        b"provider",
-        "seed",
-        b"seed",
-        "tier",
-        b"tier",
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duration_seconds", b"duration_seconds", "max_cost_micros", b"max_cost_micros", "model", b"model", "prompt", b"prompt", "provider", b"provider", "seed", b"seed", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -487,24 +410,7 @@ class GenerateVoiceRequest(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "language",
-        b"language",
-        "lines",
-        b"lines",
-        "max_cost_micros",
-        b"max_cost_micros",
-        "model",
-        b"model",
-        "provider",
-        b"provider",
-        "speed",
-        b"speed",
-        "tier",
-        b"tier",
-        "voice",
-        b"voice",
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "lines", b"lines", "max_cost_micros", b"max_cost_micros", "model", b"model", "provider", b"provider", "speed", b"speed", "tier", b"tier", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -591,44 +497,9 @@ class JobItem(_message.Message):
         words: _abc.Iterable[_common_pb2.WordTiming] | None = ...,
         duration_seconds: _builtins.float = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal[
-        "created_at", b"created_at", "updated_at", b"updated_at"
-    ]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "actual_cost_micros",
-        b"actual_cost_micros",
-        "attempts",
-        b"attempts",
-        "cached",
-        b"cached",
-        "created_at",
-        b"created_at",
-        "duration_seconds",
-        b"duration_seconds",
-        "error",
-        b"error",
-        "estimated_cost_micros",
-        b"estimated_cost_micros",
-        "id",
-        b"id",
-        "index",
-        b"index",
-        "model",
-        b"model",
-        "outputs",
-        b"outputs",
-        "prediction_id",
-        b"prediction_id",
-        "provider",
-        b"provider",
-        "state",
-        b"state",
-        "updated_at",
-        b"updated_at",
-        "words",
-        b"words",
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_micros", b"actual_cost_micros", "attempts", b"attempts", "cached", b"cached", "created_at", b"created_at", "duration_seconds", b"duration_seconds", "error", b"error", "estimated_cost_micros", b"estimated_cost_micros", "id", b"id", "index", b"index", "model", b"model", "outputs", b"outputs", "prediction_id", b"prediction_id", "provider", b"provider", "state", b"state", "updated_at", b"updated_at", "words", b"words"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -694,38 +565,9 @@ class Job(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal[
-        "created_at", b"created_at", "updated_at", b"updated_at"
-    ]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "actual_cost_micros",
-        b"actual_cost_micros",
-        "created_at",
-        b"created_at",
-        "error",
-        b"error",
-        "estimated_cost_micros",
-        b"estimated_cost_micros",
-        "id",
-        b"id",
-        "items",
-        b"items",
-        "kind",
-        b"kind",
-        "model",
-        b"model",
-        "percent",
-        b"percent",
-        "provider",
-        b"provider",
-        "state",
-        b"state",
-        "tier",
-        b"tier",
-        "updated_at",
-        b"updated_at",
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_micros", b"actual_cost_micros", "created_at", b"created_at", "error", b"error", "estimated_cost_micros", b"estimated_cost_micros", "id", b"id", "items", b"items", "kind", b"kind", "model", b"model", "percent", b"percent", "provider", b"provider", "state", b"state", "tier", b"tier", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -777,9 +619,7 @@ class ListJobsRequest(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "kind", b"kind", "page_size", b"page_size", "page_token", b"page_token", "state", b"state"
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "page_size", b"page_size", "page_token", b"page_token", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -805,9 +645,7 @@ class ListJobsResponse(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "jobs", b"jobs", "next_page_token", b"next_page_token"
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobs", b"jobs", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -897,37 +735,13 @@ class EstimateCostRequest(_message.Message):
         music: Global___GenerateMusicRequest | None = ...,
         voice: Global___GenerateVoiceRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal[
-        "clips",
-        b"clips",
-        "images",
-        b"images",
-        "music",
-        b"music",
-        "request",
-        b"request",
-        "voice",
-        b"voice",
-    ]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clips", b"clips", "images", b"images", "music", b"music", "request", b"request", "voice", b"voice"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "clips",
-        b"clips",
-        "images",
-        b"images",
-        "music",
-        b"music",
-        "request",
-        b"request",
-        "voice",
-        b"voice",
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clips", b"clips", "images", b"images", "music", b"music", "request", b"request", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_request: _TypeAlias = _typing.Literal["images", "clips", "music", "voice"]  # noqa: Y015
     _WhichOneofArgType_request: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
-    def WhichOneof(
-        self, oneof_group: _WhichOneofArgType_request
-    ) -> _WhichOneofReturnType_request | None: ...
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_request) -> _WhichOneofReturnType_request | None: ...
 
 Global___EstimateCostRequest: _TypeAlias = EstimateCostRequest  # noqa: Y015
 
@@ -957,16 +771,7 @@ class ItemCost(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "basis",
-        b"basis",
-        "duration_seconds",
-        b"duration_seconds",
-        "estimated_cost_micros",
-        b"estimated_cost_micros",
-        "index",
-        b"index",
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "duration_seconds", b"duration_seconds", "estimated_cost_micros", b"estimated_cost_micros", "index", b"index"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1000,16 +805,7 @@ class EstimateCostResponse(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "estimated_cost_micros",
-        b"estimated_cost_micros",
-        "items",
-        b"items",
-        "model",
-        b"model",
-        "provider",
-        b"provider",
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["estimated_cost_micros", b"estimated_cost_micros", "items", b"items", "model", b"model", "provider", b"provider"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1065,9 +861,7 @@ class HandleProviderWebhookRequest(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "body", b"body", "headers", b"headers", "item_tag", b"item_tag", "provider", b"provider"
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "headers", b"headers", "item_tag", b"item_tag", "provider", b"provider"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1095,9 +889,7 @@ class HandleProviderWebhookResponse(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "accepted", b"accepted", "duplicate", b"duplicate", "prediction_id", b"prediction_id"
-    ]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "duplicate", b"duplicate", "prediction_id", b"prediction_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

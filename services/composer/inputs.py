@@ -110,6 +110,18 @@ async def fetch_inputs(
     return Inputs(probed[: len(clips)], music_input, voice_inputs)
 
 
+async def fetch_clips(
+    fetcher: Fetcher, sources: dict[int, str], workdir: Path
+) -> dict[int, ProbedInput]:
+    """Some of the clips (by index) local and probed, each named ``clips[index]``."""
+
+    async def fetch(field: str, source: str) -> ProbedInput:
+        return await _fetch_and_probe(fetcher, field, source, workdir)
+
+    jobs = [(f"clips[{index}]", source) for index, source in sources.items()]
+    return dict(zip(sources, await _all_or_first_failure(jobs, fetch), strict=True))
+
+
 async def fetch_files(fetcher: Fetcher, sources: dict[str, str], workdir: Path) -> dict[str, Path]:
     """Each (field → source) as a local file, not probed (images and fonts are not media)."""
 

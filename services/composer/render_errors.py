@@ -15,8 +15,12 @@ class RenderFailed(Exception):
         message = redact_paths(message)
         super().__init__(message)
         self.message = message
+        self.field: str | None = None  # the request's field at fault, when one is
+        self.problem = message
 
     @classmethod
     def at(cls, field: str, problem: str) -> RenderFailed:
         """A failure caused by one input, e.g. ``clips[2]: has no video stream``."""
-        return cls(f"{field}: {problem}")
+        failed = cls(f"{field}: {problem}")
+        failed.field, failed.problem = field, redact_paths(problem)
+        return failed

@@ -18,7 +18,7 @@ from reelforge.v1 import composer_pb2
 from services.composer.caption_plan import captions_document, spoken_words
 from services.composer.captions import Word
 from services.composer.filter_graph import Encode, build_command, frame_plan
-from services.composer.inputs import Fetcher, Inputs, fetch_inputs
+from services.composer.inputs import Fetcher, Inputs, fetch_clips, fetch_inputs
 from services.composer.mix import Sound, VoiceTrack, measured
 from services.composer.output_format import OutputFormat, output_format
 from services.composer.overlays import Overlays, prepare_overlays
@@ -32,11 +32,12 @@ from services.composer.segments import (
     join,
     layout,
     one_pass_reason,
+    prepare_pieces,
     run_or_fail,
 )
 from services.composer.sidecars import SRT_MIME, VTT_MIME, srt, webvtt
 from services.composer.size_budget import Bitrates, fit_bitrates, refit
-from services.composer.timeline import Timeline, build_timeline, clip_focus
+from services.composer.timeline import ProbedInput, Timeline, build_timeline, clip_focus
 
 State: TypeAlias = composer_pb2.CompositionState.ValueType
 _LOGGER = logging.getLogger(__name__)
@@ -126,6 +127,63 @@ async def render(
     finally:
         output.unlink(missing_ok=True)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def prepare(
+    request: composer_pb2.ComposeRequest, ctx: RenderContext, workdir: Path
+) -> composer_pb2.PreparedSegments:
+    """Encodes into the segment cache the pieces the request's given clips can make, laid out
+    as the Compose of the whole request will lay them out (a clip not given yet, its source
+    empty, holds its target length); RenderFailed names an input at fault. The sound is not
+    made: the Compose mixes it once every voice and the music exist."""
+    if ctx.segments is None:
+        return composer_pb2.PreparedSegments(one_pass_reason="no segment cache")
+    await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
+    try:
+        given = {i: c.source for i, c in enumerate(request.clips) if c.source}
+        fetched = await fetch_clips(ctx.fetcher, given, workdir)
+        clips = [fetched.get(i) or _absent(i, c) for i, c in enumerate(request.clips)]
+        fmt = output_format(request, ctx.environment)
+        timeline = build_timeline(
+            clips,
+            [c.target_duration_seconds for c in request.clips],
+            fmt.transition_s,
+            request.hold_last_frame,
+            [clip_focus(c) for c in request.clips],
+        )
+        if reason := one_pass_reason(request, frame_plan(timeline, fmt.fps)):
+            return composer_pb2.PreparedSegments(one_pass_reason=reason)
+        size = (fmt.width, fmt.height)
+        overlays = await prepare_overlays(request, ctx.fetcher, timeline.total_s, size, workdir)
+        words = spoken_words(request.voice, timeline.total_s)
+        captions = await _write_captions(request, timeline, fmt, words, workdir, overlays)
+        encode = Encode(crf=fmt.crf, audio_kbps=fmt.audio_kbps, threads=ctx.threads)
+        absent = [i for i in range(len(clips)) if i not in fetched]
+        ad = await layout(timeline, fmt, encode, captions, overlays, Sound(timeline), absent)
+        run = SegmentRun(ctx.segments, ctx.timeout_s, ctx.segment_jobs)
+        done = await prepare_pieces(ad, run, lambda _done, _total: None)
+        _LOGGER.info(
+            "prepared %d pieces (%d cached, %d wait for a clip)",
+            done.encoded,
+            done.cached,
+            done.waiting,
+        )
+        return composer_pb2.PreparedSegments(
+            encoded=done.encoded, cached=done.cached, waiting=done.waiting
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _absent(index: int, clip: composer_pb2.ClipInput) -> ProbedInput:
+    """A clip not made yet, as the timeline sees it: a picture of its target length."""
+    info = MediaInfo(
+        size_bytes=0,
+        format_name="",
+        video_codec="absent",
+        duration_seconds=clip.target_duration_seconds,
+    )
+    return ProbedInput(f"clips[{index}]", Path(), info)
 
 
 async def _store(output: Path, words: list[Word], store: ArtifactStore) -> RenderResult:

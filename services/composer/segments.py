@@ -14,6 +14,10 @@ sound is mixed and mastered in full, as in one pass (``mix.py``), encoded once a
 the key of what it is made of. The ad is then the pieces (concat demuxer, each piece's length
 given in frames) and the sound joined by stream copy.
 
+Pieces need not wait for the Compose: ``prepare_pieces`` (the PrepareSegments RPC,
+``preparer.py``) encodes what the clips given so far can make — with the clips not made yet
+laid out at their target lengths, so every key is the one the Compose will compute.
+
 So a compose encodes only the pieces it has not seen: after one scene changed (a regenerated
 clip, an edited caption) that is the scene's body and its two fades. Each piece goes through
 the very filters of the one-pass graph (``filter_graph.py``), so both paths show the same
@@ -35,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import subprocess
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -171,7 +175,7 @@ class Layout:
     fmt: OutputFormat
     encode: Encode
     captions: Captions | None
-    inputs: tuple[str, ...]  # each clip's file digest
+    inputs: tuple[str, ...]  # each clip's file digest ("" for a clip not given yet: prepare)
     overlays: Overlays
     files: dict[Path, str]  # every file's digest
 
@@ -381,16 +385,49 @@ async def layout(
     captions: Path | None,
     overlays: Overlays,
     sound: Sound,
+    absent: Collection[int] = (),
 ) -> Layout:
-    """The ad's pieces' shared facts; files are hashed off the event loop."""
-    clips = [segment.input.path for segment in timeline.segments]
+    """The ad's pieces' shared facts; files are hashed off the event loop. ``absent`` clips are
+    not given yet (``prepare``): their segments hold only their length, no file."""
+    clips = [s.input.path for i, s in enumerate(timeline.segments) if i not in absent]
     drawn = [*_overlay_files(overlays), *_sound_files(sound)]
     digests = {path: await asyncio.to_thread(file_digest, path) for path in {*clips, *drawn}}
     read = await asyncio.to_thread(read_captions, captions) if captions is not None else None
     await asyncio.to_thread(ffmpeg_build)
     plan = frame_plan(timeline, fmt.fps)
-    inputs = tuple(digests[path] for path in clips)
+    inputs = tuple(
+        "" if i in absent else digests[s.input.path] for i, s in enumerate(timeline.segments)
+    )
     return Layout(timeline, plan, fmt, encode, read, inputs, overlays, digests)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What ``prepare_pieces`` did: pieces encoded, found cached, and waiting for a clip."""
+
+    encoded: int
+    cached: int
+    waiting: int
+
+
+async def prepare_pieces(ad: Layout, run: SegmentRun, on_frames: OnFrames) -> Prepared:
+    """Encodes what the clips given so far can make (their bodies, the fades between two of
+    them, the tail of a clip whose next one is not given yet), so the compose to come finds
+    them cached; the layout's absent clips (no digest) are left out."""
+    planned = pieces(ad.plan)
+    if planned is None:
+        raise ValueError("this ad needs one pass (see one_pass_reason)")
+    ready = [all(ad.inputs[cut.clip] for cut in piece.cuts) for piece in planned]
+    keyed = [(ad.key(piece), piece) for piece, ok in zip(planned, ready, strict=True) if ok]
+    missing = {key: piece for key, piece in keyed if run.cache.lookup(key) is None}
+    last = len(ad.inputs) - 1
+    tails = {
+        clip
+        for clip, digest_ in enumerate(ad.inputs)
+        if digest_ and clip < last and not ad.inputs[clip + 1] and ad.plan.overlap
+    }
+    await _encode_pieces(ad, missing, run, on_frames, tails)
+    return Prepared(len(missing), len(keyed) - len(missing), len(planned) - len(keyed))
 
 
 async def encode_missing(ad: Layout, run: SegmentRun, on_frames: OnFrames) -> Pieces:
@@ -436,15 +473,20 @@ async def join(
 
 
 async def _encode_pieces(
-    ad: Layout, missing: dict[str, Piece], run: SegmentRun, on_frames: OnFrames
+    ad: Layout,
+    missing: dict[str, Piece],
+    run: SegmentRun,
+    on_frames: OnFrames,
+    more_tails: Collection[int] = (),
 ) -> None:
-    """Each clip is decoded once for its body and the tail the next fade needs; then the fades
-    start from those tails (cached too) and the next clips' heads."""
+    """Each clip is decoded once for its body and the tail the next fade needs (or a later
+    one will: ``more_tails``); then the fades start from those tails (cached too) and the next
+    clips' heads."""
     bodies: dict[int, tuple[str, Piece]] = {}
     fades: dict[int, tuple[str, Piece]] = {}
     for key, piece in missing.items():
         (fades if len(piece.cuts) == 2 else bodies)[piece.cuts[0].clip] = (key, piece)
-    tails = {clip: ad.tail_key(clip) for clip in fades}
+    tails = {clip: ad.tail_key(clip) for clip in {*fades, *more_tails}}
     lacking = {clip for clip, key in tails.items() if run.cache.lookup(key) is None}
     progress = _Progress(sum(piece.frames for piece in missing.values()), on_frames)
 

@@ -11,6 +11,7 @@ from reelforge.runtime import page_tokens
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
 from services.composer.convert import state_name, to_proto
 from services.composer.preflight import check_stored_inputs
+from services.composer.preparer import prepare_violations
 from services.composer.validation import compose_violations, validate_id, validate_list
 from services.composer.wiring import Composer
 
@@ -23,6 +24,7 @@ class ComposerServicer(composer_pb2_grpc.ComposerServiceServicer):
         self._repository = composer.repository
         self._manager = composer.manager
         self._store = composer.store
+        self._preparer = composer.preparer
 
     async def Compose(
         self, request: composer_pb2.ComposeRequest, context: _Context
@@ -66,3 +68,11 @@ class ComposerServicer(composer_pb2_grpc.ComposerServiceServicer):
     ) -> composer_pb2.Composition:
         validate_id(request.id)
         return to_proto(await self._manager.cancel(request.id))
+
+    async def PrepareSegments(
+        self, request: composer_pb2.ComposeRequest, context: _Context
+    ) -> composer_pb2.PreparedSegments:
+        found = prepare_violations(request)
+        check_stored_inputs(self._store, request, found)
+        found.raise_if_any()
+        return await self._preparer.prepare(request)

@@ -15,6 +15,7 @@ from reelforge.runtime.lifecycle import StoredWork
 from reelforge.runtime.pg_notify import changes_listener
 from services.composer.inputs import Fetcher
 from services.composer.manager import CompositionManager
+from services.composer.preparer import Preparer
 from services.composer.renderer import RenderContext
 from services.composer.repository import CompositionRepository
 from services.composer.segment_cache import segment_cache
@@ -28,6 +29,7 @@ class Composer:
     repository: CompositionRepository
     store: ArtifactStore
     manager: CompositionManager
+    preparer: Preparer  # PrepareSegments: pieces encoded as clips land
     lifecycle: StoredWork
 
 
@@ -39,11 +41,12 @@ def build_composer(settings: ComposerSettings) -> Composer:
     leases = process_leases(
         repository.tables.leased, database, repository.write_transaction, settings.lease_ttl_s
     )
+    work_root = settings.data_dir / "composer-work"
     manager = CompositionManager(
         repository,
         context,
         leases=leases,
-        work_root=settings.data_dir / "composer-work",
+        work_root=work_root,
         max_concurrent=settings.max_concurrent_renders,
         progress_interval_s=settings.progress_interval_s,
     )
@@ -53,7 +56,7 @@ def build_composer(settings: ComposerSettings) -> Composer:
     )
     clients = [context.fetcher.session.close]
     lifecycle = StoredWork(database, repository.create_schema, manager, listener, clients)
-    return Composer(repository, store, manager, lifecycle)
+    return Composer(repository, store, manager, Preparer(context, work_root), lifecycle)
 
 
 def _render_context(settings: ComposerSettings, store: ArtifactStore) -> RenderContext:

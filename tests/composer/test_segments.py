@@ -17,17 +17,18 @@ import pytest
 from PIL import Image, ImageDraw
 
 from reelforge.runtime.artifacts import ArtifactStore
-from reelforge.v1 import common_pb2, composer_pb2
+from reelforge.v1 import common_pb2, composer_pb2, composer_pb2_grpc
 from services.composer.filter_graph import Encode, FramePlan
 from services.composer.inputs import Fetcher
 from services.composer.output_format import OutputFormat
 from services.composer.overlays import Overlays
-from services.composer.renderer import RenderContext, State, render
+from services.composer.renderer import RenderContext, State, prepare, render
 from services.composer.segment_cache import SegmentCache
 from services.composer.segments import Captions, Cut, Layout, Piece, pieces
 from services.composer.timeline import ProbedInput, Segment, Timeline
-from tests.composer.helpers import put
+from tests.composer.helpers import Media, put
 from tests.composer.media import make_clip, make_music, top_level_boxes
+from tests.grpc_helpers import field_violations
 
 FPS = 24
 CLIP_S = 1.0
@@ -87,6 +88,13 @@ class Ads:
             )
             result = await render(request, context, _Quiet(), self._work / str(self._count))
         return self.store.path_for(result.artifact.id)
+
+    async def prepare(self, request: composer_pb2.ComposeRequest) -> composer_pb2.PreparedSegments:
+        self._count += 1
+        async with aiohttp.ClientSession() as session:
+            fetcher = Fetcher(self.store, session, allow=[], max_bytes=1 << 30, attempts=1)
+            context = RenderContext(fetcher, self.store, "development", 300, segments=self.cache)
+            return await prepare(request, context, self._work / str(self._count))
 
 
 @pytest.fixture
@@ -225,6 +233,43 @@ async def test_a_recompose_encodes_only_the_changed_pieces(ads: Ads, clips: list
     # The new last clip has a soundtrack of its own: the sound is mixed again.
     assert len(list(ads.cache.root.glob("*/*.mp4"))) == stored + 3 + 2 + 1
     assert _frames(output) == round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
+
+
+async def test_pieces_prepared_as_clips_land_leave_the_compose_a_join(
+    ads: Ads, clips: list[Path]
+) -> None:
+    """The studio's pipelining: PrepareSegments as the first two clips land, then the last;
+    the Compose after it encodes nothing but the sound and shows the one-pass frames."""
+    request = await _request(ads, clips)
+    for clip in request.clips:
+        clip.target_duration_seconds = CLIP_S
+    early = composer_pb2.ComposeRequest()
+    early.CopyFrom(request)
+    early.clips[2].source = ""  # not made yet
+
+    first = await ads.prepare(early)
+    # Two bodies and the fade between them; the last body and the fade into it wait.
+    assert (first.encoded, first.cached, first.waiting) == (3, 0, 2)
+    # ... and both clips' lossless tails, the second's for the fade still to come.
+    assert len(list(ads.cache.root.glob("*/*.mp4"))) == 3 + 2
+    second = await ads.prepare(request)
+    assert (second.encoded, second.cached, second.waiting) == (2, 3, 0)
+    assert len(list(ads.cache.root.glob("*/*.mp4"))) == 5 + 2  # the tail was not made again
+
+    joined = await ads.render(request)
+    assert ads.cache.encoded == 5  # the compose encoded no piece
+    assert len(list(ads.cache.root.glob("*/*.mp4"))) == 7 + 1  # the mastered sound
+    one_pass = await ads.render(request, pieces=False)
+    frames = round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
+    assert _frames(joined) == _frames(one_pass) == frames
+    assert min(_ssim_per_frame(joined, one_pass)) >= 0.98
+
+
+async def test_a_size_bound_prepares_nothing(ads: Ads, clips: list[Path]) -> None:
+    request = await _request(ads, clips, max_size_bytes=400_000)
+    prepared = await ads.prepare(request)
+    assert prepared.one_pass_reason.startswith("max_size_bytes")
+    assert prepared.encoded == 0 and ads.cache.encoded == 0
 
 
 async def test_held_and_trimmed_clips_match_one_pass(ads: Ads, clips: list[Path]) -> None:
@@ -374,3 +419,26 @@ def test_the_cache_evicts_least_recently_used_but_not_pieces_in_use(tmp_path: Pa
     crowded = SegmentCache(tmp_path / "cache", max_bytes=0)
     crowded.trim()
     assert crowded.lookup(f"{3:064x}") is not None
+
+
+async def test_prepare_over_grpc_names_bad_fields_and_encodes_what_it_can(
+    stub: composer_pb2_grpc.ComposerServiceAsyncStub, store: ArtifactStore, media: Media
+) -> None:
+    clip = await put(store, media.clip_1s)
+    corrupt = (await store.put_file(media.corrupt, "video/mp4")).id
+    given = composer_pb2.ClipInput(source=clip, target_duration_seconds=1.0)
+    later = composer_pb2.ClipInput(target_duration_seconds=1.0)
+    cases = [
+        ([given, composer_pb2.ClipInput()], "clips[1].target_duration_seconds"),
+        ([later, later], "clips"),
+        ([composer_pb2.ClipInput(source="f" * 64), later], "clips[0].source"),  # not stored
+        ([composer_pb2.ClipInput(source=corrupt), later], "clips[0]"),  # found unreadable
+    ]
+    for clips_, field in cases:
+        request = composer_pb2.ComposeRequest(clips=clips_, height=320, fps=FPS)
+        fields = await field_violations(stub.PrepareSegments(request, timeout=60))
+        assert field in fields, (field, fields)
+
+    request = composer_pb2.ComposeRequest(clips=[given, later], height=320, fps=FPS)
+    prepared = await stub.PrepareSegments(request, timeout=60)
+    assert (prepared.encoded, prepared.waiting) == (1, 2)  # its body; the fade and the rest wait

@@ -208,3 +208,8 @@ class EchoComposer(composer_pb2_grpc.ComposerServiceServicer):
         return composer_pb2.Composition(
             id=request.id, state=composer_pb2.COMPOSITION_STATE_CANCELED
         )
+
+    async def PrepareSegments(
+        self, request: composer_pb2.ComposeRequest, context: _Context
+    ) -> composer_pb2.PreparedSegments:
+        return composer_pb2.PreparedSegments()  # internal: no REST route reaches it
