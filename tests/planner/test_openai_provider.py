@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -117,14 +119,54 @@ async def test_429_after_retries_is_resource_exhausted_with_retry_info(
     assert retry.retry_delay.seconds == 7
 
 
-async def test_401_is_unauthenticated_naming_the_setting(
+def _wrong_key(fake: FakeOpenAI) -> None:
+    fake.api_key = "the-right-key"
+
+
+# A call that fails: how the fake fails it, settings, the status and what its message names.
+_FAILED_CALLS = [
+    pytest.param(
+        _wrong_key, {}, grpc.StatusCode.UNAUTHENTICATED, "OPENAI_API_KEY",
+        id="401_is_unauthenticated_naming_the_setting",
+    ),
+    pytest.param(
+        lambda fake: fake.enqueue(refusal("I can't help with that request.")), {},
+        grpc.StatusCode.FAILED_PRECONDITION, "I can't help with that request.",
+        id="refusal_is_failed_precondition_with_its_text",
+    ),
+    pytest.param(
+        lambda fake: fake.enqueue(slow(30)), {"openai_timeout_s": 0.2},
+        grpc.StatusCode.DEADLINE_EXCEEDED, "OPENAI_TIMEOUT_S",
+        id="slow_model_is_deadline_exceeded",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("fail", "overrides", "code", "named"), _FAILED_CALLS)
+async def test_a_failed_call_is_a_status_naming_its_cause(
+    fake_openai: FakeOpenAI,
+    data_dir: Path,
+    fail: Callable[[FakeOpenAI], None],
+    overrides: dict[str, Any],
+    code: grpc.StatusCode,
+    named: str,
+) -> None:
+    fail(fake_openai)
+    settings = openai_settings(fake_openai, data_dir, **overrides)
+    caught = await plan_scenes_error(settings, _plan_request(), _TIMEOUT_S)
+    assert caught.value.code() == code
+    assert named in (caught.value.details() or "")
+
+
+async def test_malformed_json_after_reasks_is_internal_with_the_reason(
     fake_openai: FakeOpenAI, data_dir: Path
 ) -> None:
-    fake_openai.api_key = "the-right-key"
-    settings = openai_settings(fake_openai, data_dir)
-    caught = await plan_scenes_error(settings, _plan_request(), _TIMEOUT_S)
-    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    assert "OPENAI_API_KEY" in (caught.value.details() or "")
+    fake_openai.enqueue(*[answer_text("Sure! Here is your plan: {scenes")] * 3)
+    error = (
+        await plan_scenes_error(openai_settings(fake_openai, data_dir), _plan_request(), _TIMEOUT_S)
+    ).value
+    assert (error.code(), len(fake_openai.requests)) == (grpc.StatusCode.INTERNAL, 3)
+    assert "not valid JSON" in (error.details() or "")
 
 
 async def test_json_schema_rejection_falls_back_to_json_object(
@@ -165,35 +207,6 @@ async def test_converse_streams_several_chunks(fake_openai: FakeOpenAI, data_dir
     assert sent["stream"] is True
     assert sent["messages"][0]["role"] == "system"
     assert sent["messages"][-1] == {"role": "user", "content": "An ad for Zing"}
-
-
-async def test_refusal_is_failed_precondition_with_its_text(
-    fake_openai: FakeOpenAI, data_dir: Path
-) -> None:
-    fake_openai.enqueue(refusal("I can't help with that request."))
-    settings = openai_settings(fake_openai, data_dir)
-    caught = await plan_scenes_error(settings, _plan_request(), _TIMEOUT_S)
-    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "I can't help with that request." in (caught.value.details() or "")
-
-
-async def test_malformed_json_after_reasks_is_internal_with_the_reason(
-    fake_openai: FakeOpenAI, data_dir: Path
-) -> None:
-    fake_openai.enqueue(*[answer_text("Sure! Here is your plan: {scenes")] * 3)
-    settings = openai_settings(fake_openai, data_dir)
-    caught = await plan_scenes_error(settings, _plan_request(), _TIMEOUT_S)
-    assert caught.value.code() == grpc.StatusCode.INTERNAL
-    assert "not valid JSON" in (caught.value.details() or "")
-    assert len(fake_openai.requests) == 3
-
-
-async def test_slow_model_is_deadline_exceeded(fake_openai: FakeOpenAI, data_dir: Path) -> None:
-    fake_openai.enqueue(slow(30))
-    settings = openai_settings(fake_openai, data_dir, openai_timeout_s=0.2)
-    caught = await plan_scenes_error(settings, _plan_request(), _TIMEOUT_S)
-    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert "OPENAI_TIMEOUT_S" in (caught.value.details() or "")
 
 
 async def test_moods_are_normalised_to_the_requested_count(
