@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from services.planner import scene_text
 from services.planner.plan_rules import (
     CALL_TO_ACTION,
     FEATURE,
+    FOCUS_AXES,
     HOOK,
     MAX_CAMERA_MOTION_CHARS,
     MAX_CAPTION_CHARS,
@@ -213,6 +215,18 @@ def _weight(scene: common_pb2.Scene, total_s: float, count: int) -> float:
         return total_s / count
     low, high = role_range(scene.type, total_s)
     return (low + high) / 2
+
+
+def clamp_focus(scenes: list[common_pb2.Scene], repairs: list[planner_pb2.Repair]) -> None:
+    """A focus point off the picture is moved to its nearest edge (NaN: the centre)."""
+    for index, scene in enumerate(scenes):
+        for axis in FOCUS_AXES:
+            at = getattr(scene, axis)
+            if scene.HasField(axis) and not 0 <= at <= 1:
+                setattr(scene, axis, 0.5 if math.isnan(at) else min(max(at, 0.0), 1.0))
+                repairs.append(
+                    _repair(f"plan.scenes[{index}].{axis}", f"moved into 0–1 (was {at:g})")
+                )
 
 
 def _copy(scene: common_pb2.Scene) -> common_pb2.Scene:

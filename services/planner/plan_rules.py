@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from reelforge.runtime.validation import MAX_TEXT_CHARS
 from reelforge.v1 import common_pb2
@@ -73,6 +74,11 @@ def scene_count_range(total_s: float) -> tuple[int, int]:
     bounds = scene_bounds(total_s)
     most = min(MAX_SCENES, _cents(total_s) // _cents(bounds.low))
     return MIN_SCENES, max(MIN_SCENES, int(most))
+
+
+# A scene's focus point (Scene.focus_x/y): fractions of its frame, 0–1; unset is the centre.
+# A model's point off the picture is not worth a re-ask: plan_repair.clamp_focus moves it.
+FOCUS_AXES: Final = ("focus_x", "focus_y")
 
 
 def check_plan(scenes: Sequence[common_pb2.Scene], total_s: float) -> list[str]:

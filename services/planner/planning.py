@@ -12,7 +12,13 @@ from services.planner import scene_text
 from services.planner.brief_rules import missing_fields, sanitize_brief
 from services.planner.budget import Budget
 from services.planner.mood_rules import normalize_moods
-from services.planner.plan_repair import assign_roles, drop_voice, fit_script, repair_plan
+from services.planner.plan_repair import (
+    assign_roles,
+    clamp_focus,
+    drop_voice,
+    fit_script,
+    repair_plan,
+)
 from services.planner.plan_rules import check_plan
 from services.planner.providers.base import ChatTurn, Correction, PlannerProvider, PlanRequest
 from services.planner.script_rules import check_script, voice_enabled
@@ -163,7 +169,9 @@ def _outcome(
     violations: list[str],
     repairs: list[planner_pb2.Repair],
 ) -> PlanOutcome:
-    """The plan with the prompts the planner writes itself, so they always match the plan."""
+    """The plan with the prompts the planner writes itself, so they always match the plan,
+    and every focus point on the picture."""
+    clamp_focus(scenes, repairs)
     for scene in scenes:
         scene.image_prompt = scene_text.image_prompt(scene, request.brief, request.mood)
     music = scene_text.music_prompt(request.brief, request.mood)

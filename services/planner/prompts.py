@@ -47,8 +47,11 @@ Structure, in this order:
 Each scene has: type (hook, product_intro, feature, call_to_action), duration_seconds,
 description (what happens on screen), style_prompt (a complete text-to-image prompt for
 the scene's first frame in the chosen mood), caption (short on-screen text, at most
-6 words, may be empty), camera_motion (e.g. "slow push in", "orbit left", "static") and
-voice_line (what the voice-over says during the scene, short enough to say in its time).
+6 words, may be empty), camera_motion (e.g. "slow push in", "orbit left", "static"),
+voice_line (what the voice-over says during the scene, short enough to say in its time) and
+focus_x, focus_y (where the scene's subject sits in its frame, 0 to 1 across from the left
+and down from the top; 0.5, 0.5 is the centre): square, 4:5 and landscape versions of the
+ad are cropped around that point.
 The durations must add up exactly to the requested total."""
 
 JSON_ONLY = """\

@@ -65,6 +65,8 @@ _SCENE_SCHEMA = _object(
         "caption": _STRING,
         "camera_motion": _STRING,
         "voice_line": _STRING,
+        "focus_x": _NUMBER,
+        "focus_y": _NUMBER,
     }
 )
 PLAN_SCHEMA = _object({"scenes": {"type": "array", "items": _SCENE_SCHEMA}})
@@ -117,6 +119,8 @@ class _SceneAnswer(_Lenient):
     caption: str = ""
     camera_motion: str = ""
     voice_line: str = ""
+    focus_x: float | None = None  # None: the centre (Scene.focus_x unset)
+    focus_y: float | None = None
 
 
 class _PlanAnswer(_Lenient):
@@ -191,7 +195,7 @@ def parse_plan(text: str) -> list[common_pb2.Scene]:
         common_pb2.Scene(
             index=index,
             type=_SCENE_TYPES.get(scene.type.strip().lower(), common_pb2.SCENE_TYPE_UNSPECIFIED),
-            **scene.model_dump(exclude={"type"}),
+            **scene.model_dump(exclude={"type"}, exclude_none=True),
         )
         for index, scene in enumerate(answer.scenes)
     ]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from reelforge.runtime.artifacts import is_artifact_id
 from reelforge.runtime.validation import MAX_TEXT_CHARS, MAX_URL_CHARS, Violations
 from reelforge.v1 import common_pb2, planner_pb2
-from services.planner.plan_rules import MAX_CAMERA_MOTION_CHARS, MAX_CAPTION_CHARS
+from services.planner.plan_rules import FOCUS_AXES, MAX_CAMERA_MOTION_CHARS, MAX_CAPTION_CHARS
 from services.planner.script_rules import WORDS_PER_SECOND, word_budget, word_count
 
 MAX_MESSAGES = 50
@@ -81,6 +81,9 @@ def validate_scene_plan(plan: common_pb2.ScenePlan, field: str) -> None:
 def _scene(violations: Violations, scene: common_pb2.Scene, prefix: str) -> None:
     for name, most in _SCENE_TEXT_LIMITS:
         violations.text(getattr(scene, name), f"{prefix}.{name}", required=False, max_chars=most)
+    for axis in FOCUS_AXES:
+        if scene.HasField(axis):
+            violations.range(getattr(scene, axis), f"{prefix}.{axis}", 0, 1)
     budget = word_budget(scene.duration_seconds)
     words = word_count(scene.voice_line)
     violations.check(

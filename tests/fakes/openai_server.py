@@ -576,6 +576,8 @@ def default_plan(total_s: float) -> dict[str, Any]:
             "caption": "" if kind == "feature" else kind.replace("_", " ").title(),
             "camera_motion": "slow push in",
             "voice_line": "",
+            "focus_x": 0.5,
+            "focus_y": 0.5,
         }
         for i, kind in enumerate(_SCENE_TYPES)
     ]
