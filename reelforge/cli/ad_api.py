@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from reelforge.cli.gateway_client import GatewayClient
-from reelforge.v1 import studio_pb2
+from reelforge.v1 import common_pb2, studio_pb2
 
 TERMINAL = frozenset(
     {studio_pb2.AD_STATE_COMPLETED, studio_pb2.AD_STATE_FAILED, studio_pb2.AD_STATE_CANCELED}
@@ -20,6 +20,8 @@ CAPTIONS = {
     "scenes": studio_pb2.AD_CAPTIONS_SCENES,
     "off": studio_pb2.AD_CAPTIONS_OFF,
 }
+# --fit: how clips fill a frame of another shape.
+FITS = {"cover": common_pb2.FIT_COVER, "pad": common_pb2.FIT_PAD}
 
 
 def render_options(
@@ -33,6 +35,7 @@ def render_options(
     cutdowns: Sequence[int] = (),
     watermark: bool = False,
     end_card: bool | None = None,
+    fit: str | None = None,
 ) -> studio_pb2.RenderOptions:
     """A render's options from the command line (None / "" / 0 / empty: the studio's defaults).
     ``platforms`` × ``cutdowns`` make one render each."""
@@ -46,6 +49,7 @@ def render_options(
         cutdowns=cutdowns,
         watermark=watermark,
         end_card=end_card,
+        fit=FITS[fit] if fit else common_pb2.FIT_UNSPECIFIED,
     )
 
 

@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 
-from reelforge.cli.ad_api import CAPTIONS, AdApi, download_subtitles, render_options
+from reelforge.cli.ad_api import CAPTIONS, FITS, AdApi, download_subtitles, render_options
 from reelforge.cli.errors import CliError
 from reelforge.cli.gateway_client import GatewayClient, message_json
 from reelforge.cli.summary import usd
@@ -48,7 +48,8 @@ def add_caption_arguments(parser: argparse.ArgumentParser, *, several: bool = Fa
         action="append" if several else "store",
         default=[] if several else "",
         help="where the ad runs: its frame shape and the captions' safe zone: tiktok (default), "
-        "reels, shorts (9:16), square (1:1), landscape (16:9)"
+        "reels, shorts (9:16), feed (4:5), square (1:1), landscape (16:9); clips of another "
+        "shape are cropped around each scene's focus point"
         + ("; repeat it for one render per platform" if several else ""),
     )
 
@@ -70,6 +71,12 @@ def _add_render_arguments(render: argparse.ArgumentParser) -> None:
     )
     render.add_argument(
         "--watermark", action="store_true", help="the brand's logo in a corner of every frame"
+    )
+    render.add_argument(
+        "--fit",
+        choices=list(FITS),
+        help="how clips fill a frame of another shape: cover (default: cropped around each "
+        "scene's focus point, no bars) or pad (the whole picture, letter-boxed)",
     )
     render.add_argument(
         "--end-card",
@@ -179,6 +186,7 @@ async def _render(api: AdApi, args: argparse.Namespace) -> studio_pb2.Ad:
         cutdowns=args.cutdown,
         watermark=args.watermark,
         end_card=args.end_card,
+        fit=args.fit,
     )
     return await api.render(_S.RenderAdRequest(id=args.ad_id, options=options))
 

@@ -101,7 +101,9 @@ async def test_ads_render_takes_several_platforms_and_cutdowns() -> None:
     assert list(request.options.platforms) == ["square", "landscape"]
     assert list(request.options.cutdowns) == [15, 6]
     assert request.options.watermark and not request.options.HasField("end_card")
-    plain = _parser().parse_args(["ads", "render", "ad-7", "--no-end-card"])
+    assert request.options.fit == common_pb2.FIT_UNSPECIFIED  # cover: cropped, no bars
+    plain = _parser().parse_args(["ads", "render", "ad-7", "--no-end-card", "--fit", "pad"])
     await _render(Api(), plain)  # type: ignore[arg-type]
     assert not sent[1].options.platforms and not sent[1].options.cutdowns
     assert sent[1].options.HasField("end_card") and not sent[1].options.end_card
+    assert sent[1].options.fit == common_pb2.FIT_PAD
