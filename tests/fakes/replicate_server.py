@@ -779,22 +779,26 @@ class FakeReplicate:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.add_routes(
-            [
-                web.post("/v1/models/{owner}/{name}/predictions", self._create_for_model),
-                web.post("/v1/predictions", self._create_for_version),
-                web.get("/v1/predictions", self._list),
-                web.get("/v1/predictions/{id}", self._get),
-                web.post("/v1/predictions/{id}/cancel", self._cancel),
-                web.get("/v1/models/{owner}/{name}/versions/{version}", self._version),
-                web.get("/v1/models/{owner}/{name}", self._model),
-                web.post("/v1/files", self._upload_file),
-                web.get("/v1/files/{id}", self._get_file),
-                web.get("/files/{name}", self._file),
-                web.get("/_fake/stats", self._stats),
-                web.post("/_fake/control", self._control),
-            ]
-        )
+        predictions = [
+            web.post("/v1/models/{owner}/{name}/predictions", self._create_for_model),
+            web.post("/v1/predictions", self._create_for_version),
+            web.get("/v1/predictions", self._list),
+            web.get("/v1/predictions/{id}", self._get),
+            web.post("/v1/predictions/{id}/cancel", self._cancel),
+        ]
+        models_and_files = [
+            web.get("/v1/models/{owner}/{name}/versions/{version}", self._version),
+            web.get("/v1/models/{owner}/{name}", self._model),
+            web.post("/v1/files", self._upload_file),
+            web.get("/v1/files/{id}", self._get_file),
+        ]
+        # Not Replicate's: the outputs' files, and the tests' window into the fake.
+        fake_only = [
+            web.get("/files/{name}", self._file),
+            web.get("/_fake/stats", self._stats),
+            web.post("/_fake/control", self._control),
+        ]
+        app.add_routes([*predictions, *models_and_files, *fake_only])
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)

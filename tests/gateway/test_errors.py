@@ -9,8 +9,9 @@ from aiohttp.test_utils import TestClient
 
 from tests.gateway.helpers import ClientFactory
 
-# product name (selects the servicer's error) → HTTP status, error code
-TABLE = [
+# product name (selects the servicer's error) → HTTP status, error code.
+# The caller's to fix (4xx):
+CLIENT_ERRORS = [
     ("invalid", 400, "INVALID_ARGUMENT"),
     ("unauthenticated", 401, "UNAUTHENTICATED"),
     ("denied", 403, "PERMISSION_DENIED"),
@@ -19,12 +20,16 @@ TABLE = [
     ("aborted", 409, "ABORTED"),
     ("precondition", 412, "FAILED_PRECONDITION"),
     ("exhausted", 429, "RESOURCE_EXHAUSTED"),
+]
+# The service's, or an upstream's (5xx); a servicer that crashes is INTERNAL too:
+SERVER_ERRORS = [
     ("unimplemented", 501, "UNIMPLEMENTED"),
     ("unavailable", 503, "UNAVAILABLE"),
     ("deadline", 504, "DEADLINE_EXCEEDED"),
     ("internal", 500, "INTERNAL"),
     ("crash", 500, "INTERNAL"),
 ]
+TABLE = CLIENT_ERRORS + SERVER_ERRORS
 
 
 async def _moods(client: TestClient[Any, Any], name: str) -> Any:

@@ -200,18 +200,24 @@ price = { per_second = { low = 0.01, high = 0.02 } }
 """
 
 
-async def test_a_model_added_in_a_catalog_file_runs_with_no_code_change(
-    tmp_path: Path, fake: FakeReplicate, make_settings: MakeSettings
-) -> None:
+def _add_clipmaker(tmp_path: Path, fake: FakeReplicate) -> Path:
+    """The catalog file adding acme/clipmaker-video, and the model on the fake with Replicate's
+    published schema (the fake refuses any other field)."""
     path = tmp_path / "extra.toml"
     path.write_text(_EXTRA)
-    # Replicate's published schema of the new model: the fake refuses any other field.
     fake.register_model(
         "acme/clipmaker-video",
         {"text_prompt": str, "init_image": str, "length_s": frozenset({3, 9}),
          "quality": ("low", "high"), "watermark": bool},
         required={"text_prompt"},
     )  # fmt: skip
+    return path
+
+
+async def test_a_model_added_in_a_catalog_file_runs_with_no_code_change(
+    tmp_path: Path, fake: FakeReplicate, make_settings: MakeSettings
+) -> None:
+    path = _add_clipmaker(tmp_path, fake)
     fake.validate_bodies = True
     settings = make_settings(model_catalog_path=path, replicate_model="acme/clipmaker-video")
     request = pb.GenerateClipsRequest(
@@ -237,14 +243,7 @@ async def test_a_request_may_name_a_model_added_in_a_catalog_file(
 ) -> None:
     """Not only the default: a request naming the added model is accepted, estimated and
     priced from the file (the servicer checked names against the bundled catalog only)."""
-    path = tmp_path / "extra.toml"
-    path.write_text(_EXTRA)
-    fake.register_model(
-        "acme/clipmaker-video",
-        {"text_prompt": str, "init_image": str, "length_s": frozenset({3, 9}),
-         "quality": ("low", "high"), "watermark": bool},
-        required={"text_prompt"},
-    )  # fmt: skip
+    path = _add_clipmaker(tmp_path, fake)
     settings = make_settings(model_catalog_path=path)
     request = pb.GenerateClipsRequest(
         clips=[pb.ClipSpec(prompt="a bottle spins", duration_seconds=2)],
