@@ -102,21 +102,22 @@ async def test_the_camera_moves(still: Path, out_dir: Path, motion: str) -> None
     assert max(steps) < 0.5 * first_to_last
 
 
-@pytest.mark.parametrize(
-    ("hint", "expected"),
-    [
-        ("slow push-in", Motion.PUSH_IN),
-        ("Zoom_In on the product", Motion.PUSH_IN),
-        ("pull back to reveal", Motion.PULL_OUT),
-        ("camera pans to the left", Motion.PAN_LEFT),
-        ("truck right", Motion.PAN_RIGHT),
-        ("tilt up to the sky", Motion.PAN_UP),
-        ("crane down", Motion.PAN_DOWN),
-        ("pan left, then push in", Motion.PAN_LEFT),
-        ("orbit", None),
-        ("", None),
-    ],
-)
+# A scene's motion hint → the camera move it names (None: it names none).
+_HINTS = {
+    "slow push-in": Motion.PUSH_IN,
+    "Zoom_In on the product": Motion.PUSH_IN,
+    "pull back to reveal": Motion.PULL_OUT,
+    "camera pans to the left": Motion.PAN_LEFT,
+    "truck right": Motion.PAN_RIGHT,
+    "tilt up to the sky": Motion.PAN_UP,
+    "crane down": Motion.PAN_DOWN,
+    "pan left, then push in": Motion.PAN_LEFT,
+    "orbit": None,
+    "": None,
+}
+
+
+@pytest.mark.parametrize(("hint", "expected"), _HINTS.items())
 def test_motion_hint_is_read(hint: str, expected: Motion | None) -> None:
     assert motion_from_text(hint) is expected
     if expected is not None:
