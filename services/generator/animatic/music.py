@@ -146,31 +146,38 @@ _TEMPO: dict[str, tuple[float, float]] = {
 }
 
 Chord = tuple[int, tuple[int, ...]]  # (root, semitones above the key's tonic; chord intervals)
-_MAJ, _MIN, _MAJ7, _MIN7, _ADD9 = (0, 4, 7), (0, 3, 7), (0, 4, 7, 11), (0, 3, 7, 10), (0, 4, 7, 14)
+# Chords in Roman numerals over the key's tonic: upper case major, lower case minor, "b" a
+# semitone lower (bVI in a minor key: the sixth of its scale), "7"/"maj7"/"add9" the added note.
+_PROGRESSIONS_WRITTEN: dict[str, tuple[str, ...]] = {
+    "energetic": ("I V vi IV", "vi IV I V", "I IV vi V"),
+    "calm": ("Imaj7 vi7 IVmaj7 Vadd9", "Imaj7 IVmaj7", "Imaj7 iii7 IVmaj7 IVmaj7"),
+    "dark": ("i bVI bIII bVII", "i iv bVI V", "i7 bVII bVI bVII"),
+    "neutral": ("I IV vi V", "Iadd9 vi7 IV V"),
+}
+_DEGREES = {"i": 0, "ii": 2, "iii": 4, "iv": 5, "v": 7, "vi": 9, "vii": 11}
+_CHORD_RE = re.compile(r"(b?)([IViv]+)(maj7|7|add9)?")
+_INTERVALS = {
+    (True, None): (0, 4, 7),
+    (False, None): (0, 3, 7),
+    (True, "maj7"): (0, 4, 7, 11),
+    (False, "7"): (0, 3, 7, 10),
+    (True, "add9"): (0, 4, 7, 14),
+}
+
+
+def _chord(symbol: str) -> Chord:
+    """A chord written as in _PROGRESSIONS_WRITTEN → (root, intervals); "bVI" → (8, (0, 4, 7))."""
+    match = _CHORD_RE.fullmatch(symbol)
+    if match is None:
+        raise ValueError(f"not a chord in Roman numerals: {symbol!r}")
+    flat, numeral, added = match.groups()
+    root = (_DEGREES[numeral.lower()] - (1 if flat else 0)) % 12
+    return root, _INTERVALS[(numeral.isupper(), added)]
+
+
 _PROGRESSIONS: dict[str, tuple[tuple[Chord, ...], ...]] = {
-    # I–V–vi–IV, vi–IV–I–V, I–IV–vi–V
-    "energetic": (
-        ((0, _MAJ), (7, _MAJ), (9, _MIN), (5, _MAJ)),
-        ((9, _MIN), (5, _MAJ), (0, _MAJ), (7, _MAJ)),
-        ((0, _MAJ), (5, _MAJ), (9, _MIN), (7, _MAJ)),
-    ),
-    # Imaj7–vi7–IVmaj7–V, Imaj7–IVmaj7, Imaj7–iii7–IVmaj7–IVmaj7
-    "calm": (
-        ((0, _MAJ7), (9, _MIN7), (5, _MAJ7), (7, _ADD9)),
-        ((0, _MAJ7), (5, _MAJ7)),
-        ((0, _MAJ7), (4, _MIN7), (5, _MAJ7), (5, _MAJ7)),
-    ),
-    # i–VI–III–VII, i–iv–VI–V, i–VII–VI–VII
-    "dark": (
-        ((0, _MIN), (8, _MAJ), (3, _MAJ), (10, _MAJ)),
-        ((0, _MIN), (5, _MIN), (8, _MAJ), (7, _MAJ)),
-        ((0, _MIN7), (10, _MAJ), (8, _MAJ), (10, _MAJ)),
-    ),
-    # I–IV–vi–V, I–vi–IV–V
-    "neutral": (
-        ((0, _MAJ), (5, _MAJ), (9, _MIN), (7, _MAJ)),
-        ((0, _ADD9), (9, _MIN7), (5, _MAJ), (7, _MAJ)),
-    ),
+    mood: tuple(tuple(_chord(symbol) for symbol in written.split()) for written in options)
+    for mood, options in _PROGRESSIONS_WRITTEN.items()
 }
 # Minor-mode progressions for moods that default to major, when the prompt asks for minor.
 _MINOR_FALLBACK = _PROGRESSIONS["dark"]
