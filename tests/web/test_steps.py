@@ -30,6 +30,7 @@ NEW_VOICE_LINE = "Glow on."
 # Its own product: prompts no earlier ad used, so nothing comes from the generator's cache and
 # the seed images take long enough to cancel in the middle.
 CANCELED_BRIEF = {**BRIEF, "product_name": "Quietly Canceled Bottle"}
+RESUMED_BRIEF = {**BRIEF, "product_name": "Patiently Resumed Bottle"}
 # A logo id that is not in the store fails the ad at its last step, after everything else was
 # made: the one failure the offline stack offers. CreateAd lets it through (it checks the id's
 # form; only the composer reads the file). A loopback URL would be refused at CreateAd.
@@ -217,6 +218,39 @@ def test_cancel_mid_generation_stops_the_ad_and_it_can_start_over(
     api(stack.open_url, "POST", f"/api/ads/{new_id}/cancel", {})
 
 
+def test_an_ad_stopped_mid_generation_resumes_where_it_stopped_and_reaches_its_video(
+    page: Page, stack: LiveStack
+) -> None:
+    ad = open_gated(page, stack, "AD_STEP_APPROVE_STORYBOARD", RESUMED_BRIEF)
+    page.find("#storyboard-approve").click()
+    page.shows("Clips", "the clips step")
+    page.click("#cancel-ad", "Cancel while the seed images are made")
+    page.has_text("#ad-stopped", "Canceled.", "that the ad is canceled")
+    canceled = api(stack.open_url, "GET", f"/api/ads/{ad['id']}")
+    stopped_at = canceled["step"]
+    assert canceled["state"] == "AD_STATE_CANCELED"
+    assert stopped_at in ("AD_STEP_SEED_IMAGES", "AD_STEP_CLIPS_AND_MUSIC")
+    resume = page.find("#resume-ad")
+    assert (
+        resume.text
+        == "Resume from " + stopped_at.removeprefix("AD_STEP_").replace("_", " ").lower()
+    )
+    page.shoot("stopped")
+
+    resume.click()
+    page.wait(lambda _: not page.find_all("#ad-stopped"), "the stopped panel gone")
+    page.shows("Final video", "the final video of the resumed ad", WHOLE_AD_S)
+    page.shown("main video", "the resumed ad's video")
+    final = api(stack.open_url, "GET", f"/api/ads/{ad['id']}")
+    assert final["state"] == "AD_STATE_COMPLETED", final.get("error")
+    # The same ad went on: the stopped step's record kept, the step run once more, the steps
+    # before it (moods, plan) not again.
+    steps = [s["step"] for s in final["steps"]]
+    assert steps.count(stopped_at) == 2 and steps.count("AD_STEP_PLAN") == 1
+    assert next(s for s in final["steps"] if s["step"] == stopped_at)["error"] == "canceled"
+    assert final["moods"] == canceled["moods"]
+
+
 def ended(ad: dict[str, Any]) -> bool:
     return bool(ad["state"] != "AD_STATE_RUNNING")
 
@@ -230,6 +264,7 @@ def test_a_failed_ad_shows_the_failed_step_and_why(page: Page, stack: LiveStack)
     page.has_text("#ad-stopped", "Failed at compose: ", "the failed step")
     assert failed["error"] in page.find("#ad-stopped [role='alert']").text
     assert page.find("#start-again").text == "Start over from this brief"
+    assert page.find("#resume-ad").text == "Resume from compose"
     assert not page.find_all("#cancel-ad")
     page.shoot("failed")
     page.open(f"{stack.open_url}/#/ads")

@@ -1,6 +1,6 @@
-// A canceled or failed ad, on whichever step it stopped: what happened, and a way on. The
-// studio cannot resume a FAILED ad (no such call), so the way on is a new ad from the same
-// brief and options.
+// A canceled or failed ad, on whichever step it stopped: what happened, and two ways on.
+// "Resume" continues this ad from that step (ResumeAd: what was made is kept and not paid
+// again); "Start over from this brief" makes a new ad from the same brief and options.
 
 import { call } from './api.js';
 import { act, enumText, errorBox, h } from './dom.js';
@@ -10,9 +10,13 @@ export function stoppedPanel(ad, studio) {
   const canceled = ad.state === 'AD_STATE_CANCELED';
   if (!canceled && ad.state !== 'AD_STATE_FAILED') return null;
   const failedStep = ad.steps.findLast((s) => s.error)?.step || ad.step;
-  const problem = errorBox('start-again-error');
-  const again = h('button', { type: 'button', class: 'primary', id: 'start-again' },
-    'Start over from this brief');
+  const problem = errorBox('stopped-error');
+  const resume = h('button', { type: 'button', class: 'primary', id: 'resume-ad' },
+    `Resume from ${enumText(ad.step, 'AD_STEP_')}`);
+  resume.addEventListener('click', () => act(resume, problem, async () => {
+    studio.setAd(await call('POST', `/api/ads/${ad.id}/resume`, {}));
+  }));
+  const again = h('button', { type: 'button', id: 'start-again' }, 'Start over from this brief');
   again.addEventListener('click', () => act(again, problem, async () => {
     const created = await call('POST', '/api/ads', { brief: ad.brief, options: ad.options });
     studio.open(created.id);
@@ -22,5 +26,7 @@ export function stoppedPanel(ad, studio) {
     : [h('strong', {}, `Failed at ${enumText(failedStep, 'AD_STEP_')}: `), ad.error || 'no reason was given.'];
   return h('div', { class: 'panel failed', id: 'ad-stopped' },
     h('p', { class: 'error', role: 'alert' }, what),
-    h('p', {}, 'Starting over makes a new ad from the same brief and options.'), again, problem);
+    h('p', {}, 'Resuming goes on from that step: what was made is kept and not paid again. ',
+      'Starting over makes a new ad from the same brief and options.'),
+    h('div', { class: 'actions' }, resume, again), problem);
 }
