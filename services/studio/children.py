@@ -226,13 +226,17 @@ class Children:
             "generator", lambda: self.stubs.generator.EstimateCost(request, timeout=self._timeout)
         )
 
-    async def wait_job(self, job_id: str) -> generator_pb2.Job:
-        """The job once terminal (re-attaching by id: the stream is reopened after a restart)."""
+    async def wait_job(
+        self, job_id: str, on_snapshot: Callable[[generator_pb2.Job], None] | None = None
+    ) -> generator_pb2.Job:
+        """The job once terminal (re-attaching by id: the stream is reopened after a restart);
+        ``on_snapshot`` sees every snapshot on the way (items land one by one)."""
         request = generator_pb2.WatchJobRequest(job_id=job_id)
         return await self._last(
             "generator",
             lambda: self.stubs.generator.WatchJob(request),
             lambda j: j.state in JOB_TERMINAL,
+            on_snapshot,
         )
 
     async def get_job(self, job_id: str) -> generator_pb2.Job:
@@ -262,6 +266,13 @@ class Children:
             lambda c: c.state in COMPOSITION_TERMINAL,
         )
 
+    async def prepare_segments(
+        self, request: composer_pb2.ComposeRequest, timeout_s: float
+    ) -> composer_pb2.PreparedSegments:
+        """Asks the composer to encode the pieces the request's clips so far can make; one
+        try (it is best effort: the Compose encodes whatever is missing)."""
+        return await self.stubs.composer.PrepareSegments(request, timeout=timeout_s)
+
     async def cancel_composition(self, composition_id: str) -> None:
         request = composer_pb2.CancelCompositionRequest(id=composition_id)
         await self.stubs.composer.CancelComposition(request, timeout=self._timeout)
@@ -284,11 +295,14 @@ class Children:
         service: str,
         open_stream: Callable[[], AsyncIterable[_T]],
         terminal: Callable[[_T], bool],
+        on_snapshot: Callable[[_T], None] | None = None,
     ) -> _T:
         """Follows a Watch* stream to its terminal snapshot, reopening it when the child restarts."""
         while True:
             try:
                 async for snapshot in open_stream():
+                    if on_snapshot is not None:
+                        on_snapshot(snapshot)
                     if terminal(snapshot):
                         return snapshot
                 _LOGGER.warning("%s ended a watch before a terminal state; watching again", service)

@@ -28,6 +28,7 @@ from google.protobuf import timestamp_pb2
 from reelforge.v1 import composer_pb2, generator_pb2, planner_pb2, studio_pb2
 from services.studio import prompts, renders
 from services.studio.children import COMPOSITION_TERMINAL, ChildRefused, Children, JobRequest
+from services.studio.clips_ahead import ClipsAhead
 
 S = studio_pb2
 Mutation = Callable[[studio_pb2.Ad], None]
@@ -226,9 +227,18 @@ class Pipeline:
         clips_id = await self._start(ad.id, 0, clips_for)
         music_id = await self._start(ad.id, 1, music_for)
         voice_id = await self._start(ad.id, 2, voice_for[0]) if voice_for else ad.voice_job_id
-        clips, music, voice = await asyncio.gather(
-            self._wait(clips_id, "clips"), self._wait(music_id, "music"), self._voice_job(voice_id)
-        )
+        # Each clip's pieces are encoded as it lands (clips_ahead.py), so the Compose is a join.
+        ahead = ClipsAhead(self._children, ad, voice_id, _with_voice)
+        try:
+            clips, music, voice = await asyncio.gather(
+                self._wait(clips_id, "clips", ahead.on_snapshot),
+                self._wait(music_id, "music"),
+                self._voice_job(voice_id),
+            )
+        except BaseException:
+            await ahead.finish(wait=False)
+            raise
+        await ahead.finish(wait=True)
 
         def done(a: studio_pb2.Ad) -> None:
             a.voice_job_id = voice_id
@@ -244,8 +254,8 @@ class Pipeline:
             _add_cost(a, clips)
             _add_cost(a, music)
             if voice is not None:
+                _with_voice(a, voice)
                 for index, item in zip(prompts.voiced_scenes(a), voice.items, strict=True):
-                    _keep_voice(a.storyboard[index], voice, item)
                     a.storyboard[index].actual_cost_micros += item.actual_cost_micros
                 _add_cost(a, voice)
             enter(a, S.AD_STEP_COMPOSE)
@@ -466,8 +476,13 @@ class Pipeline:
                 return await self._children.wait_job(record.job_ids[slot])
         return None
 
-    async def _wait(self, job_id: str, what: str) -> generator_pb2.Job:
-        return _succeeded(await self._children.wait_job(job_id), what)
+    async def _wait(
+        self,
+        job_id: str,
+        what: str,
+        on_snapshot: Callable[[generator_pb2.Job], None] | None = None,
+    ) -> generator_pb2.Job:
+        return _succeeded(await self._children.wait_job(job_id, on_snapshot), what)
 
 
 JobFor = Callable[[studio_pb2.Ad], JobRequest]
@@ -485,6 +500,12 @@ def _fill_render(render: studio_pb2.Render, composition: composer_pb2.Compositio
     for name in ("subtitles_srt", "subtitles_vtt"):  # absent without a voice-over
         if composition.HasField(name):
             getattr(render, name).CopyFrom(getattr(composition, name))
+
+
+def _with_voice(ad: studio_pb2.Ad, voice: generator_pb2.Job) -> None:
+    """The voice-over job's lines as the voiced scenes' voices."""
+    for index, item in zip(prompts.voiced_scenes(ad), voice.items, strict=True):
+        _keep_voice(ad.storyboard[index], voice, item)
 
 
 def _keep_voice(
