@@ -7,7 +7,12 @@ cover (so burned-in captions, logos and end-card text stay inside the rest). Sou
 (houseofmarketers.com citing Meta); Shorts and the other shapes: the generic rule, the centre
 80 % of the width × the middle 60–80 % of the height (shortsfire.com). We take the larger
 figure of each range: text a little higher than needed costs nothing; text under a button
-is lost.
+is lost. The 4:5 feed post has no buttons over it, but the profile grid previews its middle
+1:1 (1080×1080 of 1080×1350): the top and bottom tenths are cut there, so they are kept free.
+
+The insets are fractions, so each zone scales with the frame: a render of the same ad for
+another platform places its captions, watermark and end card in that platform's zone at that
+size (the clips are cropped to cover the frame, ``filter_graph._fit``).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from reelforge.runtime.errors import InvalidArgument
 from reelforge.runtime.media import probe
 from reelforge.v1 import common_pb2, composer_pb2, composer_pb2_grpc
 from services.composer.output_format import frame_size
+from services.composer.platforms import PLATFORMS
 from services.composer.validation import validate_compose
 from tests.composer.helpers import compose_and_wait, put
 from tests.composer.media import frame_at
@@ -32,6 +33,15 @@ SIZES = {
     common_pb2.ASPECT_RATIO_1_1: (320, 320),
     common_pb2.ASPECT_RATIO_16_9: (568, 320),
 }
+PLATFORM_ASPECTS = {
+    "tiktok": common_pb2.ASPECT_RATIO_9_16,
+    "reels": common_pb2.ASPECT_RATIO_9_16,
+    "shorts": common_pb2.ASPECT_RATIO_9_16,
+    "feed": common_pb2.ASPECT_RATIO_4_5,
+    "square": common_pb2.ASPECT_RATIO_1_1,
+    "landscape": common_pb2.ASPECT_RATIO_16_9,
+}
+_OFF = composer_pb2.CaptionOptions(mode=composer_pb2.CAPTION_MODE_OFF)
 # The clips' colours (RGB): a blue picture with a green bar down its left tenth.
 BLUE, GREEN = (48, 128, 192), (0, 255, 0)
 # A letter-box bar is black (RGB ≤ ~16 after x264); the picture's darkest channel mix is far above.
@@ -69,15 +79,20 @@ def _near(region: np.ndarray, colour: tuple[int, int, int]) -> bool:
 
 
 async def _render(
-    stub: Stub, store: ArtifactStore, clip: composer_pb2.ClipInput, **fields: Any
+    stub: Stub,
+    store: ArtifactStore,
+    clip: composer_pb2.ClipInput,
+    at_s: float = 0.5,
+    **fields: Any,
 ) -> tuple[composer_pb2.Composition, np.ndarray]:
+    """The composition of ``clip`` at height 320 and 12 fps, and its frame at ``at_s``."""
     request = composer_pb2.ComposeRequest(clips=[clip], height=HEIGHT, fps=FPS, **fields)
     done = await compose_and_wait(stub, request)
     assert done.state == COMPLETED, done.error
     path = store.path_for(done.output.id)
     info = await probe(path)
     assert (info.width, info.height) == (done.width, done.height)
-    return done, frame_at(path, 0.5, done.width, done.height)
+    return done, frame_at(path, at_s, done.width, done.height)
 
 
 @pytest.mark.parametrize("bound", PATHS.values(), ids=PATHS.keys())
@@ -160,3 +175,54 @@ def test_an_unknown_fit_is_refused_by_name() -> None:
     request.fit = common_pb2.Fit.ValueType(9)
     with pytest.raises(InvalidArgument, match=r"\bfit\b"):
         validate_compose(request)
+
+
+_LOGO_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="90" height="40" viewBox="0 0 90 40">'
+    '<rect width="90" height="40" fill="#E0107A"/></svg>'
+)
+# The card's background: far from the logo's magenta, the button's yellow and white text.
+CARD_BLUE = (16, 64, 192)
+# x264's 4:2:0 chroma and libass's antialiasing spread an edge by a pixel or two.
+BLUR_PX = 2
+
+
+def _inside(mask: np.ndarray, box: tuple[int, int, int, int], what: str) -> None:
+    rows, cols = np.nonzero(mask)
+    assert len(rows) > 20, f"no {what} was drawn"
+    left, top, right, bottom = box
+    assert left - BLUR_PX <= cols.min() and cols.max() < right + BLUR_PX, (what, cols, box)
+    assert top - BLUR_PX <= rows.min() and rows.max() < bottom + BLUR_PX, (what, rows, box)
+
+
+# The frame shapes other than 9:16 (whose safe zones test_captions and test_end_card cover).
+@pytest.mark.parametrize("platform", ["feed", "square", "landscape"])
+async def test_captions_watermark_and_card_stay_in_the_safe_zone_at_each_size(
+    stub: Stub, store: ArtifactStore, clips: dict[str, Path], platform: str
+) -> None:
+    """The vertical clip rendered for each platform's frame: against the same render without
+    them, the caption and the watermark change pixels only inside the platform's safe zone at
+    the new size; on the end card everything but its background lies inside it too."""
+    source = await put(store, clips["vertical"])
+    logo = (await store.put_bytes(_LOGO_SVG.encode(), "image/svg+xml")).id
+    clip = composer_pb2.ClipInput(source=source, caption="Light that follows you home")
+    shape: dict[str, Any] = {"aspect_ratio": PLATFORM_ASPECTS[platform], "platform": platform}
+    plain, bare = await _render(stub, store, clip, **shape, captions=_OFF, max_size_bytes=0)
+    width, height = plain.width, plain.height
+    box = PLATFORMS[platform].safe_box(width, height)
+    mark = composer_pb2.Watermark(logo=logo, corner=composer_pb2.CORNER_BOTTOM_RIGHT, opacity=1)
+    _, frame = await _render(stub, store, clip, **shape, watermark=mark)
+    _inside(np.abs(frame - bare).sum(axis=2) > 60, box, "caption or watermark")
+    card = composer_pb2.EndCard(
+        logo=logo,
+        headline="Lumen",
+        call_to_action="Shop now",
+        palette=["#1040C0", "#FFD400"],
+        duration_seconds=2.0,
+    )
+    # The 1 s clip held to the card's 2 s; the card has faded in (0.4 s) by 1.5 s.
+    clip.target_duration_seconds = 2.0
+    _, settled = await _render(
+        stub, store, clip, **shape, end_card=card, hold_last_frame=True, at_s=1.5
+    )
+    _inside(np.abs(settled - CARD_BLUE).max(axis=2) > 60, box, "end card content")
