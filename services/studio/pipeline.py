@@ -185,8 +185,7 @@ class Pipeline:
         await self._store.write(ad.id, done)
 
     async def _seed_images(self, ad: studio_pb2.Ad) -> None:
-        mood = prompts.chosen_mood(ad)
-        specs = [prompts.seed_image(s.scene, mood, i) for i, s in enumerate(ad.storyboard)]
+        specs = [prompts.scene_image(ad, i) for i in range(len(ad.storyboard))]
         lines = [ad.storyboard[i].scene.voice_line for i in prompts.voiced_scenes(ad)]
         voice_for = [self._voice(lines)] if lines else []
         await self._afford(ad, [self._images(specs), *voice_for])
@@ -213,10 +212,8 @@ class Pipeline:
         await self._store.write(ad.id, done)
 
     async def _clips_and_music(self, ad: studio_pb2.Ad) -> None:
-        specs = [
-            prompts.clip(s.scene, s.seed_image.id, target, i)
-            for i, (s, target) in enumerate(zip(ad.storyboard, prompts.targets(ad), strict=True))
-        ]
+        # Chained: each clip ends on the next scene's seed image (prompts.scene_clip).
+        specs = [prompts.scene_clip(ad, i, s.seed_image.id) for i, s in enumerate(ad.storyboard)]
         clips_for, music_for = self._clips(specs), self._music(prompts.music(ad))
         # The voice-over is the seed images step's, except after ResumeAd, which starts it
         # again here (the step's third job) unless it had succeeded.
@@ -275,15 +272,10 @@ class Pipeline:
             and bool(line.strip())
             and (what == S.REGENERATE_WHAT_VOICE or reg.HasField("voice_line"))
         )
-        image_for = self._images(
-            [prompts.seed_image(current.scene, prompts.chosen_mood(ad), index, number, reg.hint)]
-        )
-        target = prompts.targets(ad)[index]
+        image_for = self._images([prompts.scene_image(ad, index, number, reg.hint)])
 
         def clip_for(image_id: str) -> JobFor:
-            return self._clips(
-                [prompts.clip(current.scene, image_id, target, index, number, reg.hint)]
-            )
+            return self._clips([prompts.scene_clip(ad, index, image_id, number, reg.hint)])
 
         # The new clip's seed image is not made yet; the current one prices it the same.
         planned = [image_for] * remake_image + [clip_for(current.seed_image.id)] * remake_clip

@@ -2,12 +2,26 @@
 
 The planner writes a scene's ``image_prompt`` and the plan's ``music_prompt``; when an older
 planner left them empty they are built here, so no client ever builds a prompt.
+
+References (the same product in every scene): each seed image carries the brief's product
+photos — uploaded ones as ``product_images`` (the offline animatic draws the hero into the
+still; image models that take references get them), URLs as ``reference_images`` — and each
+clip carries them as ``reference_images`` and the next scene's seed image as its
+``last_frame_image``, so consecutive scenes are chained where the model takes a last frame.
+The studio sends them to every model; the generator's catalog decides what reaches which
+(``services/generator/models.toml``: a model without a last-frame input gets none; one whose
+references exclude the first and last frames, such as Seedance 1 lite, gets the frames — the
+seed image was drawn with the references already). The logo is not a seed image's reference:
+the composer draws it (end card, watermark) on every render, and a logo may be an SVG, which
+the generator's stills do not take.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
+from reelforge.runtime.artifacts import is_artifact_id
 from reelforge.v1 import common_pb2, composer_pb2, generator_pb2, studio_pb2
 from services.studio import brand, renders
 
@@ -78,8 +92,15 @@ def image_prompt(scene: common_pb2.Scene, mood: common_pb2.Mood, hint: str = "")
 
 
 def seed_image(
-    scene: common_pb2.Scene, mood: common_pb2.Mood, index: int, version: int = 1, hint: str = ""
+    scene: common_pb2.Scene,
+    mood: common_pb2.Mood,
+    index: int,
+    version: int = 1,
+    hint: str = "",
+    *,
+    products: Sequence[str] = (),
 ) -> generator_pb2.ImageSpec:
+    """A scene's still; ``products``: the brief's product photos (ids or URLs, hero first)."""
     return generator_pb2.ImageSpec(
         prompt=image_prompt(scene, mood, hint),
         color_palette=mood.color_palette,
@@ -87,6 +108,9 @@ def seed_image(
         # captions, per render), so one drawn here would show twice, and stay in renders whose
         # captions are off.
         seed=_IMAGE_SEED + index + _VERSION_STRIDE * (version - 1),
+        # product_images takes uploaded files only (the offline animatic reads them).
+        product_images=[p for p in products if is_artifact_id(p)],
+        reference_images=[p for p in products if not is_artifact_id(p)],
     )
 
 
@@ -97,6 +121,9 @@ def clip(
     index: int,
     version: int = 1,
     hint: str = "",
+    *,
+    references: Sequence[str] = (),
+    last_frame: str = "",
 ) -> generator_pb2.ClipSpec:
     return generator_pb2.ClipSpec(
         prompt=f"{scene.style_prompt} {hint}".strip() if hint else scene.style_prompt,
@@ -105,6 +132,39 @@ def clip(
         duration_seconds=math.ceil(target_s * 100) / 100,
         camera_motion=scene.camera_motion,
         seed=_CLIP_SEED + index + _VERSION_STRIDE * (version - 1),
+        reference_images=references,
+        last_frame_image=last_frame,
+    )
+
+
+def scene_image(
+    ad: studio_pb2.Ad, index: int, version: int = 1, hint: str = ""
+) -> generator_pb2.ImageSpec:
+    """Scene ``index``'s seed image (``version``), with the brief's product photos."""
+    scene = ad.storyboard[index].scene
+    return seed_image(
+        scene, chosen_mood(ad), index, version, hint, products=ad.brief.product_images
+    )
+
+
+def scene_clip(
+    ad: studio_pb2.Ad, index: int, image_id: str, version: int = 1, hint: str = ""
+) -> generator_pb2.ClipSpec:
+    """Scene ``index``'s clip from ``image_id``: its length for the ad's render options, the
+    brief's product photos as references, and the next scene's seed image (as it is now) as
+    its last frame, so it ends where the next one starts. A regenerated seed image does not
+    remake the clip before it (that would be another paid clip): the crossfade covers the
+    difference."""
+    following = ad.storyboard[index + 1].seed_image.id if index + 1 < len(ad.storyboard) else ""
+    return clip(
+        ad.storyboard[index].scene,
+        image_id,
+        targets(ad)[index],
+        index,
+        version,
+        hint,
+        references=ad.brief.product_images,
+        last_frame=following,
     )
 
 
