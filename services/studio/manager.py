@@ -10,15 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from reelforge.runtime.errors import Aborted, FailedPrecondition, redact_paths
-from reelforge.runtime.events import Broadcaster
-from reelforge.runtime.leases import LeaseKeeper, LeaseLost, Leases
+from reelforge.runtime.events import Broadcaster, ReplicaChanges
+from reelforge.runtime.leases import LeasedTasks, LeaseLost, Leases
 from reelforge.v1 import generator_pb2, studio_pb2
 from services.studio.children import COMPOSITION_TERMINAL, JOB_TERMINAL, Children
 from services.studio.pipeline import Mutation, Pipeline, end, enter
@@ -61,13 +58,11 @@ class AdManager:
         self._leases = leases
         self._pipeline = Pipeline(children, self)
         self._hub: Broadcaster[Snapshot] = Broadcaster()
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        # Runs of the ads this process holds; a lost lease stops its run.
+        self._runs = LeasedTasks(leases, what="ad", on_claimed=self._resume)
         self._canceling: set[str] = set()
-        self._keeper = LeaseKeeper(
-            leases, held=lambda: list(self._tasks), on_claimed=self._resume, on_lost=self._stop_lost
-        )
-        self._watched: Counter[str] = Counter()
-        self._refreshes: set[asyncio.Task[None]] = set()
+        # Other replicas' changes, re-read for watchers here (wired to the PostgreSQL listener).
+        self.replica_changes = ReplicaChanges(self._hub, self._republish)
 
     async def create(self, ad: studio_pb2.Ad) -> studio_pb2.Ad:
         """Persists a new ad leased to this process and starts it (or returns the ad already
@@ -105,7 +100,7 @@ class AdManager:
         ad = await self.get(ad_id)
         if ad.state in TERMINAL:
             raise FailedPrecondition(f"ad {ad_id} is {describe_state(ad)}: it cannot be canceled")
-        task = self._tasks.get(ad_id)
+        task = self._runs.get(ad_id)
         if task is not None:
             self._canceling.add(ad_id)
             task.cancel()
@@ -161,7 +156,7 @@ class AdManager:
 
     async def watch(self, ad_id: str) -> AsyncIterator[studio_pb2.Ad]:
         """The current snapshot, then every newer one, until a terminal state."""
-        with self._subscribe(ad_id) as updates:
+        with self._hub.subscribe(ad_id) as updates:
             ad = await self.get(ad_id)
             yield ad
             seen = ad.version
@@ -172,34 +167,13 @@ class AdManager:
                     yield ad
 
     async def resume_interrupted(self) -> int:
-        return await self._keeper.start()
-
-    def on_changed(self, ad_id: str) -> None:
-        """An ad changed on some replica (PostgreSQL NOTIFY): re-read it for watchers here."""
-        if not self._hub.watchers(ad_id):
-            return
-        task = asyncio.create_task(self._republish(ad_id))
-        self._refreshes.add(task)
-        task.add_done_callback(self._refreshes.discard)
-
-    def republish_watched(self) -> None:
-        for ad_id in list(self._watched):
-            self.on_changed(ad_id)
+        return await self._runs.start()
 
     async def shutdown(self) -> None:
         """Stops every run without marking it and hands its lease back (resumed elsewhere or at
         the next start-up)."""
-        await self._keeper.stop()
-        held = list(self._tasks)
-        tasks = [*self._tasks.values(), *self._refreshes]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)
-        try:
-            await self._leases.release(held)
-        except (OSError, SQLAlchemyError) as error:
-            _LOGGER.warning("could not release %s leases (%s); they expire", len(held), error)
+        await self._runs.stop()
+        await self.replica_changes.aclose()
 
     # AdWriter, for the pipeline.
 
@@ -240,17 +214,6 @@ class AdManager:
     def _publish(self, row: AdRow) -> None:
         self._hub.publish(row.id, Snapshot(row.version, row.ad()))
 
-    @contextlib.contextmanager
-    def _subscribe(self, ad_id: str) -> Iterator[AsyncIterator[Snapshot]]:
-        self._watched[ad_id] += 1
-        try:
-            with self._hub.subscribe(ad_id) as updates:
-                yield updates
-        finally:
-            self._watched[ad_id] -= 1
-            if not self._watched[ad_id]:
-                del self._watched[ad_id]
-
     async def _republish(self, ad_id: str) -> None:
         try:
             self._publish(await self._repository.get(ad_id))
@@ -259,24 +222,12 @@ class AdManager:
 
     async def _resume(self, ad_ids: list[str]) -> None:
         for ad_id in ad_ids:
-            if ad_id not in self._tasks:
-                self._start(ad_id)
+            self._start(ad_id)
         _LOGGER.info("resuming %s interrupted ads", len(ad_ids))
 
-    async def _stop_lost(self, ad_ids: set[str]) -> None:
-        owners = await self._leases.owners(ad_ids)
-        for ad_id in ad_ids:
-            task = self._tasks.get(ad_id)
-            if task is not None and owners.get(ad_id) != self._leases.owner:
-                _LOGGER.warning("ad %s: lease lost; stopping its run", ad_id)
-                task.cancel()
-
     def _start(self, ad_id: str) -> None:
-        if ad_id in self._tasks:
-            return
-        task = asyncio.create_task(self._run(ad_id), name=f"ad-{ad_id}")
-        self._tasks[ad_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(ad_id, None))
+        if ad_id not in self._runs:
+            self._runs.run(ad_id, self._run(ad_id))
 
     async def _run(self, ad_id: str) -> None:
         try:

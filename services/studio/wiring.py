@@ -30,7 +30,8 @@ def build_studio(settings: StudioSettings) -> Studio:
     children = Children(settings)
     store = service_store(settings, "studio", AdRepository, settings.lease_ttl_s)
     manager = AdManager(store.repository, children, store.leases)
-    changes = {store.repository.changes_channel: manager.on_changed}
+    replicas = manager.replica_changes
+    changes = {store.repository.changes_channel: replicas.on_changed}
     channels = Part(children.open, children.close)
-    lifecycle = store.stored_work(manager, changes, manager.republish_watched, parts=[channels])
+    lifecycle = store.stored_work(manager, changes, replicas.republish_watched, parts=[channels])
     return Studio(store.repository, manager, Estimator(children), lifecycle)
