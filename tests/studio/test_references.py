@@ -18,6 +18,8 @@ from PIL import Image
 from reelforge.v1 import common_pb2, studio_pb2
 from services.generator.catalog import Kind, ModelEntry, load_catalog
 from services.studio import prompts
+from tests.animatic.helpers import ORANGE, product_png
+from tests.composer.media import frame_at
 from tests.fakes.replicate_server import FakeReplicate, Refs
 from tests.studio.helpers import (
     BRIEF,
@@ -166,3 +168,33 @@ def test_each_clip_ends_on_the_next_scenes_seed_image() -> None:
     # Uploaded photos are product images (the offline animatic draws them); URLs references.
     assert (list(image.product_images), list(image.reference_images)) == ([photo_id], [_URL_PHOTO])
     assert not image.logo
+
+
+async def test_an_offline_ad_shows_the_product_photo_in_every_scene(
+    client: Client, tmp_path: Path
+) -> None:
+    """Offline, the animatic draws the hero photo into each seed image, so the product is on
+    screen in every scene, not only on the end card. Measured against the same ad without the
+    photo (same prompts, seeds and palette; the palette may hold an orange of its own): in the
+    middle of each scene, product-orange pixels that the photo put there."""
+    photo = product_png(tmp_path / "bottle.png", transparent=True).read_bytes()
+    upload = await client.post("/api/artifacts", data=photo, headers={"Content-Type": "image/png"})
+    assert upload.status == 201, await upload.text()
+    frames: list[list[Any]] = []
+    for products in ([(await upload.json())["id"]], []):
+        brief = BRIEF | {"productImages": products}
+        body = {"brief": brief, "options": {"render": RENDER | {"endCard": False}}}
+        created = await client.post("/api/ads", json=body)
+        assert created.status == 200, await created.text()
+        final = (await watch_ad(client, (await created.json())["id"]))[-1]
+        assert final["state"] == "AD_STATE_COMPLETED", final.get("error")
+        video = tmp_path / f"ad-{len(frames)}.mp4"
+        video.write_bytes(await _artifact(client, final["renders"][0]["output"]["id"]))
+        lengths = [s["scene"]["durationSeconds"] for s in final["storyboard"]]
+        middles = [sum(lengths[:i]) + lengths[i] / 2 for i in range(len(lengths))]
+        frames.append([frame_at(video, at_s, 180, 320) for at_s in middles])
+    drawn = [
+        int(((abs(a - ORANGE).max(axis=2) <= 24) & (abs(a - b).max(axis=2) > 60)).sum())
+        for a, b in zip(*frames, strict=True)
+    ]
+    assert min(drawn) > 500, drawn  # of 57,600 pixels: the bottle, in every scene
