@@ -42,7 +42,7 @@ def page(chromium: Chrome, tmp_path: Path) -> Iterator[Page]:
     console(chromium)  # what earlier tests left
     yield Page(chromium, tmp_path)
     # A script error or a failed load is a bug even when the test's checks passed; the API's
-    # refusals (400 for a broken rule, 401 before the key, 415 for a file that is no picture)
+    # refusals (400 for a broken rule, 401 before the key, 413 for a file too large, 415 for one that is no picture)
     # and a gateway that stops (its streams cut, its port closed) are what some tests provoke.
     problems = [message for message in console(chromium) if not _refusal(message)]
     assert not problems, problems
@@ -52,6 +52,7 @@ def _refusal(message: str) -> bool:
     provoked = (
         "status of 400 ",
         "status of 401 ",
+        "status of 413 ",
         "status of 415 ",
         "net::ERR_CONNECTION_REFUSED",
         "net::ERR_INCOMPLETE_CHUNKED_ENCODING",

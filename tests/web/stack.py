@@ -29,6 +29,8 @@ from services.studio.server import create_server as create_studio
 from services.studio.settings import StudioSettings
 
 API_KEY = "web-test-key"
+# Small, so that a test's "too large" file is small too (a font or a photo fits).
+UPLOAD_MAX_BYTES = 1024 * 1024
 _START_TIMEOUT_S = 60.0
 # Tiny frames keep a whole ad to seconds (180×320 at 12 fps), offline providers only.
 _TINY_GENERATOR: dict[str, Any] = {
@@ -132,6 +134,7 @@ def _gateway_settings(ports: dict[str, int], data_dir: Path, keys: str) -> Gatew
         data_dir=data_dir,
         gateway_api_keys=keys,
         sse_heartbeat_s=1,
+        upload_max_bytes=UPLOAD_MAX_BYTES,
     )
 
 

@@ -33,7 +33,7 @@ from tests.web.browser import (
     open_regenerate,
     says,
 )
-from tests.web.stack import LiveStack
+from tests.web.stack import UPLOAD_MAX_BYTES, LiveStack
 
 CAPTION = "Hydrate brighter today"
 VOICE_LINE = "Glow on."  # short: inside its 1 s scene
@@ -42,6 +42,7 @@ VOICE_LINE = "Glow on."  # short: inside its 1 s scene
 CAPTION_PIXELS = 500
 NOISE_PIXELS = 30
 CHANGED = 40  # a channel differing by more than this is a changed pixel, not noise
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # fonts-dejavu-core, the composer's
 LOGO_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
     '<circle cx="5" cy="5" r="4" fill="#1d4ed8"/></svg>'
@@ -261,13 +262,28 @@ def test_one_scene_is_regenerated_with_its_cost_shown(
     assert {r["state"] for r in after["renders"]} == {"COMPOSITION_STATE_COMPLETED"}
 
 
-def test_brand_files_are_uploaded_and_sent_with_the_brief(page: Page, stack: LiveStack) -> None:
+def test_the_brand_kit_and_platforms_are_sent_with_the_brief_and_bad_files_refused_beside_them(
+    page: Page, stack: LiveStack
+) -> None:
     page.open(stack.open_url + "/")
     load_example_brief(page)
+    # Refused files: each message under its own field, the field marked invalid.
     not_an_image = page.folder / "logo.png"
     not_an_image.write_bytes(b"this is not a picture")
     page.find("#brand-logo").send_keys(str(not_an_image))
-    page.has_text("#brand-error", "image", "the gateway's refusal of the file")
+    page.has_text("#brand-logo-error", "not an accepted file type", "the gateway's refusal (415)")
+    assert page.find("#brand-logo").get_attribute("aria-invalid") == "true"
+    page.find("#brand-logo").send_keys(str(FONT))
+    page.has_text("#brand-logo-error", "a logo must be PNG", "a font refused as the logo")
+    too_large = page.folder / "huge.png"
+    too_large.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(UPLOAD_MAX_BYTES))
+    page.find("#product-images").send_keys(str(too_large))
+    page.has_text("#product-images-error", "limited to", "the gateway's size limit (413)")
+    assert page.find("#brand-logo-error").text  # each field keeps its own message
+    page.fill("#brand-palette", "#1d4ed8, blue")
+    page.has_text("#brand-palette-error", '"blue" is not a colour', "a colour that is no colour")
+    page.shoot("brand-errors")
+
     logo = page.folder / "logo.svg"
     logo.write_text(LOGO_SVG)
     photo = page.folder / "photo.png"
@@ -275,12 +291,41 @@ def test_brand_files_are_uploaded_and_sent_with_the_brief(page: Page, stack: Liv
     page.fill("#brand-name", "Lumen")
     page.find("#brand-logo").send_keys(str(logo))
     page.find("#product-images").send_keys(str(photo))
+    page.find("#brand-heading-font").send_keys(str(FONT))
     page.wait(lambda d: d.execute_script(LOADED_PREVIEWS) == 2, "the logo and photo previews")
-    assert page.find("#brand-error").text == ""
+    page.has_text("#brand-heading-font-preview", FONT.name, "the uploaded font")
+    page.find("#brand-palette").clear()
+    page.fill("#brand-palette", "#1d4ed8, #f59e0b")
+    page.fill("#brand-tone-words", "bold, warm")
+    for field in ("brand-logo", "product-images", "brand-palette", "brand-heading-font"):
+        assert page.find(f"#{field}-error").text == "", field
+        assert page.find(f"#{field}").get_attribute("aria-invalid") is None, field
+    assert len(page.find_all("#brand-palette-swatches .swatch")) == 2
+    # Platforms: landscape alone makes the ad 16:9; with Reels too (another shape) it stays so.
+    page.shown("#opt-platforms", "the platforms (the options are open)")
+    page.click("label[for='opt-platform-tiktok']", "the TikTok box")
+    page.click("label[for='opt-platform-landscape']", "the landscape box")
+    aspect = Select(page.find("#opt-aspect"))
+    assert aspect.first_selected_option.get_attribute("value") == "ASPECT_RATIO_16_9"
+    page.click("label[for='opt-platform-reels']", "the Reels box")
+    assert aspect.first_selected_option.get_attribute("value") == "ASPECT_RATIO_16_9"
     page.shoot("brand")
     page.find("#create-ad").click()
     page.shows("Choose a mood", "the mood step")
     ad_id = page.driver.current_url.rsplit("/", 1)[1]
-    brief = api(stack.open_url, "GET", f"/api/ads/{ad_id}")["brief"]
-    assert (brief["brand"]["name"], brief["brand"]["logo"]) == ("Lumen", sha256_of(logo))
-    assert brief["productImages"] == [sha256_of(photo)]
+    ad = api(stack.open_url, "GET", f"/api/ads/{ad_id}")
+    api(stack.open_url, "POST", f"/api/ads/{ad_id}/cancel", {})
+    assert ad["brief"]["brand"] == {
+        "name": "Lumen",
+        "logo": sha256_of(logo),
+        "palette": ["#1d4ed8", "#f59e0b"],
+        "headingFont": sha256_of(FONT),
+        "bodyFont": "",  # not given: the heading font's (the composer's rule)
+        "toneWords": ["bold", "warm"],
+    }
+    assert ad["brief"]["productImages"] == [sha256_of(photo)]
+    assert ad["options"]["render"]["platforms"] == ["reels", "landscape"]
+    assert ad["options"]["aspectRatio"] == "ASPECT_RATIO_16_9"
+    page.find("#steps button").click()  # the brief step of the ad: read-only, with the brand
+    page.has_text("#ad-options", "Instagram Reels (9:16), Landscape (16:9)", "the platforms")
+    assert len(page.find_all(".summary .swatch")) == 2

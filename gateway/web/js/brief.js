@@ -2,7 +2,7 @@
 // extracts as an editable summary card, or a brief file; then the ad is created.
 
 import { call, stream, upload } from './api.js';
-import { CAPTIONS, HEIGHTS } from './choices.js';
+import { CAPTIONS, HEIGHTS, PLATFORMS, platformName } from './choices.js';
 import { act, errorBox, h, media, money, select, showError, stepView } from './dom.js';
 
 const TEXT_FIELDS = [
@@ -21,6 +21,10 @@ const LIST_FIELDS = [
 const ASPECTS = [['ASPECT_RATIO_9_16', '9:16 vertical'], ['ASPECT_RATIO_1_1', '1:1 square'],
   ['ASPECT_RATIO_16_9', '16:9 landscape']];
 
+const ASPECT_OF_PLATFORM = {
+  tiktok: 'ASPECT_RATIO_9_16', reels: 'ASPECT_RATIO_9_16', shorts: 'ASPECT_RATIO_9_16',
+  square: 'ASPECT_RATIO_1_1', landscape: 'ASPECT_RATIO_16_9',
+};
 const MAX_PRODUCT_IMAGES = 4;
 const ARTIFACT_ID = /^[0-9a-f]{64}$/;
 
@@ -32,38 +36,102 @@ function previews(refs, label) {
     : h('span', { class: 'preview-url' }, ref)));
 }
 
-/** The brand kit's logo and name and the product photos: uploaded files, sent with the brief. */
-function BrandFields() {
-  const brand = { name: '', logo: '', products: [] };
-  const problem = errorBox('brand-error');
-  const logoPreview = h('div', { class: 'previews', id: 'logo-preview' });
-  const productPreview = h('div', { class: 'previews', id: 'product-previews' });
-  const logoInput = h('input', { id: 'brand-logo', type: 'file', accept: 'image/png,image/webp,image/svg+xml' });
-  const productInput = h('input', { id: 'product-images', type: 'file', multiple: true,
-    accept: 'image/png,image/jpeg,image/webp' });
-  const uploaded = async (input, most) => Promise.all(
-    [...input.files].slice(0, most).map(async (file) => (await upload(file)).id));
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
+const LOGO_TYPES = ['image/png', 'image/webp', 'image/svg+xml'];
+const FONT_TYPES = ['font/ttf', 'font/otf'];
+const MAX_COLOURS = 6;
+const MAX_TONE_WORDS = 10;
+const COLOUR = /^#[0-9a-fA-F]{6}$/;
 
-  logoInput.addEventListener('change', () => act(logoInput, problem, async () => {
-    [brand.logo = ''] = await uploaded(logoInput, 1);
-    logoPreview.replaceChildren(...previews(brand.logo ? [brand.logo] : [], 'Logo'));
+function words(text) {
+  return text.split(',').map((t) => t.trim()).filter(Boolean);
+}
+
+/**
+ * A file input whose files are uploaded at once (POST /api/artifacts): the gateway's refusal
+ * (wrong type, too large, not a real picture or font) or a file of the wrong kind for the
+ * field is shown in the field's own error box, right under it. `done(ids)` gets the artifact
+ * ids of the files kept; the field shows them (pictures as thumbnails, fonts by name).
+ */
+function fileField(id, label, { types, most = 1, kind, done }) {
+  const input = h('input', { id, type: 'file', multiple: most > 1, accept: types.join(','),
+    'aria-describedby': `${id}-error` });
+  const shown = h('div', { class: 'previews', id: `${id}-preview` });
+  const problem = errorBox(`${id}-error`);
+  input.addEventListener('change', () => act(input, problem, async () => {
+    input.removeAttribute('aria-invalid');
+    const files = [...input.files].slice(0, most);
+    try {
+      const stored = await Promise.all(files.map((file) => upload(file).catch((error) => {
+        error.message = `${file.name}: ${error.message}`; // which file, when there are several
+        throw error;
+      })));
+      const wrong = stored.findIndex((artifact) => !types.includes(artifact.mimeType));
+      if (wrong >= 0) {
+        throw new Error(`${files[wrong].name} is ${stored[wrong].mimeType}: ${kind} must be `
+          + `${types.map((t) => t.split('/')[1].replace('+xml', '').toUpperCase()).join(' or ')}.`);
+      }
+      done(stored.map((artifact) => artifact.id));
+      shown.replaceChildren(...(types === FONT_TYPES
+        ? files.map((file) => h('span', { class: 'preview-url' }, `✓ ${file.name}`))
+        : previews(stored.map((artifact) => artifact.id), label)));
+    } catch (error) {
+      input.setAttribute('aria-invalid', 'true');
+      input.value = '';
+      throw error;
+    }
   }));
-  productInput.addEventListener('change', () => act(productInput, problem, async () => {
-    brand.products = await uploaded(productInput, MAX_PRODUCT_IMAGES);
-    productPreview.replaceChildren(...previews(brand.products, 'Product photo'));
-  }));
+  return [h('label', { for: id }, label), input, shown, problem];
+}
+
+/**
+ * The brand kit (name, logo, colours, fonts, tone words) and the product photos, sent with the
+ * brief as `brief.brand` and `brief.productImages` (files as artifact ids).
+ */
+function BrandFields() {
+  const brand = { name: '', logo: '', palette: [], headingFont: '', bodyFont: '', toneWords: [] };
+  let products = [];
+  const swatches = h('span', { class: 'swatches', id: 'brand-palette-swatches', 'aria-hidden': 'true' });
+  const paletteProblem = errorBox('brand-palette-error');
+  const palette = h('input', { id: 'brand-palette', placeholder: '#1d4ed8, #f59e0b',
+    'aria-describedby': 'brand-palette-hint brand-palette-error',
+    oninput: (e) => {
+      const colours = words(e.target.value);
+      const bad = colours.filter((c) => !COLOUR.test(c));
+      const problems = [...bad.map((c) => `"${c}" is not a colour as #RRGGBB`),
+        ...(colours.length > MAX_COLOURS ? [`at most ${MAX_COLOURS} colours (${colours.length} given)`] : [])];
+      paletteProblem.replaceChildren(...problems.map((p) => h('p', {}, p)));
+      if (problems.length) palette.setAttribute('aria-invalid', 'true');
+      else palette.removeAttribute('aria-invalid');
+      brand.palette = problems.length ? [] : colours;
+      swatches.replaceChildren(...colours.filter((c) => COLOUR.test(c)).map((c) => h('span', {
+        class: 'swatch', title: c, style: { 'background-color': c } })));
+    } });
   const el = h('fieldset', { class: 'brand-kit' }, h('legend', {}, 'Brand (optional)'),
     h('label', { for: 'brand-name' }, 'Brand name'),
     h('input', { id: 'brand-name', oninput: (e) => { brand.name = e.target.value; } }),
-    h('label', { for: 'brand-logo' }, 'Logo (PNG, WebP or SVG)'), logoInput, logoPreview,
-    h('label', { for: 'product-images' }, `Product photos (up to ${MAX_PRODUCT_IMAGES}, the hero shot first)`),
-    productInput, productPreview, problem);
+    fileField('brand-logo', 'Logo (PNG, WebP or SVG)', {
+      types: LOGO_TYPES, kind: 'a logo', done: ([id = '']) => { brand.logo = id; } }),
+    h('label', { for: 'brand-palette' }, `Brand colours (up to ${MAX_COLOURS}, the main colour first)`),
+    h('p', { class: 'hint', id: 'brand-palette-hint' }, 'As #RRGGBB, separated by commas; none: the mood\'s colours.'),
+    h('div', { class: 'palette-row' }, palette, swatches), paletteProblem,
+    fileField('brand-heading-font', 'Heading font (TTF or OTF)', {
+      types: FONT_TYPES, kind: 'a font', done: ([id = '']) => { brand.headingFont = id; } }),
+    fileField('brand-body-font', 'Body font (TTF or OTF)', {
+      types: FONT_TYPES, kind: 'a font', done: ([id = '']) => { brand.bodyFont = id; } }),
+    h('label', { for: 'brand-tone-words' }, `Brand tone words (up to ${MAX_TONE_WORDS}, separated by commas)`),
+    h('input', { id: 'brand-tone-words', placeholder: 'bold, warm',
+      oninput: (e) => { brand.toneWords = words(e.target.value); } }),
+    fileField('product-images', `Product photos (up to ${MAX_PRODUCT_IMAGES}, the hero shot first)`, {
+      types: IMAGE_TYPES, most: MAX_PRODUCT_IMAGES, kind: 'a product photo',
+      done: (ids) => { products = ids; } }));
 
   /** The brief with the brand's parts that were given. */
   function addTo(brief) {
     const full = { ...brief };
-    if (brand.name || brand.logo) full.brand = { name: brand.name, logo: brand.logo };
-    if (brand.products.length) full.productImages = brand.products;
+    const kit = Object.fromEntries(Object.entries(brand).filter(([, v]) => v.length));
+    if (Object.keys(kit).length) full.brand = kit;
+    if (products.length) full.productImages = products;
     return full;
   }
   return { el, addTo };
@@ -99,7 +167,10 @@ function summary(brief) {
     row('Length', brief.durationSeconds ? `${brief.durationSeconds} s` : '30 s (default)'),
     row('Voice-over', brief.voice || 'default voice'),
     brief.brand ? row('Brand', h('span', { class: 'previews' }, brief.brand.name || '',
-      previews(brief.brand.logo ? [brief.brand.logo] : [], 'Logo'))) : null,
+      previews(brief.brand.logo ? [brief.brand.logo] : [], 'Logo'),
+      (brief.brand.palette || []).map((c) => h('span', { class: 'swatch', title: c, style: { 'background-color': c } })),
+      brief.brand.headingFont || brief.brand.bodyFont ? h('span', {}, 'own fonts') : null,
+      brief.brand.toneWords?.length ? tags(brief.brand.toneWords) : null)) : null,
     brief.productImages?.length
       ? row('Product photos', h('span', { class: 'previews' }, previews(brief.productImages, 'Product photo')))
       : null);
@@ -182,9 +253,28 @@ export function NewAdView(studio) {
       ...select('opt-captions', 'Captions', CAPTIONS, CAPTIONS[0][0]),
       h('label', { for: 'opt-fps' }, 'Frames per second'),
       h('input', { id: 'opt-fps', type: 'number', min: 1, max: 60, placeholder: '30' })),
+    h('fieldset', { class: 'choices', id: 'opt-platforms', 'aria-describedby': 'opt-platforms-hint' },
+      h('legend', {}, 'Platforms'),
+      PLATFORMS.map(([value, text]) => h('label', { class: 'check', for: `opt-platform-${value}` },
+        h('input', { type: 'checkbox', name: 'opt-platforms', id: `opt-platform-${value}`, value,
+          checked: value === 'tiktok', onchange: matchAspect }), ` ${text}`)),
+      h('p', { class: 'hint', id: 'opt-platforms-hint' }, 'One render for each, in its frame shape '
+        + 'and clear of its buttons. The clips are made in the aspect ratio above (set to the '
+        + 'platforms\' shape when they share one) and cropped for the others.')),
     h('label', { class: 'check' },
       h('input', { id: 'opt-gates', type: 'checkbox', checked: true }),
       ' Stop for me to choose the mood and approve the storyboard'));
+
+  function platforms() {
+    return [...options.querySelectorAll('input[name="opt-platforms"]:checked')].map((box) => box.value);
+  }
+
+  /** Ticked platforms that share a frame shape make it the ad's aspect ratio. */
+  function matchAspect() {
+    const shapes = new Set(platforms().map((p) => ASPECT_OF_PLATFORM[p]));
+    const [shape] = shapes;
+    if (shapes.size === 1 && shape) document.getElementById('opt-aspect').value = shape;
+  }
 
   function newRequestId() {
     const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -294,6 +384,7 @@ export function NewAdView(studio) {
     if (value('opt-height')) render.height = Number(value('opt-height'));
     if (value('opt-fps')) render.fps = Number(value('opt-fps'));
     render.captions = value('opt-captions');
+    if (platforms().length) render.platforms = platforms();
     return {
       brief: brandFields.addTo(brief),
       options: {
@@ -358,8 +449,9 @@ export function BriefSummaryView(ad) {
   const o = ad.options;
   const aspect = ASPECTS.find(([value]) => value === o.aspectRatio)?.[1] || ASPECTS[0][1];
   const height = o.render?.height ? `${o.render.height} p` : "the tier's height";
+  const where = o.render?.platforms?.length ? ` · for ${o.render.platforms.map(platformName).join(', ')}` : '';
   const { el, body } = stepView('brief', 'Vision & brief');
   body.append(h('div', { class: 'panel brief-card' }, summary(brief),
-    h('p', { class: 'hint', id: 'ad-options' }, `${o.durationSeconds} s · ${aspect} · rendered at ${height}`)));
+    h('p', { class: 'hint', id: 'ad-options' }, `${o.durationSeconds} s · ${aspect} · rendered at ${height}${where}`)));
   return { el };
 }
