@@ -11,6 +11,9 @@ from services.composer.validation import MIN_VIDEO_KBPS
 _HEADROOM = 0.94
 _MIN_AUDIO_KBPS, _MAX_AUDIO_KBPS = 32, 128
 _AUDIO_SHARE = 0.15
+# H.264's highest level (6.2) allows 800 Mb/s: a budget with room for more binds nothing, and
+# libx264 refuses a rate past ~2.1 Tb/s outright (a 1 TiB bound on a 1 s ad failed the render).
+_MAX_VIDEO_KBPS = 800_000.0
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,7 @@ def fit_bitrates(max_bytes: int, duration_s: float, has_audio: bool) -> Bitrates
     audio = 0
     if has_audio:
         audio = int(min(_MAX_AUDIO_KBPS, max(_MIN_AUDIO_KBPS, total_kbps * _AUDIO_SHARE)))
-    video = total_kbps - audio
+    video = min(total_kbps - audio, _MAX_VIDEO_KBPS)
     if video < MIN_VIDEO_KBPS:
         raise RenderFailed.at(
             "max_size_bytes", f"{max_bytes} bytes is too small for a {duration_s:.2f} s video"

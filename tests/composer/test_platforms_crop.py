@@ -48,9 +48,10 @@ BLUE, GREEN = (48, 128, 192), (0, 255, 0)
 BLACK_MAX = 24
 # How far (per channel, mean) a region may be from the colour it shows: x264 and scaling blur.
 COLOUR_TOLERANCE = 30
-# A huge size bound sends the request down the one-pass path (segments.one_pass_reason)
-# without ever shrinking it; no bound lets the service take the pieces when it has a cache.
-PATHS = {"one pass": 50_000_000, "pieces or one pass": 0}
+# A size bound sends the request down the one-pass path (segments.one_pass_reason); this one
+# (1 TiB) binds nothing — it asked libx264 for more than it takes and failed the render until
+# size_budget capped the bitrate. No bound lets the service take the pieces when it has a cache.
+PATHS = {"one pass": 1 << 40, "pieces or one pass": 0}
 
 
 def _make_clip(path: Path, size: str) -> Path:
