@@ -13,8 +13,11 @@ import pytest
 
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.runtime.media import MediaError, MediaInfo
+from reelforge.v1 import generator_pb2 as pb
 from services.generator import outputs
 from services.generator.outputs import OutputFetcher
+from tests.fakes.replicate_server import FakeReplicate
+from tests.generator.helpers import MakeSettings, generator
 
 
 class HeldProbe:
@@ -88,3 +91,27 @@ async def test_closing_the_fetcher_ends_the_stores_in_flight(
     assert store.cancelled()
     with pytest.raises(asyncio.CancelledError):
         await caller
+
+
+async def test_a_generator_stopped_while_storing_an_output_reports_nothing(
+    held_probe: HeldProbe, fake: FakeReplicate, make_settings: MakeSettings
+) -> None:
+    """The whole service's stop, with an item storing its output: its runner is cancelled, the
+    store ends with the fetcher, and nothing surfaces afterwards when the probe would have
+    failed it (before: "Task exception was never retrieved" at the loop's teardown)."""
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        request = pb.GenerateImagesRequest(images=[pb.ImageSpec(prompt="a bottle")])
+        async with generator(make_settings()) as stub:
+            await stub.GenerateImages(request, timeout=5)
+            await held_probe.started.wait()  # the output is downloaded; its probe runs
+            (store,) = _stores()
+        held_probe.release.set()  # stopped: were the store still running, it would fail now
+        await asyncio.wait([store])
+        del store
+        gc.collect()
+    finally:
+        loop.set_exception_handler(None)
+    assert [c.get("message") for c in reported] == []
