@@ -116,6 +116,8 @@ BAD = [
     ({"cutdowns": [15, 10]}, "options.cutdowns[1]"),
     ({"cutdowns": [6, 6]}, "options.cutdowns"),
     ({"cutdowns": [6]}, "options.cutdowns[0]"),  # the ad lasts 6 s: not longer than the cut
+    ({"fit": "FIT_STRETCH"}, "options.fit"),
+    ({"fit": 9}, "options.fit"),
 ]
 
 
