@@ -27,7 +27,8 @@ export const CUTDOWNS = [['0', 'The full ad'], ['15', '15 s cut-down'], ['6', '6
 
 // The platform whose frame the ad's aspect ratio is, for a render that names none.
 const PLATFORM_OF_ASPECT = {
-  ASPECT_RATIO_9_16: 'tiktok', ASPECT_RATIO_1_1: 'square', ASPECT_RATIO_16_9: 'landscape',
+  ASPECT_RATIO_9_16: 'tiktok', ASPECT_RATIO_4_5: 'feed', ASPECT_RATIO_1_1: 'square',
+  ASPECT_RATIO_16_9: 'landscape',
 };
 
 export function adPlatform(aspectRatio) {
