@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-
-from reelforge.runtime.settings import ServiceSettings
 
 _T = TypeVar("_T")
 # SQLite allows at most 999 bound variables per statement before 3.32 (32766 after); 500 ids
@@ -28,7 +26,17 @@ def database_url(configured: str | None, data_dir: Path, name: str) -> str:
     return f"sqlite+aiosqlite:///{(data_dir / f'{name}.db').resolve()}"
 
 
-def service_engine(settings: ServiceSettings, name: str) -> AsyncEngine:
+class DatabaseSettings(Protocol):
+    """The settings that place a service's database (``ServiceSettings`` has them)."""
+
+    @property
+    def database_url(self) -> str | None: ...
+
+    @property
+    def data_dir(self) -> Path: ...
+
+
+def service_engine(settings: DatabaseSettings, name: str) -> AsyncEngine:
     """The engine of a service's database: DATABASE_URL, or DATA_DIR/<name>.db. Connects lazily."""
     return create_engine(database_url(settings.database_url, settings.data_dir, name))
 

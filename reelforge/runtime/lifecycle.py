@@ -31,10 +31,9 @@ from typing import Generic, Protocol, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from reelforge.runtime.database import service_engine
+from reelforge.runtime.database import DatabaseSettings, service_engine
 from reelforge.runtime.leases import LeasedTable, Leases, process_leases
 from reelforge.runtime.pg_notify import Handler, PgListener, changes_listener
-from reelforge.runtime.settings import ServiceSettings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -189,6 +188,15 @@ class Store(Protocol):
 _R = TypeVar("_R", bound=Store)
 
 
+class StoreSettings(DatabaseSettings, Protocol):
+    """What :func:`service_store` reads of a service's settings."""
+
+    @property
+    def lease_ttl_s(self) -> float:
+        """How long a lease lasts unless renewed (every TTL/3)."""
+        ...
+
+
 @dataclass(frozen=True)
 class ServiceStore(Generic[_R]):
     """A service's database, its repository and this process's leases on its work."""
@@ -216,14 +224,11 @@ class ServiceStore(Generic[_R]):
 
 
 def service_store(
-    settings: ServiceSettings,
-    name: str,
-    repository: Callable[[AsyncEngine], _R],
-    lease_ttl_s: float,
+    settings: StoreSettings, name: str, repository: Callable[[AsyncEngine], _R]
 ) -> ServiceStore[_R]:
     """The engine of ``name``'s database (DATABASE_URL or DATA_DIR/<name>.db), ``repository``
     on it and this process's leases on its work; opens nothing (the engine connects lazily)."""
     database = service_engine(settings, name)
     store = repository(database)
-    leases = process_leases(store.leased, database, store.write_transaction, lease_ttl_s)
+    leases = process_leases(store.leased, database, store.write_transaction, settings.lease_ttl_s)
     return ServiceStore(database, store, leases)

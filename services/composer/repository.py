@@ -145,6 +145,11 @@ class CompositionRepository:
         self.tables = build_tables(prefix)
         self._table = self.tables.compositions
 
+    @property
+    def leased(self) -> LeasedTable:
+        """Which rows are work a replica leases: unfinished compositions."""
+        return self.tables.leased
+
     async def create_schema(self) -> None:
         await upgrade_schema(self._engine, self.tables.metadata)
 

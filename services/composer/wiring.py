@@ -8,11 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reelforge.runtime.artifacts import ArtifactStore
-from reelforge.runtime.database import service_engine
 from reelforge.runtime.downloads import guarded_session
-from reelforge.runtime.leases import process_leases
-from reelforge.runtime.lifecycle import StoredWork
-from reelforge.runtime.pg_notify import changes_listener
+from reelforge.runtime.lifecycle import StoredWork, service_store
 from services.composer.inputs import Fetcher
 from services.composer.manager import CompositionManager
 from services.composer.preparer import Preparer
@@ -34,29 +31,25 @@ class Composer:
 
 
 def build_composer(settings: ComposerSettings) -> Composer:
-    database = service_engine(settings, "composer")
-    repository = CompositionRepository(database, settings.composer_table_prefix)
-    store = ArtifactStore(settings.artifacts_path)
-    context = _render_context(settings, store)
-    leases = process_leases(
-        repository.tables.leased, database, repository.write_transaction, settings.lease_ttl_s
-    )
+    files = ArtifactStore(settings.artifacts_path)
+    context = _render_context(settings, files)
+    prefix = settings.composer_table_prefix
+    store = service_store(settings, "composer", lambda db: CompositionRepository(db, prefix))
+    repository = store.repository
     work_root = settings.data_dir / "composer-work"
     manager = CompositionManager(
         repository,
         context,
-        leases=leases,
+        leases=store.leases,
         work_root=work_root,
         max_concurrent=settings.max_concurrent_renders,
         progress_interval_s=settings.progress_interval_s,
     )
-    changes = manager.replica_changes
-    listener = changes_listener(
-        database, {repository.tables.changes_channel: changes.on_changed}, changes.republish_watched
-    )
+    replicas = manager.replica_changes
+    changes = {repository.tables.changes_channel: replicas.on_changed}
     clients = [context.fetcher.session.close]
-    lifecycle = StoredWork(database, repository.create_schema, manager, listener, clients)
-    return Composer(repository, store, manager, Preparer(context, work_root), lifecycle)
+    lifecycle = store.stored_work(manager, changes, replicas.republish_watched, clients=clients)
+    return Composer(repository, files, manager, Preparer(context, work_root), lifecycle)
 
 
 def _render_context(settings: ComposerSettings, store: ArtifactStore) -> RenderContext:

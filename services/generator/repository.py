@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import and_, func, insert, select, update
@@ -55,9 +56,14 @@ class Repository:
         # Items starting together (a new job, a resume) look the cache up in one query.
         self._cache_lookups = CoalescedLookup[str, ItemRecord](self._find_cached_many)
         items = self.tables.items
-        self.leased_items = LeasedTable(
+        # Which rows are work a replica leases: unfinished items.
+        self.leased = LeasedTable(
             items, items.c.state.not_in(item_state_names(TERMINAL_ITEM_STATES)), items.c.created_us
         )
+
+    def write_transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A write transaction as every other write takes it (serialised on SQLite)."""
+        return self.writes.begin()
 
     async def create_schema(self) -> None:
         """Creates missing tables, and adds columns newer versions need to tables made by older ones."""

@@ -9,11 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reelforge.runtime.artifacts import ArtifactStore
-from reelforge.runtime.database import service_engine
 from reelforge.runtime.events import Broadcaster
-from reelforge.runtime.leases import process_leases
-from reelforge.runtime.lifecycle import Cleanup, StoredWork
-from reelforge.runtime.pg_notify import changes_listener
+from reelforge.runtime.lifecycle import Cleanup, StoredWork, service_store
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.engine import JobEngine
 from services.generator.limits import ConcurrencyLimits, RateLimiter
@@ -44,12 +41,12 @@ class Generator:
 
 def build_generator(settings: GeneratorSettings) -> Generator:
     """Builds every part in dependency order; opens nothing."""
-    database = service_engine(settings, "generator")
-    repo = Repository(database, settings.generator_table_prefix)
-    leases = process_leases(repo.leased_items, database, repo.writes.begin, settings.lease_ttl_s)
+    providers = _providers(settings)
+    prefix = settings.generator_table_prefix
+    store = service_store(settings, "generator", lambda db: Repository(db, prefix))
+    repo, leases = store.repository, store.leases
     broadcaster = Broadcaster[pb.Job]()
     publisher = SnapshotPublisher(repo, broadcaster, settings.model_catalog)
-    providers = _providers(settings)
     deps = RunnerDeps(
         settings=settings,
         repo=repo,
@@ -71,9 +68,8 @@ def build_generator(settings: GeneratorSettings) -> Generator:
     )
     # One LISTEN connection (PostgreSQL): job changes and webhook wake-ups of every replica.
     changes = {repo.changes_channel: engine.on_job_changed, repo.wake_channel: engine.on_wake}
-    listener = changes_listener(database, changes, engine.republish_watched)
-    lifecycle = StoredWork(
-        database, repo.create_schema, engine, listener, _closes(providers), loops=[pruner]
+    lifecycle = store.stored_work(
+        engine, changes, engine.republish_watched, clients=_closes(providers), loops=[pruner]
     )
     webhooks = WebhookHandler(settings, deliveries, engine)
     return Generator(settings, repo, providers, engine, webhooks, lifecycle)

@@ -28,7 +28,7 @@ class Studio:
 
 def build_studio(settings: StudioSettings) -> Studio:
     children = Children(settings)
-    store = service_store(settings, "studio", AdRepository, settings.lease_ttl_s)
+    store = service_store(settings, "studio", AdRepository)
     manager = AdManager(store.repository, children, store.leases)
     replicas = manager.replica_changes
     changes = {store.repository.changes_channel: replicas.on_changed}

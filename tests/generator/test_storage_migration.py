@@ -234,5 +234,5 @@ async def _indexed(engine: AsyncEngine, table: str) -> set[tuple[str, ...]]:
 async def _active_items(engine: AsyncEngine, repo: Repository) -> set[str]:
     items = repo.tables.items
     async with engine.connect() as conn:
-        rows = await conn.execute(select(items.c.id).where(repo.leased_items.active))
+        rows = await conn.execute(select(items.c.id).where(repo.leased.active))
     return {row.id for row in rows}
