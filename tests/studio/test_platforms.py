@@ -3,6 +3,7 @@ cut-down's exact length, opening on the hook, with no new prediction paid."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,46 @@ async def test_renders_of_another_shape_fill_their_frame(client: Client, tmp_pat
         tenth = info.width // 10
         edges = np.concatenate([frame[:, :tenth], frame[:, -tenth:]])
         assert edges.max() > 40, f"the {render['platform']} render is letterboxed"
+
+
+def _scaled_frame(path: Path, width: int, height: int) -> np.ndarray:
+    """The first frame of ``path`` scaled to ``width`` × ``height`` (RGB ints)."""
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-frames:v", "1", "-vf",
+         f"scale={width}:{height}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    return np.frombuffer(raw, np.uint8).reshape(height, width, 3).astype(int)
+
+
+async def test_a_focus_point_set_in_the_storyboard_moves_the_landscape_crop(
+    client: Client, tmp_path: Path
+) -> None:
+    """The hook's focus point moved to the top at the storyboard gate: the landscape render's
+    first frame is the top band of the vertical picture, not its middle."""
+    render = {"height": 320, "fps": FPS, "platforms": ["tiktok", "landscape"]}
+    created = await create_ad(
+        client, options={"durationSeconds": 6, "gateStoryboard": True, "render": render}
+    )
+    gate = {"AD_STATE_AWAITING_INPUT", "AD_STATE_FAILED"}
+    board = (await watch_ad(client, created["id"], gate))[-1]
+    assert board["step"] == "AD_STEP_APPROVE_STORYBOARD", board.get("error")
+    scenes: list[dict[str, Any]] = [{"fromScene": i} for i in range(len(board["storyboard"]))]
+    scenes[0] |= {"focusX": 0.5, "focusY": 0.0}
+    bad = await client.put(
+        f"/api/ads/{created['id']}/storyboard", json={"scenes": [{**scenes[0], "focusY": 2}]}
+    )
+    assert bad.status == 400 and "scenes[0].focus_y" in await bad.text()
+    edited = await client.put(f"/api/ads/{created['id']}/storyboard", json={"scenes": scenes})
+    assert edited.status == 200, await edited.text()
+    assert (await edited.json())["storyboard"][0]["scene"]["focusY"] == 0
+    approved = await client.post(f"/api/ads/{created['id']}/storyboard/approve", json={})
+    assert approved.status == 200, await approved.text()
+    done = (await watch_ad(client, created["id"]))[-1]
+    assert done["state"] == "AD_STATE_COMPLETED", done.get("error")
+    vertical, landscape = done["renders"]
+    wide = frame_at(await _download(client, landscape, tmp_path / "wide.mp4"), 0, 568, 320)
+    # The vertical picture at the landscape render's scale: 568 × 1010, of which 320 rows show.
+    tall = _scaled_frame(await _download(client, vertical, tmp_path / "tall.mp4"), 568, 1010)
+    top, middle = _differ(wide, tall[:320]), _differ(wide, tall[345:665])
+    assert top < middle / 2, (top, middle)
