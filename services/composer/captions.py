@@ -34,19 +34,16 @@ _FALLBACK_EM = 0.7
 
 
 @dataclass(frozen=True)
-class Word:
-    """A spoken word and its span in the ad's timeline, seconds."""
+class TimedText:
+    """Text and its span in the ad's timeline, seconds: a spoken word, or a scene's caption."""
 
     text: str
     start_s: float
     end_s: float
 
 
-@dataclass(frozen=True)
-class SceneCaption:
-    text: str
-    start_s: float
-    end_s: float
+Word = TimedText
+SceneCaption = TimedText
 
 
 @dataclass(frozen=True)
