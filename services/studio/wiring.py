@@ -27,8 +27,8 @@ class Studio:
 
 
 def build_studio(settings: StudioSettings) -> Studio:
-    children = Children(settings)
     store = service_store(settings, "studio", AdRepository)
+    children = Children(settings)
     manager = AdManager(store.repository, children, store.leases)
     replicas = manager.replica_changes
     changes = {store.repository.changes_channel: replicas.on_changed}
