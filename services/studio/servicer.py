@@ -93,44 +93,33 @@ class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
     async def ChooseMood(
         self, request: studio_pb2.ChooseMoodRequest, context: _Context
     ) -> studio_pb2.Ad:
-        check.validate_id(request.id)
-
         def choose(ad: studio_pb2.Ad) -> None:
-            check.require(ad, "ChooseMood", _S.AD_STATE_AWAITING_INPUT, _S.AD_STEP_CHOOSE_MOOD)
             check.check_mood(ad, request.mood_id)
             ad.chosen_mood_id = request.mood_id
             enter(ad, _S.AD_STEP_PLAN)
 
-        return await self._manager.act(request.id, choose)
+        return await self._at_gate(request.id, "ChooseMood", _S.AD_STEP_CHOOSE_MOOD, choose)
 
     async def UpdateStoryboard(
         self, request: studio_pb2.UpdateStoryboardRequest, context: _Context
     ) -> studio_pb2.Ad:
-        check.validate_id(request.id)
-
         def update(ad: studio_pb2.Ad) -> None:
-            check.require(
-                ad, "UpdateStoryboard", _S.AD_STATE_AWAITING_INPUT, _S.AD_STEP_APPROVE_STORYBOARD
-            )
             scenes = check.edited_storyboard(ad, list(request.scenes))
             del ad.storyboard[:]
             for scene in scenes:
                 ad.storyboard.add(scene=scene)
 
-        return await self._manager.act(request.id, update)
+        gate = _S.AD_STEP_APPROVE_STORYBOARD
+        return await self._at_gate(request.id, "UpdateStoryboard", gate, update)
 
     async def ApproveStoryboard(
         self, request: studio_pb2.ApproveStoryboardRequest, context: _Context
     ) -> studio_pb2.Ad:
-        check.validate_id(request.id)
-
         def approve(ad: studio_pb2.Ad) -> None:
-            check.require(
-                ad, "ApproveStoryboard", _S.AD_STATE_AWAITING_INPUT, _S.AD_STEP_APPROVE_STORYBOARD
-            )
             enter(ad, _S.AD_STEP_SEED_IMAGES)
 
-        return await self._manager.act(request.id, approve)
+        gate = _S.AD_STEP_APPROVE_STORYBOARD
+        return await self._at_gate(request.id, "ApproveStoryboard", gate, approve)
 
     async def RegenerateScene(
         self, request: studio_pb2.RegenerateSceneRequest, context: _Context
@@ -157,6 +146,23 @@ class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
             ad.options.render.CopyFrom(request.options)
 
         return await self._again(request.id, "RenderAd", render, _S.AD_STEP_COMPOSE)
+
+    async def _at_gate(
+        self,
+        ad_id: str,
+        action: str,
+        gate: studio_pb2.AdStep.ValueType,
+        change: Callable[[studio_pb2.Ad], None],
+    ) -> studio_pb2.Ad:
+        """Applies a human's ``change`` (which may refuse) to an ad waiting at ``gate``;
+        FAILED_PRECONDITION naming ``action`` for an ad anywhere else."""
+        check.validate_id(ad_id)
+
+        def at_gate(ad: studio_pb2.Ad) -> None:
+            check.require(ad, action, _S.AD_STATE_AWAITING_INPUT, gate)
+            change(ad)
+
+        return await self._manager.act(ad_id, at_gate)
 
     async def _again(
         self,
