@@ -8,6 +8,7 @@ from typing import Any
 from grpc.aio import ServicerContext
 
 from reelforge.runtime import page_tokens
+from reelforge.runtime.validation import Violations
 from reelforge.v1 import composer_pb2, composer_pb2_grpc
 from services.composer.convert import state_name, to_proto
 from services.composer.preflight import check_stored_inputs
@@ -29,10 +30,7 @@ class ComposerServicer(composer_pb2_grpc.ComposerServiceServicer):
     async def Compose(
         self, request: composer_pb2.ComposeRequest, context: _Context
     ) -> composer_pb2.Composition:
-        # Shape and store are checked together, so one answer names every bad field.
-        found = compose_violations(request)
-        check_stored_inputs(self._store, request, found)
-        found.raise_if_any()
+        self._check(request, compose_violations(request))
         return to_proto(await self._manager.submit(request))
 
     async def GetComposition(
@@ -72,7 +70,10 @@ class ComposerServicer(composer_pb2_grpc.ComposerServiceServicer):
     async def PrepareSegments(
         self, request: composer_pb2.ComposeRequest, context: _Context
     ) -> composer_pb2.PreparedSegments:
-        found = prepare_violations(request)
+        self._check(request, prepare_violations(request))
+        return await self._preparer.prepare(request)
+
+    def _check(self, request: composer_pb2.ComposeRequest, found: Violations) -> None:
+        """Shape and store are checked together, so one answer names every bad field."""
         check_stored_inputs(self._store, request, found)
         found.raise_if_any()
-        return await self._preparer.prepare(request)
