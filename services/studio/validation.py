@@ -174,10 +174,7 @@ def validate_create(
     request: studio_pb2.CreateAdRequest, *, allow: Sequence[IPNetwork] = ()
 ) -> None:
     """``allow``: networks a brief's URLs may reach although private (FETCH_ALLOW_NETWORKS)."""
-    found = Violations()
-    _check_brief(request.brief, found)
-    _check_reachable(request.brief, allow, found)
-    _check_options(request.options, found)
+    found = _ad_violations(request.brief, request.options, allow)
     if request.request_id:
         found.text(request.request_id, "request_id", required=False, max_chars=MAX_REQUEST_ID_CHARS)
         found.check(
@@ -195,11 +192,18 @@ def validate_create(
 def validate_estimate(
     request: studio_pb2.EstimateAdRequest, *, allow: Sequence[IPNetwork] = ()
 ) -> None:
+    _ad_violations(request.brief, request.options, allow).raise_if_any()
+
+
+def _ad_violations(
+    brief: common_pb2.CreativeBrief, options: studio_pb2.AdOptions, allow: Sequence[IPNetwork]
+) -> Violations:
+    """What CreateAd and EstimateAd check alike: the brief (its URLs reachable) and the options."""
     found = Violations()
-    _check_brief(request.brief, found)
-    _check_reachable(request.brief, allow, found)
-    _check_options(request.options, found)
-    found.raise_if_any()
+    _check_brief(brief, found)
+    _check_reachable(brief, allow, found)
+    _check_options(options, found)
+    return found
 
 
 def validate_id(value: str, field: str = "id") -> None:
