@@ -33,6 +33,13 @@ class ComposerServicer(composer_pb2_grpc.ComposerServiceServicer):
         self._check(request, compose_violations(request))
         return to_proto(await self._manager.submit(request))
 
+    # The same request as Compose: its pieces encoded ahead, as the clips land.
+    async def PrepareSegments(
+        self, request: composer_pb2.ComposeRequest, context: _Context
+    ) -> composer_pb2.PreparedSegments:
+        self._check(request, prepare_violations(request))
+        return await self._preparer.prepare(request)
+
     async def GetComposition(
         self, request: composer_pb2.GetCompositionRequest, context: _Context
     ) -> composer_pb2.Composition:
@@ -66,12 +73,6 @@ class ComposerServicer(composer_pb2_grpc.ComposerServiceServicer):
     ) -> composer_pb2.Composition:
         validate_id(request.id)
         return to_proto(await self._manager.cancel(request.id))
-
-    async def PrepareSegments(
-        self, request: composer_pb2.ComposeRequest, context: _Context
-    ) -> composer_pb2.PreparedSegments:
-        self._check(request, prepare_violations(request))
-        return await self._preparer.prepare(request)
 
     def _check(self, request: composer_pb2.ComposeRequest, found: Violations) -> None:
         """Shape and store are checked together, so one answer names every bad field."""
