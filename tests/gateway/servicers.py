@@ -16,15 +16,10 @@ import grpc
 from grpc.aio import ServicerContext
 
 from reelforge.runtime import errors
-from reelforge.v1 import (
-    common_pb2,
-    composer_pb2,
-    composer_pb2_grpc,
-    generator_pb2,
-    generator_pb2_grpc,
-    planner_pb2,
-    planner_pb2_grpc,
-)
+from reelforge.v1 import common_pb2, composer_pb2, generator_pb2, planner_pb2
+from reelforge.v1.composer_pb2_grpc import ComposerServiceServicer
+from reelforge.v1.generator_pb2_grpc import GeneratorServiceServicer
+from reelforge.v1.planner_pb2_grpc import PlannerServiceServicer
 
 _Context = ServicerContext[Any, Any]
 _J = generator_pb2
@@ -34,7 +29,7 @@ def _request_id(context: _Context) -> str:
     return next((str(v) for k, v in context.invocation_metadata() or () if k == "x-request-id"), "")
 
 
-class EchoGenerator(generator_pb2_grpc.GeneratorServiceServicer):
+class EchoGenerator(GeneratorServiceServicer):
     """Answers with what it was asked; WatchJob streams 3 jobs, or hangs / fails on request."""
 
     def __init__(self) -> None:
@@ -129,7 +124,7 @@ RAISED: dict[str, Exception] = {
 }
 
 
-class ErrorPlanner(planner_pb2_grpc.PlannerServiceServicer):
+class ErrorPlanner(PlannerServiceServicer):
     """GenerateMoods raises the error its brief's product name selects; "aborted" aborts."""
 
     def __init__(self) -> None:
@@ -168,7 +163,7 @@ class ErrorPlanner(planner_pb2_grpc.PlannerServiceServicer):
         return planner_pb2.GenerateMoodsResponse(moods=[common_pb2.Mood(id="m1", name=name)])
 
 
-class EchoComposer(composer_pb2_grpc.ComposerServiceServicer):
+class EchoComposer(ComposerServiceServicer):
     """GetComposition echoes its id; "done" has the output artifact set by the test."""
 
     def __init__(self) -> None:
