@@ -119,6 +119,16 @@ def speech_onsets(path: Path, below_hz: int, noise_db: int = -45) -> list[float]
     return ([0.0] if not starts or starts[0] > 0.01 else []) + ends
 
 
+def video_frames(path: Path) -> int:
+    """How many frames the file's video stream has (decoded and counted, not its header's)."""
+    answer = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v",
+         "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return int(answer.strip())
+
+
 def frame_at(path: Path, at_s: float, width: int, height: int) -> np.ndarray:
     """The RGB frame shown at ``at_s``, as ints (height × width × 3)."""
     raw = subprocess.run(

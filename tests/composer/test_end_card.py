@@ -6,7 +6,6 @@ the requests and files that are refused, each naming its field."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +34,7 @@ from services.composer.segment_cache import SegmentCache
 from services.composer.timeline import ProbedInput, Segment, Timeline, build_timeline
 from services.composer.validation import validate_compose
 from tests.composer.helpers import Media, compose_and_wait, put
-from tests.composer.media import frame_at, make_clip
+from tests.composer.media import frame_at, make_clip, video_frames
 from tests.grpc_helpers import field_violations
 
 if TYPE_CHECKING:
@@ -256,15 +255,6 @@ class _Quiet:
         return None
 
 
-def _video_frames(path: Path) -> int:
-    answer = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v",
-         "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    return int(answer.strip())
-
-
 @pytest.mark.parametrize("pieces", [True, False], ids=["pieces", "one_pass"])
 @pytest.mark.parametrize(("fps", "card_s"), [(12, 1.5), (24, 1.3)], ids=["on_a_frame", "between"])
 async def test_an_end_card_and_watermark_keep_the_ads_exact_frame_count(
@@ -298,7 +288,7 @@ async def test_an_end_card_and_watermark_keep_the_ads_exact_frame_count(
 
     assert cache is None or cache.encoded == 3  # two bodies and the fade: the pieces path
     output = store.path_for(result.artifact.id)
-    assert _video_frames(output) == round(2.5 * fps)
+    assert video_frames(output) == round(2.5 * fps)
     assert result.info.duration_seconds == pytest.approx(2.5, abs=0.5 / fps)
 
 

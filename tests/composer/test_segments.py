@@ -27,7 +27,7 @@ from services.composer.segment_cache import SegmentCache
 from services.composer.segments import Captions, Cut, Layout, Piece, pieces
 from services.composer.timeline import ProbedInput, Segment, Timeline
 from tests.composer.helpers import Media, put
-from tests.composer.media import make_clip, make_music, top_level_boxes
+from tests.composer.media import make_clip, make_music, top_level_boxes, video_frames
 from tests.grpc_helpers import field_violations
 
 FPS = 24
@@ -121,15 +121,6 @@ async def _request(ads: Ads, clips: list[Path], **changes: Any) -> composer_pb2.
     return request
 
 
-def _frames(path: Path) -> int:
-    answer = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v",
-         "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    return int(answer.strip())
-
-
 def _streams(path: Path) -> dict[str, dict[str, Any]]:
     answer = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,start_time,duration",
@@ -158,7 +149,7 @@ async def test_pieces_show_the_one_pass_frames_and_join_cleanly(
 
     total_s = 3 * CLIP_S - 2 * TRANSITION_S
     assert ads.cache.encoded == 5  # three bodies and two fades
-    assert _frames(joined) == _frames(one_pass) == round(total_s * FPS)
+    assert video_frames(joined) == video_frames(one_pass) == round(total_s * FPS)
     # Every frame alike (the captions burned in at the same times), joins included.
     ssim = _ssim_per_frame(joined, one_pass)
     assert len(ssim) == round(total_s * FPS)
@@ -199,7 +190,8 @@ async def test_watermark_and_end_card_are_burned_into_pieces(
     assert ads.cache.encoded == 5
     ssim = _ssim_per_frame(joined, one_pass)
     frames = round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
-    assert _frames(joined) == _frames(one_pass) == len(ssim) == frames  # the card ends with the ad
+    # The card ends with the ad.
+    assert video_frames(joined) == video_frames(one_pass) == len(ssim) == frames
     assert min(ssim) >= 0.98, ssim
     assert _ffmpeg("-v", "error", "-i", str(joined), "-f", "null", "-") == ""
 
@@ -213,7 +205,7 @@ async def test_a_recompose_encodes_only_the_changed_pieces(ads: Ads, clips: list
     assert stored == 5 + 2 + 1  # the pieces, the two lossless tails, the mastered sound
     again = await ads.render(request)
     assert ads.cache.encoded == 5  # everything reused
-    assert _ssim_per_frame(first, again) == [1.0] * _frames(first)
+    assert _ssim_per_frame(first, again) == [1.0] * video_frames(first)
 
     # A new caption on the middle scene: it shows over its body and half of each fade.
     edited = composer_pb2.ComposeRequest()
@@ -232,7 +224,7 @@ async def test_a_recompose_encodes_only_the_changed_pieces(ads: Ads, clips: list
     assert ads.cache.encoded == 8 + 2
     # The new last clip has a soundtrack of its own: the sound is mixed again.
     assert len(list(ads.cache.root.glob("*/*.mp4"))) == stored + 3 + 2 + 1
-    assert _frames(output) == round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
+    assert video_frames(output) == round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
 
 
 async def test_pieces_prepared_as_clips_land_leave_the_compose_a_join(
@@ -261,7 +253,7 @@ async def test_pieces_prepared_as_clips_land_leave_the_compose_a_join(
     assert len(list(ads.cache.root.glob("*/*.mp4"))) == 7 + 1  # the mastered sound
     one_pass = await ads.render(request, pieces=False)
     frames = round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
-    assert _frames(joined) == _frames(one_pass) == frames
+    assert video_frames(joined) == video_frames(one_pass) == frames
     assert min(_ssim_per_frame(joined, one_pass)) >= 0.98
 
 
@@ -280,7 +272,7 @@ async def test_held_and_trimmed_clips_match_one_pass(ads: Ads, clips: list[Path]
     joined = await ads.render(request)
     one_pass = await ads.render(request, pieces=False)
 
-    assert _frames(joined) == _frames(one_pass) == round((3.25 - 2 * TRANSITION_S) * FPS)
+    assert video_frames(joined) == video_frames(one_pass) == round((3.25 - 2 * TRANSITION_S) * FPS)
     assert min(_ssim_per_frame(joined, one_pass)) >= 0.98
 
 
@@ -290,7 +282,7 @@ async def test_size_bound_renders_in_one_pass(ads: Ads, clips: list[Path]) -> No
 
     assert ads.cache.encoded == 0
     assert output.stat().st_size <= 400_000
-    assert _frames(output) == round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
+    assert video_frames(output) == round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
 
 
 async def test_hard_cuts_join_whole_clips(ads: Ads, clips: list[Path]) -> None:
@@ -298,7 +290,7 @@ async def test_hard_cuts_join_whole_clips(ads: Ads, clips: list[Path]) -> None:
     output = await ads.render(request)
 
     assert ads.cache.encoded == 3
-    assert _frames(output) == round(3 * CLIP_S * FPS)
+    assert video_frames(output) == round(3 * CLIP_S * FPS)
     assert _ffmpeg("-v", "error", "-i", str(output), "-f", "null", "-") == ""
 
 
