@@ -51,6 +51,12 @@ class GeneratorSettings(ServiceSettings):
     # Webhooks: polling stays a safety net.
     public_url: str = ""
     """Set → predictions report to PUBLIC_URL/api/webhooks/replicate."""
+
+    @property
+    def webhooks_enabled(self) -> bool:
+        """Replicate calls back (PUBLIC_URL set); else polling alone follows predictions."""
+        return bool(self.public_url)
+
     webhook_tolerance_s: float = Field(default=300.0, gt=0)
     """How far a webhook's signed timestamp may be from now (older: a replay)."""
     webhook_retention_s: float = Field(default=86_400.0, gt=0)
@@ -131,7 +137,3 @@ class GeneratorSettings(ServiceSettings):
     def model_catalog(self) -> ModelCatalog:
         """The models this service can run on Replicate (read once per file)."""
         return load_catalog(self.model_catalog_path)
-
-    @property
-    def webhooks_enabled(self) -> bool:
-        return bool(self.public_url)
