@@ -59,6 +59,17 @@ def open_gated(
     return ad
 
 
+def cancel_mid_generation(page: Page, stack: LiveStack, brief: dict[str, Any]) -> dict[str, Any]:
+    """An ad approved at its storyboard and canceled on the page while its seed images are
+    made; the page shows it stopped."""
+    ad = open_gated(page, stack, "AD_STEP_APPROVE_STORYBOARD", brief)
+    page.find("#storyboard-approve").click()
+    page.shows("Clips", "the clips step")
+    page.click("#cancel-ad", "Cancel while the seed images are made")
+    page.has_text("#ad-stopped", "Canceled.", "that the ad is canceled")
+    return ad
+
+
 def tab_to(page: Page, id_prefix: str) -> None:
     """Presses Tab (only the keyboard) until the focus is on an element whose id starts so."""
     for _ in range(TAB_LIMIT):
@@ -187,11 +198,7 @@ def test_a_voice_line_is_edited_and_a_too_long_one_is_refused_beside_it(
 def test_cancel_mid_generation_stops_the_ad_and_it_can_start_over(
     page: Page, stack: LiveStack
 ) -> None:
-    ad = open_gated(page, stack, "AD_STEP_APPROVE_STORYBOARD", CANCELED_BRIEF)
-    page.find("#storyboard-approve").click()
-    page.shows("Clips", "the clips step")
-    page.click("#cancel-ad", "Cancel while the seed images are made")
-    page.has_text("#ad-stopped", "Canceled.", "that the ad is canceled")
+    ad = cancel_mid_generation(page, stack, CANCELED_BRIEF)
     assert not page.find_all("#cancel-ad")
     canceled = api(stack.open_url, "GET", f"/api/ads/{ad['id']}")
     assert canceled["state"] == "AD_STATE_CANCELED" and not canceled["renders"]
@@ -221,11 +228,7 @@ def test_cancel_mid_generation_stops_the_ad_and_it_can_start_over(
 def test_an_ad_stopped_mid_generation_resumes_where_it_stopped_and_reaches_its_video(
     page: Page, stack: LiveStack
 ) -> None:
-    ad = open_gated(page, stack, "AD_STEP_APPROVE_STORYBOARD", RESUMED_BRIEF)
-    page.find("#storyboard-approve").click()
-    page.shows("Clips", "the clips step")
-    page.click("#cancel-ad", "Cancel while the seed images are made")
-    page.has_text("#ad-stopped", "Canceled.", "that the ad is canceled")
+    ad = cancel_mid_generation(page, stack, RESUMED_BRIEF)
     canceled = api(stack.open_url, "GET", f"/api/ads/{ad['id']}")
     stopped_at = canceled["step"]
     assert canceled["state"] == "AD_STATE_CANCELED"
