@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import grpc
 
+from reelforge.runtime.channels import open_channel
 from reelforge.v1 import (
     composer_pb2,
     composer_pb2_grpc,
@@ -60,12 +61,6 @@ _ESTIMATE_FIELDS = {
     generator_pb2.JOB_KIND_MUSIC: "music",
     generator_pb2.JOB_KIND_VOICE: "voice",
 }
-_CHANNEL_OPTIONS = (
-    ("grpc.lb_policy_name", "round_robin"),
-    ("grpc.initial_reconnect_backoff_ms", 250),
-    ("grpc.min_reconnect_backoff_ms", 250),
-    ("grpc.max_reconnect_backoff_ms", 2000),
-)
 JOB_TERMINAL = frozenset(
     {
         generator_pb2.JOB_STATE_SUCCEEDED,
@@ -90,15 +85,6 @@ class ChildRefused(Exception):
         super().__init__(f"{service}: {error.details() or error.code().name}")
 
 
-def target(address: str) -> str:
-    """``host:port`` becomes a ``dns:///`` target (every replica); a target with a scheme is kept."""
-    return (
-        address
-        if ":/" in address or address.startswith(("ipv4:", "ipv6:", "unix:"))
-        else (f"dns:///{address}")
-    )
-
-
 @dataclass
 class _Stubs:
     planner: PlannerStub
@@ -117,7 +103,7 @@ class Children:
     async def open(self) -> None:
         s = self._settings
         channels = [
-            grpc.aio.insecure_channel(target(address), options=_CHANNEL_OPTIONS)
+            open_channel(address)
             for address in (s.planner_address, s.generator_address, s.composer_address)
         ]
         self._stubs = _Stubs(
