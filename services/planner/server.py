@@ -13,4 +13,4 @@ SERVICE_NAME = planner_pb2.DESCRIPTOR.services_by_name["PlannerService"].full_na
 
 async def create_server(settings: PlannerSettings) -> tuple[ServiceHost, int]:
     planner = build_planner(settings)
-    return await create_host(settings, PlannerServicer(planner.planner), planner.lifecycle)
+    return await create_host(settings, PlannerServicer(planner), planner.lifecycle)

@@ -9,13 +9,13 @@ from grpc.aio import ServicerContext
 
 from reelforge.v1 import common_pb2, planner_pb2, planner_pb2_grpc
 from services.planner.budget import Budget
-from services.planner.planning import Planner
 from services.planner.providers.base import ChatRole, ChatTurn
 from services.planner.validation import (
     validate_conversation,
     validate_generate_moods,
     validate_plan_scenes,
 )
+from services.planner.wiring import PlannerService
 
 _Context = ServicerContext[Any, Any]
 _ROLES: dict[int, ChatRole] = {
@@ -27,8 +27,8 @@ _ROLES: dict[int, ChatRole] = {
 
 
 class PlannerServicer(planner_pb2_grpc.PlannerServiceServicer):
-    def __init__(self, planner: Planner) -> None:
-        self._planner = planner
+    def __init__(self, planner: PlannerService) -> None:
+        self._planner = planner.planner
 
     async def Converse(
         self, request: planner_pb2.ConverseRequest, context: _Context

@@ -13,7 +13,4 @@ SERVICE_NAME = studio_pb2.DESCRIPTOR.services_by_name["StudioService"].full_name
 
 async def create_server(settings: StudioSettings) -> tuple[ServiceHost, int]:
     studio = build_studio(settings)
-    servicer = StudioServicer(
-        studio.repository, studio.manager, studio.estimator, settings.allow_networks
-    )
-    return await create_host(settings, servicer, studio.lifecycle)
+    return await create_host(settings, StudioServicer(studio), studio.lifecycle)

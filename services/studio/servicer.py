@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from grpc.aio import ServicerContext
 
 from reelforge.runtime.errors import FailedPrecondition
-from reelforge.runtime.net_guard import IPNetwork
 from reelforge.v1 import studio_pb2, studio_pb2_grpc
 from services.studio import validation as check
-from services.studio.estimate import Estimator
-from services.studio.manager import AdManager
 from services.studio.pipeline import enter
-from services.studio.repository import AdRepository, state_name
+from services.studio.repository import state_name
+from services.studio.wiring import Studio
 
 _Context = ServicerContext[Any, Any]
 _S = studio_pb2
@@ -22,17 +20,11 @@ _DEFAULT_PAGE_SIZE = 20
 
 
 class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
-    def __init__(
-        self,
-        repository: AdRepository,
-        manager: AdManager,
-        estimator: Estimator,
-        allow_networks: Sequence[IPNetwork] = (),
-    ) -> None:
-        self._repository = repository
-        self._manager = manager
-        self._estimator = estimator
-        self._allow = allow_networks  # what a brief's URLs may reach although private
+    def __init__(self, studio: Studio) -> None:
+        self._repository = studio.repository
+        self._manager = studio.manager
+        self._estimator = studio.estimator
+        self._allow = studio.allow_networks  # what a brief's URLs may reach although private
 
     async def CreateAd(
         self, request: studio_pb2.CreateAdRequest, context: _Context

@@ -6,9 +6,11 @@ the channels to the other services are a part the work needs, opened after the s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reelforge.runtime.lifecycle import Part, StoredWork, service_store
+from reelforge.runtime.net_guard import IPNetwork
 from services.studio.children import Children
 from services.studio.estimate import Estimator
 from services.studio.manager import AdManager
@@ -23,6 +25,7 @@ class Studio:
     repository: AdRepository
     manager: AdManager
     estimator: Estimator
+    allow_networks: Sequence[IPNetwork]  # what a brief's URLs may reach although private
     lifecycle: StoredWork
 
 
@@ -34,4 +37,5 @@ def build_studio(settings: StudioSettings) -> Studio:
     changes = {store.repository.changes_channel: replicas.on_changed}
     channels = Part(children.open, children.close)
     lifecycle = store.stored_work(manager, changes, replicas.republish_watched, parts=[channels])
-    return Studio(store.repository, manager, Estimator(children), lifecycle)
+    estimator = Estimator(children)
+    return Studio(store.repository, manager, estimator, settings.allow_networks, lifecycle)

@@ -120,7 +120,7 @@ async def test_a_created_host_serves_its_contract_service() -> None:
 
 def _planner_servicer() -> PlannerServicer:
     settings = PlannerSettings(host="127.0.0.1", port=0, planner_provider="offline")
-    return PlannerServicer(build_planner(settings).planner)
+    return PlannerServicer(build_planner(settings))
 
 
 async def test_replica_changes_re_read_only_watched_keys() -> None:
