@@ -313,10 +313,11 @@ def _argv(stream: Stream) -> list[str]:
 
 def concat_listing(files: Sequence[tuple[Path, int]], fps: int) -> str:
     """An ffconcat file of (path, frames) pairs. Each piece's duration is given: the demuxer
-    otherwise takes the container's, rounded to milliseconds, and the timestamps drift."""
+    otherwise takes the container's, rounded to milliseconds, and the timestamps drift. Paths
+    are absolute: the demuxer reads a relative one from the listing's folder."""
     lines = ["ffconcat version 1.0"]
     for path, frames in files:
-        quoted = str(path).replace("'", "'\\''")
+        quoted = str(path.absolute()).replace("'", "'\\''")
         lines += [f"file '{quoted}'", f"duration {frames / fps:.9f}"]
     return "\n".join(lines) + "\n"
 

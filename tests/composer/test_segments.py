@@ -434,3 +434,15 @@ async def test_prepare_over_grpc_names_bad_fields_and_encodes_what_it_can(
     request = composer_pb2.ComposeRequest(clips=[given, later], height=320, fps=FPS)
     prepared = await stub.PrepareSegments(request, timeout=60)
     assert (prepared.encoded, prepared.waiting) == (1, 2)  # its body; the fade and the rest wait
+
+
+async def test_a_relative_cache_folder_joins(
+    clips: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DATA_DIR=data (scripts/ad.sh): the concat demuxer reads a listing's relative paths
+    from the listing's folder, not the process's, and found no piece."""
+    monkeypatch.chdir(tmp_path)
+    ads = Ads(ArtifactStore(Path("store")), SegmentCache(Path("data/segments")), Path("work"))
+    output = await ads.render(await _request(ads, clips))
+    assert ads.cache.encoded == 5
+    assert video_frames(output) == round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
