@@ -21,15 +21,14 @@ _DEFAULT_PAGE_SIZE = 20
 
 class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
     def __init__(self, studio: Studio) -> None:
+        self._studio = studio  # its estimator quotes; allow_networks: what briefs' URLs may reach
         self._repository = studio.repository
         self._manager = studio.manager
-        self._estimator = studio.estimator
-        self._allow = studio.allow_networks  # what a brief's URLs may reach although private
 
     async def CreateAd(
         self, request: studio_pb2.CreateAdRequest, context: _Context
     ) -> studio_pb2.Ad:
-        check.validate_create(request, allow=self._allow)
+        check.validate_create(request, allow=self._studio.allow_networks)
         if request.request_id:
             existing = await self._repository.find_request(request.request_id)
             if existing is not None:
@@ -38,7 +37,7 @@ class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
         options.CopyFrom(request.options)
         options.duration_seconds = check.ad_duration(request.brief, request.options)
         if options.max_cost_micros:
-            quote = await self._estimator.quote(request.brief, options)
+            quote = await self._studio.estimator.quote(request.brief, options)
             if quote.estimated_cost_micros > options.max_cost_micros:
                 raise FailedPrecondition(
                     f"the ad's quote is {quote.estimated_cost_micros} micro-USD, over "
@@ -184,8 +183,8 @@ class StudioServicer(studio_pb2_grpc.StudioServiceServicer):
     async def EstimateAd(
         self, request: studio_pb2.EstimateAdRequest, context: _Context
     ) -> studio_pb2.EstimateAdResponse:
-        check.validate_estimate(request, allow=self._allow)
+        check.validate_estimate(request, allow=self._studio.allow_networks)
         options = studio_pb2.AdOptions()
         options.CopyFrom(request.options)
         options.duration_seconds = check.ad_duration(request.brief, request.options)
-        return await self._estimator.quote(request.brief, options)
+        return await self._studio.estimator.quote(request.brief, options)
