@@ -78,16 +78,28 @@ async def _start(
     argv: Sequence[str], *, piped_stdout: bool, stdin: bytes | None
 ) -> asyncio.subprocess.Process:
     pipe, devnull = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
-    try:
-        process = await asyncio.create_subprocess_exec(
+    starting = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(
             *die_with_parent(argv),  # SIGKILL if this service dies, even by SIGKILL
             stdin=pipe if stdin is not None else devnull,
             stdout=pipe if piped_stdout else devnull,
             stderr=pipe,
             start_new_session=True,  # its own process group: one kill reaches all it started
         )
+    )
+    try:
+        # Shielded: cancelled between the fork and the pipes' connection, asyncio would kill
+        # the process alone and then wait for pipes its children still hold open (a hang).
+        process = await asyncio.shield(starting)
     except FileNotFoundError:
         raise FfmpegFailed(f"{argv[0]} is not installed or not on PATH") from None
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            started = await asyncio.shield(starting)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(started.pid, signal.SIGKILL)
+            await asyncio.shield(started.wait())
+        raise
     _LOGGER.debug("%s started (pid %s)", argv[0], process.pid)
     return process
 

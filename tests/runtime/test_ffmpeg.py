@@ -4,8 +4,10 @@ without server paths; stdin and stdout lines reach the caller."""
 from __future__ import annotations
 
 import asyncio
+import asyncio.base_subprocess
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,8 @@ from tests.runtime.processes import processes
 
 START_DEADLINE_S = 30.0
 GONE_DEADLINE_S = 5.0
+# Long enough for the shell to start both its children before the pipes are connected.
+PIPES_DELAY_S = 3.0
 
 
 def _processes(marker: str) -> list[tuple[int, int]]:
@@ -48,6 +52,31 @@ async def test_a_cancelled_run_leaves_no_process_of_its_group_behind() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     # Reaped before the cancel returned: the shell is gone; its orphaned child dies of the same kill.
+    assert await _until(lambda: not _processes(marker), GONE_DEADLINE_S), _processes(marker)
+
+
+async def test_a_run_cancelled_while_starting_leaves_no_process_of_its_group_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # asyncio connects the pipes after the fork; a cancel then used to kill the command's own pid
+    # only (asyncio's clean-up), and what it had started lived on (seen on a loaded machine).
+    # Connecting is slowed here so the cancel lands in that window every time.
+    connect = asyncio.base_subprocess.BaseSubprocessTransport._connect_pipes
+
+    async def slow_connect(self: Any, waiter: Any) -> None:
+        await asyncio.sleep(PIPES_DELAY_S)
+        await connect(self, waiter)
+
+    monkeypatch.setattr(
+        asyncio.base_subprocess.BaseSubprocessTransport, "_connect_pipes", slow_connect
+    )
+    marker = _marker()
+    argv = ["sh", "-c", f"sleep {marker} & sleep {marker}; wait"]
+    task = asyncio.create_task(run_ffmpeg(argv, timeout_s=600))
+    assert await _until(lambda: len(_processes(marker)) >= 2, START_DEADLINE_S), "never started"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):  # a TimeoutError here: the cancel hung
+        await asyncio.wait_for(task, START_DEADLINE_S)
     assert await _until(lambda: not _processes(marker), GONE_DEADLINE_S), _processes(marker)
 
 
