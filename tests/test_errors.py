@@ -37,7 +37,7 @@ class _FailingPlanner(PlannerServicer):
 
 async def _start(data_dir: Path) -> tuple[object, grpc.aio.Channel]:
     settings = PlannerSettings(port=0, host="127.0.0.1", data_dir=data_dir)
-    servicer = _FailingPlanner(build_planner(settings).planner)
+    servicer = _FailingPlanner(build_planner(settings))
     host, port = await build_host(
         settings,
         [lambda s: planner_pb2_grpc.add_PlannerServiceServicer_to_server(servicer, s)],
