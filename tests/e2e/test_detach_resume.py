@@ -17,13 +17,18 @@ from tests.e2e.helpers import get_json, hosted_stack, start_cli, wait_for_runnin
 TINY_RENDER = ("--height", "320", "--fps", "12")
 
 
+# Long enough that the Ctrl-C lands before the ad ends, however late a loaded machine delivers it
+# (at 2 s the ad once finished first: the CLI printed its summary, not the detach).
+PREDICTION_S = 6.0
+
+
 @pytest.mark.timeout(600)
 async def test_detach_leaves_the_ad_running_and_resume_finishes_it(
     tmp_path: Path, subprocess_env: dict[str, str], short_brief: Path
 ) -> None:
     out = tmp_path / "out" / "ad.mp4"
-    # Each prediction takes 2 s: the ad is certainly still running when the CLI lets go.
-    async with hosted_stack(tmp_path, subprocess_env, latency_s=2.0) as stack:
+    # Each prediction takes PREDICTION_S: the ad is still running when the CLI lets go.
+    async with hosted_stack(tmp_path, subprocess_env, latency_s=PREDICTION_S) as stack:
         gateway, env = stack.gateway, stack.env
         proc = await start_cli(
             "--gateway", gateway, "ad", str(short_brief), "-o", str(out), *TINY_RENDER,
@@ -33,7 +38,9 @@ async def test_detach_leaves_the_ad_running_and_resume_finishes_it(
         proc.send_signal(signal.SIGINT)
         stdout, stderr = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 0, stderr.decode()[-2000:]
-        ad_id = json.loads(stdout)["ad_id"]
+        detached = json.loads(stdout)
+        assert detached.get("detached") is True, f"the ad ended before the Ctrl-C: {detached}"
+        ad_id = detached["ad_id"]
         assert f"reelforge ad --resume {ad_id}" in stderr.decode()
         left = await get_json(gateway, f"/api/ads/{ad_id}")
         assert left["state"] == "AD_STATE_RUNNING"

@@ -13,8 +13,12 @@ from tests.e2e.helpers import get_json, hosted_stack, start_cli, wait_for_runnin
 
 _UNFINISHED = {"JOB_STATE_PENDING", "JOB_STATE_RUNNING"}
 
+# From Ctrl-C to the CLI's exit: CancelAd stops the studio's run, then cancels each job, whose
+# predictions the generator cancels at the provider; on a loaded 2-core machine over 30 s once.
+STOP_BOUND_S = 120.0
 
-@pytest.mark.timeout(300)
+
+@pytest.mark.timeout(480)
 async def test_ctrl_c_cancels_the_ad_and_its_jobs(
     tmp_path: Path, subprocess_env: dict[str, str]
 ) -> None:
@@ -27,7 +31,7 @@ async def test_ctrl_c_cancels_the_ad_and_its_jobs(
         )
         await wait_for_running_job(gateway, proc)
         proc.send_signal(signal.SIGINT)
-        _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+        _, stderr = await asyncio.wait_for(proc.communicate(), STOP_BOUND_S)
         assert proc.returncode == 130, stderr.decode()[-2000:]
         assert "interrupted" in stderr.decode()
         (ad,) = (await get_json(gateway, "/api/ads"))["ads"]

@@ -19,6 +19,9 @@ from tests.studio.helpers import Client, Stack, create_ad, paid_items, reachable
 
 # Long enough that the first clips job is still running when the restarted studio resumes.
 PREDICTION_S = 3.0
+# From CreateAd to the step that dies: seed images and clips before the compose; offline on a
+# loaded 2-core machine that took over 30 s once. A deadline, not a pass bound.
+REACH_BOUND_S = 180.0
 
 
 def die_after(
@@ -43,7 +46,7 @@ def die_after(
 async def crash_and_restart(
     stack: Stack, created: asyncio.Event, monkeypatch: pytest.MonkeyPatch, client: Client
 ) -> None:
-    await asyncio.wait_for(created.wait(), 30)
+    await asyncio.wait_for(created.wait(), REACH_BOUND_S)
     monkeypatch.undo()
     await stack.restart_studio()
     await reachable(client)
