@@ -7,6 +7,7 @@ a PostgreSQL test fails, and the end of every run prints how many tests skipped.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -15,6 +16,13 @@ import pytest
 from tests.helpers import in_ci
 
 VENV_BIN = Path(sys.executable).parent
+
+# A run started in the background by a script (`nohup pytest … &`) inherits SIGINT ignored, and
+# so would every `reelforge` process a test starts and then interrupts (the CLI never saw its
+# Ctrl-C: the loaded series failed the interrupt and detach tests that way). A user's terminal
+# delivers it: give this process the default handler, which its children get back at exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _skipped_reports(session: pytest.Session) -> list[pytest.TestReport]:
