@@ -34,8 +34,9 @@ from services.generator.voices import offline_voices
 from services.generator.wiring import Generator
 
 _Context = ServicerContext[Any, Any]
-# What the offline animatic draws as a product photo or logo (no SVG rasteriser ships with it).
-_RASTER_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
+# What a product photo or logo may be: an SVG is rasterised to PNG for the offline animatic and
+# before it is sent to a hosted model (reelforge/runtime/svg.py).
+_RASTER_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/svg+xml"})
 _DEFAULT_PAGE = 20
 
 
@@ -166,7 +167,9 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
                 for field, ref in brand_images(spec, f"{prefix}images[{i}]"):
                     meta = store.get(ref) if is_artifact_id(ref) else None
                     if meta is not None and meta.mime_type not in _RASTER_TYPES:
-                        v.add(field, f"must be a PNG, JPEG or WebP image (got {meta.mime_type})")
+                        v.add(
+                            field, f"must be a PNG, JPEG, WebP or SVG image (got {meta.mime_type})"
+                        )
                     refs.append((field, ref))
         for field, value in refs:
             if is_artifact_id(value) and store.get(value) is None:

@@ -141,7 +141,7 @@ def _image(v: Violations, spec: generator_pb2.ImageSpec, at: str, catalog: Catal
 
 def brand_images(spec: generator_pb2.ImageSpec, at: str) -> list[tuple[str, str]]:
     """The spec's product photos and logo under their field paths: artifact ids only, as the
-    offline animatic reads them from the store (PNG, JPEG or WebP: it rasterises no SVG)."""
+    offline animatic reads them from the store (PNG, JPEG, WebP or SVG, rasterised to PNG)."""
     refs = [(f"{at}.product_images[{j}]", ref) for j, ref in enumerate(spec.product_images)]
     return refs + ([(f"{at}.logo", spec.logo)] if spec.logo else [])
 

@@ -9,6 +9,7 @@ platform's safe zone and inside the part of the frame the clip moves keep in vie
 from __future__ import annotations
 
 import random
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
 
+from reelforge.runtime.svg import SvgError, is_svg, rasterise_svg
 from services.generator.animatic._common import RGB, RenderError, luminance, mix
 
 # Uploads are limited to the same budget (gateway/uploads.py); a decoded 8192² RGBA is 256 MB.
@@ -50,25 +52,30 @@ class Box:
         return self.bottom - self.top
 
 
-def load_raster(path: Path, what: str) -> Image.Image:
-    """A PNG, JPEG or WebP file as RGBA, upright (EXIF orientation applied).
+def load_raster(path: Path, what: str, width: int) -> Image.Image:
+    """A PNG, JPEG, WebP or SVG file as RGBA, upright (EXIF orientation applied).
 
-    SVG is not rasterised here: no SVG rasteriser ships with the service (cairosvg needs the
-    system's cairo), so an SVG logo or product must be uploaded as a PNG for the animatic.
+    An SVG is rasterised ``width`` pixels wide (the most it is drawn at, so it stays sharp) by
+    ``reelforge.runtime.svg``, transparency kept; it loads nothing the SVG refers to.
     """
-    try:
-        with Image.open(path) as img:
-            if img.format not in _RASTER_FORMATS:
-                raise RenderError(
-                    f"{what}: a {img.format} image; the animatic reads PNG, JPEG or WebP"
-                )
-            if img.width * img.height > _MAX_SOURCE_PIXELS:
-                raise RenderError(f"{what}: {img.width}×{img.height} px is too large")
-            return ImageOps.exif_transpose(img).convert("RGBA")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-        raise RenderError(
-            f"{what}: not a PNG, JPEG or WebP image (SVG is not rasterised)"
-        ) from None
+    with tempfile.TemporaryDirectory(prefix="animatic-svg-") as scratch:
+        source = path
+        if is_svg(path):
+            try:
+                source = rasterise_svg(path, width, Path(scratch) / "svg.png")
+            except SvgError as error:
+                raise RenderError(f"{what}: {error}") from None
+        try:
+            with Image.open(source) as img:
+                if img.format not in _RASTER_FORMATS:
+                    raise RenderError(
+                        f"{what}: a {img.format} image; the animatic reads PNG, JPEG, WebP or SVG"
+                    )
+                if img.width * img.height > _MAX_SOURCE_PIXELS:
+                    raise RenderError(f"{what}: {img.width}×{img.height} px is too large")
+                return ImageOps.exif_transpose(img).convert("RGBA")
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+            raise RenderError(f"{what}: not a PNG, JPEG, WebP or SVG image") from None
 
 
 def has_transparency(img: Image.Image) -> bool:
@@ -183,3 +190,13 @@ def _mean_lightness(img: Image.Image) -> float:
     alpha = np.asarray(img.getchannel("A"), dtype=np.float64)
     weight = float(alpha.sum())
     return float((grey * alpha).sum()) / weight / 255 if weight else 0.0
+
+
+def product_width(frame_width: int) -> int:
+    """The most pixels wide a product is drawn in a frame (its stage's width)."""
+    return max(1, round(frame_width * (PRODUCT_RIGHT - PRODUCT_LEFT)))
+
+
+def logo_width(frame_width: int) -> int:
+    """The most pixels wide a logo is drawn in a frame."""
+    return max(1, round(frame_width * LOGO_MAX_WIDTH))

@@ -505,7 +505,7 @@ def compose_image(**frame: Unpack[Frame]) -> Image.Image:
     rgba = Image.alpha_composite(rgba, shapes)
     if (product := frame.get("product")) is not None:
         product_rng = random.Random(derive_seed(seed, "product", prompt))
-        hero = brand.load_raster(product, "product image")
+        hero = brand.load_raster(product, "product image", brand.product_width(width))
         rgba.alpha_composite(brand.product_layer(rgba.size, hero, stage, colours, product_rng))
     img = rgba.convert("RGB")
     if scene_text and prompt.strip():
@@ -513,7 +513,9 @@ def compose_image(**frame: Unpack[Frame]) -> Image.Image:
     if layout is not None:
         _draw_caption(img, layout, colours)
     if (logo := frame.get("logo")) is not None:
-        mark = brand.logo_layer(img.size, brand.load_raster(logo, "logo"), colours)
+        mark = brand.logo_layer(
+            img.size, brand.load_raster(logo, "logo", brand.logo_width(width)), colours
+        )
         img = Image.alpha_composite(img.convert("RGBA"), mark).convert("RGB")
     return img
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,10 +20,14 @@ from datetime import datetime
 from pathlib import Path
 
 from reelforge.runtime.artifacts import ArtifactStore, is_artifact_id
+from reelforge.runtime.svg import SVG_MIME, SvgError, is_svg, rasterise_svg
 from services.generator.keyed_locks import KeyedLocks
+from services.generator.providers.base import ProviderError
 
 DATA_URI_MAX_BYTES = 256 * 1024
 _REUSE_MARGIN_S = 3600.0
+# An SVG is sent as a PNG this wide: models take images of about a megapixel.
+SVG_SEND_WIDTH = 1024
 
 
 @dataclass(frozen=True)
@@ -56,13 +61,28 @@ class FileInputs:
         self.uploads = 0  # files sent through the files API by this process
 
     async def resolve(self, value: str) -> str:
-        """A data: URI or an uploaded file's URL for an artifact id; anything else unchanged."""
+        """A data: URI or an uploaded file's URL for an artifact id; anything else unchanged.
+
+        No hosted model takes SVG, so an SVG is sent as a PNG rasterised ``SVG_SEND_WIDTH``
+        px wide (transparency kept; see reelforge/runtime/svg.py)."""
         if not is_artifact_id(value):
             return value
         meta = self._store.get(value)
         mime = meta.mime_type if meta else "image/png"
         path = self._store.path_for(value)
-        if data_uri_size(path.stat().st_size, mime) <= DATA_URI_MAX_BYTES:
+        if mime != SVG_MIME and not (meta is None and await asyncio.to_thread(is_svg, path)):
+            return await self._send(value, path, mime)
+        with tempfile.TemporaryDirectory(prefix="svg-input-") as scratch:
+            png = Path(scratch) / "input.png"
+            try:
+                await asyncio.to_thread(rasterise_svg, path, SVG_SEND_WIDTH, png)
+            except SvgError as error:
+                raise ProviderError(f"artifact {value}: {error}", retryable=False) from None
+            return await self._send(value, png, "image/png")
+
+    async def _send(self, value: str, path: Path, mime: str) -> str:
+        size = (await asyncio.to_thread(path.stat)).st_size
+        if data_uri_size(size, mime) <= DATA_URI_MAX_BYTES:
             data = await asyncio.to_thread(path.read_bytes)
             return f"data:{mime};base64,{base64.b64encode(data).decode()}"
         async with self._locks.hold(value):
