@@ -145,8 +145,9 @@ def test_without_product_or_logo_the_frame_is_unchanged(frame: dict[str, Any], d
     assert explicit_none == render_image_bytes(**{**ARGS, **frame})
 
 
-def test_an_svg_logo_is_refused_by_name(tmp_path: Path) -> None:
+def test_an_unreadable_svg_logo_is_refused_by_name(tmp_path: Path) -> None:
+    """SVG logos are rasterised (tests/generator/test_svg_brand.py); a broken one is named."""
     svg = tmp_path / "logo.svg"
-    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
-    with pytest.raises(RenderError, match=r"logo: .*PNG"):
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg"><rect')
+    with pytest.raises(RenderError, match=r"logo: not a readable SVG"):
         compose_image(**ARGS, logo=svg)
