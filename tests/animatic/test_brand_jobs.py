@@ -78,14 +78,14 @@ async def test_offline_stills_show_the_product_and_the_logo(data_dir: Path) -> N
 async def test_product_and_logo_must_be_stored_raster_images(data_dir: Path) -> None:
     settings = _settings(data_dir)
     store = ArtifactStore(settings.artifacts_path)
-    svg = data_dir / "logo.svg"
-    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
-    svg_id = await _stored(store, svg, "image/svg+xml")
+    gif = data_dir / "logo.gif"  # SVG is rasterised (tests/generator/test_svg_brand.py)
+    Image.new("RGB", (10, 10)).save(gif, format="GIF")
+    gif_id = await _stored(store, gif, "image/gif")
     png_id = await _stored(store, logo_png(data_dir / "logo.png"))
     spec = pb.ImageSpec(
         prompt=_PROMPT,
         product_images=[png_id, "https://cdn.example.com/p.png", "f" * 64, png_id, png_id],
-        logo=svg_id,
+        logo=gif_id,
     )
     async with generator(settings) as stub:
         call = stub.GenerateImages(pb.GenerateImagesRequest(images=[spec]), timeout=5)
@@ -94,9 +94,9 @@ async def test_product_and_logo_must_be_stored_raster_images(data_dir: Path) -> 
         "images[0].product_images",  # 5 > 4
         "images[0].product_images[1]",  # a URL: the animatic reads the artifact store
         "images[0].product_images[2]",  # well-formed but not stored
-        "images[0].logo",  # SVG
+        "images[0].logo",  # GIF
     }
-    assert "image/svg+xml" in violations["images[0].logo"]
+    assert "image/gif" in violations["images[0].logo"]
     assert "not found" in violations["images[0].product_images[2]"]
 
 
