@@ -12,8 +12,7 @@ The studio sends them to every model; the generator's catalog decides what reach
 (``services/generator/models.toml``: a model without a last-frame input gets none; one whose
 references exclude the first and last frames, such as Seedance 1 lite, gets the frames — the
 seed image was drawn with the references already). The logo is not a seed image's reference:
-the composer draws it (end card, watermark) on every render, and a logo may be an SVG, which
-the generator's stills do not take.
+the composer draws it (end card, watermark) on every render.
 """
 
 from __future__ import annotations

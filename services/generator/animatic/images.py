@@ -463,7 +463,7 @@ class Frame(TypedDict):
     ``palette``: "#RRGGBB" colours (unparseable ones are skipped); empty derives one from the
     prompt. ``seed`` 0 derives the composition from the prompt alone. ``caption`` (may be empty)
     is wrapped and scaled to the frame on a contrasting panel; ``scene_text`` adds a small label
-    of the prompt. ``product`` (a PNG, JPEG or WebP file) becomes the frame's hero: cut out by
+    of the prompt. ``product`` (a PNG, JPEG, WebP or SVG file) becomes the frame's hero: cut out by
     its alpha channel when it has transparency, else framed; ``logo`` goes in the top-left
     safe corner (see brand.py). Without them the frame is exactly what it was before either
     existed: their placement draws on a random stream of its own.
