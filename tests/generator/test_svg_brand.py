@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pytest
 from PIL import Image
 
 if TYPE_CHECKING:
@@ -94,7 +93,6 @@ def _png_of(value: str) -> Image.Image:
     return img
 
 
-@pytest.mark.usefixtures("fake")
 async def test_hosted_models_get_an_svg_as_png(
     fake: FakeReplicate, make_settings: MakeSettings
 ) -> None:
@@ -123,3 +121,31 @@ async def test_hosted_models_get_an_svg_as_png(
         png = _png_of(value)
         assert png.size == (SVG_SEND_WIDTH, SVG_SEND_WIDTH) and png.mode == "RGBA"
         assert _near(png, _MAGENTA) > 0
+
+
+async def test_a_large_svg_is_uploaded_as_png(
+    fake: FakeReplicate, make_settings: MakeSettings
+) -> None:
+    """Rasterised noise is larger than a data: URI may be: the PNG goes through /v1/files."""
+    noise = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+        b'<filter id="n"><feTurbulence type="fractalNoise" baseFrequency="0.9" numOctaves="3"/>'
+        b'</filter><rect width="100" height="100" filter="url(#n)"/></svg>'
+    )
+    settings = make_settings()
+    store = ArtifactStore(settings.artifacts_path)
+    svg = await store.put_bytes(noise, "image/svg+xml")
+    request = pb.GenerateImagesRequest(
+        images=[pb.ImageSpec(prompt="a bottle", product_images=[svg.id])],
+        provider="replicate",
+        model="google/nano-banana",
+    )
+    async with generator(settings) as stub:
+        job = await wait_for_job(stub, (await stub.GenerateImages(request, timeout=5)).id)
+    assert job.state == pb.JOB_STATE_SUCCEEDED, job.error
+    (upload,) = fake.files.values()
+    assert upload.content_type == "image/png" and upload.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert upload.name.endswith(".png") and len(upload.content) > 256 * 1024
+    assert Image.open(io.BytesIO(upload.content)).size == (SVG_SEND_WIDTH, SVG_SEND_WIDTH)
+    sent = fake.predictions[job.items[0].prediction_id].input["image_input"]
+    assert sent == [f"{fake.base_url}/v1/files/{upload.id}"]
