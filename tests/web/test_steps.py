@@ -216,7 +216,7 @@ def test_cancel_mid_generation_stops_the_ad_and_it_can_start_over(
     assert page.driver.execute_script(PROGRESS) == bars
     assert page.find("#ad-stopped").is_displayed()
 
-    page.find("#start-again").click()
+    page.click("#start-again", "Start over")
     page.wait(lambda d: ad["id"] not in d.current_url, "the new ad opened")
     page.shows("Choose a mood", "the new ad's moods")
     new_id = page.driver.current_url.rsplit("/", 1)[1]
@@ -233,14 +233,13 @@ def test_an_ad_stopped_mid_generation_resumes_where_it_stopped_and_reaches_its_v
     stopped_at = canceled["step"]
     assert canceled["state"] == "AD_STATE_CANCELED"
     assert stopped_at in ("AD_STEP_SEED_IMAGES", "AD_STEP_CLIPS_AND_MUSIC")
-    resume = page.find("#resume-ad")
-    assert (
-        resume.text
-        == "Resume from " + stopped_at.removeprefix("AD_STEP_").replace("_", " ").lower()
-    )
+    # The clips step redraws as its jobs settle into CANCELED, so the button is looked up
+    # afresh each time (a kept element goes stale when the panel is drawn again).
+    label = page.wait(lambda d: d.find_element("css selector", "#resume-ad").text, "Resume")
+    assert label == "Resume from " + stopped_at.removeprefix("AD_STEP_").replace("_", " ").lower()
     page.shoot("stopped")
 
-    resume.click()
+    page.click("#resume-ad", "the resume button")
     page.wait(lambda _: not page.find_all("#ad-stopped"), "the stopped panel gone")
     page.shows("Final video", "the final video of the resumed ad", WHOLE_AD_S)
     page.shown("main video", "the resumed ad's video")
