@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reelforge.runtime.encoding import X264_CRF, X264_PRESET
 from reelforge.runtime.settings import Environment
 from reelforge.v1 import common_pb2, composer_pb2
 from services.composer.validation import (
@@ -25,8 +26,6 @@ _ASPECTS = {
 # side (1080, 720) every shape shares: 16:9 production is 1920×1080, 1:1 is 1080×1080 and 4:5
 # is 1080×1350 (720×900 in draft), as in common.proto.
 _LONG_SIDE = {common_pb2.TIER_PRODUCTION: 1920, common_pb2.TIER_DRAFT: 1280}
-_PRESET = {common_pb2.TIER_PRODUCTION: "medium", common_pb2.TIER_DRAFT: "veryfast"}
-_CRF = {common_pb2.TIER_PRODUCTION: 20, common_pb2.TIER_DRAFT: 23}
 AUDIO_KBPS = 192
 
 
@@ -73,8 +72,8 @@ def output_format(request: composer_pb2.ComposeRequest, environment: Environment
         width=width,
         height=height,
         fps=request.fps or DEFAULT_FPS,
-        preset=_PRESET[tier],
-        crf=_CRF[tier],
+        preset=X264_PRESET[tier],
+        crf=X264_CRF[tier],
         transition=request.transition or DEFAULT_TRANSITION,
         transition_s=transition_seconds(request),
         loudness_lufs=(

@@ -18,6 +18,9 @@ Pieces need not wait for the Compose: ``prepare_pieces`` (the PrepareSegments RP
 ``preparer.py``) encodes what the clips given so far can make — with the clips not made yet
 laid out at their target lengths, so every key is the one the Compose will compute.
 
+A body of a clip already encoded as the pieces are (``ready_clips.py``: the offline
+animatic's clips) with nothing drawn over it is the clip's own packets, copied, not encoded.
+
 So a compose encodes only the pieces it has not seen: after one scene changed (a regenerated
 clip, an edited caption) that is the scene's body and its two fades. Each piece goes through
 the very filters of the one-pass graph (``filter_graph.py``), so both paths show the same
@@ -38,7 +41,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -61,6 +66,7 @@ from services.composer.mix import Sound, mastered
 from services.composer.output_format import OutputFormat
 from services.composer.overlays import Card, Overlays, burn_captions, burn_overlays
 from services.composer.progress import ProgressParser
+from services.composer.ready_clips import ReadyClip, body_argv, body_part, ready_clip
 from services.composer.render_errors import RenderFailed
 from services.composer.segment_cache import SegmentCache, digest, file_digest
 from services.composer.streams import SAMPLE_RATE, Stream
@@ -178,6 +184,7 @@ class Layout:
     inputs: tuple[str, ...]  # each clip's file digest ("" for a clip not given yet: prepare)
     overlays: Overlays
     files: dict[Path, str]  # every file's digest
+    ready: tuple[ReadyClip | None, ...]  # each clip's GOPs when it is ready (ready_clips.py)
 
     def key(self, piece: Piece) -> str:
         """The cache key: a digest of everything that shapes the piece's pixels and bits."""
@@ -210,8 +217,19 @@ class Layout:
                 "watermark": mark and [self.files[mark.image], mark.x, mark.y],
                 "card": card and [self.files[card.image], card.start_s, card.end_s, card.fade_s],
                 "at": piece.at if card else None,
+                "copied": self.copy_of(piece) is not None,
             }
         )
+
+    def copy_of(self, piece: Piece) -> ReadyClip | None:
+        """The ready clip whose packets ``piece`` is, copied; None when it is encoded: a fade,
+        something drawn over it, a held clip, or a body not made of whole GOPs."""
+        cut = piece.cuts[0]
+        ready = self.ready[cut.clip]
+        if ready is None or len(piece.cuts) > 1 or self.timeline.segments[cut.clip].hold_s:
+            return None
+        drawn = self._caption_lines(piece) or self.overlays.watermark or self._card(piece)
+        return None if drawn else (ready if ready.spans(cut.start, cut.end) else None)
 
     def _caption_lines(self, piece: Piece) -> list[str]:
         if self.captions is None:
@@ -399,7 +417,17 @@ async def layout(
     inputs = tuple(
         "" if i in absent else digests[s.input.path] for i, s in enumerate(timeline.segments)
     )
-    return Layout(timeline, plan, fmt, encode, read, inputs, overlays, digests)
+    ready = await asyncio.gather(
+        *(
+            _none() if i in absent else ready_clip(s.input, fmt, encode)
+            for i, s in enumerate(timeline.segments)
+        )
+    )
+    return Layout(timeline, plan, fmt, encode, read, inputs, overlays, digests, tuple(ready))
+
+
+async def _none() -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -428,7 +456,7 @@ async def prepare_pieces(ad: Layout, run: SegmentRun, on_frames: OnFrames) -> Pr
         if digest_ and clip < last and not ad.inputs[clip + 1] and ad.plan.overlap
     }
     await _encode_pieces(ad, missing, run, on_frames, tails)
-    return Prepared(len(missing), len(keyed) - len(missing), len(planned) - len(keyed))
+    return Prepared(_encoded(ad, missing), len(keyed) - len(missing), len(planned) - len(keyed))
 
 
 async def encode_missing(ad: Layout, run: SegmentRun, on_frames: OnFrames) -> Pieces:
@@ -446,7 +474,12 @@ async def encode_missing(ad: Layout, run: SegmentRun, on_frames: OnFrames) -> Pi
         if path is None:
             raise RenderFailed(f"segment {key[:12]} left the cache before the join")
         files.append((path, piece.frames))
-    return Pieces(files, len(missing), ad.fmt.fps)
+    return Pieces(files, _encoded(ad, missing), ad.fmt.fps)
+
+
+def _encoded(ad: Layout, made: dict[str, Piece]) -> int:
+    """How many of the pieces just made were encoded (the rest were copied)."""
+    return sum(ad.copy_of(piece) is None for piece in made.values())
 
 
 async def encode_sound(ad: Layout, sound: Sound, run: SegmentRun) -> Path:
@@ -485,8 +518,12 @@ async def _encode_pieces(
     clips' heads."""
     bodies: dict[int, tuple[str, Piece]] = {}
     fades: dict[int, tuple[str, Piece]] = {}
+    copies: dict[str, Piece] = {}
     for key, piece in missing.items():
-        (fades if len(piece.cuts) == 2 else bodies)[piece.cuts[0].clip] = (key, piece)
+        if ad.copy_of(piece) is not None:
+            copies[key] = piece
+        else:
+            (fades if len(piece.cuts) == 2 else bodies)[piece.cuts[0].clip] = (key, piece)
     tails = {clip: ad.tail_key(clip) for clip in {*fades, *more_tails}}
     lacking = {clip for clip, key in tails.items() if run.cache.lookup(key) is None}
     progress = _Progress(sum(piece.frames for piece in missing.values()), on_frames)
@@ -513,8 +550,25 @@ async def _encode_pieces(
 
         await _produce(run, [key], argv, progress.counter(key), pieces=True)
 
+    await _all(run.jobs, [functools.partial(_copy_body, ad, run, k, p) for k, p in copies.items()])
     await _all(run.jobs, [functools.partial(clip_run, c) for c in sorted({*bodies, *lacking})])
     await _all(run.jobs, [functools.partial(fade_run, k, p) for k, p in fades.values()])
+
+
+async def _copy_body(ad: Layout, run: SegmentRun, key: str, piece: Piece) -> None:
+    """A ready clip's body cut out of it by stream copy into the cache (not counted as encoded)."""
+    cut, ready = piece.cuts[0], ad.copy_of(piece)
+    assert ready is not None
+    clip = ad.timeline.segments[cut.clip].input.path
+    written = await asyncio.to_thread(run.cache.temp_path, key)
+    folder = Path(await asyncio.to_thread(tempfile.mkdtemp, dir=written.parent, prefix=".cut."))
+    try:
+        await run_or_fail(body_argv(clip, cut.start, cut.end, ready.frames, folder), run.timeout_s)
+        await asyncio.to_thread(body_part(cut.start, folder).replace, written)
+        await asyncio.to_thread(run.cache.put, key, written, counted=False)
+    finally:
+        written.unlink(missing_ok=True)
+        await asyncio.to_thread(shutil.rmtree, folder, True)
 
 
 class _Progress:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from reelforge.runtime import page_tokens
 from reelforge.runtime.artifacts import is_artifact_id
+from reelforge.runtime.encoding import DEFAULT_CROSSFADE_S
 from reelforge.runtime.net_guard import BlockedURL, split_url
 from reelforge.runtime.validation import MAX_URL_CHARS, Violations
 from reelforge.v1 import common_pb2, composer_pb2
@@ -20,7 +21,7 @@ MIN_HEIGHT, MAX_HEIGHT = 64, 4096
 MIN_FPS, MAX_FPS = 1, 60
 MIN_LUFS, MAX_LUFS = -70.0, -5.0
 DEFAULT_TRANSITION = "fade"
-DEFAULT_TRANSITION_S = 0.5
+DEFAULT_TRANSITION_S = DEFAULT_CROSSFADE_S
 DEFAULT_FPS = 30
 DEFAULT_LUFS = -14.0
 MAX_VOICES = 40

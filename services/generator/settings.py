@@ -100,7 +100,7 @@ class GeneratorSettings(ServiceSettings):
     """Frame height of draft-tier animatics."""
     animatic_production_height: int = Field(default=1920, ge=16, le=4096)
     """Frame height of production-tier animatics."""
-    animatic_fps: int = Field(default=24, ge=1, le=60)
+    animatic_fps: int = Field(default=30, ge=1, le=60)
     """Frame rate of animatics."""
     animatic_workers: int = Field(default=2, ge=1, le=64)
     """Animatic renders at once (threads driving FFmpeg)."""

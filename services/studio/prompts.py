@@ -21,10 +21,11 @@ import math
 from collections.abc import Sequence
 
 from reelforge.runtime.artifacts import is_artifact_id
+from reelforge.runtime.encoding import DEFAULT_CROSSFADE_S
 from reelforge.v1 import common_pb2, composer_pb2, generator_pb2, studio_pb2
 from services.studio import brand, renders
 
-DEFAULT_TRANSITION_S = 0.5
+DEFAULT_TRANSITION_S = DEFAULT_CROSSFADE_S
 # A line starts this long after its scene does: the crossfade into the scene is under way
 # and the cut does not clip the first syllable.
 VOICE_LEAD_IN_S = 0.15

@@ -9,10 +9,12 @@ import pytest
 
 from reelforge.runtime.artifacts import ArtifactStore
 from reelforge.v1 import composer_pb2_grpc
+from services.composer.segment_cache import SegmentCache
 from services.composer.server import create_server
 from services.composer.settings import ComposerSettings
 from tests.composer.helpers import Media, composer_settings
 from tests.composer.media import make_clip, make_music
+from tests.composer.pieces import Ads
 from tests.helpers import fresh_database, service_stub
 
 
@@ -57,3 +59,8 @@ async def stub(
 ) -> AsyncIterator[composer_pb2_grpc.ComposerServiceAsyncStub]:
     async with service_stub(create_server, settings, composer_pb2_grpc.ComposerServiceStub) as stub:
         yield stub
+
+
+@pytest.fixture
+async def ads(tmp_path: Path) -> Ads:
+    return Ads(ArtifactStore(tmp_path / "store"), SegmentCache(tmp_path / "cache"), tmp_path)

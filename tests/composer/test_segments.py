@@ -5,42 +5,35 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from PIL import Image, ImageDraw
 
 from reelforge.runtime.artifacts import ArtifactStore
-from reelforge.v1 import common_pb2, composer_pb2, composer_pb2_grpc
+from reelforge.v1 import composer_pb2, composer_pb2_grpc
 from services.composer.filter_graph import Encode, FramePlan
-from services.composer.inputs import Fetcher
 from services.composer.output_format import OutputFormat
 from services.composer.overlays import Overlays
-from services.composer.renderer import RenderContext, State, prepare, render
 from services.composer.segment_cache import SegmentCache
 from services.composer.segments import Captions, Cut, Layout, Piece, pieces
 from services.composer.timeline import ProbedInput, Segment, Timeline
 from tests.composer.helpers import Media, put
 from tests.composer.media import make_clip, make_music, top_level_boxes, video_frames
+from tests.composer.pieces import (
+    CLIP_S,
+    FPS,
+    TRANSITION_S,
+    Ads,
+    compose_request,
+    ffmpeg_stderr,
+    ssim_per_frame,
+)
 from tests.grpc_helpers import field_violations
-
-FPS = 24
-CLIP_S = 1.0
-TRANSITION_S = 0.25
-
-
-class _Quiet:
-    async def phase(self, state: State, percent: float, message: str) -> None:
-        return None
-
-    def progress(self, percent: float, message: str) -> None:
-        return None
 
 
 @pytest.fixture(scope="module")
@@ -52,73 +45,11 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         source = root / f"plain{index}.mp4"
         make_clip(source, CLIP_S)
         tinted = root / f"clip{index}.mp4"
-        _ffmpeg("-i", str(source), "-vf", f"hue=h={hue}", "-c:v", "libx264", "-preset",
+        ffmpeg_stderr("-i", str(source), "-vf", f"hue=h={hue}", "-c:v", "libx264", "-preset",
                 "ultrafast", "-pix_fmt", "yuv420p", str(tinted))  # fmt: skip
         made.append(tinted)
     made.append(make_music(root / "music.m4a", 4))
     return made
-
-
-def _ffmpeg(*args: str) -> str:
-    done = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostats", "-y", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stderr
-
-
-class Ads:
-    """Renders requests the way the service does, with or without the segment cache."""
-
-    def __init__(self, store: ArtifactStore, cache: SegmentCache, work: Path) -> None:
-        self.store, self.cache, self._work, self._count = store, cache, work, 0
-
-    async def render(self, request: composer_pb2.ComposeRequest, *, pieces: bool = True) -> Path:
-        self._count += 1
-        async with aiohttp.ClientSession() as session:
-            fetcher = Fetcher(self.store, session, allow=[], max_bytes=1 << 30, attempts=1)
-            context = RenderContext(
-                fetcher,
-                self.store,
-                "development",
-                timeout_s=300,
-                segments=self.cache if pieces else None,
-            )
-            result = await render(request, context, _Quiet(), self._work / str(self._count))
-        return self.store.path_for(result.artifact.id)
-
-    async def prepare(self, request: composer_pb2.ComposeRequest) -> composer_pb2.PreparedSegments:
-        self._count += 1
-        async with aiohttp.ClientSession() as session:
-            fetcher = Fetcher(self.store, session, allow=[], max_bytes=1 << 30, attempts=1)
-            context = RenderContext(fetcher, self.store, "development", 300, segments=self.cache)
-            return await prepare(request, context, self._work / str(self._count))
-
-
-@pytest.fixture
-async def ads(tmp_path: Path) -> Ads:
-    return Ads(ArtifactStore(tmp_path / "store"), SegmentCache(tmp_path / "cache"), tmp_path)
-
-
-async def _request(ads: Ads, clips: list[Path], **changes: Any) -> composer_pb2.ComposeRequest:
-    ids = [await put(ads.store, path) for path in clips]
-    captions = ["Meet Lumen", "It cleans itself", "Get yours"]
-    request = composer_pb2.ComposeRequest(
-        clips=[
-            composer_pb2.ClipInput(source=i, caption=c)
-            for i, c in zip(ids[:3], captions, strict=True)
-        ],
-        music=ids[3],
-        transition_seconds=TRANSITION_S,
-        height=320,
-        fps=FPS,
-        tier=common_pb2.TIER_DRAFT,
-    )
-    for name, value in changes.items():
-        setattr(request, name, value)
-    return request
 
 
 def _streams(path: Path) -> dict[str, dict[str, Any]]:
@@ -130,20 +61,10 @@ def _streams(path: Path) -> dict[str, dict[str, Any]]:
     return {s["codec_type"]: s for s in json.loads(answer)["streams"]}
 
 
-def _ssim_per_frame(first: Path, second: Path) -> list[float]:
-    """FFmpeg's ssim filter, one value per frame (its stats go to stdout)."""
-    stats = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(first), "-i", str(second),
-         "-lavfi", "[0:v][1:v]ssim=stats_file=-", "-f", "null", "-"],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    return [float(value) for value in re.findall(r"^n:\d+ .*All:([\d.]+)", stats, re.M)]
-
-
 async def test_pieces_show_the_one_pass_frames_and_join_cleanly(
     ads: Ads, clips: list[Path]
 ) -> None:
-    request = await _request(ads, clips)
+    request = await compose_request(ads, clips)
     joined = await ads.render(request)
     one_pass = await ads.render(request, pieces=False)
 
@@ -151,11 +72,11 @@ async def test_pieces_show_the_one_pass_frames_and_join_cleanly(
     assert ads.cache.encoded == 5  # three bodies and two fades
     assert video_frames(joined) == video_frames(one_pass) == round(total_s * FPS)
     # Every frame alike (the captions burned in at the same times), joins included.
-    ssim = _ssim_per_frame(joined, one_pass)
+    ssim = ssim_per_frame(joined, one_pass)
     assert len(ssim) == round(total_s * FPS)
     assert min(ssim) >= 0.98, ssim
     # A full decode has nothing to say: no broken references across the joins.
-    assert _ffmpeg("-v", "error", "-i", str(joined), "-f", "null", "-") == ""
+    assert ffmpeg_stderr("-v", "error", "-i", str(joined), "-f", "null", "-") == ""
     # Sound and picture start together and last as long (within one frame).
     streams = _streams(joined)
     video, audio = streams["video"], streams["audio"]
@@ -163,7 +84,7 @@ async def test_pieces_show_the_one_pass_frames_and_join_cleanly(
     assert abs(float(video["duration"]) - float(audio["duration"])) <= 1 / FPS
     assert abs(float(video["duration"]) - total_s) <= 1 / FPS / 2
     # No frame repeated or black where pieces meet (the clips move on every frame).
-    detect = _ffmpeg("-i", str(joined), "-vf", f"freezedetect=n=-60dB:d={1.5 / FPS:.4f},"
+    detect = ffmpeg_stderr("-i", str(joined), "-vf", f"freezedetect=n=-60dB:d={1.5 / FPS:.4f},"
                      f"blackdetect=d={1 / FPS:.4f}", "-f", "null", "-")  # fmt: skip
     assert "freeze_start" not in detect and "black_start" not in detect, detect
     boxes = top_level_boxes(joined)
@@ -178,7 +99,7 @@ async def test_watermark_and_end_card_are_burned_into_pieces(
     ImageDraw.Draw(image).rounded_rectangle((0, 0, 109, 59), 20, fill=(0xE0, 0x10, 0x7A, 255))
     image.save(logo)
     logo_id = (await ads.store.put_file(logo, "image/png")).id
-    request = await _request(ads, clips)
+    request = await compose_request(ads, clips)
     request.watermark.logo = logo_id
     # 2.2 s: the card starts 0.3 s in, between two frames, and overlaps every piece but one.
     request.end_card.CopyFrom(
@@ -188,16 +109,16 @@ async def test_watermark_and_end_card_are_burned_into_pieces(
     one_pass = await ads.render(request, pieces=False)
 
     assert ads.cache.encoded == 5
-    ssim = _ssim_per_frame(joined, one_pass)
+    ssim = ssim_per_frame(joined, one_pass)
     frames = round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
     # The card ends with the ad.
     assert video_frames(joined) == video_frames(one_pass) == len(ssim) == frames
     assert min(ssim) >= 0.98, ssim
-    assert _ffmpeg("-v", "error", "-i", str(joined), "-f", "null", "-") == ""
+    assert ffmpeg_stderr("-v", "error", "-i", str(joined), "-f", "null", "-") == ""
 
 
 async def test_a_recompose_encodes_only_the_changed_pieces(ads: Ads, clips: list[Path]) -> None:
-    request = await _request(ads, clips)
+    request = await compose_request(ads, clips)
     first = await ads.render(request)
     assert ads.cache.encoded == 5
 
@@ -205,7 +126,7 @@ async def test_a_recompose_encodes_only_the_changed_pieces(ads: Ads, clips: list
     assert stored == 5 + 2 + 1  # the pieces, the two lossless tails, the mastered sound
     again = await ads.render(request)
     assert ads.cache.encoded == 5  # everything reused
-    assert _ssim_per_frame(first, again) == [1.0] * video_frames(first)
+    assert ssim_per_frame(first, again) == [1.0] * video_frames(first)
 
     # A new caption on the middle scene: it shows over its body and half of each fade.
     edited = composer_pb2.ComposeRequest()
@@ -232,7 +153,7 @@ async def test_pieces_prepared_as_clips_land_leave_the_compose_a_join(
 ) -> None:
     """The studio's pipelining: PrepareSegments as the first two clips land, then the last;
     the Compose after it encodes nothing but the sound and shows the one-pass frames."""
-    request = await _request(ads, clips)
+    request = await compose_request(ads, clips)
     for clip in request.clips:
         clip.target_duration_seconds = CLIP_S
     early = composer_pb2.ComposeRequest()
@@ -254,11 +175,11 @@ async def test_pieces_prepared_as_clips_land_leave_the_compose_a_join(
     one_pass = await ads.render(request, pieces=False)
     frames = round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)
     assert video_frames(joined) == video_frames(one_pass) == frames
-    assert min(_ssim_per_frame(joined, one_pass)) >= 0.98
+    assert min(ssim_per_frame(joined, one_pass)) >= 0.98
 
 
 async def test_a_size_bound_prepares_nothing(ads: Ads, clips: list[Path]) -> None:
-    request = await _request(ads, clips, max_size_bytes=400_000)
+    request = await compose_request(ads, clips, max_size_bytes=400_000)
     prepared = await ads.prepare(request)
     assert prepared.one_pass_reason.startswith("max_size_bytes")
     assert prepared.encoded == 0 and ads.cache.encoded == 0
@@ -266,18 +187,18 @@ async def test_a_size_bound_prepares_nothing(ads: Ads, clips: list[Path]) -> Non
 
 async def test_held_and_trimmed_clips_match_one_pass(ads: Ads, clips: list[Path]) -> None:
     """A clip held on its last frame and one cut short: the pieces take the same frames."""
-    request = await _request(ads, clips, hold_last_frame=True)
+    request = await compose_request(ads, clips, hold_last_frame=True)
     for clip, target in zip(request.clips, (1.5, 0.75, 1.0), strict=True):
         clip.target_duration_seconds = target
     joined = await ads.render(request)
     one_pass = await ads.render(request, pieces=False)
 
     assert video_frames(joined) == video_frames(one_pass) == round((3.25 - 2 * TRANSITION_S) * FPS)
-    assert min(_ssim_per_frame(joined, one_pass)) >= 0.98
+    assert min(ssim_per_frame(joined, one_pass)) >= 0.98
 
 
 async def test_size_bound_renders_in_one_pass(ads: Ads, clips: list[Path]) -> None:
-    request = await _request(ads, clips, max_size_bytes=400_000)
+    request = await compose_request(ads, clips, max_size_bytes=400_000)
     output = await ads.render(request)
 
     assert ads.cache.encoded == 0
@@ -286,12 +207,12 @@ async def test_size_bound_renders_in_one_pass(ads: Ads, clips: list[Path]) -> No
 
 
 async def test_hard_cuts_join_whole_clips(ads: Ads, clips: list[Path]) -> None:
-    request = await _request(ads, clips, transition_seconds=0.0)
+    request = await compose_request(ads, clips, transition_seconds=0.0)
     output = await ads.render(request)
 
     assert ads.cache.encoded == 3
     assert video_frames(output) == round(3 * CLIP_S * FPS)
-    assert _ffmpeg("-v", "error", "-i", str(output), "-f", "null", "-") == ""
+    assert ffmpeg_stderr("-v", "error", "-i", str(output), "-f", "null", "-") == ""
 
 
 def test_pieces_cover_every_frame_once() -> None:
@@ -322,7 +243,8 @@ def _layout(tmp_path: Path) -> Layout:
         ((0.0, 0.5, "Dialogue: 0,0:00:00.00,0:00:00.50,Default,,0,0,0,,A"),),
     )
     plan = FramePlan([24, 24], 6)
-    return Layout(timeline, plan, fmt, Encode(crf=23), captions, ("a", "a"), Overlays(), {})
+    drawn, inputs = Overlays(), ("a", "a")
+    return Layout(timeline, plan, fmt, Encode(crf=23), captions, inputs, drawn, {}, (None, None))
 
 
 @pytest.mark.parametrize(
@@ -443,6 +365,6 @@ async def test_a_relative_cache_folder_joins(
     from the listing's folder, not the process's, and found no piece."""
     monkeypatch.chdir(tmp_path)
     ads = Ads(ArtifactStore(Path("store")), SegmentCache(Path("data/segments")), Path("work"))
-    output = await ads.render(await _request(ads, clips))
+    output = await ads.render(await compose_request(ads, clips))
     assert ads.cache.encoded == 5
     assert video_frames(output) == round((3 * CLIP_S - 2 * TRANSITION_S) * FPS)

@@ -2,6 +2,11 @@
 
 The clip has exactly ``round(duration_s × fps)`` frames. The move is named by the ``motion`` hint
 when it names one ("push in", "pan left", …), else picked from the seed and the image's bytes.
+
+Clips are encoded as the composer encodes an ad's pieces (the tier's x264 preset and CRF,
+``reelforge/runtime/encoding.py``) with a GOP starting wherever the default crossfade can begin
+or end, so the composer copies a clip's caption-free body into the ad instead of encoding those
+pixels a second time (``services/composer/ready_clips.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from reelforge.runtime.encoding import ready_keyframes
 from services.generator.animatic._common import (
     RenderError,
     check_duration,
@@ -137,13 +143,15 @@ async def render_clip(
     dest: Path,
     motion: str = "",
     preset: str = "veryfast",
-    crf: int = 20,
+    crf: int = 23,
     threads: int = 2,
     supersample: int = 2,
+    ready_for_crossfade_s: float | None = None,
 ) -> None:
     """Writes an H.264 MP4 (yuv420p, +faststart, no audio) of a Ken Burns move over ``image``.
 
-    Exactly ``round(duration_s × fps)`` frames (at least one). ``width`` and ``height`` must be
+    Exactly ``round(duration_s × fps)`` frames (at least one). With ``ready_for_crossfade_s``,
+    GOPs start where a crossfade of that length can begin or end (``ready_keyframes``). ``width`` and ``height`` must be
     even (yuv420p). ``seed`` 0 picks the move from the image's bytes alone. FFmpeg runs with at
     most ``threads`` threads; cancelling the call kills it and removes the partial file.
     Raises RenderError on FFmpeg failure or an unreadable image, ValueError on bad arguments.
@@ -167,6 +175,8 @@ async def render_clip(
         plan, frames=frames, width=width, height=height, fps=fps, supersample=supersample
     )
     bounded = str(max(1, threads))
+    keyframes = ready_keyframes(frames, fps, ready_for_crossfade_s) if ready_for_crossfade_s else []
+    forced = "+".join(f"eq(n,{at})" for at in keyframes)
     args = [
         "-filter_threads", bounded,
         "-i", str(source),
@@ -180,6 +190,7 @@ async def render_clip(
         "-crf", str(crf),
         "-pix_fmt", "yuv420p",
         "-profile:v", "high",
+        *(["-force_key_frames", f"expr:{forced}"] if forced else []),
         "-threads", bounded,
         "-movflags", "+faststart",
         "-f", "mp4",

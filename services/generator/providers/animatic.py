@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from reelforge.runtime.artifacts import ArtifactStore, is_artifact_id
+from reelforge.runtime.encoding import DEFAULT_CROSSFADE_S, X264_CRF, X264_PRESET
 from reelforge.v1 import common_pb2
 from services.generator.catalog import Kind
 from services.generator.outputs import OutputFetcher
@@ -84,8 +85,21 @@ def animatic_input(
             "height": height,
             "fps": settings.animatic_fps,
             "seed": seed,
+            "x264": _clip_encode(tier),
         }
     return {"prompt": spec["prompt"], "duration_s": float(spec["duration_seconds"]), "seed": seed}
+
+
+def _clip_encode(tier: int) -> tuple[str, int, float]:
+    """(x264 preset, CRF, crossfade or 0) of a clip. Draft clips are *ready*: encoded as the
+    composer's draft pieces, with GOPs for the default crossfade (reelforge/runtime/encoding.py),
+    so a caption-free body is copied into the ad, not encoded again — at the cost of today's
+    draft clip. Production clips stay veryfast: the composer's production preset (medium)
+    costs 2.5× the CPU per clip (9.5 against 3.7 CPU-s for 5.9 s at 1080×1920), paid back only
+    by bodies with no caption over them."""
+    if tier == common_pb2.TIER_PRODUCTION:
+        return "veryfast", 20, 0.0
+    return X264_PRESET[common_pb2.TIER_DRAFT], X264_CRF[common_pb2.TIER_DRAFT], DEFAULT_CROSSFADE_S
 
 
 def voice_input(spec: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +186,9 @@ class AnimaticProvider:
                 seed=values["seed"],
                 dest=dest,
                 motion=values.get("motion", ""),
+                preset=values["x264"][0],
+                crf=values["x264"][1],
+                ready_for_crossfade_s=values["x264"][2] or None,
             )
         return dest
 
