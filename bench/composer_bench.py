@@ -1,6 +1,8 @@
 """Composer benchmark: the one-pass render and the segment path (cold, after the last clip
-lands, after one scene changed, pipelined with the clips as the studio runs it) vs a plain concat encode (lower bound) vs MoviePy, and the
-one-pass render with a voice-over (ducking, mastering) and word captions burned in.
+lands, after one scene changed, pipelined with the clips as the studio runs it; cold and one
+scene changed with ready clips, whose bodies are copied) vs a plain concat encode (lower
+bound) vs MoviePy, and the one-pass render with a voice-over (ducking, mastering) and word
+captions burned in.
 
 Usage: python bench/composer_bench.py [--moviepy-python PATH] [--skip-moviepy] [--skip-voice]
        [--only composer,concat,...]
@@ -38,6 +40,7 @@ def _ffmpeg(*args: str) -> None:
 
 
 SEGMENTS = CACHE / "segments"  # the segment variants' cache: emptied by "pieces_cold"
+READY = CACHE / "segments-ready"  # the ready variants' cache: emptied by "ready_cold"
 PIPELINED = CACHE / "segments-pipelined"  # "pipelined"'s own, emptied by its setup
 CHANGED_SCENE = 2  # "pieces_scene" regenerates this scene
 
@@ -61,6 +64,24 @@ def make_media() -> tuple[list[Path], Path]:
         _ffmpeg("-f", "lavfi", "-i", tone, "-c:a", "aac", "-b:a", "192k", str(tmp))
         tmp.rename(music)
     return clips, music
+
+
+def make_ready(clips: list[Path]) -> list[Path]:
+    """The clips as the offline animatic writes draft clips (issue 17): re-encoded with this
+    tier's x264 settings and GOPs where the crossfades begin and end, so the composer copies
+    their bodies (services/composer/ready_clips.py). Made once per tier, before the clock."""
+    from reelforge.runtime.encoding import ready_keyframes
+
+    ready = [CACHE / f"ready-{TIER}-{i}.mp4" for i in range(len(clips))]
+    frames = round(CLIP_S * FPS)
+    forced = "+".join(f"eq(n,{at})" for at in ready_keyframes(frames, FPS, TRANSITION_S))
+    for source, path in zip(clips, ready, strict=True):
+        if not path.exists():
+            tmp = path.with_suffix(".part.mp4")
+            _ffmpeg("-i", str(source), "-c:v", "libx264", "-preset", PRESET, "-crf", CRF,
+                    "-pix_fmt", "yuv420p", "-force_key_frames", f"expr:{forced}", str(tmp))  # fmt: skip
+            tmp.rename(path)
+    return ready
 
 
 VOICE_LINES = (
@@ -196,6 +217,20 @@ def variant_pieces_scene(clips: list[Path], music: Path, out: Path) -> None:
     asyncio.run(_run_composer(ad, music, out, voice=[], segments=SEGMENTS))
 
 
+def variant_ready_cold(clips: list[Path], music: Path, out: Path) -> None:
+    """Ready clips (the animatic's kind), an empty cache: the five fades encoded, the six
+    bodies copied, then joined."""
+    asyncio.run(_run_composer(make_ready(clips)[:CLIPS], music, out, voice=[], segments=READY))
+
+
+def variant_ready_scene(clips: list[Path], music: Path, out: Path) -> None:
+    """Ready clips, after one middle scene was regenerated (another ready clip): its two fades
+    encoded, its body copied; the rest reused from "ready_cold"."""
+    ad = make_ready(clips)
+    ad[CHANGED_SCENE] = ad[CLIPS]
+    asyncio.run(_run_composer(ad[:CLIPS], music, out, voice=[], segments=READY))
+
+
 def setup_pipelined(clips: list[Path], music: Path) -> None:
     """Before the clock: an empty cache of its own, then PrepareSegments as clips 1…5 land
     (what the studio does while the last one still generates)."""
@@ -249,6 +284,8 @@ VARIANTS = {
     "pieces_last": variant_pieces_last,
     "pieces_scene": variant_pieces_scene,
     "pipelined": variant_pipelined,
+    "ready_cold": variant_ready_cold,
+    "ready_scene": variant_ready_scene,
     "voiced": variant_voiced,
     "concat": variant_concat,
     "moviepy": variant_moviepy,
@@ -260,8 +297,9 @@ def _child(name: str) -> None:
     clips, music = make_media()
     make_voice()  # cached before the clock starts, like the clips
     out = CACHE / f"out-{name}.mp4"
-    if name == "pieces_cold":
-        shutil.rmtree(SEGMENTS, ignore_errors=True)
+    make_ready(clips)
+    if name in ("pieces_cold", "ready_cold"):
+        shutil.rmtree(SEGMENTS if name == "pieces_cold" else READY, ignore_errors=True)
     ahead_wall, ahead_cpu = 0.0, 0.0
     if name in SETUP:  # work done before the moment measured (while clips still generate)
         started = time.perf_counter()
@@ -331,11 +369,12 @@ def main() -> None:
     os.environ["BENCH_TIER"] = args.tier  # the variants' subprocesses read it
     print(f"tier {args.tier} (x264 preset {TIERS[args.tier][0]}, crf {TIERS[args.tier][1]})")
     print("making media (cached in bench/.cache/composer) ...", flush=True)
-    make_media()
+    make_ready(make_media()[0])
     make_voice()
     # Bound first; the segment variants in this order: "last" and "scene" reuse what "cold"
     # cached (the other scenes' pieces), as a studio's re-compose would.
     names = ["concat", "composer", "pieces_cold", "pieces_last", "pieces_scene", "pipelined"]
+    names += ["ready_cold", "ready_scene"]
     if args.only:
         names = ["concat", *(n for n in names[1:] if n in args.only.split(","))]
     results = {name: _measure(name, sys.executable) for name in names}
@@ -357,6 +396,8 @@ _AGAINST_BOUND = (
     ("pieces_last", "compose after the last clip lands", (0.25, 0.25)),
     ("pieces_scene", "re-render after one scene changed", (0.15, 0.15)),
     ("pipelined", "after the last clip lands, pieces prepared as clips landed", (0.25, 0.25)),
+    ("ready_cold", "cold compose of ready clips (bodies copied)", (1.05, 1.10)),
+    ("ready_scene", "ready clips, re-render after one scene changed", (0.15, 0.15)),
 )
 
 
@@ -380,7 +421,7 @@ def _report(results: dict[str, dict[str, Any]]) -> None:
         wall, cpu = (ahead[f"ahead_{m}"] / bound[m] for m in ("wall_s", "cpu_s"))
         print(f"pipelined: prepared while clips 1-5 landed, wall / cpu: {wall:.2f} / {cpu:.2f}")
     if "moviepy" in results:
-        for name in ("composer", "pieces_cold"):
+        for name in ("composer", "pieces_cold", "ready_cold"):
             if name not in results:
                 continue
             wall, cpu = (results["moviepy"][m] / results[name][m] for m in ("wall_s", "cpu_s"))
