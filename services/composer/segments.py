@@ -221,15 +221,26 @@ class Layout:
             }
         )
 
-    def copy_of(self, piece: Piece) -> ReadyClip | None:
-        """The ready clip whose packets ``piece`` is, copied; None when it is encoded: a fade,
-        something drawn over it, a held clip, or a body not made of whole GOPs."""
+    def copy_of(self, piece: Piece) -> Cut | None:
+        """The frames ``piece`` copies from its ready clip; None when it is encoded: a fade,
+        something drawn over it, or frames that cannot be copied (``copyable``)."""
         cut = piece.cuts[0]
-        ready = self.ready[cut.clip]
-        if ready is None or len(piece.cuts) > 1 or self.timeline.segments[cut.clip].hold_s:
+        if len(piece.cuts) > 1 or not self.copyable(cut):
             return None
         drawn = self._caption_lines(piece) or self.overlays.watermark or self._card(piece)
-        return None if drawn else (ready if ready.spans(cut.start, cut.end) else None)
+        return None if drawn else cut
+
+    def copyable(self, cut: Cut) -> bool:
+        """Whether the fitted frames of ``cut`` are whole GOPs of a ready clip that is not
+        held (its fitted frames are then its own)."""
+        ready = self.ready[cut.clip]
+        held = self.timeline.segments[cut.clip].hold_s
+        return ready is not None and not held and ready.spans(cut.start, cut.end)
+
+    def tail(self, clip: int) -> Cut:
+        """The clip's fitted frames under the crossfade into the next clip."""
+        frames = self.plan.frames[clip]
+        return Cut(clip, frames - self.plan.overlap, frames)
 
     def _caption_lines(self, piece: Piece) -> list[str]:
         if self.captions is None:
@@ -526,7 +537,11 @@ async def _encode_pieces(
             (fades if len(piece.cuts) == 2 else bodies)[piece.cuts[0].clip] = (key, piece)
     tails = {clip: ad.tail_key(clip) for clip in {*fades, *more_tails}}
     lacking = {clip for clip, key in tails.items() if run.cache.lookup(key) is None}
-    progress = _Progress(sum(piece.frames for piece in missing.values()), on_frames)
+    # A ready clip's tail is its own packets too: the fade decodes the very frames.
+    copied_tails = {tails[clip]: ad.tail(clip) for clip in lacking if ad.copyable(ad.tail(clip))}
+    lacking -= {cut.clip for cut in copied_tails.values()}
+    encoded = [piece for key, piece in missing.items() if key not in copies]
+    progress = _Progress(sum(piece.frames for piece in encoded), on_frames)  # copies are instant
 
     async def clip_run(clip: int) -> None:
         body = bodies.get(clip)
@@ -550,15 +565,18 @@ async def _encode_pieces(
 
         await _produce(run, [key], argv, progress.counter(key), pieces=True)
 
-    await _all(run.jobs, [functools.partial(_copy_body, ad, run, k, p) for k, p in copies.items()])
+    copying = [(key, ad.copy_of(piece)) for key, piece in copies.items()]
+    copying += list(copied_tails.items())
+    await _all(run.jobs, [functools.partial(_copy, ad, run, k, cut) for k, cut in copying])
     await _all(run.jobs, [functools.partial(clip_run, c) for c in sorted({*bodies, *lacking})])
     await _all(run.jobs, [functools.partial(fade_run, k, p) for k, p in fades.values()])
 
 
-async def _copy_body(ad: Layout, run: SegmentRun, key: str, piece: Piece) -> None:
-    """A ready clip's body cut out of it by stream copy into the cache (not counted as encoded)."""
-    cut, ready = piece.cuts[0], ad.copy_of(piece)
-    assert ready is not None
+async def _copy(ad: Layout, run: SegmentRun, key: str, cut: Cut | None) -> None:
+    """Frames of a ready clip (a body, or a tail a fade starts from) cut out of it by stream
+    copy into the cache under ``key``; nothing is encoded, so nothing is counted."""
+    ready = ad.ready[cut.clip] if cut is not None else None
+    assert cut is not None and ready is not None
     clip = ad.timeline.segments[cut.clip].input.path
     written = await asyncio.to_thread(run.cache.temp_path, key)
     folder = Path(await asyncio.to_thread(tempfile.mkdtemp, dir=written.parent, prefix=".cut."))

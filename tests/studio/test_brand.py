@@ -17,6 +17,7 @@ from tests.studio.helpers import AD_SECONDS, BRIEF, RENDER, Client, watch_ad
 _BLUE = (0x10, 0x40, 0xC0)  # the brand's main colour: the card's background
 _MAGENTA = (0xE0, 0x10, 0x7A)  # the logo's body
 _W, _H = 180, 320
+_CHANGED = 60  # summed RGB difference above x264's noise between two renders of one frame
 
 
 def _logo() -> bytes:
@@ -63,10 +64,10 @@ async def test_the_brand_kit_makes_the_end_card_and_the_watermark(
     assert created.status == 200, await created.text()
     ad = await _finished(client, (await created.json())["id"])
 
-    middle, last = await _frames(client, ad["renders"][0], tmp_path / "carded.mp4")
+    plain, last = await _frames(client, ad["renders"][0], tmp_path / "carded.mp4")
     # The last 2 s are the card: the brand's colour dominates and the logo is on it.
-    assert _near(last, _BLUE).mean() > 0.5 > _near(middle, _BLUE).mean() + 0.3
-    assert _near(last, _MAGENTA).sum() > 30 and _near(middle, _MAGENTA).sum() < 30
+    assert _near(last, _BLUE).mean() > 0.5 > _near(plain, _BLUE).mean() + 0.3
+    assert _near(last, _MAGENTA).sum() > 30 and _near(plain, _MAGENTA).sum() < 30
 
     again = await client.post(
         f"/api/ads/{ad['id']}/renders",
@@ -75,9 +76,14 @@ async def test_the_brand_kit_makes_the_end_card_and_the_watermark(
     assert again.status == 200, await again.text()
     final = await _finished(client, ad["id"])
     middle, last = await _frames(client, final["renders"][-1], tmp_path / "marked.mp4")
-    # The logo in the top-right corner all along; no card at the end.
-    rows, cols = np.nonzero(_near(middle, _MAGENTA))
-    assert len(rows) > 30 and rows.max() < _H / 3 and cols.min() > _W / 2
+    # The logo in the top-right corner all along, and nothing else changed: the same frame
+    # without it differs only there. (Compared with that frame rather than with the logo's
+    # colour: at 80 % opacity over the clip, and 4:2:0 chroma on a 20-px mark, the logo's
+    # pixels sit near any colour tolerance.)
+    changed = np.abs(middle - plain).sum(axis=2) > _CHANGED
+    corner = changed[: _H // 3, _W // 2 :].sum()
+    assert corner > 30 and corner >= 0.95 * changed.sum(), (corner, changed.sum())
+    assert _near(middle, _MAGENTA, tolerance=90)[: _H // 3, _W // 2 :].sum() > 30
     assert _near(last, _BLUE).mean() < 0.2
 
 
