@@ -23,6 +23,7 @@ import functools
 import json
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,11 +72,13 @@ async def ready_clip(clip: ProbedInput, fmt: OutputFormat, encode: Encode) -> Re
 
 
 def _probe(path: Path) -> tuple[str, ReadyClip] | None:
-    """The clip's extradata and GOPs, or None when its stream does not start at zero with
+    """The clip's extradata (its hash) and GOPs, or None when its stream does not start at zero with
     square pixels (the fitted frames would not be its own)."""
     argv = [
-        "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_data", "-of", "json",
-        "-show_entries", "stream=extradata,sample_aspect_ratio,start_time:packet=pts,flags",
+        # The extradata's hash only: -show_data would print every packet's bytes too.
+        "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_data_hash", "sha256",
+        "-of", "json",
+        "-show_entries", "stream=extradata_hash,sample_aspect_ratio,start_time:packet=pts,flags",
         str(path.absolute()),
     ]  # fmt: skip
     try:
@@ -93,7 +96,10 @@ def _probe(path: Path) -> tuple[str, ReadyClip] | None:
         return None
     index = {pts: frame for frame, pts in enumerate(times)}
     keyframes = frozenset(index[int(p["pts"])] for p in packets if "K" in p.get("flags", ""))
-    return str(stream.get("extradata", "")), ReadyClip(len(times), keyframes)
+    return str(stream.get("extradata_hash", "")), ReadyClip(len(times), keyframes)
+
+
+_REFERENCES = threading.Lock()  # clips are probed in parallel threads: one reference encode
 
 
 @functools.cache
@@ -116,7 +122,8 @@ def reference_extradata(fmt: OutputFormat, encode: Encode) -> str:
     process): a ready clip's must be the same bytes, or the joined MP4's one decoder set-up
     would not fit its packets."""
     options = tuple(sorted((k, str(v)) for k, v in _encode_options(encode, fmt).items()))
-    return _reference(fmt.width, fmt.height, fmt.fps, options)
+    with _REFERENCES:
+        return _reference(fmt.width, fmt.height, fmt.fps, options)
 
 
 def body_argv(clip: Path, start: int, end: int, frames: int, folder: Path) -> list[str]:
