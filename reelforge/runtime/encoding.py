@@ -15,8 +15,10 @@ X264_PRESET = {common_pb2.TIER_PRODUCTION: "medium", common_pb2.TIER_DRAFT: "ver
 X264_CRF = {common_pb2.TIER_PRODUCTION: 20, common_pb2.TIER_DRAFT: 23}
 # The crossfade a compose uses unless asked otherwise (ComposeRequest.transition_seconds).
 DEFAULT_CROSSFADE_S = 0.5
-# The composer places cuts by rounding the ad's running time to frames, so a clip's last body
-# frame can land up to this many frames before its own length minus the crossfade.
+# The composer places cuts by rounding the ad's running time to frames, and the studio asks
+# for clips a little longer than their scenes: a body can end from one frame after to this
+# many frames before the clip's length minus the crossfade (tests/composer/test_ready_clips.py
+# walks 600 random timelines).
 _ROUNDING_FRAMES = 2
 
 
