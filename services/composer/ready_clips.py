@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reelforge.runtime.subprocesses import die_with_parent
 from services.composer.filter_graph import Encode, _encode_options
 from services.composer.output_format import OutputFormat
 from services.composer.timeline import ProbedInput
@@ -64,28 +65,49 @@ async def ready_clip(clip: ProbedInput, fmt: OutputFormat, encode: Encode) -> Re
     if not looks_ready:
         return None  # the common case (a hosted model's clip): no further probe
     found, reference = await asyncio.gather(
-        asyncio.to_thread(_probe, clip.path), asyncio.to_thread(reference_extradata, fmt, encode)
+        _probe(clip.path), asyncio.to_thread(reference_extradata, fmt, encode)
     )
-    if found is None or found[0] != reference:
+    if found is None or reference is None or found[0] != reference:
         return None
     return found[1]
 
 
-def _probe(path: Path) -> tuple[str, ReadyClip] | None:
-    """The clip's extradata (its hash) and GOPs, or None when its stream does not start at zero with
-    square pixels (the fitted frames would not be its own)."""
-    argv = [
+def _probe_argv(path: Path) -> list[str]:
+    return [
         # The extradata's hash only: -show_data would print every packet's bytes too.
         "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_data_hash", "sha256",
         "-of", "json",
         "-show_entries", "stream=extradata_hash,sample_aspect_ratio,start_time:packet=pts,flags",
         str(path.absolute()),
     ]  # fmt: skip
+
+
+async def _probe(path: Path) -> tuple[str, ReadyClip] | None:
+    """``_read_probe`` of the clip; ffprobe runs as the service's other children do (dies
+    with the service, killed when the compose is canceled or it overruns)."""
+    process = await asyncio.create_subprocess_exec(
+        *die_with_parent(_probe_argv(path)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
-        answer = subprocess.run(argv, capture_output=True, timeout=_PROBE_TIMEOUT_S, check=True)
-        probed: dict[str, Any] = json.loads(answer.stdout)
-    except (subprocess.SubprocessError, OSError, ValueError):
+        out, _ = await asyncio.wait_for(process.communicate(), _PROBE_TIMEOUT_S)
+    except TimeoutError:
         return None  # not ready; the encode path reports what is wrong with the file, if anything
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return _read_probe(out) if process.returncode == 0 else None
+
+
+def _read_probe(out: bytes) -> tuple[str, ReadyClip] | None:
+    """The extradata (its hash) and GOPs ffprobe found, or None when the stream does not start
+    at zero with square pixels (the fitted frames would not be its own)."""
+    try:
+        probed: dict[str, Any] = json.loads(out)
+    except ValueError:
+        return None
     streams, packets = probed.get("streams") or [{}], probed.get("packets") or []
     stream = streams[0]
     square = stream.get("sample_aspect_ratio") in (None, "1:1", "0:1")
@@ -103,24 +125,31 @@ _REFERENCES = threading.Lock()  # clips are probed in parallel threads: one refe
 
 
 @functools.cache
-def _reference(width: int, height: int, fps: int, options: tuple[tuple[str, str], ...]) -> str:
+def _reference(
+    width: int, height: int, fps: int, options: tuple[tuple[str, str], ...]
+) -> str | None:
+    # Once per process and format, in a worker thread (reference_extradata), so run directly.
     with tempfile.TemporaryDirectory(prefix="reelforge-reference-") as folder:
         output = Path(folder) / "one-frame.mp4"
         argv = ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi"]
         argv += ["-i", f"color=black:s={width}x{height}:r={fps}", "-frames:v", "1"]
         for name, value in options:
             argv += [f"-{name}", value]
-        subprocess.run([*argv, "-f", "mp4", str(output)], check=True, timeout=_REFERENCE_TIMEOUT_S)
-        found = _probe(output)
-    if found is None:
-        raise RuntimeError("FFmpeg's reference frame has no H.264 stream to compare with")
-    return found[0]
+        try:
+            subprocess.run(
+                [*argv, "-f", "mp4", str(output)], check=True, timeout=_REFERENCE_TIMEOUT_S
+            )
+            probed = subprocess.run(_probe_argv(output), capture_output=True, check=True)
+        except (subprocess.SubprocessError, OSError):
+            return None  # no reference: no clip is ready, every piece is encoded
+    found = _read_probe(probed.stdout)
+    return found[0] if found is not None else None
 
 
-def reference_extradata(fmt: OutputFormat, encode: Encode) -> str:
+def reference_extradata(fmt: OutputFormat, encode: Encode) -> str | None:
     """The extradata x264 writes for this format and encode (one black frame, once per
     process): a ready clip's must be the same bytes, or the joined MP4's one decoder set-up
-    would not fit its packets."""
+    would not fit its packets. None when FFmpeg could not make it (then nothing is copied)."""
     options = tuple(sorted((k, str(v)) for k, v in _encode_options(encode, fmt).items()))
     with _REFERENCES:
         return _reference(fmt.width, fmt.height, fmt.fps, options)
