@@ -7,15 +7,18 @@ from gateway.app import create_app
 from gateway.http_server import serve
 from gateway.settings import GatewaySettings
 from reelforge.runtime.logs import configure_logging
+from reelforge.runtime.server import freeze_startup_heap
 from reelforge.runtime.settings import load_settings
 
 
 def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging("gateway", settings.log_level, settings.log_format)
+    app = create_app(settings)
+    freeze_startup_heap()
     # SIGTERM/SIGINT: stop listening, drain for GRACE_PERIOD_S, run cleanup_ctx (see serve).
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(create_app(settings), settings))
+        asyncio.run(serve(app, settings))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Every service has the same shape (docs/ARCHITECTURE.md):
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 import signal
@@ -41,6 +42,7 @@ __all__ = [
     "build_host",
     "contract_service",
     "create_host",
+    "freeze_startup_heap",
     "main",
     "run",
     "serve",
@@ -172,6 +174,20 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
+def freeze_startup_heap() -> None:
+    """Moves every object alive after start-up out of the garbage collector's sight.
+
+    What exists once a service is built (imported modules, protobuf descriptors, clients) lives
+    as long as the process, yet every full collection, and the several the interpreter runs at
+    exit, walk all of it again. That walk is most of a service's exit after "stopped": measured
+    0.31 s of CPU for the generator's imports alone, 0.03 s frozen. On a loaded 2-core machine
+    the same walk took seconds, past the grace period an operator's orchestrator waits before
+    SIGKILL (docs/RELIABILITY.md). Frozen objects are never freed; start-up garbage is small.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(host: ServiceHost, port: int, stop: asyncio.Event) -> None:
     """Runs until ``stop`` is set (see stop_on_signals), then shuts down gracefully."""
     async with host:
@@ -195,6 +211,7 @@ def run(create_server: ServerFactory[_S], settings: _S) -> None:
     async def main() -> None:
         stop = stop_on_signals()
         host, port = await create_server(settings)
+        freeze_startup_heap()
         await serve(host, port, stop)
 
     asyncio.run(main())
