@@ -368,11 +368,22 @@ def _fit_caption(caption: str, width: int, height: int) -> tuple[Font, int, list
 
 
 def _ellipsize(text: str, font: Font, max_width: float) -> str:
+    """``text``, or its longest prefix that fits with "…" after it.
+
+    A binary search over the prefix's length (a longer prefix is never narrower): image prompts
+    run to hundreds of characters, and cutting one character at a time measured the whole rest
+    each time, 15 s of the generator's CPU in one offline ad.
+    """
     if font.getlength(text) <= max_width:
         return text
-    while text and font.getlength(text + "…") > max_width:
-        text = text[:-1]
-    return text.rstrip() + "…"
+    fits, too_long = 0, len(text)
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if font.getlength(text[:middle] + "…") <= max_width:
+            fits = middle
+        else:
+            too_long = middle
+    return text[:fits].rstrip() + "…"
 
 
 @dataclass(frozen=True)
