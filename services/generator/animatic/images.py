@@ -532,9 +532,13 @@ def compose_image(**frame: Unpack[Frame]) -> Image.Image:
 
 
 def render_image_bytes(**frame: Unpack[Frame]) -> bytes:
-    """The frame as PNG bytes; identical arguments give identical bytes."""
+    """The frame as PNG bytes; identical arguments give identical bytes.
+
+    zlib level 1: a 720×1280 frame encodes in 0.05 CPU-s instead of level 6's 0.21, for 39 %
+    more bytes (389 against 280 KB): an offline draft's frames, made often, not delivered.
+    """
     buf = io.BytesIO()
-    compose_image(**frame).save(buf, format="PNG", compress_level=6)
+    compose_image(**frame).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 
