@@ -6,8 +6,8 @@ import contextlib
 from gateway.app import create_app
 from gateway.http_server import serve
 from gateway.settings import GatewaySettings
+from reelforge.runtime.heap import freeze_startup_heap
 from reelforge.runtime.logs import configure_logging
-from reelforge.runtime.server import freeze_startup_heap
 from reelforge.runtime.settings import load_settings
 
 
