@@ -204,7 +204,9 @@ def check_caption_burned_in(
     first, *others = scene_middles(ad)
     caption = changed_pixels(mp4, unedited, first)
     assert len(caption) >= CAPTION_PIXELS, len(caption)
-    assert caption[:, 0].min() >= SIZE[1] // 2  # the caption sits in the lower half
+    # The caption sits in the lower half. Above it only x264's noise: a changed caption moves the
+    # encoder's decisions for the whole frame (seen: 2 pixels 41-42 off, at row 134 of 320).
+    assert (caption[:, 0] < SIZE[1] // 2).sum() <= NOISE_PIXELS, caption[:, 0].min()
     for at_s in others[1:]:  # scene 2 on (scene 1's start still fades out of scene 0)
         assert len(changed_pixels(mp4, unedited, at_s)) <= NOISE_PIXELS, at_s
 
