@@ -38,8 +38,6 @@ if TYPE_CHECKING:
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 LEASE_TTL_S = 1.5
 SAFETY_POLL_S = 60.0
-# A wake-up by NOTIFY arrives in well under a second; far below the safety poll it must beat.
-WAKE_BOUND_S = 15.0
 # The running replica hears of the cancel at its next heartbeat (TTL/3); slack for a loaded machine.
 CANCEL_BOUND_S = LEASE_TTL_S + 10.0
 # The services' default TTL: a successor that waited for the lease to expire would take this long.
@@ -91,19 +89,25 @@ async def _gateway_to(generator_port: int, data_dir: Path) -> AsyncIterator[str]
 async def test_webhook_at_the_other_replica_wakes_the_waiting_item(
     pg_url: str, data_dir: Path
 ) -> None:
+    # The default lease TTL: at load 13 the 1.5 s leases of this module's other tests expired
+    # between heartbeats, and the replica without webhooks took the items over and polled them.
+    long_lease = {"lease_ttl_s": DEFAULT_LEASE_TTL_S}
     async with (
         FakeReplicate(latency_s=1.0, webhook_secret=SECRET) as fake,
-        _replica(_settings(data_dir, pg_url, fake)) as (_, other_port),
+        _replica(_settings(data_dir, pg_url, fake, **long_lease)) as (_, other_port),
         _gateway_to(other_port, data_dir) as gateway_url,
-        _replica(_settings(data_dir, pg_url, fake, public_url=gateway_url)) as (runs, _),
+        _replica(_settings(data_dir, pg_url, fake, public_url=gateway_url, **long_lease)) as (
+            runs,
+            _,
+        ),
     ):
-        started = time.monotonic()
         job = await runs.GenerateClips(_clips("wake", 2), timeout=10)
+        # Waiting less than the safety poll: only a wake-up through NOTIFY finishes in time.
         done = await wait_for_job(runs, job.id, timeout_s=SAFETY_POLL_S - 10)
-        took = time.monotonic() - started
     assert done.state == pb.JOB_STATE_SUCCEEDED, done.error
     assert fake.creates == 2
-    assert took < WAKE_BOUND_S, f"finished after {took:.1f} s: woken by the safety poll?"
+    # Each prediction read once, when its wait was woken; polled, it would be read every 0.1-0.3 s.
+    assert fake.gets <= fake.creates, fake.gets
 
 
 async def test_cancel_at_the_other_replica_stops_the_running_predictions(
