@@ -34,7 +34,10 @@ async def wait_for_job(stub: Stub, job_id: str, *, timeout_s: float = 20.0) -> p
     """Polls GetJob until the job is terminal (or fails the test at the deadline)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        job = await stub.GetJob(pb.GetJobRequest(job_id=job_id), timeout=5)
+        # Each read may take what is left of the wait: at load 11-16 on 2 cores an in-process
+        # generator busy with FFmpeg children once answered a GetJob after more than 5 s.
+        left_s = max(1.0, deadline - time.monotonic())
+        job = await stub.GetJob(pb.GetJobRequest(job_id=job_id), timeout=left_s)
         if job.state in TERMINAL_JOB_STATES:
             return job
         assert time.monotonic() < deadline, f"job still {pb.JobState.Name(job.state)}: {job}"
