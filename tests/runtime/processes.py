@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shlex
+import shutil
 import signal
-import time
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,51 +88,69 @@ async def freeze_ffmpeg_under(folder: Path) -> None:
 # show up; and how long a lone held process waits for company before it is let go.
 HOLD_AT_LIMIT_S = 2.0
 HOLD_ALONE_S = 15.0
+_GATE_TICK_S = 0.05
+
+# Put first on PATH as ``ffmpeg``: an FFmpeg run that mentions the folder registers its pid, holds
+# until ``limit`` are live (then HOLD_AT_LIMIT_S longer) or none has joined for HOLD_ALONE_S,
+# appending the live count to ``counts`` at every tick, and then becomes the real FFmpeg (exec:
+# same pid, same process group, so the service's kill still reaches it).
+_GATE = """#!/usr/bin/env bash
+gate={gate}; folder={folder}; real={real}; limit={limit}
+case " $* " in *"$folder"*) ;; *) exec "$real" "$@" ;; esac
+touch "$gate/pids/$$"
+live() {{ local n=0 f; for f in "$gate"/pids/*; do kill -0 "${{f##*/}}" 2>/dev/null && n=$((n+1)); done; echo "$n"; }}
+joined=-1; alone=0; full=0
+while :; do
+  n=$(live); echo "$n" >> "$gate/counts"
+  if [ "$n" -ge "$limit" ]; then
+    full=$((full+1)); [ "$full" -ge {at_limit_ticks} ] && break
+  else
+    now=$(ls "$gate/pids" | wc -l)
+    if [ "$now" != "$joined" ]; then joined=$now; alone=0; fi
+    alone=$((alone+1)); [ "$alone" -ge {alone_ticks} ] && break
+  fi
+  sleep {tick}
+done
+exec "$real" "$@"
+"""
 
 
 @contextlib.asynccontextmanager
 async def peak_ffmpeg(folder: Path, limit: int) -> AsyncIterator[list[int]]:
-    """Yields [peak]: the most FFmpeg processes under ``folder`` seen running at once.
+    """Yields [peak], filled on exit: the most FFmpeg processes under ``folder`` live at once.
 
-    Each FFmpeg is frozen (SIGSTOP) as it appears and let go (SIGCONT) once ``limit`` of them are
-    held (after HOLD_AT_LIMIT_S) or none has joined for HOLD_ALONE_S. So the renders overlap
-    whatever the machine's speed: on a loaded machine the first render used to finish before the
-    second's FFmpeg started, and the peak said 1 under a limit of 2.
+    Every FFmpeg the process starts while inside goes through a gate on PATH (``_GATE``) that
+    holds it until ``limit`` of them are live, so the runs overlap however fast or loaded the
+    machine is, and that counts them itself. Sampling /proc from the test's event loop instead
+    missed runs this short: at load 15 a scan took as long as a 180×320 clip's FFmpeg, and it
+    saw none of three (peak 0 under a limit of 2).
     """
+    real = shutil.which("ffmpeg")
+    assert real is not None, "ffmpeg is not on PATH"
     peak = [0]
-    seen: set[int] = set()
-    held: list[int] = []
-
-    def release() -> None:
-        for pid in held:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
-        held.clear()
-
-    async def sample() -> None:
-        since = time.monotonic()
-        while True:
-            running = ffmpeg_pids_under(folder)
-            for pid in running:
-                if pid not in seen:
-                    seen.add(pid)
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGSTOP)
-                        held.append(pid)
-                        since = time.monotonic()
-            peak[0] = max(peak[0], len(running))
-            waited = time.monotonic() - since
-            if held and (
-                waited >= HOLD_ALONE_S or (len(held) >= limit and waited >= HOLD_AT_LIMIT_S)
-            ):
-                release()
-            await asyncio.sleep(0.02)
-
-    task = asyncio.create_task(sample())
-    try:
-        yield peak
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        release()
+    with tempfile.TemporaryDirectory(prefix="ffmpeg-gate-") as tmp:
+        gate = Path(tmp)
+        (gate / "pids").mkdir()
+        (gate / "bin").mkdir()
+        script = gate / "bin" / "ffmpeg"
+        script.write_text(
+            _GATE.format(
+                gate=shlex.quote(str(gate)),
+                folder=shlex.quote(str(folder)),
+                real=shlex.quote(real),
+                limit=limit,
+                at_limit_ticks=round(HOLD_AT_LIMIT_S / _GATE_TICK_S),
+                alone_ticks=round(HOLD_ALONE_S / _GATE_TICK_S),
+                tick=_GATE_TICK_S,
+            )
+        )
+        script.chmod(0o755)
+        path = os.environ.get("PATH", "")
+        os.environ["PATH"] = f"{gate / 'bin'}{os.pathsep}{path}"
+        try:
+            yield peak
+        finally:
+            os.environ["PATH"] = path
+            counts = gate / "counts"
+            if counts.exists():
+                peak[0] = max((int(n) for n in counts.read_text().split()), default=0)
