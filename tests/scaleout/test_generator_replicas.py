@@ -27,6 +27,9 @@ _ITEMS_TABLE = "generator_items"
 # claim round of TTL/2). The slack is for a loaded 2-core machine; measured ~3.4 s in all.
 TAKEOVER_BOUND_S = 1.5 * LEASE_TTL_S + 3.0
 STEP_TIMEOUT_S = 30.0
+# Until every prediction of the victim's job is created and its id stored: one create waits out
+# THROTTLE_S first. At load ≈ 14 (a loaded CI series) that took over 20 s; a deadline, not a bound.
+CREATED_TIMEOUT_S = 60.0
 # Generous, so the survivor's watcher has surely subscribed before the throttled id is written
 # (asserted: its first snapshot lacks that id).
 THROTTLE_S = 5.0  # a deadline for steps that must happen, not a pass bound
@@ -86,7 +89,11 @@ async def test_killed_replica_items_are_taken_over_and_paid_once(
             job = await stub.GetJob(pb.GetJobRequest(job_id=victim_job), timeout=5)
             return all(item.prediction_id for item in job.items)
 
-        await wait_until(running_everywhere, what="every prediction created and stored")
+        await wait_until(
+            running_everywhere,
+            timeout_s=CREATED_TIMEOUT_S,
+            what="every prediction created and stored",
+        )
 
         async def heard_by_notify() -> bool:
             # The victim wrote the ids; only NOTIFY can bring them to the survivor's watcher.
@@ -96,7 +103,11 @@ async def test_killed_replica_items_are_taken_over_and_paid_once(
         before_kill = list(seen)
         # The other job runs on the survivor at its own pace (a loaded machine delays it): its
         # creates are awaited, not assumed; then both jobs' predictions exist exactly once.
-        await wait_until(lambda: fake.creates >= 2 * _ITEMS, what="the other job's creates")
+        await wait_until(
+            lambda: fake.creates >= 2 * _ITEMS,
+            timeout_s=CREATED_TIMEOUT_S,
+            what="the other job's creates",
+        )
         assert fake.creates == 2 * _ITEMS
         killed_at = time.monotonic()
         await cluster.replicas[victim].kill()
