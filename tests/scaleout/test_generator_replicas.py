@@ -30,6 +30,8 @@ STEP_TIMEOUT_S = 30.0
 # Until every prediction of the victim's job is created and its id stored: one create waits out
 # THROTTLE_S first. At load ≈ 14 (a loaded CI series) that took over 20 s; a deadline, not a bound.
 CREATED_TIMEOUT_S = 60.0
+# The survivor's watch of the victim's job spans the creates, the kill and the takeover.
+WATCH_TIMEOUT_S = 2 * CREATED_TIMEOUT_S
 # Generous, so the survivor's watcher has surely subscribed before the throttled id is written
 # (asserted: its first snapshot lacks that id).
 THROTTLE_S = 5.0  # a deadline for steps that must happen, not a pass bound
@@ -53,7 +55,7 @@ async def _owners(cluster: Cluster, job_id: str) -> set[str]:
 
 
 async def _watch(stub: Stub, job_id: str, received: list[pb.Job]) -> None:
-    async for job in stub.WatchJob(pb.WatchJobRequest(job_id=job_id), timeout=60):
+    async for job in stub.WatchJob(pb.WatchJobRequest(job_id=job_id), timeout=WATCH_TIMEOUT_S):
         received.append(job)
 
 
