@@ -30,8 +30,12 @@ def generator(settings: GeneratorSettings) -> contextlib.AbstractAsyncContextMan
     return service_stub(create_server, settings, generator_pb2_grpc.GeneratorServiceStub)
 
 
-async def wait_for_job(stub: Stub, job_id: str, *, timeout_s: float = 20.0) -> pb.Job:
-    """Polls GetJob until the job is terminal (or fails the test at the deadline)."""
+async def wait_for_job(stub: Stub, job_id: str, *, timeout_s: float = 60.0) -> pb.Job:
+    """Polls GetJob until the job is terminal (or fails the test at the deadline).
+
+    A deadline, not a bound: at load 13 (a loaded CI series) two webhook jobs were still
+    RUNNING after the 20 s it used to be.
+    """
     deadline = time.monotonic() + timeout_s
     while True:
         # Each read may take what is left of the wait: at load 11-16 on 2 cores an in-process

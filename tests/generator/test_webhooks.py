@@ -45,7 +45,9 @@ class Relay:
                 body=await request.read(),
                 item_tag=request.query.get("item", ""),
             ),
-            timeout=5,
+            # The gateway's own deadline (UPSTREAM_TIMEOUT_S), not 5 s: at load 13 the in-process
+            # generator missed 5 s on every retry of a delivery, and the job waited for a webhook.
+            timeout=30,
         )
         self.answers.append(answer)
         return web.json_response({"accepted": answer.accepted})
