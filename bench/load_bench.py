@@ -55,8 +55,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BRIEF = ROOT / "examples" / "brief.yaml"
 _TAG = re.compile(r"loadbench-(\d+)")
 # Paid predictions per pipeline with the fake planner: 3 mood samples, 5 seed images,
-# 5 clips, 1 music track.
-_CREATES_PER_PIPELINE = 3 + 5 + 5 + 1
+# 5 clips, 1 music track, and a voice line per scene (the brief leaves the voice on).
+_CREATES_PER_PIPELINE = 3 + 5 + 5 + 1 + 5
 _TICK_S = 20.0  # progress line while nothing finishes
 _AD_TERMINAL = {"AD_STATE_COMPLETED", "AD_STATE_FAILED", "AD_STATE_CANCELED"}
 
@@ -347,9 +347,13 @@ def report_pipelines(run: PipelineRun, args: argparse.Namespace, creates: int) -
     print(f"end-to-end latency p50 {percentile(lat, 50):.1f} s, p99 {percentile(lat, 99):.1f} s, "
           f"min {min(lat, default=math.nan):.1f} s, max {max(lat, default=math.nan):.1f} s")  # fmt: skip
     print(f"wall time {run.wall_s:.1f} s ({len(lat) / run.wall_s * 60:.1f} ads/min)")
-    expected = args.pipelines * _CREATES_PER_PIPELINE
-    print(f"paid predictions (fake Replicate creates) {creates}, expected {expected}")
+    want = expected_creates(args.pipelines)
+    print(f"paid predictions (fake Replicate creates) {creates}, expected {want}")
     print(f"generation jobs {len(run.job_ids)}; load average (1/5/15 min) {load()}")
+
+
+def expected_creates(pipelines: int) -> int:
+    return pipelines * _CREATES_PER_PIPELINE
 
 
 def report_reads(run: ReadRun, args: argparse.Namespace, jobs: int) -> None:
@@ -395,7 +399,10 @@ async def main(args: argparse.Namespace) -> int:
                     return 1
                 reads = await hammer_status(stack.gateway_url, pipelines.job_ids, args)
                 report_reads(reads, args, len(pipelines.job_ids))
-    return 1 if pipelines.errors or reads.errors else 0
+    # Creates other than one per prediction mean something was paid twice (or missed): a
+    # failed run, however fast, as errors are.
+    paid_once = creates == expected_creates(args.pipelines)
+    return 0 if paid_once and not pipelines.errors and not reads.errors else 1
 
 
 def parse_args() -> argparse.Namespace:
