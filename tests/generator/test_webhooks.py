@@ -11,6 +11,7 @@ import grpc
 import pytest
 from aiohttp import web
 
+from gateway.settings import GatewaySettings
 from reelforge.v1 import generator_pb2 as pb
 from services.generator.webhooks import signature_for
 from tests.fakes.replicate_server import FakeReplicate, WebhookChaos
@@ -19,6 +20,9 @@ from tests.helpers import wait_until
 
 if TYPE_CHECKING:
     from reelforge.v1.generator_pb2_grpc import GeneratorServiceAsyncStub as Stub
+
+# The relay below answers within what the real gateway allows an upstream call.
+_GATEWAY_TIMEOUT_S: float = GatewaySettings.model_fields["upstream_timeout_s"].default
 
 
 def test_known_vector() -> None:
@@ -47,7 +51,7 @@ class Relay:
             ),
             # The gateway's own deadline (UPSTREAM_TIMEOUT_S), not 5 s: at load 13 the in-process
             # generator missed 5 s on every retry of a delivery, and the job waited for a webhook.
-            timeout=30,
+            timeout=_GATEWAY_TIMEOUT_S,
         )
         self.answers.append(answer)
         return web.json_response({"accepted": answer.accepted})
